@@ -1,0 +1,70 @@
+//! `switchyard`: the local runner and operator commands.
+
+mod apigw;
+mod serve;
+mod stack;
+
+use clap::{Parser, Subcommand};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "switchyard",
+    version,
+    about = "Switchyard: partner-platform Lambda functions, run locally and operated"
+)]
+#[command(args_conflicts_with_subcommands = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    /// Without a command, `switchyard` serves (these are `serve`'s options).
+    #[command(flatten)]
+    serve: ServeArgs,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve all six functions behind one local HTTP server (the default command).
+    Serve(ServeArgs),
+}
+
+#[derive(clap::Args, Clone)]
+struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:3000")]
+    listen: SocketAddr,
+    /// Directory of the embedded store.
+    #[arg(long, default_value = ".switchyard")]
+    data: PathBuf,
+    /// Secrets file: a JSON object from secret name to value.
+    #[arg(long, default_value = "local/secrets.json")]
+    secrets: PathBuf,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = match cli.command.unwrap_or(Command::Serve(cli.serve)) {
+        Command::Serve(args) => {
+            runtime.block_on(serve::run(args.listen, &args.data, &args.secrets))
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}

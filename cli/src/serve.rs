@@ -1,0 +1,132 @@
+//! `switchyard serve`: one HTTP server on loopback in front of all six functions' handlers.
+
+use crate::{apigw, stack};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper_util::rt::TokioIo;
+use shared::Deps;
+use shared::codec::{ApiError, ErrorEnvelope};
+use shared::env::{self, Vars};
+use shared::http::Handler;
+use shared::routes::{self, ROUTES};
+use shared::secrets::FileSecrets;
+use shared::store::embedded::EmbeddedStore;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+
+/// API Gateway's request payload limit: the runner refuses what the deployed API would refuse.
+const MAX_REQUEST_BYTES: usize = 10 * 1024 * 1024;
+
+type Handlers = Arc<HashMap<&'static str, Arc<dyn Handler>>>;
+
+/// Serves until interrupted.
+pub async fn run(listen: SocketAddr, data: &Path, secrets: &Path) -> Result<(), String> {
+    let listener = TcpListener::bind(listen)
+        .await
+        .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+    let bound = listener.local_addr().map_err(|e| e.to_string())?;
+    let mut vars = Vars::from_process();
+    if vars.get(env::PUBLIC_URL).is_none() {
+        vars = vars.with(env::PUBLIC_URL, &format!("http://{bound}"));
+    }
+    init_logging();
+    let deps = Deps {
+        store: Arc::new(EmbeddedStore::open(&data.join("store.redb")).map_err(|e| e.to_string())?),
+        secrets: Arc::new(FileSecrets::load(secrets)?),
+    };
+    let handlers: Handlers = Arc::new(stack::handlers(&vars, &deps)?);
+    // The first line is machine-readable: tests (and scripts) read the bound address from it.
+    println!("listening on http://{bound}");
+    print_routes();
+    loop {
+        let (stream, _) = tokio::select! {
+            accepted = listener.accept() => accepted.map_err(|e| format!("accept failed: {e}"))?,
+            _ = tokio::signal::ctrl_c() => return Ok(()),
+        };
+        let handlers = handlers.clone();
+        tokio::spawn(async move {
+            let service =
+                hyper::service::service_fn(move |request| serve_one(handlers.clone(), request));
+            // A client hanging up mid-request is its own business: nothing to report.
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
+        });
+    }
+}
+
+fn init_logging() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .try_init();
+}
+
+fn print_routes() {
+    println!("routes:");
+    for route in ROUTES {
+        println!("  {:<9} {:<5} {}", route.function, route.method, route.path);
+    }
+}
+
+async fn serve_one(
+    handlers: Handlers,
+    request: hyper::Request<Incoming>,
+) -> Result<hyper::Response<Full<Bytes>>, std::convert::Infallible> {
+    let (parts, body) = request.into_parts();
+    let Some((route, params)) = routes::find(parts.method.as_str(), parts.uri.path()) else {
+        let error = if routes::path_exists(parts.uri.path()) {
+            ApiError::method_not_allowed(&parts.method)
+        } else {
+            ApiError::not_found(format!(
+                "no route for {} {}",
+                parts.method,
+                parts.uri.path()
+            ))
+        };
+        return Ok(plain_error(&error));
+    };
+    let body = match Limited::new(body, MAX_REQUEST_BYTES).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(_) => return Ok(plain_error(&ApiError::payload_too_large(MAX_REQUEST_BYTES))),
+    };
+    let request_id = shared::crypto::random_token(12);
+    let event = apigw::event(&parts, &body, &route, &params, &request_id);
+    let request = match apigw::request(&event) {
+        Ok(request) => request,
+        Err(message) => return Ok(plain_error(&ApiError::bad_request(message))),
+    };
+    let started = std::time::Instant::now();
+    let response = handlers[route.function].handle(request).await;
+    tracing::info!(
+        function = route.function,
+        method = %parts.method,
+        path = parts.uri.path(),
+        status = response.status().as_u16(),
+        ms = started.elapsed().as_secs_f64() * 1e3,
+        request_id,
+        "request"
+    );
+    let (head, bytes) = apigw::into_parts(response);
+    let mut out = hyper::Response::new(Full::new(Bytes::from(bytes)));
+    *out.status_mut() = head.status;
+    *out.headers_mut() = head.headers;
+    Ok(out)
+}
+
+fn plain_error(error: &ApiError) -> hyper::Response<Full<Bytes>> {
+    let body = ErrorEnvelope::Plain.body(error).to_string();
+    let mut out = hyper::Response::new(Full::new(Bytes::from(body)));
+    *out.status_mut() = error.status;
+    out.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json"),
+    );
+    out
+}

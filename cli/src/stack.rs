@@ -1,0 +1,26 @@
+//! The local stack: the six functions' handlers built over the embedded store and the secrets file, exactly as
+//! their Lambda `main`s build them over DynamoDB and Secrets Manager.
+
+use shared::Deps;
+use shared::env::Vars;
+use shared::http::Handler;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// Every function's handler, by function name.
+pub fn handlers(
+    vars: &Vars,
+    _deps: &Deps,
+) -> Result<HashMap<&'static str, Arc<dyn Handler>>, String> {
+    let config =
+        switchyard_config::ConfigFunction::from_vars(vars).map_err(|e| format!("config: {e}"))?;
+    let handlers: [(&'static str, Arc<dyn Handler>); 6] = [
+        ("config", Arc::new(config)),
+        ("register", Arc::new(switchyard_register::RegisterFunction)),
+        ("user", Arc::new(switchyard_user::UserFunction)),
+        ("ingest", Arc::new(switchyard_ingest::IngestFunction)),
+        ("webhook", Arc::new(switchyard_webhook::WebhookFunction)),
+        ("token", Arc::new(switchyard_token::TokenFunction)),
+    ];
+    Ok(handlers.into_iter().collect())
+}

@@ -1,0 +1,23 @@
+//! `ingest`: smart-me Realtime API receiver.
+//!
+//! Not built yet: every route answers 501 in the partner's error format until its issue lands.
+
+use lambda_http::http::StatusCode;
+use shared::codec::{ApiError, ErrorEnvelope};
+use shared::http::{self, Body, Handler, Request, Response};
+
+/// The function's state.
+#[derive(Default)]
+pub struct IngestFunction;
+
+#[async_trait::async_trait]
+impl Handler for IngestFunction {
+    async fn handle(&self, _request: Request) -> Response<Body> {
+        let error = ApiError::new(
+            StatusCode::NOT_IMPLEMENTED,
+            "not_implemented",
+            "this endpoint is not available yet",
+        );
+        http::error(ErrorEnvelope::Plain, &error)
+    }
+}

@@ -1,0 +1,61 @@
+//! Building the AWS side of a function once per sandbox: SDK configuration with timeouts, the store, the secrets.
+
+use crate::Deps;
+use crate::env::{self, ConfigError, Vars};
+use crate::secrets::{CachePolicy, SecretsManager};
+use crate::store::dynamo::DynamoStore;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, SdkConfig};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// SDK configuration from the environment (region, credentials, `AWS_ENDPOINT_URL*`), with timeouts.
+///
+/// The SDK sets no operation timeout by default; ours stay well below the functions' 10 s timeout so a stuck call
+/// becomes a retryable error answer (503) instead of a Lambda timeout.
+pub async fn sdk_config(vars: &Vars) -> Result<SdkConfig, ConfigError> {
+    let attempt_ms = vars.parse_or("SWITCHYARD_AWS_ATTEMPT_TIMEOUT_MS", 1_500u64)?;
+    let operation_ms = vars.parse_or("SWITCHYARD_AWS_OPERATION_TIMEOUT_MS", 4_000u64)?;
+    let timeouts = TimeoutConfig::builder()
+        .connect_timeout(Duration::from_millis(attempt_ms.min(1_000)))
+        .operation_attempt_timeout(Duration::from_millis(attempt_ms))
+        .operation_timeout(Duration::from_millis(operation_ms))
+        .build();
+    Ok(aws_config::defaults(BehaviorVersion::latest())
+        .timeout_config(timeouts)
+        .load()
+        .await)
+}
+
+/// Secrets cache policy from `SWITCHYARD_SECRETS_TTL_S`, `SWITCHYARD_SECRETS_STALE_S`, `SWITCHYARD_SECRETS_MISSING_TTL_S`.
+pub fn cache_policy(vars: &Vars) -> Result<CachePolicy, ConfigError> {
+    let default = CachePolicy::default();
+    Ok(CachePolicy {
+        ttl: Duration::from_secs(vars.parse_or("SWITCHYARD_SECRETS_TTL_S", default.ttl.as_secs())?),
+        stale: Duration::from_secs(
+            vars.parse_or("SWITCHYARD_SECRETS_STALE_S", default.stale.as_secs())?,
+        ),
+        missing_ttl: Duration::from_secs(vars.parse_or(
+            "SWITCHYARD_SECRETS_MISSING_TTL_S",
+            default.missing_ttl.as_secs(),
+        )?),
+    })
+}
+
+/// The store (DynamoDB table `SWITCHYARD_TABLE`) and secrets (Secrets Manager, prefix `SWITCHYARD_SECRET_PREFIX`)
+/// a deployed function uses.
+pub async fn deployed_deps(vars: &Vars) -> Result<Deps, ConfigError> {
+    let sdk = sdk_config(vars).await?;
+    let table = vars.require(env::TABLE)?;
+    let prefix = vars.get_or(env::SECRET_PREFIX, "");
+    let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), table);
+    let secrets = SecretsManager::new(
+        aws_sdk_secretsmanager::Client::new(&sdk),
+        prefix,
+        cache_policy(vars)?,
+    );
+    Ok(Deps {
+        store: Arc::new(store),
+        secrets: Arc::new(secrets),
+    })
+}

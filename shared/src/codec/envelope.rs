@@ -1,0 +1,127 @@
+//! The JSON error bodies each partner documents, built from one error type.
+
+use http::StatusCode;
+use serde_json::{Value, json};
+
+/// An error to answer with: the HTTP status, a stable machine-readable code and a message a person can act on.
+///
+/// Messages are written for the caller: they never contain secrets, MACs or expected signatures.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "bad_request", message)
+    }
+
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", message)
+    }
+
+    pub fn method_not_allowed(method: &http::Method) -> Self {
+        Self::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            format!("method {method} is not allowed here"),
+        )
+    }
+
+    pub fn payload_too_large(limit: usize) -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            format!("the body is larger than {limit} bytes"),
+        )
+    }
+
+    pub fn unavailable(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message)
+    }
+
+    pub fn internal() -> Self {
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "internal error",
+        )
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} {}: {}",
+            self.status.as_u16(),
+            self.code,
+            self.message
+        )
+    }
+}
+
+impl std::error::Error for ApiError {}
+
+/// Which partner's error format an endpoint answers in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorEnvelope {
+    /// RetailCRM marketplace: `{"success": false, "errorMsg": "..."}`.
+    RetailCrm,
+    /// Sber Smart Home: `{"code": 400, "message": "...", "details": []}`.
+    Sber,
+    /// OAuth 2.0 (RFC 6749 section 5.2): `{"error": "invalid_grant", "error_description": "..."}`.
+    OAuth,
+    /// Our own endpoints (webhooks, ingest, smallcase): `{"error": "<code>", "message": "..."}`.
+    Plain,
+}
+
+impl ErrorEnvelope {
+    /// The JSON body for `error` in this envelope.
+    pub fn body(self, error: &ApiError) -> Value {
+        match self {
+            Self::RetailCrm => json!({"success": false, "errorMsg": error.message}),
+            Self::Sber => {
+                json!({"code": error.status.as_u16(), "message": error.message, "details": []})
+            }
+            Self::OAuth => json!({"error": error.code, "error_description": error.message}),
+            Self::Plain => json!({"error": error.code, "message": error.message}),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_envelope_has_its_partners_shape() {
+        let err = ApiError::bad_request("field `x` is missing");
+        assert_eq!(
+            ErrorEnvelope::RetailCrm.body(&err),
+            json!({"success": false, "errorMsg": "field `x` is missing"})
+        );
+        assert_eq!(
+            ErrorEnvelope::Sber.body(&err),
+            json!({"code": 400, "message": "field `x` is missing", "details": []})
+        );
+        assert_eq!(
+            ErrorEnvelope::OAuth.body(&err),
+            json!({"error": "bad_request", "error_description": "field `x` is missing"})
+        );
+        assert_eq!(
+            ErrorEnvelope::Plain.body(&err),
+            json!({"error": "bad_request", "message": "field `x` is missing"})
+        );
+    }
+}

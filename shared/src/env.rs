@@ -1,0 +1,151 @@
+//! Plain settings from environment variables, read once at start-up into typed configuration.
+//!
+//! Settings are read from a [`Vars`] snapshot rather than the process environment directly, so tests can build
+//! any configuration without touching global state.
+
+use std::collections::HashMap;
+use std::str::FromStr;
+
+/// Names shared by several functions.
+pub const PUBLIC_URL: &str = "SWITCHYARD_PUBLIC_URL";
+pub const SECRET_PREFIX: &str = "SWITCHYARD_SECRET_PREFIX";
+pub const TABLE: &str = "SWITCHYARD_TABLE";
+
+/// A setting that is present but unusable.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("setting {name} is invalid: {reason}")]
+pub struct ConfigError {
+    pub name: String,
+    pub reason: String,
+}
+
+/// A snapshot of environment variables.
+#[derive(Debug, Clone, Default)]
+pub struct Vars(HashMap<String, String>);
+
+impl Vars {
+    /// The process environment (non-UTF-8 entries are skipped).
+    pub fn from_process() -> Self {
+        Self(
+            std::env::vars_os()
+                .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+                .collect(),
+        )
+    }
+
+    /// Exactly these variables.
+    pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
+        Self(
+            pairs
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect(),
+        )
+    }
+
+    /// Sets one variable (builder style, for tests and the local runner).
+    pub fn with(mut self, name: &str, value: &str) -> Self {
+        self.0.insert(name.to_owned(), value.to_owned());
+        self
+    }
+
+    /// The value of `name`, treating an empty value as unset.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .get(name)
+            .map(String::as_str)
+            .filter(|v| !v.trim().is_empty())
+    }
+
+    /// The value of `name`, or `default`.
+    pub fn get_or<'a>(&'a self, name: &str, default: &'a str) -> &'a str {
+        self.get(name).unwrap_or(default)
+    }
+
+    /// A required value.
+    pub fn require(&self, name: &str) -> Result<&str, ConfigError> {
+        self.get(name).ok_or_else(|| ConfigError {
+            name: name.to_owned(),
+            reason: "it is not set".to_owned(),
+        })
+    }
+
+    /// A parsed value, or `default` when unset.
+    pub fn parse_or<T: FromStr>(&self, name: &str, default: T) -> Result<T, ConfigError>
+    where
+        T::Err: std::fmt::Display,
+    {
+        match self.get(name) {
+            None => Ok(default),
+            Some(raw) => raw.trim().parse().map_err(|e: T::Err| ConfigError {
+                name: name.to_owned(),
+                reason: e.to_string(),
+            }),
+        }
+    }
+
+    /// A comma-separated list (entries trimmed, empty entries dropped), or `default` when unset.
+    pub fn list_or(&self, name: &str, default: &str) -> Vec<String> {
+        self.get_or(name, default)
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// The public base URL of the API, without a trailing slash.
+    pub fn public_url(&self) -> Result<String, ConfigError> {
+        let raw = self.require(PUBLIC_URL)?;
+        let parsed = url::Url::parse(raw).map_err(|e| ConfigError {
+            name: PUBLIC_URL.to_owned(),
+            reason: e.to_string(),
+        })?;
+        if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
+            return Err(ConfigError {
+                name: PUBLIC_URL.to_owned(),
+                reason: "it must be an http(s) URL".to_owned(),
+            });
+        }
+        Ok(raw.trim().trim_end_matches('/').to_owned())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_lists_and_parse_errors() {
+        let vars = Vars::from_pairs([
+            ("A", " a, b,,c "),
+            ("N", "12"),
+            ("BAD", "x"),
+            ("EMPTY", " "),
+        ]);
+        assert_eq!(vars.list_or("A", "z"), ["a", "b", "c"]);
+        assert_eq!(vars.list_or("MISSING", "y,z"), ["y", "z"]);
+        assert_eq!(vars.parse_or("N", 1u32).unwrap(), 12);
+        assert_eq!(vars.parse_or("MISSING", 1u32).unwrap(), 1);
+        assert_eq!(vars.parse_or("BAD", 1u32).unwrap_err().name, "BAD");
+        assert_eq!(vars.get("EMPTY"), None);
+        assert!(vars.require("EMPTY").is_err());
+    }
+
+    #[test]
+    fn public_url_is_validated_and_trimmed() {
+        let ok = Vars::from_pairs([(PUBLIC_URL, "https://api.example.com/prod/")]);
+        assert_eq!(ok.public_url().unwrap(), "https://api.example.com/prod");
+        assert!(
+            Vars::from_pairs([(PUBLIC_URL, "ftp://x")])
+                .public_url()
+                .is_err()
+        );
+        assert!(
+            Vars::from_pairs([(PUBLIC_URL, "not a url")])
+                .public_url()
+                .is_err()
+        );
+        assert!(Vars::default().public_url().is_err());
+    }
+}

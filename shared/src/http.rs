@@ -1,0 +1,94 @@
+//! The HTTP edge every function shares: the handler contract, response builders and body limits.
+
+use crate::codec::{ApiError, ErrorEnvelope};
+use http::{HeaderValue, StatusCode, header};
+pub use lambda_http::{Body, Request, Response};
+
+/// One Lambda function's request handler, shared by its Lambda `main`, the local runner and the tests.
+///
+/// A handler answers every request, including bad ones, with a response in its partner's format: errors never
+/// escape as `Err`, so the runtime never turns them into a bare 500.
+#[async_trait::async_trait]
+pub trait Handler: Send + Sync {
+    async fn handle(&self, request: Request) -> Response<Body>;
+}
+
+/// A JSON response.
+pub fn json(status: StatusCode, value: &serde_json::Value) -> Response<Body> {
+    let mut response = Response::new(Body::Text(value.to_string()));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+/// An error response in the partner's envelope.
+pub fn error(envelope: ErrorEnvelope, error: &ApiError) -> Response<Body> {
+    json(error.status, &envelope.body(error))
+}
+
+/// An HTML page that must never be cached (login forms, error pages).
+pub fn html(status: StatusCode, page: String) -> Response<Body> {
+    let mut response = Response::new(Body::Text(page));
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    response
+}
+
+/// An empty response with `status`.
+pub fn empty(status: StatusCode) -> Response<Body> {
+    let mut response = Response::new(Body::Empty);
+    *response.status_mut() = status;
+    response
+}
+
+/// The raw request body (lambda_http has already decoded API Gateway's base64), refused when over `limit` bytes.
+pub fn body_within(request: &Request, limit: usize) -> Result<&[u8], ApiError> {
+    let body = request.body().as_ref();
+    if body.len() > limit {
+        Err(ApiError::payload_too_large(limit))
+    } else {
+        Ok(body)
+    }
+}
+
+/// A request header's value as text; `None` when absent or not visible ASCII.
+pub fn header_str<'r>(request: &'r Request, name: &str) -> Option<&'r str> {
+    request.headers().get(name).and_then(|v| v.to_str().ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn body_limit_is_inclusive() {
+        let request = Request::new(Body::Binary(vec![0; 10]));
+        assert_eq!(body_within(&request, 10).unwrap().len(), 10);
+        assert_eq!(
+            body_within(&request, 9).unwrap_err().status,
+            StatusCode::PAYLOAD_TOO_LARGE
+        );
+    }
+
+    #[test]
+    fn html_is_never_cached() {
+        let response = html(StatusCode::OK, "<p>x</p>".into());
+        assert_eq!(response.headers()[header::CACHE_CONTROL], "no-store");
+        assert_eq!(
+            response.headers()[header::CONTENT_TYPE],
+            "text/html; charset=utf-8"
+        );
+    }
+}

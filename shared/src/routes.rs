@@ -1,0 +1,111 @@
+//! The API's route table: which function serves which method and path. The local runner serves exactly these,
+//! and a test checks `template.yaml` declares the same set.
+
+/// One route of the HTTP API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Route {
+    /// The function (binary) name.
+    pub function: &'static str,
+    pub method: &'static str,
+    /// The path, with `{name}` for a path parameter spanning one segment.
+    pub path: &'static str,
+}
+
+const fn route(function: &'static str, method: &'static str, path: &'static str) -> Route {
+    Route {
+        function,
+        method,
+        path,
+    }
+}
+
+/// Every function, in the order the README lists them.
+pub const FUNCTIONS: [&str; 6] = ["config", "register", "user", "ingest", "webhook", "token"];
+
+/// Every route.
+pub const ROUTES: &[Route] = &[
+    route("config", "GET", "/retailcrm/config"),
+    route("register", "POST", "/retailcrm/register"),
+    route("register", "POST", "/retailcrm/activity"),
+    route("register", "POST", "/retailcrm/settings"),
+    route("user", "GET", "/sber/v1/ping"),
+    route("user", "GET", "/sber/v1/user"),
+    route("user", "GET", "/sber/v1/devices"),
+    route("user", "POST", "/sber/v1/query"),
+    route("user", "POST", "/sber/v1/command"),
+    route("user", "POST", "/sber/v1/unlink"),
+    route("ingest", "POST", "/smartme/realtime"),
+    route("webhook", "POST", "/webhooks/{source}"),
+    route("token", "GET", "/oauth/authorize"),
+    route("token", "POST", "/oauth/authorize"),
+    route("token", "POST", "/oauth/token"),
+    route("token", "POST", "/smallcase/token"),
+    route("token", "POST", "/smallcase/transaction"),
+];
+
+/// A route's path parameters for a concrete `path`, or `None` when the path does not match its template.
+pub fn match_path(template: &str, path: &str) -> Option<Vec<(String, String)>> {
+    let mut params = Vec::new();
+    let mut template_parts = template.split('/');
+    let mut path_parts = path.split('/');
+    loop {
+        match (template_parts.next(), path_parts.next()) {
+            (None, None) => return Some(params),
+            (Some(t), Some(p)) => match t.strip_prefix('{').and_then(|t| t.strip_suffix('}')) {
+                Some(_) if p.is_empty() => return None,
+                Some(name) => params.push((name.to_owned(), p.to_owned())),
+                None if t != p => return None,
+                None => {}
+            },
+            _ => return None,
+        }
+    }
+}
+
+/// The route serving `method` and `path`, with its path parameters.
+pub fn find(method: &str, path: &str) -> Option<(Route, Vec<(String, String)>)> {
+    ROUTES.iter().find_map(|r| {
+        (r.method == method)
+            .then(|| match_path(r.path, path))
+            .flatten()
+            .map(|p| (*r, p))
+    })
+}
+
+/// Whether any route has this path (under another method): the difference between 405 and 404.
+pub fn path_exists(path: &str) -> bool {
+    ROUTES.iter().any(|r| match_path(r.path, path).is_some())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_routes_and_parameters() {
+        let (route, params) = find("POST", "/webhooks/schurter").unwrap();
+        assert_eq!(route.function, "webhook");
+        assert_eq!(params, vec![("source".to_owned(), "schurter".to_owned())]);
+        assert!(find("GET", "/webhooks/schurter").is_none());
+        assert!(path_exists("/webhooks/schurter"));
+        assert!(find("POST", "/webhooks/").is_none());
+        assert!(find("POST", "/webhooks/a/b").is_none());
+        assert_eq!(
+            find("GET", "/retailcrm/config").unwrap().0.function,
+            "config"
+        );
+        assert!(find("GET", "/retailcrm/config/").is_none());
+    }
+
+    #[test]
+    fn every_route_names_a_known_function_and_is_unique() {
+        let mut seen = std::collections::HashSet::new();
+        for r in ROUTES {
+            assert!(FUNCTIONS.contains(&r.function), "{r:?}");
+            assert!(seen.insert((r.method, r.path)), "duplicate {r:?}");
+        }
+        for f in FUNCTIONS {
+            assert!(ROUTES.iter().any(|r| r.function == f), "{f} has no route");
+        }
+    }
+}

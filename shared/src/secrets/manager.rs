@@ -1,0 +1,169 @@
+//! Secrets from AWS Secrets Manager, cached per sandbox.
+//!
+//! A value is served from cache for `ttl`; after that it is fetched again (so a rotated AWSCURRENT is picked up).
+//! When the fetch fails for a reason other than "no such secret", the old value keeps serving for `stale` more,
+//! then the secret fails closed. Unknown names are remembered for `missing_ttl`, so junk webhook paths cannot
+//! turn into a Secrets Manager call each.
+
+use super::{SecretError, SecretValue, Secrets};
+use aws_sdk_secretsmanager::Client;
+use aws_sdk_secretsmanager::error::{ProvideErrorMetadata, SdkError};
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// How long cached secrets are trusted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CachePolicy {
+    pub ttl: Duration,
+    pub stale: Duration,
+    pub missing_ttl: Duration,
+}
+
+impl Default for CachePolicy {
+    fn default() -> Self {
+        Self {
+            ttl: Duration::from_secs(300),
+            stale: Duration::from_secs(900),
+            missing_ttl: Duration::from_secs(60),
+        }
+    }
+}
+
+enum Cached {
+    Value(SecretValue),
+    Missing,
+}
+
+struct Entry {
+    cached: Cached,
+    fetched_at: Instant,
+}
+
+/// Secrets Manager with ids `<prefix><name>`.
+pub struct SecretsManager {
+    client: Client,
+    prefix: String,
+    policy: CachePolicy,
+    cache: Mutex<HashMap<String, Entry>>,
+}
+
+impl std::fmt::Debug for SecretsManager {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SecretsManager")
+            .field("prefix", &self.prefix)
+            .field("policy", &self.policy)
+            .finish()
+    }
+}
+
+impl SecretsManager {
+    pub fn new(client: Client, prefix: impl Into<String>, policy: CachePolicy) -> Self {
+        Self {
+            client,
+            prefix: prefix.into(),
+            policy,
+            cache: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The cached answer for `name` if it is still fresh.
+    fn fresh(&self, name: &str, now: Instant) -> Option<Result<SecretValue, SecretError>> {
+        let cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        let entry = cache.get(name)?;
+        let age = now.saturating_duration_since(entry.fetched_at);
+        match &entry.cached {
+            Cached::Value(v) if age < self.policy.ttl => Some(Ok(v.clone())),
+            Cached::Missing if age < self.policy.missing_ttl => {
+                Some(Err(SecretError::NotFound(name.to_owned())))
+            }
+            _ => None,
+        }
+    }
+
+    /// A cached value still inside the stale window, for when Secrets Manager is down.
+    fn stale(&self, name: &str, now: Instant) -> Option<SecretValue> {
+        let cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        let entry = cache.get(name)?;
+        match &entry.cached {
+            Cached::Value(v)
+                if now.saturating_duration_since(entry.fetched_at)
+                    < self.policy.ttl + self.policy.stale =>
+            {
+                Some(v.clone())
+            }
+            _ => None,
+        }
+    }
+
+    fn remember(&self, name: &str, cached: Cached, now: Instant) {
+        let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        cache.insert(
+            name.to_owned(),
+            Entry {
+                cached,
+                fetched_at: now,
+            },
+        );
+    }
+
+    async fn fetch(&self, name: &str) -> Result<Option<SecretValue>, String> {
+        let id = format!("{}{name}", self.prefix);
+        match self.client.get_secret_value().secret_id(id).send().await {
+            Ok(out) => {
+                if let Some(text) = out.secret_string {
+                    return Ok(Some(SecretValue::new(text)));
+                }
+                match out.secret_binary.map(|b| String::from_utf8(b.into_inner())) {
+                    Some(Ok(text)) => Ok(Some(SecretValue::new(text))),
+                    _ => Err("the secret holds no text".to_owned()),
+                }
+            }
+            Err(SdkError::ServiceError(ctx)) if ctx.err().is_resource_not_found_exception() => {
+                Ok(None)
+            }
+            Err(err) => Err(match &err {
+                SdkError::ServiceError(ctx) => {
+                    ctx.err().code().unwrap_or("service error").to_owned()
+                }
+                SdkError::TimeoutError(_) => "timed out".to_owned(),
+                SdkError::DispatchFailure(_) => "unreachable".to_owned(),
+                _ => "request failed".to_owned(),
+            }),
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl Secrets for SecretsManager {
+    async fn get(&self, name: &str) -> Result<SecretValue, SecretError> {
+        if let Some(answer) = self.fresh(name, Instant::now()) {
+            return answer;
+        }
+        match self.fetch(name).await {
+            Ok(Some(value)) => {
+                self.remember(name, Cached::Value(value.clone()), Instant::now());
+                Ok(value)
+            }
+            Ok(None) => {
+                self.remember(name, Cached::Missing, Instant::now());
+                Err(SecretError::NotFound(name.to_owned()))
+            }
+            Err(reason) => match self.stale(name, Instant::now()) {
+                Some(value) => {
+                    tracing::warn!(
+                        secret = name,
+                        reason,
+                        "Secrets Manager failed; serving the cached value"
+                    );
+                    Ok(value)
+                }
+                None => Err(SecretError::Unavailable {
+                    name: name.to_owned(),
+                    reason,
+                }),
+            },
+        }
+    }
+}

@@ -1,0 +1,105 @@
+//! The single-table key design: every entity's key, in one place (the README's table documents the same).
+//!
+//! Partition keys start with an entity prefix and `#`; user-supplied parts are placed after it verbatim, which is
+//! safe because every part is validated (GUIDs, our own random ids, source names `[a-z0-9-]`) or hashed before use.
+
+use super::Key;
+
+/// RetailCRM installation, by our clientId: the account (systemUrl, apiKey, code, active, freeze, settings).
+pub fn retailcrm_account(client_id: &str) -> Key {
+    Key::new(format!("RCRM#{client_id}"), "ACCOUNT")
+}
+
+/// RetailCRM installation, by its CRM's systemUrl: points at the clientId, so re-registration finds the account.
+pub fn retailcrm_system(system_url: &str) -> Key {
+    Key::new(format!("RCRMURL#{system_url}"), "ACCOUNT")
+}
+
+/// One smart-me reading: partition per meter, sort by reading time (fixed-width, so text order is time order).
+pub fn meter_reading(device_id: &str, time_key: &str) -> Key {
+    Key::new(meter_partition(device_id), format!("R#{time_key}"))
+}
+
+/// The partition holding a meter's readings and latest state.
+pub fn meter_partition(device_id: &str) -> String {
+    format!("METER#{device_id}")
+}
+
+/// Sort-key prefix of readings in a meter partition.
+pub const READING_PREFIX: &str = "R#";
+
+/// A meter's latest state (the newest reading's values), read by the Sber `user` function.
+pub fn meter_latest(device_id: &str) -> Key {
+    Key::new(meter_partition(device_id), "LATEST")
+}
+
+/// A signed-webhook delivery id seen from a source (replay guard, with TTL).
+pub fn webhook_delivery(source: &str, delivery_id: &str) -> Key {
+    Key::new(format!("WHID#{source}#{delivery_id}"), "DELIVERY")
+}
+
+/// A stored webhook event: partition per source, sorted by receive time then delivery id.
+pub fn webhook_event(source: &str, received_key: &str) -> Key {
+    Key::new(format!("WHEVT#{source}"), received_key.to_owned())
+}
+
+/// A user of ours: profile (login, password hash, created).
+pub fn user_profile(user_id: &str) -> Key {
+    Key::new(user_partition(user_id), "PROFILE")
+}
+
+/// The partition holding a user's profile, devices, links and smallcase connection.
+pub fn user_partition(user_id: &str) -> String {
+    format!("USER#{user_id}")
+}
+
+/// A login name, pointing at its user id (unique by conditional write).
+pub fn user_login(login: &str) -> Key {
+    Key::new(format!("LOGIN#{login}"), "USER")
+}
+
+/// Sort-key prefix of the devices in a user partition.
+pub const DEVICE_PREFIX: &str = "DEVICE#";
+
+/// A device a user owns (smart-me meter GUID), with its display name.
+pub fn user_device(user_id: &str, device_id: &str) -> Key {
+    Key::new(
+        user_partition(user_id),
+        format!("{DEVICE_PREFIX}{device_id}"),
+    )
+}
+
+/// A user's link to an OAuth client (Sber): linked or unlinked, and when.
+pub fn user_link(user_id: &str, client_id: &str) -> Key {
+    Key::new(user_partition(user_id), format!("LINK#{client_id}"))
+}
+
+/// A user's smallcase connection (smallcaseAuthId).
+pub fn user_smallcase(user_id: &str) -> Key {
+    Key::new(user_partition(user_id), "SMALLCASE")
+}
+
+/// A smallcase transaction we created, pointing at its user (the postback carries only the transaction id).
+pub fn smallcase_transaction(transaction_id: &str) -> Key {
+    Key::new(format!("SCTXN#{transaction_id}"), "TXN")
+}
+
+/// A one-time OAuth authorization code, by the SHA-256 of the code (TTL 60 s).
+pub fn oauth_code(code_hash: &str) -> Key {
+    Key::new(format!("OCODE#{code_hash}"), "CODE")
+}
+
+/// A refresh token, by its SHA-256 (TTL its lifetime): names its family.
+pub fn refresh_token(token_hash: &str) -> Key {
+    Key::new(format!("RTOKEN#{token_hash}"), "TOKEN")
+}
+
+/// A refresh-token family (one linking): the current token hash, and whether the family is revoked.
+pub fn token_family(family_id: &str) -> Key {
+    Key::new(format!("FAMILY#{family_id}"), "FAMILY")
+}
+
+/// Failed-login counter for a login in the current window (TTL the window).
+pub fn login_throttle(login: &str, window: i64) -> Key {
+    Key::new(format!("THROTTLE#{login}"), format!("W#{window}"))
+}
