@@ -1,1 +1,25 @@
+//! Test utilities shared by the workspace's tests: real wire-protocol servers and peers on loopback.
+//!
+//! - [`moto`]: handles on the `moto_server` that `scripts/test` starts (DynamoDB and Secrets Manager).
+//! - [`runtime`]: a Lambda runtime-API emulator, to run the real function binaries as Lambda runs them.
+//! - [`events`]: the `events/` catalogue and its expected statuses.
 
+pub mod events;
+pub mod moto;
+pub mod runtime;
+
+use std::path::PathBuf;
+
+/// The workspace root (for `events/`, `template.yaml`, `local/`).
+pub fn workspace_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(PathBuf::from)
+        .unwrap_or_default()
+}
+
+/// A name no other test uses (tables, secret prefixes), so tests share one moto_server safely.
+pub fn unique_name(prefix: &str) -> String {
+    use rand::Rng;
+    format!("{prefix}-{:016x}", rand::rng().random::<u64>())
+}

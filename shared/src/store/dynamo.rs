@@ -133,18 +133,33 @@ impl Store for DynamoStore {
         }
         let mut expr = Expression::default();
         let pk = format!("{} = {}", expr.name(PK), expr.value(Value::str(&query.pk)));
-        let sk = expr.name(SK);
         let key_text = match &query.range {
             SortRange::All => pk,
             SortRange::Prefix(p) => {
-                format!("{pk} AND begins_with({sk}, {})", expr.value(Value::str(p)))
+                format!(
+                    "{pk} AND begins_with({}, {})",
+                    expr.name(SK),
+                    expr.value(Value::str(p))
+                )
             }
             SortRange::Between(a, b) => {
-                let (a, b) = (expr.value(Value::str(a)), expr.value(Value::str(b)));
+                let (sk, a, b) = (
+                    expr.name(SK),
+                    expr.value(Value::str(a)),
+                    expr.value(Value::str(b)),
+                );
                 format!("{pk} AND {sk} BETWEEN {a} AND {b}")
             }
-            SortRange::AtLeast(a) => format!("{pk} AND {sk} >= {}", expr.value(Value::str(a))),
-            SortRange::AtMost(b) => format!("{pk} AND {sk} <= {}", expr.value(Value::str(b))),
+            SortRange::AtLeast(a) => format!(
+                "{pk} AND {} >= {}",
+                expr.name(SK),
+                expr.value(Value::str(a))
+            ),
+            SortRange::AtMost(b) => format!(
+                "{pk} AND {} <= {}",
+                expr.name(SK),
+                expr.value(Value::str(b))
+            ),
         };
         let names = expr.names;
         let values = raw_values(expr.values);

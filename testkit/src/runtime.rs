@@ -1,0 +1,282 @@
+//! A Lambda runtime-API emulator on loopback: runs a real function binary the way Lambda does, one invocation at
+//! a time through `GET /2018-06-01/runtime/invocation/next` and `POST .../{id}/response`.
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper_util::rt::TokioIo;
+use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::net::TcpListener;
+use tokio::sync::{Notify, oneshot};
+
+const PREFIX: &str = "/2018-06-01/runtime";
+
+/// What the function answered to one invocation.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// `POST .../response`: the function's result JSON.
+    Response(serde_json::Value),
+    /// `POST .../error`: the function reported an error.
+    Error(serde_json::Value),
+}
+
+impl Outcome {
+    /// The HTTP status of an API Gateway proxy response, if this is one.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Self::Response(v) => v
+                .get("statusCode")
+                .and_then(|s| s.as_u64())
+                .map(|s| s as u16),
+            Self::Error(_) => None,
+        }
+    }
+}
+
+#[derive(Default)]
+struct Shared {
+    queue: Mutex<VecDeque<(String, serde_json::Value)>>,
+    queued: Notify,
+    waiting: Mutex<HashMap<String, oneshot::Sender<Outcome>>>,
+    /// When the function first asked for work (its init is done).
+    first_poll: Mutex<Option<Instant>>,
+    polled: Notify,
+    init_error: Mutex<Option<serde_json::Value>>,
+}
+
+/// A running emulator.
+pub struct RuntimeApi {
+    address: SocketAddr,
+    shared: Arc<Shared>,
+    next_id: Mutex<u64>,
+}
+
+impl RuntimeApi {
+    /// Starts an emulator on a free loopback port.
+    pub async fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind runtime API");
+        let address = listener.local_addr().expect("local address");
+        let shared = Arc::new(Shared::default());
+        let serving = shared.clone();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let shared = serving.clone();
+                tokio::spawn(async move {
+                    let service = hyper::service::service_fn(move |req| serve(shared.clone(), req));
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+        Self {
+            address,
+            shared,
+            next_id: Mutex::new(0),
+        }
+    }
+
+    /// The value for `AWS_LAMBDA_RUNTIME_API`.
+    pub fn address(&self) -> String {
+        self.address.to_string()
+    }
+
+    /// Delivers `event` to the function and waits for its answer (at most `timeout`).
+    pub async fn invoke(
+        &self,
+        event: serde_json::Value,
+        timeout: Duration,
+    ) -> Result<Outcome, String> {
+        let id = {
+            let mut next = self.next_id.lock().unwrap();
+            *next += 1;
+            format!("00000000-0000-4000-8000-{:012}", *next)
+        };
+        let (tx, rx) = oneshot::channel();
+        self.shared.waiting.lock().unwrap().insert(id.clone(), tx);
+        self.shared
+            .queue
+            .lock()
+            .unwrap()
+            .push_back((id.clone(), event));
+        self.shared.queued.notify_one();
+        match tokio::time::timeout(timeout, rx).await {
+            Ok(Ok(outcome)) => Ok(outcome),
+            Ok(Err(_)) => Err(format!("invocation {id} was dropped")),
+            Err(_) => Err(format!("invocation {id} got no answer within {timeout:?}")),
+        }
+    }
+
+    /// Waits until the function first asks for work; returns when that happened.
+    pub async fn first_poll(&self, timeout: Duration) -> Result<Instant, String> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let notified = self.shared.polled.notified();
+            if let Some(at) = *self.shared.first_poll.lock().unwrap() {
+                return Ok(at);
+            }
+            if let Some(err) = self.shared.init_error.lock().unwrap().clone() {
+                return Err(format!("init failed: {err}"));
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                return Err(format!(
+                    "the function did not ask for work within {timeout:?}"
+                ));
+            }
+        }
+    }
+}
+
+async fn serve(
+    shared: Arc<Shared>,
+    request: hyper::Request<Incoming>,
+) -> Result<hyper::Response<Full<Bytes>>, std::convert::Infallible> {
+    let path = request.uri().path().to_owned();
+    let Some(rest) = path.strip_prefix(PREFIX) else {
+        return Ok(reply(404, Bytes::new(), &[]));
+    };
+    if rest == "/invocation/next" {
+        {
+            let mut first = shared.first_poll.lock().unwrap();
+            if first.is_none() {
+                *first = Some(Instant::now());
+            }
+        }
+        shared.polled.notify_waiters();
+        loop {
+            let notified = shared.queued.notified();
+            if let Some((id, event)) = shared.queue.lock().unwrap().pop_front() {
+                let deadline = std::time::SystemTime::now() + Duration::from_secs(30);
+                let deadline_ms = deadline
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap_or_default()
+                    .as_millis();
+                let headers = [
+                    ("lambda-runtime-aws-request-id", id.clone()),
+                    ("lambda-runtime-deadline-ms", deadline_ms.to_string()),
+                    (
+                        "lambda-runtime-invoked-function-arn",
+                        "arn:aws:lambda:us-east-1:000000000000:function:test".into(),
+                    ),
+                    ("lambda-runtime-trace-id", format!("Root=1-00000000-{id}")),
+                ];
+                return Ok(reply(200, Bytes::from(event.to_string()), &headers));
+            }
+            notified.await;
+        }
+    }
+    let body = request
+        .into_body()
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
+    let json: serde_json::Value = serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null);
+    if rest == "/init/error" {
+        *shared.init_error.lock().unwrap() = Some(json);
+        shared.polled.notify_waiters();
+        return Ok(reply(202, Bytes::new(), &[]));
+    }
+    let Some(rest) = rest.strip_prefix("/invocation/") else {
+        return Ok(reply(404, Bytes::new(), &[]));
+    };
+    let (id, outcome) = match rest.split_once('/') {
+        Some((id, "response")) => (id, Outcome::Response(json)),
+        Some((id, "error")) => (id, Outcome::Error(json)),
+        _ => return Ok(reply(404, Bytes::new(), &[])),
+    };
+    match shared.waiting.lock().unwrap().remove(id) {
+        Some(tx) => {
+            let _ = tx.send(outcome);
+            Ok(reply(202, Bytes::new(), &[]))
+        }
+        None => Ok(reply(400, Bytes::new(), &[])),
+    }
+}
+
+fn reply(status: u16, body: Bytes, headers: &[(&str, String)]) -> hyper::Response<Full<Bytes>> {
+    let mut response = hyper::Response::new(Full::new(body));
+    *response.status_mut() =
+        hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
+    for (name, value) in headers {
+        if let (Ok(n), Ok(v)) = (
+            hyper::header::HeaderName::try_from(*name),
+            hyper::header::HeaderValue::try_from(value),
+        ) {
+            response.headers_mut().insert(n, v);
+        }
+    }
+    response
+}
+
+/// A function binary running against an emulator; killed when dropped.
+pub struct FunctionProcess {
+    pub child: tokio::process::Child,
+    pub started: Instant,
+}
+
+impl FunctionProcess {
+    /// Starts `binary` with the variables Lambda sets plus `env`.
+    pub fn spawn(
+        binary: &str,
+        runtime: &RuntimeApi,
+        function_name: &str,
+        env: &[(String, String)],
+    ) -> Self {
+        let mut command = tokio::process::Command::new(binary);
+        command
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("AWS_LAMBDA_RUNTIME_API", runtime.address())
+            .env("AWS_LAMBDA_FUNCTION_NAME", function_name)
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+            .env("AWS_LAMBDA_LOG_STREAM_NAME", "test")
+            .env(
+                "AWS_LAMBDA_LOG_GROUP_NAME",
+                format!("/aws/lambda/{function_name}"),
+            )
+            .env("AWS_LAMBDA_LOG_FORMAT", "JSON")
+            .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        let started = Instant::now();
+        let child = command
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {binary}: {e}"));
+        Self { child, started }
+    }
+
+    /// Waits for the process to exit by itself; returns its status and everything it logged.
+    pub async fn exited(self) -> (std::process::ExitStatus, String) {
+        let output = self
+            .child
+            .wait_with_output()
+            .await
+            .expect("collect function output");
+        let mut logs = String::from_utf8_lossy(&output.stdout).into_owned();
+        logs.push_str(&String::from_utf8_lossy(&output.stderr));
+        (output.status, logs)
+    }
+
+    /// Stops the process and returns everything it logged (stdout and stderr).
+    pub async fn stop(mut self) -> String {
+        let _ = self.child.start_kill();
+        let output = self
+            .child
+            .wait_with_output()
+            .await
+            .expect("collect function output");
+        let mut logs = String::from_utf8_lossy(&output.stdout).into_owned();
+        logs.push_str(&String::from_utf8_lossy(&output.stderr));
+        logs
+    }
+}
