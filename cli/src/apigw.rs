@@ -11,32 +11,17 @@ use shared::routes::Route;
 
 /// Content types API Gateway passes as text; every other body arrives base64-encoded.
 fn is_text(content_type: Option<&str>) -> bool {
-    let Some(ct) = content_type.map(|c| {
-        c.split(';')
-            .next()
-            .unwrap_or("")
-            .trim()
-            .to_ascii_lowercase()
-    }) else {
+    let Some(ct) = content_type.map(|c| c.split(';').next().unwrap_or("").trim().to_ascii_lowercase()) else {
         return false;
     };
     ct.starts_with("text/")
-        || matches!(
-            ct.as_str(),
-            "application/json" | "application/x-www-form-urlencoded" | "application/xml"
-        )
+        || matches!(ct.as_str(), "application/json" | "application/x-www-form-urlencoded" | "application/xml")
         || ct.ends_with("+json")
         || ct.ends_with("+xml")
 }
 
 /// The payload 2.0 event for a request that matched `route` with `path_params`.
-pub fn event(
-    parts: &Parts,
-    body: &[u8],
-    route: &Route,
-    path_params: &[(String, String)],
-    request_id: &str,
-) -> Value {
+pub fn event(parts: &Parts, body: &[u8], route: &Route, path_params: &[(String, String)], request_id: &str) -> Value {
     let mut headers = Map::new();
     let mut cookies = Vec::new();
     for (name, value) in &parts.headers {
@@ -69,32 +54,16 @@ pub fn event(
             }
         }
     }
-    let content_type = parts
-        .headers
-        .get(http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok());
+    let content_type = parts.headers.get(http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
     let (body, base64) = match std::str::from_utf8(body) {
         _ if body.is_empty() => (Value::Null, false),
         Ok(text) if is_text(content_type) => (Value::String(text.to_owned()), false),
-        _ => (
-            Value::String(base64::engine::general_purpose::STANDARD.encode(body)),
-            true,
-        ),
+        _ => (Value::String(base64::engine::general_purpose::STANDARD.encode(body)), true),
     };
     let route_key = format!("{} {}", route.method, route.path);
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    let host = parts
-        .headers
-        .get(http::header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("localhost");
-    let user_agent = parts
-        .headers
-        .get(http::header::USER_AGENT)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    let host = parts.headers.get(http::header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("localhost");
+    let user_agent = parts.headers.get(http::header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("");
     let mut event = json!({
         "version": "2.0",
         "routeKey": route_key,
@@ -128,10 +97,7 @@ pub fn event(
         event["queryStringParameters"] = Value::Object(query);
     }
     if !path_params.is_empty() {
-        event["pathParameters"] = path_params
-            .iter()
-            .map(|(k, v)| (k.clone(), Value::String(v.clone())))
-            .collect();
+        event["pathParameters"] = path_params.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect();
     }
     if !body.is_null() {
         event["body"] = body;
@@ -141,15 +107,12 @@ pub fn event(
 
 fn form_urlencoded_pairs(query: &str) -> Vec<(String, String)> {
     // API Gateway passes query values URL-decoded.
-    url::form_urlencoded::parse(query.as_bytes())
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect()
+    url::form_urlencoded::parse(query.as_bytes()).map(|(k, v)| (k.into_owned(), v.into_owned())).collect()
 }
 
 /// The lambda_http request for `event`, parsed exactly as the Lambda runtime parses it.
 pub fn request(event: &Value) -> Result<Request, String> {
-    lambda_http::request::from_str(&event.to_string())
-        .map_err(|e| format!("event does not parse: {e}"))
+    lambda_http::request::from_str(&event.to_string()).map_err(|e| format!("event does not parse: {e}"))
 }
 
 /// The response bytes and head of a handler's response.
@@ -181,21 +144,13 @@ mod tests {
     fn binary_bodies_arrive_intact_and_text_stays_text() {
         let route = shared::routes::find("POST", "/smartme/realtime").unwrap().0;
         let raw = [0x0a, 0xff, 0x00, 0x80];
-        let p = parts(
-            "POST",
-            "/smartme/realtime",
-            &[("content-type", "application/octet-stream")],
-        );
+        let p = parts("POST", "/smartme/realtime", &[("content-type", "application/octet-stream")]);
         let ev = event(&p, &raw, &route, &[], "r1");
         assert_eq!(ev["isBase64Encoded"], true);
         let req = request(&ev).unwrap();
         assert_eq!(req.body().as_ref(), raw);
 
-        let p = parts(
-            "POST",
-            "/smartme/realtime",
-            &[("content-type", "application/json")],
-        );
+        let p = parts("POST", "/smartme/realtime", &[("content-type", "application/json")]);
         let ev = event(&p, b"{\"a\":1}", &route, &[], "r2");
         assert_eq!(ev["isBase64Encoded"], false);
         assert_eq!(request(&ev).unwrap().body().as_ref(), b"{\"a\":1}");
@@ -211,14 +166,8 @@ mod tests {
         );
         let req = request(&event(&p, b"", &route, &params, "r3")).unwrap();
         assert_eq!(req.uri().path(), "/webhooks/schurter");
-        assert_eq!(
-            req.path_parameters_ref().and_then(|p| p.first("source")),
-            Some("schurter")
-        );
-        assert_eq!(
-            req.query_string_parameters_ref().and_then(|q| q.first("b")),
-            Some("x y")
-        );
+        assert_eq!(req.path_parameters_ref().and_then(|p| p.first("source")), Some("schurter"));
+        assert_eq!(req.query_string_parameters_ref().and_then(|q| q.first("b")), Some("x y"));
         assert_eq!(req.headers()["x-signature"], "v=1");
         assert_eq!(req.headers()["x-multi"], "a,b");
         assert_eq!(req.method(), http::Method::POST);

@@ -45,10 +45,7 @@ struct ServeArgs {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -56,9 +53,7 @@ fn main() -> ExitCode {
         }
     };
     let result = match cli.command.unwrap_or(Command::Serve(cli.serve)) {
-        Command::Serve(args) => {
-            runtime.block_on(serve::run(args.listen, &args.data, &args.secrets))
-        }
+        Command::Serve(args) => runtime.block_on(serve::run(args.listen, &args.data, &args.secrets)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

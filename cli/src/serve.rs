@@ -25,9 +25,7 @@ type Handlers = Arc<HashMap<&'static str, Arc<dyn Handler>>>;
 
 /// Serves until interrupted.
 pub async fn run(listen: SocketAddr, data: &Path, secrets: &Path) -> Result<(), String> {
-    let listener = TcpListener::bind(listen)
-        .await
-        .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+    let listener = TcpListener::bind(listen).await.map_err(|e| format!("cannot listen on {listen}: {e}"))?;
     let bound = listener.local_addr().map_err(|e| e.to_string())?;
     let mut vars = Vars::from_process();
     if vars.get(env::PUBLIC_URL).is_none() {
@@ -49,12 +47,9 @@ pub async fn run(listen: SocketAddr, data: &Path, secrets: &Path) -> Result<(), 
         };
         let handlers = handlers.clone();
         tokio::spawn(async move {
-            let service =
-                hyper::service::service_fn(move |request| serve_one(handlers.clone(), request));
+            let service = hyper::service::service_fn(move |request| serve_one(handlers.clone(), request));
             // A client hanging up mid-request is its own business: nothing to report.
-            let _ = hyper::server::conn::http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
+            let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
         });
     }
 }
@@ -62,10 +57,7 @@ pub async fn run(listen: SocketAddr, data: &Path, secrets: &Path) -> Result<(), 
 fn init_logging() {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_target(false)
-        .try_init();
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_target(false).try_init();
 }
 
 fn print_routes() {
@@ -84,11 +76,7 @@ async fn serve_one(
         let error = if routes::path_exists(parts.uri.path()) {
             ApiError::method_not_allowed(&parts.method)
         } else {
-            ApiError::not_found(format!(
-                "no route for {} {}",
-                parts.method,
-                parts.uri.path()
-            ))
+            ApiError::not_found(format!("no route for {} {}", parts.method, parts.uri.path()))
         };
         return Ok(plain_error(&error));
     };
@@ -124,9 +112,6 @@ fn plain_error(error: &ApiError) -> hyper::Response<Full<Bytes>> {
     let body = ErrorEnvelope::Plain.body(error).to_string();
     let mut out = hyper::Response::new(Full::new(Bytes::from(body)));
     *out.status_mut() = error.status;
-    out.headers_mut().insert(
-        http::header::CONTENT_TYPE,
-        http::HeaderValue::from_static("application/json"),
-    );
+    out.headers_mut().insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("application/json"));
     out
 }

@@ -8,12 +8,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 /// Every function's handler, by function name.
-pub fn handlers(
-    vars: &Vars,
-    _deps: &Deps,
-) -> Result<HashMap<&'static str, Arc<dyn Handler>>, String> {
-    let config =
-        switchyard_config::ConfigFunction::from_vars(vars).map_err(|e| format!("config: {e}"))?;
+pub fn handlers(vars: &Vars, _deps: &Deps) -> Result<HashMap<&'static str, Arc<dyn Handler>>, String> {
+    let config = switchyard_config::ConfigFunction::from_vars(vars).map_err(|e| format!("config: {e}"))?;
     let handlers: [(&'static str, Arc<dyn Handler>); 6] = [
         ("config", Arc::new(config)),
         ("register", Arc::new(switchyard_register::RegisterFunction)),

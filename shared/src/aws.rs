@@ -21,10 +21,7 @@ pub async fn sdk_config(vars: &Vars) -> Result<SdkConfig, ConfigError> {
         .operation_attempt_timeout(Duration::from_millis(attempt_ms))
         .operation_timeout(Duration::from_millis(operation_ms))
         .build();
-    Ok(aws_config::defaults(BehaviorVersion::latest())
-        .timeout_config(timeouts)
-        .load()
-        .await)
+    Ok(aws_config::defaults(BehaviorVersion::latest()).timeout_config(timeouts).load().await)
 }
 
 /// Secrets cache policy from `SWITCHYARD_SECRETS_TTL_S`, `SWITCHYARD_SECRETS_STALE_S`, `SWITCHYARD_SECRETS_MISSING_TTL_S`.
@@ -32,13 +29,10 @@ pub fn cache_policy(vars: &Vars) -> Result<CachePolicy, ConfigError> {
     let default = CachePolicy::default();
     Ok(CachePolicy {
         ttl: Duration::from_secs(vars.parse_or("SWITCHYARD_SECRETS_TTL_S", default.ttl.as_secs())?),
-        stale: Duration::from_secs(
-            vars.parse_or("SWITCHYARD_SECRETS_STALE_S", default.stale.as_secs())?,
+        stale: Duration::from_secs(vars.parse_or("SWITCHYARD_SECRETS_STALE_S", default.stale.as_secs())?),
+        missing_ttl: Duration::from_secs(
+            vars.parse_or("SWITCHYARD_SECRETS_MISSING_TTL_S", default.missing_ttl.as_secs())?,
         ),
-        missing_ttl: Duration::from_secs(vars.parse_or(
-            "SWITCHYARD_SECRETS_MISSING_TTL_S",
-            default.missing_ttl.as_secs(),
-        )?),
     })
 }
 
@@ -49,13 +43,6 @@ pub async fn deployed_deps(vars: &Vars) -> Result<Deps, ConfigError> {
     let table = vars.require(env::TABLE)?;
     let prefix = vars.get_or(env::SECRET_PREFIX, "");
     let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), table);
-    let secrets = SecretsManager::new(
-        aws_sdk_secretsmanager::Client::new(&sdk),
-        prefix,
-        cache_policy(vars)?,
-    );
-    Ok(Deps {
-        store: Arc::new(store),
-        secrets: Arc::new(secrets),
-    })
+    let secrets = SecretsManager::new(aws_sdk_secretsmanager::Client::new(&sdk), prefix, cache_policy(vars)?);
+    Ok(Deps { store: Arc::new(store), secrets: Arc::new(secrets) })
 }

@@ -38,8 +38,7 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 
 fn new_mac(key: &[u8]) -> HmacSha256 {
     // HMAC accepts keys of any length (long keys are hashed), so this cannot fail.
-    <HmacSha256 as Mac>::new_from_slice(key)
-        .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"))
+    <HmacSha256 as Mac>::new_from_slice(key).unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"))
 }
 
 /// Lowercase hex of `bytes`.
@@ -67,9 +66,7 @@ pub fn from_base64(text: &str) -> Option<Vec<u8>> {
 
 /// Decodes URL-safe base64 without padding (JWTs, random tokens); `None` when malformed.
 pub fn from_base64url(text: &str) -> Option<Vec<u8>> {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(text)
-        .ok()
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(text).ok()
 }
 
 /// URL-safe base64 without padding.
@@ -100,15 +97,8 @@ mod tests {
     #[test]
     fn hmac_matches_rfc4231() {
         let tag = hmac_sha256(b"Jefe", &[b"what do ya want ", b"for nothing?"]);
-        assert_eq!(
-            to_hex(&tag),
-            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
-        );
-        assert!(verify_hmac_sha256(
-            b"Jefe",
-            &[b"what do ya want for nothing?"],
-            &tag
-        ));
+        assert_eq!(to_hex(&tag), "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+        assert!(verify_hmac_sha256(b"Jefe", &[b"what do ya want for nothing?"], &tag));
     }
 
     #[test]
@@ -141,10 +131,7 @@ mod tests {
         let b = random_token(16);
         assert_ne!(a, b);
         assert_eq!(a.len(), 22);
-        assert!(
-            a.chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-        );
+        assert!(a.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'));
     }
 
     #[test]

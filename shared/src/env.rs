@@ -26,21 +26,12 @@ pub struct Vars(HashMap<String, String>);
 impl Vars {
     /// The process environment (non-UTF-8 entries are skipped).
     pub fn from_process() -> Self {
-        Self(
-            std::env::vars_os()
-                .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
-                .collect(),
-        )
+        Self(std::env::vars_os().filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))).collect())
     }
 
     /// Exactly these variables.
     pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
-        Self(
-            pairs
-                .into_iter()
-                .map(|(k, v)| (k.to_owned(), v.to_owned()))
-                .collect(),
-        )
+        Self(pairs.into_iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect())
     }
 
     /// Sets one variable (builder style, for tests and the local runner).
@@ -51,10 +42,7 @@ impl Vars {
 
     /// The value of `name`, treating an empty value as unset.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.0
-            .get(name)
-            .map(String::as_str)
-            .filter(|v| !v.trim().is_empty())
+        self.0.get(name).map(String::as_str).filter(|v| !v.trim().is_empty())
     }
 
     /// The value of `name`, or `default`.
@@ -64,10 +52,7 @@ impl Vars {
 
     /// A required value.
     pub fn require(&self, name: &str) -> Result<&str, ConfigError> {
-        self.get(name).ok_or_else(|| ConfigError {
-            name: name.to_owned(),
-            reason: "it is not set".to_owned(),
-        })
+        self.get(name).ok_or_else(|| ConfigError { name: name.to_owned(), reason: "it is not set".to_owned() })
     }
 
     /// A parsed value, or `default` when unset.
@@ -77,37 +62,29 @@ impl Vars {
     {
         match self.get(name) {
             None => Ok(default),
-            Some(raw) => raw.trim().parse().map_err(|e: T::Err| ConfigError {
-                name: name.to_owned(),
-                reason: e.to_string(),
-            }),
+            Some(raw) => {
+                raw.trim().parse().map_err(|e: T::Err| ConfigError { name: name.to_owned(), reason: e.to_string() })
+            }
         }
     }
 
     /// A comma-separated list (entries trimmed, empty entries dropped), or `default` when unset.
     pub fn list_or(&self, name: &str, default: &str) -> Vec<String> {
-        self.get_or(name, default)
-            .split(',')
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned)
-            .collect()
+        self.get_or(name, default).split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect()
     }
 
-    /// The public base URL of the API, without a trailing slash.
-    pub fn public_url(&self) -> Result<String, ConfigError> {
-        let raw = self.require(PUBLIC_URL)?;
-        let parsed = url::Url::parse(raw).map_err(|e| ConfigError {
-            name: PUBLIC_URL.to_owned(),
-            reason: e.to_string(),
-        })?;
+    /// The configured public base URL of the API, without a trailing slash; `None` when unset (then each request's
+    /// own API Gateway domain is used, see [`crate::http::public_base`]).
+    pub fn public_url(&self) -> Result<Option<String>, ConfigError> {
+        let Some(raw) = self.get(PUBLIC_URL) else {
+            return Ok(None);
+        };
+        let parsed =
+            url::Url::parse(raw).map_err(|e| ConfigError { name: PUBLIC_URL.to_owned(), reason: e.to_string() })?;
         if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
-            return Err(ConfigError {
-                name: PUBLIC_URL.to_owned(),
-                reason: "it must be an http(s) URL".to_owned(),
-            });
+            return Err(ConfigError { name: PUBLIC_URL.to_owned(), reason: "it must be an http(s) URL".to_owned() });
         }
-        Ok(raw.trim().trim_end_matches('/').to_owned())
+        Ok(Some(raw.trim().trim_end_matches('/').to_owned()))
     }
 }
 
@@ -117,12 +94,7 @@ mod tests {
 
     #[test]
     fn defaults_lists_and_parse_errors() {
-        let vars = Vars::from_pairs([
-            ("A", " a, b,,c "),
-            ("N", "12"),
-            ("BAD", "x"),
-            ("EMPTY", " "),
-        ]);
+        let vars = Vars::from_pairs([("A", " a, b,,c "), ("N", "12"), ("BAD", "x"), ("EMPTY", " ")]);
         assert_eq!(vars.list_or("A", "z"), ["a", "b", "c"]);
         assert_eq!(vars.list_or("MISSING", "y,z"), ["y", "z"]);
         assert_eq!(vars.parse_or("N", 1u32).unwrap(), 12);
@@ -135,17 +107,9 @@ mod tests {
     #[test]
     fn public_url_is_validated_and_trimmed() {
         let ok = Vars::from_pairs([(PUBLIC_URL, "https://api.example.com/prod/")]);
-        assert_eq!(ok.public_url().unwrap(), "https://api.example.com/prod");
-        assert!(
-            Vars::from_pairs([(PUBLIC_URL, "ftp://x")])
-                .public_url()
-                .is_err()
-        );
-        assert!(
-            Vars::from_pairs([(PUBLIC_URL, "not a url")])
-                .public_url()
-                .is_err()
-        );
-        assert!(Vars::default().public_url().is_err());
+        assert_eq!(ok.public_url().unwrap().as_deref(), Some("https://api.example.com/prod"));
+        assert!(Vars::from_pairs([(PUBLIC_URL, "ftp://x")]).public_url().is_err());
+        assert!(Vars::from_pairs([(PUBLIC_URL, "not a url")]).public_url().is_err());
+        assert_eq!(Vars::default().public_url().unwrap(), None);
     }
 }

@@ -17,10 +17,7 @@ pub trait Handler: Send + Sync {
 pub fn json(status: StatusCode, value: &serde_json::Value) -> Response<Body> {
     let mut response = Response::new(Body::Text(value.to_string()));
     *response.status_mut() = status;
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     response
 }
 
@@ -34,15 +31,9 @@ pub fn html(status: StatusCode, page: String) -> Response<Body> {
     let mut response = Response::new(Body::Text(page));
     *response.status_mut() = status;
     let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/html; charset=utf-8"),
-    );
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     response
 }
 
@@ -56,11 +47,26 @@ pub fn empty(status: StatusCode) -> Response<Body> {
 /// The raw request body (lambda_http has already decoded API Gateway's base64), refused when over `limit` bytes.
 pub fn body_within(request: &Request, limit: usize) -> Result<&[u8], ApiError> {
     let body = request.body().as_ref();
-    if body.len() > limit {
-        Err(ApiError::payload_too_large(limit))
-    } else {
-        Ok(body)
+    if body.len() > limit { Err(ApiError::payload_too_large(limit)) } else { Ok(body) }
+}
+
+/// The public base URL the caller reached us at: the configured `SWITCHYARD_PUBLIC_URL` when set, otherwise
+/// `https://` and the API Gateway domain of the request (the `$default` stage adds no path prefix).
+///
+/// The template cannot pass the API's own URL to its functions (the API depends on the functions), so deployed
+/// functions without a custom domain learn it from each request; API Gateway sets `domainName` itself.
+pub fn public_base(request: &Request, configured: Option<&str>) -> String {
+    use lambda_http::RequestExt;
+    use lambda_http::request::RequestContext;
+    if let Some(url) = configured {
+        return url.to_owned();
     }
+    let domain = match request.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(ctx)) => ctx.domain_name.clone(),
+        _ => None,
+    };
+    let host = domain.or_else(|| header_str(request, "host").map(str::to_owned)).unwrap_or_default();
+    format!("https://{host}")
 }
 
 /// A request header's value as text; `None` when absent or not visible ASCII.
@@ -76,19 +82,13 @@ mod tests {
     fn body_limit_is_inclusive() {
         let request = Request::new(Body::Binary(vec![0; 10]));
         assert_eq!(body_within(&request, 10).unwrap().len(), 10);
-        assert_eq!(
-            body_within(&request, 9).unwrap_err().status,
-            StatusCode::PAYLOAD_TOO_LARGE
-        );
+        assert_eq!(body_within(&request, 9).unwrap_err().status, StatusCode::PAYLOAD_TOO_LARGE);
     }
 
     #[test]
     fn html_is_never_cached() {
         let response = html(StatusCode::OK, "<p>x</p>".into());
         assert_eq!(response.headers()[header::CACHE_CONTROL], "no-store");
-        assert_eq!(
-            response.headers()[header::CONTENT_TYPE],
-            "text/html; charset=utf-8"
-        );
+        assert_eq!(response.headers()[header::CONTENT_TYPE], "text/html; charset=utf-8");
     }
 }

@@ -12,11 +12,7 @@ pub struct Route {
 }
 
 const fn route(function: &'static str, method: &'static str, path: &'static str) -> Route {
-    Route {
-        function,
-        method,
-        path,
-    }
+    Route { function, method, path }
 }
 
 /// Every function, in the order the README lists them.
@@ -64,12 +60,7 @@ pub fn match_path(template: &str, path: &str) -> Option<Vec<(String, String)>> {
 
 /// The route serving `method` and `path`, with its path parameters.
 pub fn find(method: &str, path: &str) -> Option<(Route, Vec<(String, String)>)> {
-    ROUTES.iter().find_map(|r| {
-        (r.method == method)
-            .then(|| match_path(r.path, path))
-            .flatten()
-            .map(|p| (*r, p))
-    })
+    ROUTES.iter().find_map(|r| (r.method == method).then(|| match_path(r.path, path)).flatten().map(|p| (*r, p)))
 }
 
 /// Whether any route has this path (under another method): the difference between 405 and 404.
@@ -90,10 +81,7 @@ mod tests {
         assert!(path_exists("/webhooks/schurter"));
         assert!(find("POST", "/webhooks/").is_none());
         assert!(find("POST", "/webhooks/a/b").is_none());
-        assert_eq!(
-            find("GET", "/retailcrm/config").unwrap().0.function,
-            "config"
-        );
+        assert_eq!(find("GET", "/retailcrm/config").unwrap().0.function, "config");
         assert!(find("GET", "/retailcrm/config/").is_none());
     }
 

@@ -1,10 +1,7 @@
 //! The store contract: one suite of behaviour, run against the embedded store in-process and against the
 //! DynamoDB store on moto_server (started by scripts/test).
 
-use shared::store::{
-    Condition, Item, Key, Query, SortRange, Store, StoreError, Update, Value, Write, keys,
-    now_epoch,
-};
+use shared::store::{Condition, Item, Key, Query, SortRange, Store, StoreError, Update, Value, Write, keys, now_epoch};
 
 fn item(pk: &str, sk: &str) -> Item {
     Item::new(Key::new(pk, sk)).with("v", Value::str(sk))
@@ -13,10 +10,7 @@ fn item(pk: &str, sk: &str) -> Item {
 async fn conditional_put_succeeds_once_then_fails(store: &dyn Store) {
     let key = keys::webhook_delivery("src", "msg_1");
     let first = Item::new(key.clone()).with("n", Value::int(1));
-    store
-        .put(first.clone(), Condition::ItemAbsent)
-        .await
-        .unwrap();
+    store.put(first.clone(), Condition::ItemAbsent).await.unwrap();
     let second = Item::new(key.clone()).with("n", Value::int(2));
     let err = store.put(second, Condition::ItemAbsent).await.unwrap_err();
     assert!(err.is_condition_failed(), "{err:?}");
@@ -27,149 +21,66 @@ async fn conditional_put_succeeds_once_then_fails(store: &dyn Store) {
 async fn expired_items_are_absent_and_ttl_is_written(store: &dyn Store) {
     let now = now_epoch();
     let key = Key::new("ttl", "a");
-    let stale = Item::new(key.clone())
-        .with("n", Value::int(1))
-        .expiring_at(now - 10);
+    let stale = Item::new(key.clone()).with("n", Value::int(1)).expiring_at(now - 10);
     store.put(stale, Condition::Always).await.unwrap();
-    assert_eq!(
-        store.get(&key).await.unwrap(),
-        None,
-        "expired item must read as absent"
-    );
-    assert!(
-        store
-            .query(&Query::partition("ttl"))
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert_eq!(store.get(&key).await.unwrap(), None, "expired item must read as absent");
+    assert!(store.query(&Query::partition("ttl")).await.unwrap().is_empty());
     // An expired idempotency record frees its key.
-    let fresh = Item::new(key.clone())
-        .with("n", Value::int(2))
-        .expiring_at(now + 3600);
-    store
-        .put(fresh.clone(), Condition::ItemAbsent)
-        .await
-        .unwrap();
+    let fresh = Item::new(key.clone()).with("n", Value::int(2)).expiring_at(now + 3600);
+    store.put(fresh.clone(), Condition::ItemAbsent).await.unwrap();
     let read = store.get(&key).await.unwrap().unwrap();
     assert_eq!(read.expires_at, Some(now + 3600));
     assert_eq!(read, fresh);
-    assert!(
-        store
-            .put(fresh, Condition::ItemAbsent)
-            .await
-            .unwrap_err()
-            .is_condition_failed()
-    );
+    assert!(store.put(fresh, Condition::ItemAbsent).await.unwrap_err().is_condition_failed());
 }
 
 async fn query_is_ordered_and_ranged(store: &dyn Store) {
-    for sk in [
-        "R#2024-01-03",
-        "R#2024-01-01",
-        "LATEST",
-        "R#2024-01-02",
-        "R#2024-01-04",
-    ] {
-        store
-            .put(item("METER#m", sk), Condition::Always)
-            .await
-            .unwrap();
+    for sk in ["R#2024-01-03", "R#2024-01-01", "LATEST", "R#2024-01-02", "R#2024-01-04"] {
+        store.put(item("METER#m", sk), Condition::Always).await.unwrap();
     }
-    store
-        .put(item("METER#other", "R#2024-01-01"), Condition::Always)
-        .await
-        .unwrap();
+    store.put(item("METER#other", "R#2024-01-01"), Condition::Always).await.unwrap();
     let sks = |items: Vec<Item>| items.into_iter().map(|i| i.key.sk).collect::<Vec<_>>();
     let all = store.query(&Query::partition("METER#m")).await.unwrap();
-    assert_eq!(
-        sks(all),
-        [
-            "LATEST",
-            "R#2024-01-01",
-            "R#2024-01-02",
-            "R#2024-01-03",
-            "R#2024-01-04"
-        ]
-    );
+    assert_eq!(sks(all), ["LATEST", "R#2024-01-01", "R#2024-01-02", "R#2024-01-03", "R#2024-01-04"]);
     let prefix = Query::partition("METER#m").range(SortRange::Prefix("R#".into()));
     assert_eq!(
-        sks(store
-            .query(&prefix.clone().descending().limit(2))
-            .await
-            .unwrap()),
+        sks(store.query(&prefix.clone().descending().limit(2)).await.unwrap()),
         ["R#2024-01-04", "R#2024-01-03"]
     );
-    let between = Query::partition("METER#m").range(SortRange::Between(
-        "R#2024-01-02".into(),
-        "R#2024-01-03".into(),
-    ));
-    assert_eq!(
-        sks(store.query(&between).await.unwrap()),
-        ["R#2024-01-02", "R#2024-01-03"]
-    );
+    let between = Query::partition("METER#m").range(SortRange::Between("R#2024-01-02".into(), "R#2024-01-03".into()));
+    assert_eq!(sks(store.query(&between).await.unwrap()), ["R#2024-01-02", "R#2024-01-03"]);
     let at_least = Query::partition("METER#m").range(SortRange::AtLeast("R#2024-01-04".into()));
     assert_eq!(sks(store.query(&at_least).await.unwrap()), ["R#2024-01-04"]);
     let at_most = Query::partition("METER#m").range(SortRange::AtMost("R#2024-01-01".into()));
-    assert_eq!(
-        sks(store.query(&at_most).await.unwrap()),
-        ["LATEST", "R#2024-01-01"]
-    );
-    assert!(
-        store
-            .query(&Query::partition("METER#none"))
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert_eq!(sks(store.query(&at_most).await.unwrap()), ["LATEST", "R#2024-01-01"]);
+    assert!(store.query(&Query::partition("METER#none")).await.unwrap().is_empty());
 }
 
 async fn query_pages_through_large_partitions(store: &dyn Store) {
     // Items big enough that DynamoDB pages (1 MB per page) before the partition ends.
     let padding = "x".repeat(60_000);
-    let items: Vec<Item> = (0..40)
-        .map(|i| item("BIG", &format!("{i:03}")).with("pad", Value::str(&padding)))
-        .collect();
+    let items: Vec<Item> = (0..40).map(|i| item("BIG", &format!("{i:03}")).with("pad", Value::str(&padding))).collect();
     assert!(store.batch_put(items).await.unwrap().is_empty());
     let all = store.query(&Query::partition("BIG")).await.unwrap();
     assert_eq!(all.len(), 40);
     assert_eq!(all[39].key.sk, "039");
-    assert_eq!(
-        store
-            .query(&Query::partition("BIG").limit(25))
-            .await
-            .unwrap()
-            .len(),
-        25
-    );
+    assert_eq!(store.query(&Query::partition("BIG").limit(25)).await.unwrap().len(), 25);
 }
 
 async fn batch_put_writes_more_than_25_items(store: &dyn Store) {
     let items: Vec<Item> = (0..61).map(|i| item("BATCH", &format!("{i:03}"))).collect();
     let unprocessed = store.batch_put(items.clone()).await.unwrap();
     assert!(unprocessed.is_empty());
-    assert_eq!(
-        store.query(&Query::partition("BATCH")).await.unwrap(),
-        items
-    );
+    assert_eq!(store.query(&Query::partition("BATCH")).await.unwrap(), items);
     // Rewriting the same keys replaces, never duplicates.
     assert!(store.batch_put(items.clone()).await.unwrap().is_empty());
-    assert_eq!(
-        store.query(&Query::partition("BATCH")).await.unwrap().len(),
-        61
-    );
+    assert_eq!(store.query(&Query::partition("BATCH")).await.unwrap().len(), 61);
 }
 
 async fn reads_see_own_writes(store: &dyn Store) {
     let key = Key::new("USER#u1", "PROFILE");
     for n in 0..5 {
-        store
-            .put(
-                Item::new(key.clone()).with("n", Value::int(n)),
-                Condition::Always,
-            )
-            .await
-            .unwrap();
+        store.put(Item::new(key.clone()).with("n", Value::int(n)), Condition::Always).await.unwrap();
         assert_eq!(store.get(&key).await.unwrap().unwrap().i64("n"), Some(n));
     }
 }
@@ -177,36 +88,19 @@ async fn reads_see_own_writes(store: &dyn Store) {
 async fn update_sets_removes_adds_and_respects_conditions(store: &dyn Store) {
     let key = keys::meter_latest("m1");
     // Newer-only update: the latest-state pattern.
-    let newer = |t: i64| {
-        Condition::Or(vec![
-            Condition::AttrAbsent("t".into()),
-            Condition::Lt("t".into(), Value::int(t)),
-        ])
-    };
+    let newer =
+        |t: i64| Condition::Or(vec![Condition::AttrAbsent("t".into()), Condition::Lt("t".into(), Value::int(t))]);
     let created = store
-        .update(
-            &key,
-            Update::default()
-                .set("t", Value::int(10))
-                .set("x", Value::str("a")),
-            newer(10),
-        )
+        .update(&key, Update::default().set("t", Value::int(10)).set("x", Value::str("a")), newer(10))
         .await
         .unwrap();
     assert_eq!(created.i64("t"), Some(10));
-    let err = store
-        .update(&key, Update::default().set("t", Value::int(5)), newer(5))
-        .await
-        .unwrap_err();
+    let err = store.update(&key, Update::default().set("t", Value::int(5)), newer(5)).await.unwrap_err();
     assert!(err.is_condition_failed());
     let updated = store
         .update(
             &key,
-            Update::default()
-                .set("t", Value::int(11))
-                .remove("x")
-                .add("count", 2)
-                .expiring_at(Some(now_epoch() + 60)),
+            Update::default().set("t", Value::int(11)).remove("x").add("count", 2).expiring_at(Some(now_epoch() + 60)),
             newer(11),
         )
         .await
@@ -214,24 +108,13 @@ async fn update_sets_removes_adds_and_respects_conditions(store: &dyn Store) {
     assert_eq!(updated.i64("t"), Some(11));
     assert_eq!(updated.get("x"), None);
     assert_eq!(updated.i64("count"), Some(2));
-    let again = store
-        .update(
-            &key,
-            Update::default().add("count", 3),
-            Condition::ItemPresent,
-        )
-        .await
-        .unwrap();
+    let again = store.update(&key, Update::default().add("count", 3), Condition::ItemPresent).await.unwrap();
     assert_eq!(again.i64("count"), Some(5));
     assert_eq!(store.get(&key).await.unwrap(), Some(again));
     let missing = Key::new("nobody", "x");
     assert!(
         store
-            .update(
-                &missing,
-                Update::default().set("a", Value::int(1)),
-                Condition::ItemPresent
-            )
+            .update(&missing, Update::default().set("a", Value::int(1)), Condition::ItemPresent)
             .await
             .unwrap_err()
             .is_condition_failed()
@@ -241,22 +124,10 @@ async fn update_sets_removes_adds_and_respects_conditions(store: &dyn Store) {
 
 async fn delete_respects_conditions(store: &dyn Store) {
     let key = Key::new("D", "1");
-    store
-        .put(
-            item("D", "1").with("state", Value::str("keep")),
-            Condition::Always,
-        )
-        .await
-        .unwrap();
-    let err = store
-        .delete(&key, Condition::Eq("state".into(), Value::str("gone")))
-        .await
-        .unwrap_err();
+    store.put(item("D", "1").with("state", Value::str("keep")), Condition::Always).await.unwrap();
+    let err = store.delete(&key, Condition::Eq("state".into(), Value::str("gone"))).await.unwrap_err();
     assert!(err.is_condition_failed());
-    store
-        .delete(&key, Condition::Eq("state".into(), Value::str("keep")))
-        .await
-        .unwrap();
+    store.delete(&key, Condition::Eq("state".into(), Value::str("keep"))).await.unwrap();
     assert_eq!(store.get(&key).await.unwrap(), None);
     store.delete(&key, Condition::Always).await.unwrap();
 }
@@ -284,84 +155,43 @@ async fn transactions_are_all_or_nothing(store: &dyn Store) {
         None,
         "nothing of a failed transaction is written"
     );
-    assert_eq!(
-        store.get(&login).await.unwrap().unwrap().str("user"),
-        Some("u-1")
-    );
+    assert_eq!(store.get(&login).await.unwrap().unwrap().str("user"), Some("u-1"));
     // Check, update and delete in one transaction.
     store
         .transact(vec![
-            Write::Check {
-                key: login.clone(),
-                condition: Condition::Eq("user".into(), Value::str("u-1")),
-            },
+            Write::Check { key: login.clone(), condition: Condition::Eq("user".into(), Value::str("u-1")) },
             Write::Update {
                 key: profile.clone(),
                 update: Update::default().add("logins", 1),
                 condition: Condition::ItemPresent,
             },
-            Write::Delete {
-                key: Key::new("absent", "x"),
-                condition: Condition::Always,
-            },
+            Write::Delete { key: Key::new("absent", "x"), condition: Condition::Always },
         ])
         .await
         .unwrap();
-    assert_eq!(
-        store.get(&profile).await.unwrap().unwrap().i64("logins"),
-        Some(1)
-    );
+    assert_eq!(store.get(&profile).await.unwrap().unwrap().i64("logins"), Some(1));
     let failing_check = vec![
         Write::Update {
             key: profile.clone(),
             update: Update::default().add("logins", 1),
             condition: Condition::Always,
         },
-        Write::Check {
-            key: login.clone(),
-            condition: Condition::Eq("user".into(), Value::str("u-9")),
-        },
+        Write::Check { key: login.clone(), condition: Condition::Eq("user".into(), Value::str("u-9")) },
     ];
-    assert_eq!(
-        store.transact(failing_check).await.unwrap_err(),
-        StoreError::ConditionFailed { index: Some(1) }
-    );
-    assert_eq!(
-        store.get(&profile).await.unwrap().unwrap().i64("logins"),
-        Some(1)
-    );
+    assert_eq!(store.transact(failing_check).await.unwrap_err(), StoreError::ConditionFailed { index: Some(1) });
+    assert_eq!(store.get(&profile).await.unwrap().unwrap().i64("logins"), Some(1));
 }
 
 async fn invalid_requests_are_refused(store: &dyn Store) {
     let reserved = Item::new(Key::new("a", "b")).with("ttl", Value::int(1));
-    assert!(matches!(
-        store.put(reserved, Condition::Always).await,
-        Err(StoreError::Invalid(_))
-    ));
-    assert!(matches!(
-        store
-            .put(Item::new(Key::new("", "b")), Condition::Always)
-            .await,
-        Err(StoreError::Invalid(_))
-    ));
+    assert!(matches!(store.put(reserved, Condition::Always).await, Err(StoreError::Invalid(_))));
+    assert!(matches!(store.put(Item::new(Key::new("", "b")), Condition::Always).await, Err(StoreError::Invalid(_))));
     let twice = vec![
-        Write::Check {
-            key: Key::new("a", "b"),
-            condition: Condition::ItemAbsent,
-        },
-        Write::Delete {
-            key: Key::new("a", "b"),
-            condition: Condition::Always,
-        },
+        Write::Check { key: Key::new("a", "b"), condition: Condition::ItemAbsent },
+        Write::Delete { key: Key::new("a", "b"), condition: Condition::Always },
     ];
-    assert!(matches!(
-        store.transact(twice).await,
-        Err(StoreError::Invalid(_))
-    ));
-    assert!(matches!(
-        store.transact(vec![]).await,
-        Err(StoreError::Invalid(_))
-    ));
+    assert!(matches!(store.transact(twice).await, Err(StoreError::Invalid(_))));
+    assert!(matches!(store.transact(vec![]).await, Err(StoreError::Invalid(_))));
 }
 
 async fn values_round_trip(store: &dyn Store) {

@@ -5,6 +5,7 @@
 //! - [`events`]: the `events/` catalogue and its expected statuses.
 
 pub mod events;
+pub mod http;
 pub mod moto;
 pub mod runtime;
 
@@ -12,10 +13,7 @@ use std::path::PathBuf;
 
 /// The workspace root (for `events/`, `template.yaml`, `local/`).
 pub fn workspace_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .map(PathBuf::from)
-        .unwrap_or_default()
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().map(PathBuf::from).unwrap_or_default()
 }
 
 /// A name no other test uses (tables, secret prefixes), so tests share one moto_server safely.

@@ -2,8 +2,7 @@
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-    TimeToLiveSpecification,
+    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType, TimeToLiveSpecification,
 };
 use shared::store::dynamo::DynamoStore;
 
@@ -39,13 +38,9 @@ pub async fn sdk_config() -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
         .endpoint_url(endpoint())
-        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
-            "testing", "testing", None, None, "moto",
-        ))
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new("testing", "testing", None, None, "moto"))
         .timeout_config(
-            aws_config::timeout::TimeoutConfig::builder()
-                .operation_timeout(std::time::Duration::from_secs(10))
-                .build(),
+            aws_config::timeout::TimeoutConfig::builder().operation_timeout(std::time::Duration::from_secs(10)).build(),
         )
         .load()
         .await
@@ -55,19 +50,9 @@ pub async fn sdk_config() -> SdkConfig {
 pub async fn create_table(config: &SdkConfig, name: &str) {
     let client = aws_sdk_dynamodb::Client::new(config);
     let attribute = |n: &str| {
-        AttributeDefinition::builder()
-            .attribute_name(n)
-            .attribute_type(ScalarAttributeType::S)
-            .build()
-            .unwrap()
+        AttributeDefinition::builder().attribute_name(n).attribute_type(ScalarAttributeType::S).build().unwrap()
     };
-    let key = |n: &str, t| {
-        KeySchemaElement::builder()
-            .attribute_name(n)
-            .key_type(t)
-            .build()
-            .unwrap()
-    };
+    let key = |n: &str, t| KeySchemaElement::builder().attribute_name(n).key_type(t).build().unwrap();
     client
         .create_table()
         .table_name(name)
@@ -83,11 +68,7 @@ pub async fn create_table(config: &SdkConfig, name: &str) {
         .update_time_to_live()
         .table_name(name)
         .time_to_live_specification(
-            TimeToLiveSpecification::builder()
-                .attribute_name("ttl")
-                .enabled(true)
-                .build()
-                .unwrap(),
+            TimeToLiveSpecification::builder().attribute_name("ttl").enabled(true).build().unwrap(),
         )
         .send()
         .await
@@ -99,31 +80,16 @@ pub async fn fresh_store() -> (DynamoStore, SdkConfig) {
     let config = sdk_config().await;
     let table = crate::unique_name("switchyard");
     create_table(&config, &table).await;
-    (
-        DynamoStore::new(aws_sdk_dynamodb::Client::new(&config), table),
-        config,
-    )
+    (DynamoStore::new(aws_sdk_dynamodb::Client::new(&config), table), config)
 }
 
 /// Creates (or overwrites) secret `id` with `value`.
 pub async fn put_secret(config: &SdkConfig, id: &str, value: &str) {
     let client = aws_sdk_secretsmanager::Client::new(config);
-    match client
-        .create_secret()
-        .name(id)
-        .secret_string(value)
-        .send()
-        .await
-    {
+    match client.create_secret().name(id).secret_string(value).send().await {
         Ok(_) => {}
         Err(_) => {
-            client
-                .put_secret_value()
-                .secret_id(id)
-                .secret_string(value)
-                .send()
-                .await
-                .expect("put secret on moto");
+            client.put_secret_value().secret_id(id).secret_string(value).send().await.expect("put secret on moto");
         }
     }
 }

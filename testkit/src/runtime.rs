@@ -28,10 +28,7 @@ impl Outcome {
     /// The HTTP status of an API Gateway proxy response, if this is one.
     pub fn status(&self) -> Option<u16> {
         match self {
-            Self::Response(v) => v
-                .get("statusCode")
-                .and_then(|s| s.as_u64())
-                .map(|s| s as u16),
+            Self::Response(v) => v.get("statusCode").and_then(|s| s.as_u64()).map(|s| s as u16),
             Self::Error(_) => None,
         }
     }
@@ -58,9 +55,7 @@ pub struct RuntimeApi {
 impl RuntimeApi {
     /// Starts an emulator on a free loopback port.
     pub async fn start() -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind runtime API");
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind runtime API");
         let address = listener.local_addr().expect("local address");
         let shared = Arc::new(Shared::default());
         let serving = shared.clone();
@@ -75,11 +70,7 @@ impl RuntimeApi {
                 });
             }
         });
-        Self {
-            address,
-            shared,
-            next_id: Mutex::new(0),
-        }
+        Self { address, shared, next_id: Mutex::new(0) }
     }
 
     /// The value for `AWS_LAMBDA_RUNTIME_API`.
@@ -88,11 +79,7 @@ impl RuntimeApi {
     }
 
     /// Delivers `event` to the function and waits for its answer (at most `timeout`).
-    pub async fn invoke(
-        &self,
-        event: serde_json::Value,
-        timeout: Duration,
-    ) -> Result<Outcome, String> {
+    pub async fn invoke(&self, event: serde_json::Value, timeout: Duration) -> Result<Outcome, String> {
         let id = {
             let mut next = self.next_id.lock().unwrap();
             *next += 1;
@@ -100,11 +87,7 @@ impl RuntimeApi {
         };
         let (tx, rx) = oneshot::channel();
         self.shared.waiting.lock().unwrap().insert(id.clone(), tx);
-        self.shared
-            .queue
-            .lock()
-            .unwrap()
-            .push_back((id.clone(), event));
+        self.shared.queue.lock().unwrap().push_back((id.clone(), event));
         self.shared.queued.notify_one();
         match tokio::time::timeout(timeout, rx).await {
             Ok(Ok(outcome)) => Ok(outcome),
@@ -125,9 +108,7 @@ impl RuntimeApi {
                 return Err(format!("init failed: {err}"));
             }
             if tokio::time::timeout_at(deadline, notified).await.is_err() {
-                return Err(format!(
-                    "the function did not ask for work within {timeout:?}"
-                ));
+                return Err(format!("the function did not ask for work within {timeout:?}"));
             }
         }
     }
@@ -153,10 +134,7 @@ async fn serve(
             let notified = shared.queued.notified();
             if let Some((id, event)) = shared.queue.lock().unwrap().pop_front() {
                 let deadline = std::time::SystemTime::now() + Duration::from_secs(30);
-                let deadline_ms = deadline
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .unwrap_or_default()
-                    .as_millis();
+                let deadline_ms = deadline.duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_millis();
                 let headers = [
                     ("lambda-runtime-aws-request-id", id.clone()),
                     ("lambda-runtime-deadline-ms", deadline_ms.to_string()),
@@ -171,12 +149,7 @@ async fn serve(
             notified.await;
         }
     }
-    let body = request
-        .into_body()
-        .collect()
-        .await
-        .map(|b| b.to_bytes())
-        .unwrap_or_default();
+    let body = request.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
     let json: serde_json::Value = serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null);
     if rest == "/init/error" {
         *shared.init_error.lock().unwrap() = Some(json);
@@ -202,13 +175,11 @@ async fn serve(
 
 fn reply(status: u16, body: Bytes, headers: &[(&str, String)]) -> hyper::Response<Full<Bytes>> {
     let mut response = hyper::Response::new(Full::new(body));
-    *response.status_mut() =
-        hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
+    *response.status_mut() = hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
     for (name, value) in headers {
-        if let (Ok(n), Ok(v)) = (
-            hyper::header::HeaderName::try_from(*name),
-            hyper::header::HeaderValue::try_from(value),
-        ) {
+        if let (Ok(n), Ok(v)) =
+            (hyper::header::HeaderName::try_from(*name), hyper::header::HeaderValue::try_from(value))
+        {
             response.headers_mut().insert(n, v);
         }
     }
@@ -223,12 +194,7 @@ pub struct FunctionProcess {
 
 impl FunctionProcess {
     /// Starts `binary` with the variables Lambda sets plus `env`.
-    pub fn spawn(
-        binary: &str,
-        runtime: &RuntimeApi,
-        function_name: &str,
-        env: &[(String, String)],
-    ) -> Self {
+    pub fn spawn(binary: &str, runtime: &RuntimeApi, function_name: &str, env: &[(String, String)]) -> Self {
         let mut command = tokio::process::Command::new(binary);
         command
             .env_clear()
@@ -238,10 +204,7 @@ impl FunctionProcess {
             .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
             .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
             .env("AWS_LAMBDA_LOG_STREAM_NAME", "test")
-            .env(
-                "AWS_LAMBDA_LOG_GROUP_NAME",
-                format!("/aws/lambda/{function_name}"),
-            )
+            .env("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{function_name}"))
             .env("AWS_LAMBDA_LOG_FORMAT", "JSON")
             .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdin(Stdio::null())
@@ -249,19 +212,13 @@ impl FunctionProcess {
             .stderr(Stdio::piped())
             .kill_on_drop(true);
         let started = Instant::now();
-        let child = command
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {binary}: {e}"));
+        let child = command.spawn().unwrap_or_else(|e| panic!("cannot start {binary}: {e}"));
         Self { child, started }
     }
 
     /// Waits for the process to exit by itself; returns its status and everything it logged.
     pub async fn exited(self) -> (std::process::ExitStatus, String) {
-        let output = self
-            .child
-            .wait_with_output()
-            .await
-            .expect("collect function output");
+        let output = self.child.wait_with_output().await.expect("collect function output");
         let mut logs = String::from_utf8_lossy(&output.stdout).into_owned();
         logs.push_str(&String::from_utf8_lossy(&output.stderr));
         (output.status, logs)
@@ -270,11 +227,7 @@ impl FunctionProcess {
     /// Stops the process and returns everything it logged (stdout and stderr).
     pub async fn stop(mut self) -> String {
         let _ = self.child.start_kill();
-        let output = self
-            .child
-            .wait_with_output()
-            .await
-            .expect("collect function output");
+        let output = self.child.wait_with_output().await.expect("collect function output");
         let mut logs = String::from_utf8_lossy(&output.stdout).into_owned();
         logs.push_str(&String::from_utf8_lossy(&output.stderr));
         logs

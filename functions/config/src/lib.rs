@@ -6,16 +6,14 @@ use shared::env::{ConfigError, Vars};
 use shared::http::{self, Body, Handler, Request, Response};
 use shared::retailcrm::ConnectionConfig;
 
-/// The function's state: the answer is fixed by configuration, so it is rendered once at start-up.
+/// The function's state: configuration read once at start-up.
 pub struct ConfigFunction {
-    answer: serde_json::Value,
+    config: ConnectionConfig,
 }
 
 impl ConfigFunction {
     pub fn from_vars(vars: &Vars) -> Result<Self, ConfigError> {
-        Ok(Self {
-            answer: ConnectionConfig::from_vars(vars)?.response_body(),
-        })
+        Ok(Self { config: ConnectionConfig::from_vars(vars)? })
     }
 }
 
@@ -23,19 +21,14 @@ impl ConfigFunction {
 impl Handler for ConfigFunction {
     async fn handle(&self, request: Request) -> Response<Body> {
         if request.uri().path() != "/retailcrm/config" {
-            return http::error(
-                ErrorEnvelope::RetailCrm,
-                &ApiError::not_found("no such path"),
-            );
+            return http::error(ErrorEnvelope::RetailCrm, &ApiError::not_found("no such path"));
         }
         // The CRM sends GET; HEAD is answered too so uptime probes work.
         if request.method() != Method::GET && request.method() != Method::HEAD {
-            return http::error(
-                ErrorEnvelope::RetailCrm,
-                &ApiError::method_not_allowed(request.method()),
-            );
+            return http::error(ErrorEnvelope::RetailCrm, &ApiError::method_not_allowed(request.method()));
         }
-        http::json(StatusCode::OK, &self.answer)
+        let base = http::public_base(&request, self.config.public_url.as_deref());
+        http::json(StatusCode::OK, &self.config.response_body(&base))
     }
 }
 
@@ -44,11 +37,7 @@ mod tests {
     use super::*;
 
     fn function() -> ConfigFunction {
-        ConfigFunction::from_vars(&Vars::from_pairs([(
-            "SWITCHYARD_PUBLIC_URL",
-            "https://api.example.com",
-        )]))
-        .unwrap()
+        ConfigFunction::from_vars(&Vars::from_pairs([("SWITCHYARD_PUBLIC_URL", "https://api.example.com")])).unwrap()
     }
 
     fn request(method: Method, path: &str) -> Request {
@@ -64,29 +53,29 @@ mod tests {
 
     #[tokio::test]
     async fn answers_the_configuration() {
-        let response = function()
-            .handle(request(Method::GET, "/retailcrm/config"))
-            .await;
+        let response = function().handle(request(Method::GET, "/retailcrm/config")).await;
         assert_eq!(response.status(), StatusCode::OK);
         assert_eq!(response.headers()["content-type"], "application/json");
         let body = json(response);
         assert_eq!(body["success"], true);
-        assert_eq!(
-            body["registerUrl"],
-            "https://api.example.com/retailcrm/register"
-        );
+        assert_eq!(body["registerUrl"], "https://api.example.com/retailcrm/register");
+    }
+
+    #[tokio::test]
+    async fn without_a_configured_url_the_request_host_is_used() {
+        let function = ConfigFunction::from_vars(&Vars::default()).unwrap();
+        let mut req = request(Method::GET, "/retailcrm/config");
+        req.headers_mut().insert("host", "abc.execute-api.eu-central-1.amazonaws.com".parse().unwrap());
+        let body = json(function.handle(req).await);
+        assert_eq!(body["registerUrl"], "https://abc.execute-api.eu-central-1.amazonaws.com/retailcrm/register");
     }
 
     #[tokio::test]
     async fn wrong_method_and_path_answer_in_the_crm_envelope() {
-        let response = function()
-            .handle(request(Method::POST, "/retailcrm/config"))
-            .await;
+        let response = function().handle(request(Method::POST, "/retailcrm/config")).await;
         assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
         assert_eq!(json(response)["success"], false);
-        let response = function()
-            .handle(request(Method::GET, "/retailcrm/other"))
-            .await;
+        let response = function().handle(request(Method::GET, "/retailcrm/other")).await;
         assert_eq!(response.status(), StatusCode::NOT_FOUND);
         assert!(json(response)["errorMsg"].is_string());
     }

@@ -7,8 +7,5 @@ use shared::http::Handler;
 async fn main() -> Result<(), Error> {
     shared::telemetry::init_lambda();
     let function = switchyard_token::TokenFunction;
-    lambda_http::run(service_fn(|request| async {
-        Ok::<_, Error>(function.handle(request).await)
-    }))
-    .await
+    lambda_http::run(service_fn(|request| async { Ok::<_, Error>(function.handle(request).await) })).await
 }

@@ -13,11 +13,7 @@ pub struct UserFunction;
 #[async_trait::async_trait]
 impl Handler for UserFunction {
     async fn handle(&self, _request: Request) -> Response<Body> {
-        let error = ApiError::new(
-            StatusCode::NOT_IMPLEMENTED,
-            "not_implemented",
-            "this endpoint is not available yet",
-        );
+        let error = ApiError::new(StatusCode::NOT_IMPLEMENTED, "not_implemented", "this endpoint is not available yet");
         http::error(ErrorEnvelope::Sber, &error)
     }
 }

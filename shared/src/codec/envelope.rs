@@ -15,11 +15,7 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self {
-            status,
-            code,
-            message: message.into(),
-        }
+        Self { status, code, message: message.into() }
     }
 
     pub fn bad_request(message: impl Into<String>) -> Self {
@@ -31,19 +27,11 @@ impl ApiError {
     }
 
     pub fn method_not_allowed(method: &http::Method) -> Self {
-        Self::new(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "method_not_allowed",
-            format!("method {method} is not allowed here"),
-        )
+        Self::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", format!("method {method} is not allowed here"))
     }
 
     pub fn payload_too_large(limit: usize) -> Self {
-        Self::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
-            format!("the body is larger than {limit} bytes"),
-        )
+        Self::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", format!("the body is larger than {limit} bytes"))
     }
 
     pub fn unavailable(message: impl Into<String>) -> Self {
@@ -51,23 +39,13 @@ impl ApiError {
     }
 
     pub fn internal() -> Self {
-        Self::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            "internal error",
-        )
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error")
     }
 }
 
 impl std::fmt::Display for ApiError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "{} {}: {}",
-            self.status.as_u16(),
-            self.code,
-            self.message
-        )
+        write!(f, "{} {}: {}", self.status.as_u16(), self.code, self.message)
     }
 }
 
@@ -107,10 +85,7 @@ mod tests {
     #[test]
     fn each_envelope_has_its_partners_shape() {
         let err = ApiError::bad_request("field `x` is missing");
-        assert_eq!(
-            ErrorEnvelope::RetailCrm.body(&err),
-            json!({"success": false, "errorMsg": "field `x` is missing"})
-        );
+        assert_eq!(ErrorEnvelope::RetailCrm.body(&err), json!({"success": false, "errorMsg": "field `x` is missing"}));
         assert_eq!(
             ErrorEnvelope::Sber.body(&err),
             json!({"code": 400, "message": "field `x` is missing", "details": []})
@@ -119,9 +94,6 @@ mod tests {
             ErrorEnvelope::OAuth.body(&err),
             json!({"error": "bad_request", "error_description": "field `x` is missing"})
         );
-        assert_eq!(
-            ErrorEnvelope::Plain.body(&err),
-            json!({"error": "bad_request", "message": "field `x` is missing"})
-        );
+        assert_eq!(ErrorEnvelope::Plain.body(&err), json!({"error": "bad_request", "message": "field `x` is missing"}));
     }
 }

@@ -24,9 +24,7 @@ pub struct Form {
 impl std::fmt::Debug for Form {
     // Form values carry API keys and tokens: show the names only.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_list()
-            .entries(self.fields.iter().map(|(name, _)| name))
-            .finish()
+        f.debug_list().entries(self.fields.iter().map(|(name, _)| name)).finish()
     }
 }
 
@@ -82,10 +80,7 @@ impl Form {
     pub fn group(&self, name: &str) -> Result<BTreeMap<String, String>, FormError> {
         let mut out = BTreeMap::new();
         for (n, v) in &self.fields {
-            let Some(inner) = n
-                .strip_prefix(name)
-                .and_then(|r| r.strip_prefix('['))
-                .and_then(|r| r.strip_suffix(']'))
+            let Some(inner) = n.strip_prefix(name).and_then(|r| r.strip_prefix('[')).and_then(|r| r.strip_suffix(']'))
             else {
                 continue;
             };

@@ -10,7 +10,8 @@ pub const DEFAULT_SCOPES: &str = "integration_read,integration_write";
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConnectionConfig {
     pub scopes: Vec<String>,
-    pub register_url: String,
+    /// `SWITCHYARD_PUBLIC_URL`, when set.
+    pub public_url: Option<String>,
 }
 
 impl ConnectionConfig {
@@ -18,30 +19,20 @@ impl ConnectionConfig {
     pub fn from_vars(vars: &Vars) -> Result<Self, ConfigError> {
         let scopes = vars.list_or("RETAILCRM_SCOPES", DEFAULT_SCOPES);
         if scopes.is_empty() {
-            return Err(ConfigError {
-                name: "RETAILCRM_SCOPES".into(),
-                reason: "no scope is listed".into(),
-            });
+            return Err(ConfigError { name: "RETAILCRM_SCOPES".into(), reason: "no scope is listed".into() });
         }
-        if let Some(bad) = scopes
-            .iter()
-            .find(|s| !s.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'))
-        {
+        if let Some(bad) = scopes.iter().find(|s| !s.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')) {
             return Err(ConfigError {
                 name: "RETAILCRM_SCOPES".into(),
                 reason: format!("`{bad}` is not a scope name (lowercase letters and `_`)"),
             });
         }
-        let register_url = format!("{}/retailcrm/register", vars.public_url()?);
-        Ok(Self {
-            scopes,
-            register_url,
-        })
+        Ok(Self { scopes, public_url: vars.public_url()? })
     }
 
-    /// The answer to the CRM's configuration request.
-    pub fn response_body(&self) -> Value {
-        json!({"success": true, "scopes": self.scopes, "registerUrl": self.register_url})
+    /// The answer to the CRM's configuration request, for an API reached at `base_url`.
+    pub fn response_body(&self, base_url: &str) -> Value {
+        json!({"success": true, "scopes": self.scopes, "registerUrl": format!("{base_url}/retailcrm/register")})
     }
 }
 
@@ -54,33 +45,22 @@ mod tests {
     fn defaults_and_configured_scopes() {
         let vars = Vars::from_pairs([(env::PUBLIC_URL, "https://api.example.com/")]);
         let config = ConnectionConfig::from_vars(&vars).unwrap();
+        assert_eq!(config.public_url.as_deref(), Some("https://api.example.com"));
         assert_eq!(
-            config.response_body(),
+            config.response_body("https://api.example.com"),
             json!({"success": true, "scopes": ["integration_read", "integration_write"],
                    "registerUrl": "https://api.example.com/retailcrm/register"})
         );
         let vars = vars.with("RETAILCRM_SCOPES", "order_read, customer_read");
-        assert_eq!(
-            ConnectionConfig::from_vars(&vars).unwrap().scopes,
-            ["order_read", "customer_read"]
-        );
+        assert_eq!(ConnectionConfig::from_vars(&vars).unwrap().scopes, ["order_read", "customer_read"]);
     }
 
     #[test]
     fn refuses_bad_scopes_and_missing_url() {
-        let vars = Vars::from_pairs([
-            (env::PUBLIC_URL, "https://x"),
-            ("RETAILCRM_SCOPES", "order read"),
-        ]);
-        assert_eq!(
-            ConnectionConfig::from_vars(&vars).unwrap_err().name,
-            "RETAILCRM_SCOPES"
-        );
-        assert_eq!(
-            ConnectionConfig::from_vars(&Vars::default())
-                .unwrap_err()
-                .name,
-            env::PUBLIC_URL
-        );
+        let vars = Vars::from_pairs([(env::PUBLIC_URL, "https://x"), ("RETAILCRM_SCOPES", "order read")]);
+        assert_eq!(ConnectionConfig::from_vars(&vars).unwrap_err().name, "RETAILCRM_SCOPES");
+        let bad_url = Vars::from_pairs([(env::PUBLIC_URL, "ftp://x")]);
+        assert_eq!(ConnectionConfig::from_vars(&bad_url).unwrap_err().name, env::PUBLIC_URL);
+        assert_eq!(ConnectionConfig::from_vars(&Vars::default()).unwrap().public_url, None);
     }
 }

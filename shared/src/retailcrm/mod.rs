@@ -14,8 +14,5 @@ pub fn error_status(vars: &Vars) -> Result<StatusCode, ConfigError> {
     StatusCode::from_u16(code)
         .ok()
         .filter(|s| s.is_success() || s.is_client_error())
-        .ok_or_else(|| ConfigError {
-            name: "RETAILCRM_ERROR_STATUS".into(),
-            reason: "use a 2xx or 4xx status".into(),
-        })
+        .ok_or_else(|| ConfigError { name: "RETAILCRM_ERROR_STATUS".into(), reason: "use a 2xx or 4xx status".into() })
 }

@@ -12,24 +12,17 @@ pub struct FileSecrets {
 
 impl std::fmt::Debug for FileSecrets {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FileSecrets")
-            .field("names", &self.values.keys().collect::<Vec<_>>())
-            .finish()
+        f.debug_struct("FileSecrets").field("names", &self.values.keys().collect::<Vec<_>>()).finish()
     }
 }
 
 impl FileSecrets {
     /// Loads the file at `path`.
     pub fn load(path: &Path) -> Result<Self, String> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("cannot read secrets file {}: {e}", path.display()))?;
-        let json: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
-            format!(
-                "secrets file {} is not valid JSON (line {})",
-                path.display(),
-                e.line()
-            )
-        })?;
+        let text =
+            std::fs::read_to_string(path).map_err(|e| format!("cannot read secrets file {}: {e}", path.display()))?;
+        let json: serde_json::Value = serde_json::from_str(&text)
+            .map_err(|e| format!("secrets file {} is not valid JSON (line {})", path.display(), e.line()))?;
         Self::from_json(json).map_err(|e| format!("secrets file {}: {e}", path.display()))
     }
 
@@ -55,10 +48,7 @@ impl FileSecrets {
 #[async_trait::async_trait]
 impl Secrets for FileSecrets {
     async fn get(&self, name: &str) -> Result<SecretValue, SecretError> {
-        self.values
-            .get(name)
-            .cloned()
-            .ok_or_else(|| SecretError::NotFound(name.to_owned()))
+        self.values.get(name).cloned().ok_or_else(|| SecretError::NotFound(name.to_owned()))
     }
 }
 
@@ -68,17 +58,10 @@ mod tests {
 
     #[tokio::test]
     async fn strings_and_json_values() {
-        let secrets =
-            FileSecrets::from_json(serde_json::json!({"a": "text", "b": {"secret": "s"}})).unwrap();
+        let secrets = FileSecrets::from_json(serde_json::json!({"a": "text", "b": {"secret": "s"}})).unwrap();
         assert_eq!(secrets.get("a").await.unwrap().expose(), "text");
-        assert_eq!(
-            secrets.get("b").await.unwrap().expose(),
-            r#"{"secret":"s"}"#
-        );
-        assert_eq!(
-            secrets.get("c").await.unwrap_err(),
-            SecretError::NotFound("c".into())
-        );
+        assert_eq!(secrets.get("b").await.unwrap().expose(), r#"{"secret":"s"}"#);
+        assert_eq!(secrets.get("c").await.unwrap_err(), SecretError::NotFound("c".into()));
         assert!(!format!("{secrets:?}").contains("text"));
         assert!(FileSecrets::from_json(serde_json::json!([1])).is_err());
     }

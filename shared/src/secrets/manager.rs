@@ -23,11 +23,7 @@ pub struct CachePolicy {
 
 impl Default for CachePolicy {
     fn default() -> Self {
-        Self {
-            ttl: Duration::from_secs(300),
-            stale: Duration::from_secs(900),
-            missing_ttl: Duration::from_secs(60),
-        }
+        Self { ttl: Duration::from_secs(300), stale: Duration::from_secs(900), missing_ttl: Duration::from_secs(60) }
     }
 }
 
@@ -51,21 +47,13 @@ pub struct SecretsManager {
 
 impl std::fmt::Debug for SecretsManager {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SecretsManager")
-            .field("prefix", &self.prefix)
-            .field("policy", &self.policy)
-            .finish()
+        f.debug_struct("SecretsManager").field("prefix", &self.prefix).field("policy", &self.policy).finish()
     }
 }
 
 impl SecretsManager {
     pub fn new(client: Client, prefix: impl Into<String>, policy: CachePolicy) -> Self {
-        Self {
-            client,
-            prefix: prefix.into(),
-            policy,
-            cache: Mutex::new(HashMap::new()),
-        }
+        Self { client, prefix: prefix.into(), policy, cache: Mutex::new(HashMap::new()) }
     }
 
     /// The cached answer for `name` if it is still fresh.
@@ -75,9 +63,7 @@ impl SecretsManager {
         let age = now.saturating_duration_since(entry.fetched_at);
         match &entry.cached {
             Cached::Value(v) if age < self.policy.ttl => Some(Ok(v.clone())),
-            Cached::Missing if age < self.policy.missing_ttl => {
-                Some(Err(SecretError::NotFound(name.to_owned())))
-            }
+            Cached::Missing if age < self.policy.missing_ttl => Some(Err(SecretError::NotFound(name.to_owned()))),
             _ => None,
         }
     }
@@ -88,8 +74,7 @@ impl SecretsManager {
         let entry = cache.get(name)?;
         match &entry.cached {
             Cached::Value(v)
-                if now.saturating_duration_since(entry.fetched_at)
-                    < self.policy.ttl + self.policy.stale =>
+                if now.saturating_duration_since(entry.fetched_at) < self.policy.ttl + self.policy.stale =>
             {
                 Some(v.clone())
             }
@@ -99,13 +84,7 @@ impl SecretsManager {
 
     fn remember(&self, name: &str, cached: Cached, now: Instant) {
         let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
-        cache.insert(
-            name.to_owned(),
-            Entry {
-                cached,
-                fetched_at: now,
-            },
-        );
+        cache.insert(name.to_owned(), Entry { cached, fetched_at: now });
     }
 
     async fn fetch(&self, name: &str) -> Result<Option<SecretValue>, String> {
@@ -120,13 +99,9 @@ impl SecretsManager {
                     _ => Err("the secret holds no text".to_owned()),
                 }
             }
-            Err(SdkError::ServiceError(ctx)) if ctx.err().is_resource_not_found_exception() => {
-                Ok(None)
-            }
+            Err(SdkError::ServiceError(ctx)) if ctx.err().is_resource_not_found_exception() => Ok(None),
             Err(err) => Err(match &err {
-                SdkError::ServiceError(ctx) => {
-                    ctx.err().code().unwrap_or("service error").to_owned()
-                }
+                SdkError::ServiceError(ctx) => ctx.err().code().unwrap_or("service error").to_owned(),
                 SdkError::TimeoutError(_) => "timed out".to_owned(),
                 SdkError::DispatchFailure(_) => "unreachable".to_owned(),
                 _ => "request failed".to_owned(),
@@ -152,17 +127,10 @@ impl Secrets for SecretsManager {
             }
             Err(reason) => match self.stale(name, Instant::now()) {
                 Some(value) => {
-                    tracing::warn!(
-                        secret = name,
-                        reason,
-                        "Secrets Manager failed; serving the cached value"
-                    );
+                    tracing::warn!(secret = name, reason, "Secrets Manager failed; serving the cached value");
                     Ok(value)
                 }
-                None => Err(SecretError::Unavailable {
-                    name: name.to_owned(),
-                    reason,
-                }),
+                None => Err(SecretError::Unavailable { name: name.to_owned(), reason }),
             },
         }
     }

@@ -25,12 +25,7 @@ impl SecretValue {
         serde_json::from_str(&self.0).map_err(|e| SecretError::Malformed {
             name: name.to_owned(),
             // serde_json's messages name the position and expected type, not the content.
-            reason: format!(
-                "{} at line {} column {}",
-                classify(&e),
-                e.line(),
-                e.column()
-            ),
+            reason: format!("{} at line {} column {}", classify(&e), e.line(), e.column()),
         })
     }
 }
@@ -85,9 +80,6 @@ mod tests {
         let err = value.json::<Shape>("retailcrm").unwrap_err();
         let text = err.to_string();
         assert!(text.contains("retailcrm"), "{text}");
-        assert!(
-            !text.contains("hunter2") && !text.contains("\"x\""),
-            "{text}"
-        );
+        assert!(!text.contains("hunter2") && !text.contains("\"x\""), "{text}");
     }
 }

@@ -33,15 +33,9 @@ impl Condition {
             Self::ItemAbsent => item.is_none_or(|i| i.is_expired(now)),
             Self::ItemPresent => item.is_some_and(|i| !i.is_expired(now)),
             Self::AttrAbsent(name) => item.is_none_or(|i| !i.attrs.contains_key(name)),
-            Self::Eq(name, v) => {
-                attr(item, name).is_some_and(|a| compare(a, v) == Some(Ordering::Equal))
-            }
-            Self::Lt(name, v) => {
-                attr(item, name).is_some_and(|a| compare(a, v) == Some(Ordering::Less))
-            }
-            Self::Gt(name, v) => {
-                attr(item, name).is_some_and(|a| compare(a, v) == Some(Ordering::Greater))
-            }
+            Self::Eq(name, v) => attr(item, name).is_some_and(|a| compare(a, v) == Some(Ordering::Equal)),
+            Self::Lt(name, v) => attr(item, name).is_some_and(|a| compare(a, v) == Some(Ordering::Less)),
+            Self::Gt(name, v) => attr(item, name).is_some_and(|a| compare(a, v) == Some(Ordering::Greater)),
             Self::And(all) => all.iter().all(|c| c.holds(item, now)),
             Self::Or(any) => any.iter().any(|c| c.holds(item, now)),
         }
@@ -57,9 +51,7 @@ impl Condition {
             }
             Self::ItemPresent => {
                 let (pk, ttl, now) = (expr.name(PK), expr.name(TTL), expr.value(Value::int(now)));
-                Some(format!(
-                    "(attribute_exists({pk}) AND (attribute_not_exists({ttl}) OR {ttl} > {now}))"
-                ))
+                Some(format!("(attribute_exists({pk}) AND (attribute_not_exists({ttl}) OR {ttl} > {now}))"))
             }
             Self::AttrAbsent(name) => Some(format!("attribute_not_exists({})", expr.name(name))),
             Self::Eq(name, v) => Some(format!("{} = {}", expr.name(name), expr.value(v.clone()))),
@@ -72,9 +64,7 @@ impl Condition {
             Self::Or(any) => {
                 let parts: Option<Vec<String>> = any.iter().map(|c| c.render(expr, now)).collect();
                 // An always-true branch makes the whole disjunction always true.
-                parts
-                    .filter(|p| !p.is_empty())
-                    .map(|p| format!("({})", p.join(" OR ")))
+                parts.filter(|p| !p.is_empty()).map(|p| format!("({})", p.join(" OR ")))
             }
         }
     }
@@ -131,9 +121,7 @@ mod tests {
     use crate::store::Key;
 
     fn item(ttl: Option<i64>) -> Item {
-        let mut item = Item::new(Key::new("p", "s"))
-            .with("n", Value::int(5))
-            .with("s", Value::str("b"));
+        let mut item = Item::new(Key::new("p", "s")).with("n", Value::int(5)).with("s", Value::str("b"));
         item.expires_at = ttl;
         item
     }
@@ -164,23 +152,12 @@ mod tests {
     #[test]
     fn renders_with_placeholders_only() {
         let mut expr = Expression::default();
-        let cond = Condition::Or(vec![
-            Condition::AttrAbsent("at".into()),
-            Condition::Lt("at".into(), Value::int(3)),
-        ]);
+        let cond = Condition::Or(vec![Condition::AttrAbsent("at".into()), Condition::Lt("at".into(), Value::int(3))]);
         let text = cond.render(&mut expr, 0).unwrap();
         assert_eq!(text, "(attribute_not_exists(#n0) OR #n0 < :v0)");
         assert_eq!(expr.names["#n0"], "at");
         assert_eq!(expr.values[":v0"], Value::int(3));
-        assert!(
-            Condition::Or(vec![Condition::Always, Condition::ItemAbsent])
-                .render(&mut expr, 0)
-                .is_none()
-        );
-        assert!(
-            Condition::And(vec![Condition::Always])
-                .render(&mut expr, 0)
-                .is_none()
-        );
+        assert!(Condition::Or(vec![Condition::Always, Condition::ItemAbsent]).render(&mut expr, 0).is_none());
+        assert!(Condition::And(vec![Condition::Always]).render(&mut expr, 0).is_none());
     }
 }

@@ -2,16 +2,14 @@
 
 use super::condition::Expression;
 use super::{
-    Attrs, BATCH_WRITE_LIMIT, Condition, Item, Key, PK, Query, SK, SortRange, Store, StoreError,
-    TTL, Update, Value, Write, now_epoch, validate_item, validate_key, validate_transaction,
-    validate_update,
+    Attrs, BATCH_WRITE_LIMIT, Condition, Item, Key, PK, Query, SK, SortRange, Store, StoreError, TTL, Update, Value,
+    Write, now_epoch, validate_item, validate_key, validate_transaction, validate_update,
 };
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, ConditionCheck, Delete, Put, PutRequest, ReturnValue, TransactWriteItem,
-    WriteRequest,
+    AttributeValue, ConditionCheck, Delete, Put, PutRequest, ReturnValue, TransactWriteItem, WriteRequest,
 };
 use std::collections::HashMap;
 
@@ -26,10 +24,7 @@ pub struct DynamoStore {
 
 impl DynamoStore {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
-        Self {
-            client,
-            table: table.into(),
-        }
+        Self { client, table: table.into() }
     }
 
     pub fn table(&self) -> &str {
@@ -51,22 +46,14 @@ impl Store for DynamoStore {
             .await
             .map_err(map_err)?;
         let now = now_epoch();
-        Ok(out
-            .item
-            .map(from_raw)
-            .transpose()?
-            .filter(|item| !item.is_expired(now)))
+        Ok(out.item.map(from_raw).transpose()?.filter(|item| !item.is_expired(now)))
     }
 
     async fn put(&self, item: Item, condition: Condition) -> Result<(), StoreError> {
         validate_item(&item)?;
         let mut expr = Expression::default();
         let text = condition.render(&mut expr, now_epoch());
-        let mut request = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(to_raw(item)));
+        let mut request = self.client.put_item().table_name(&self.table).set_item(Some(to_raw(item)));
         if let Some(text) = text {
             request = request
                 .condition_expression(text)
@@ -77,12 +64,7 @@ impl Store for DynamoStore {
         Ok(())
     }
 
-    async fn update(
-        &self,
-        key: &Key,
-        update: Update,
-        condition: Condition,
-    ) -> Result<Item, StoreError> {
+    async fn update(&self, key: &Key, update: Update, condition: Condition) -> Result<Item, StoreError> {
         validate_key(key)?;
         validate_update(&update)?;
         let mut expr = Expression::default();
@@ -127,39 +109,21 @@ impl Store for DynamoStore {
 
     async fn query(&self, query: &Query) -> Result<Vec<Item>, StoreError> {
         if query.pk.is_empty() {
-            return Err(StoreError::Invalid(
-                "query partition must not be empty".into(),
-            ));
+            return Err(StoreError::Invalid("query partition must not be empty".into()));
         }
         let mut expr = Expression::default();
         let pk = format!("{} = {}", expr.name(PK), expr.value(Value::str(&query.pk)));
         let key_text = match &query.range {
             SortRange::All => pk,
             SortRange::Prefix(p) => {
-                format!(
-                    "{pk} AND begins_with({}, {})",
-                    expr.name(SK),
-                    expr.value(Value::str(p))
-                )
+                format!("{pk} AND begins_with({}, {})", expr.name(SK), expr.value(Value::str(p)))
             }
             SortRange::Between(a, b) => {
-                let (sk, a, b) = (
-                    expr.name(SK),
-                    expr.value(Value::str(a)),
-                    expr.value(Value::str(b)),
-                );
+                let (sk, a, b) = (expr.name(SK), expr.value(Value::str(a)), expr.value(Value::str(b)));
                 format!("{pk} AND {sk} BETWEEN {a} AND {b}")
             }
-            SortRange::AtLeast(a) => format!(
-                "{pk} AND {} >= {}",
-                expr.name(SK),
-                expr.value(Value::str(a))
-            ),
-            SortRange::AtMost(b) => format!(
-                "{pk} AND {} <= {}",
-                expr.name(SK),
-                expr.value(Value::str(b))
-            ),
+            SortRange::AtLeast(a) => format!("{pk} AND {} >= {}", expr.name(SK), expr.value(Value::str(a))),
+            SortRange::AtMost(b) => format!("{pk} AND {} <= {}", expr.name(SK), expr.value(Value::str(b))),
         };
         let names = expr.names;
         let values = raw_values(expr.values);
@@ -215,19 +179,8 @@ impl Store for DynamoStore {
                 })
                 .collect::<Result<_, _>>()
                 .map_err(|e| StoreError::Invalid(e.to_string()))?;
-            let out = self
-                .client
-                .batch_write_item()
-                .request_items(&self.table, chunk)
-                .send()
-                .await
-                .map_err(map_err)?;
-            for request in out
-                .unprocessed_items
-                .unwrap_or_default()
-                .remove(&self.table)
-                .unwrap_or_default()
-            {
+            let out = self.client.batch_write_item().request_items(&self.table, chunk).send().await.map_err(map_err)?;
+            for request in out.unprocessed_items.unwrap_or_default().remove(&self.table).unwrap_or_default() {
                 if let Some(put) = request.put_request {
                     unprocessed.push(from_raw(put.item)?);
                 }
@@ -243,13 +196,7 @@ impl Store for DynamoStore {
         for write in writes {
             items.push(self.transact_item(write, now)?);
         }
-        match self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await
-        {
+        match self.client.transact_write_items().set_transact_items(Some(items)).send().await {
             Ok(_) => Ok(()),
             Err(SdkError::ServiceError(ctx)) => {
                 let err = ctx.into_err();
@@ -287,29 +234,22 @@ impl DynamoStore {
                     .map_err(invalid)?;
                 TransactWriteItem::builder().put(put).build()
             }
-            Write::Update {
-                key,
-                update,
-                condition,
-            } => {
+            Write::Update { key, update, condition } => {
                 let update_text = render_update(&update, &mut expr);
                 let text = condition.render(&mut expr, now);
-                let update = aws_sdk_dynamodb::types::Update::builder()
-                    .table_name(&self.table)
-                    .set_key(Some(raw_key(&key)))
-                    // A transactional update needs an expression: touching the key's own absence is a no-op SET.
-                    .update_expression(update_text.unwrap_or_else(|| {
-                        format!(
-                            "SET {} = {}",
-                            expr.name("touched"),
-                            expr.value(Value::Bool(true))
-                        )
-                    }))
-                    .set_condition_expression(text)
-                    .set_expression_attribute_names(non_empty(expr.names))
-                    .set_expression_attribute_values(non_empty(raw_values(expr.values)))
-                    .build()
-                    .map_err(invalid)?;
+                let update =
+                    aws_sdk_dynamodb::types::Update::builder()
+                        .table_name(&self.table)
+                        .set_key(Some(raw_key(&key)))
+                        // A transactional update needs an expression: touching the key's own absence is a no-op SET.
+                        .update_expression(update_text.unwrap_or_else(|| {
+                            format!("SET {} = {}", expr.name("touched"), expr.value(Value::Bool(true)))
+                        }))
+                        .set_condition_expression(text)
+                        .set_expression_attribute_names(non_empty(expr.names))
+                        .set_expression_attribute_values(non_empty(raw_values(expr.values)))
+                        .build()
+                        .map_err(invalid)?;
                 TransactWriteItem::builder().update(update).build()
             }
             Write::Delete { key, condition } => {
@@ -344,11 +284,8 @@ impl DynamoStore {
 }
 
 fn render_update(update: &Update, expr: &mut Expression) -> Option<String> {
-    let mut set: Vec<String> = update
-        .set
-        .iter()
-        .map(|(name, value)| format!("{} = {}", expr.name(name), expr.value(value.clone())))
-        .collect();
+    let mut set: Vec<String> =
+        update.set.iter().map(|(name, value)| format!("{} = {}", expr.name(name), expr.value(value.clone()))).collect();
     let mut remove: Vec<String> = update.remove.iter().map(|name| expr.name(name)).collect();
     let add: Vec<String> = update
         .add
@@ -356,11 +293,7 @@ fn render_update(update: &Update, expr: &mut Expression) -> Option<String> {
         .map(|(name, delta)| format!("{} {}", expr.name(name), expr.value(Value::int(*delta))))
         .collect();
     match update.expires_at {
-        Some(Some(at)) => set.push(format!(
-            "{} = {}",
-            expr.name(TTL),
-            expr.value(Value::int(at))
-        )),
+        Some(Some(at)) => set.push(format!("{} = {}", expr.name(TTL), expr.value(Value::int(at)))),
         Some(None) => remove.push(expr.name(TTL)),
         None => {}
     }
@@ -404,24 +337,15 @@ fn to_raw(item: Item) -> RawItem {
 fn from_raw(mut raw: RawItem) -> Result<Item, StoreError> {
     let mut take_s = |name: &str| match raw.remove(name) {
         Some(AttributeValue::S(s)) => Ok(s),
-        _ => Err(StoreError::Invalid(format!(
-            "stored item lacks string `{name}`"
-        ))),
+        _ => Err(StoreError::Invalid(format!("stored item lacks string `{name}`"))),
     };
-    let key = Key {
-        pk: take_s(PK)?,
-        sk: take_s(SK)?,
-    };
+    let key = Key { pk: take_s(PK)?, sk: take_s(SK)? };
     let expires_at = match raw.remove(TTL) {
         Some(AttributeValue::N(n)) => n.parse().ok(),
         _ => None,
     };
     let attrs = raw.into_iter().map(|(k, v)| (k, from_attr(v))).collect();
-    Ok(Item {
-        key,
-        attrs,
-        expires_at,
-    })
+    Ok(Item { key, attrs, expires_at })
 }
 
 fn to_attr(value: Value) -> AttributeValue {
@@ -443,11 +367,7 @@ fn from_attr(attr: AttributeValue) -> Value {
         AttributeValue::B(b) => Value::B(b.into_inner()),
         AttributeValue::Bool(b) => Value::Bool(b),
         AttributeValue::L(l) => Value::L(l.into_iter().map(from_attr).collect()),
-        AttributeValue::M(m) => Value::M(
-            m.into_iter()
-                .map(|(k, v)| (k, from_attr(v)))
-                .collect::<Attrs>(),
-        ),
+        AttributeValue::M(m) => Value::M(m.into_iter().map(|(k, v)| (k, from_attr(v))).collect::<Attrs>()),
         // Sets and future types are not written by us; read them as null rather than fail the whole item.
         _ => Value::Null,
     }
@@ -458,9 +378,7 @@ fn map_err<E: ProvideErrorMetadata, R>(err: SdkError<E, R>) -> StoreError {
         SdkError::ServiceError(ctx) => classify(ctx.err().code(), ctx.err().message()),
         SdkError::TimeoutError(_) => StoreError::Unavailable("DynamoDB timed out".into()),
         SdkError::DispatchFailure(_) => StoreError::Unavailable("DynamoDB unreachable".into()),
-        SdkError::ResponseError(_) => {
-            StoreError::Unavailable("DynamoDB answered unreadably".into())
-        }
+        SdkError::ResponseError(_) => StoreError::Unavailable("DynamoDB answered unreadably".into()),
         _ => StoreError::Unavailable("DynamoDB request failed".into()),
     }
 }
@@ -469,9 +387,7 @@ fn classify(code: Option<&str>, message: Option<&str>) -> StoreError {
     match code {
         Some("ConditionalCheckFailedException") => StoreError::ConditionFailed { index: None },
         Some(
-            code @ ("ValidationException"
-            | "ResourceNotFoundException"
-            | "ItemCollectionSizeLimitExceededException"),
+            code @ ("ValidationException" | "ResourceNotFoundException" | "ItemCollectionSizeLimitExceededException"),
         ) => StoreError::Invalid(format!("{code}: {}", message.unwrap_or(""))),
         Some(code) => StoreError::Unavailable(code.to_owned()),
         None => StoreError::Unavailable("DynamoDB error".into()),
@@ -489,10 +405,7 @@ mod tests {
             .with("n", Value::float(1.5))
             .with("b", Value::B(vec![0, 255]))
             .with("l", Value::L(vec![Value::Bool(true), Value::Null]))
-            .with(
-                "m",
-                Value::M(Attrs::from([("k".to_owned(), Value::int(-3))])),
-            )
+            .with("m", Value::M(Attrs::from([("k".to_owned(), Value::int(-3))])))
             .expiring_at(42);
         let raw = to_raw(item.clone());
         assert_eq!(raw[TTL], AttributeValue::N("42".into()));
@@ -502,11 +415,7 @@ mod tests {
     #[test]
     fn update_expression_covers_set_remove_add_and_ttl() {
         let mut expr = Expression::default();
-        let update = Update::default()
-            .set("a", Value::int(1))
-            .remove("b")
-            .add("c", 2)
-            .expiring_at(None);
+        let update = Update::default().set("a", Value::int(1)).remove("b").add("c", 2).expiring_at(None);
         let text = render_update(&update, &mut expr).unwrap();
         assert_eq!(text, "SET #n0 = :v0 REMOVE #n1, #n3 ADD #n2 :v1");
         assert_eq!(expr.names["#n3"], TTL);

@@ -4,8 +4,8 @@
 //! transactions the same atomicity DynamoDB gives them.
 
 use super::{
-    Attrs, BATCH_WRITE_LIMIT, Item, Key, Query, SortRange, Store, StoreError, Update, Value, Write,
-    now_epoch, validate_item, validate_key, validate_transaction, validate_update,
+    Attrs, BATCH_WRITE_LIMIT, Item, Key, Query, SortRange, Store, StoreError, Update, Value, Write, now_epoch,
+    validate_item, validate_key, validate_transaction, validate_update,
 };
 use crate::store::Condition;
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
@@ -37,11 +37,9 @@ impl EmbeddedStore {
     /// Opens (or creates) the store file at `path`, creating its directory.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| unavailable(format!("cannot create {}: {e}", dir.display())))?;
+            std::fs::create_dir_all(dir).map_err(|e| unavailable(format!("cannot create {}: {e}", dir.display())))?;
         }
-        let db = Database::create(path)
-            .map_err(|e| unavailable(format!("cannot open {}: {e}", path.display())))?;
+        let db = Database::create(path).map_err(|e| unavailable(format!("cannot open {}: {e}", path.display())))?;
         let txn = db.begin_write().map_err(unavailable)?;
         txn.open_table(ITEMS).map_err(unavailable)?;
         txn.commit().map_err(unavailable)?;
@@ -65,29 +63,19 @@ fn unavailable(err: impl std::fmt::Display) -> StoreError {
 }
 
 fn decode(key: Key, bytes: &[u8]) -> Result<Item, StoreError> {
-    let stored: Stored = serde_json::from_slice(bytes)
-        .map_err(|e| StoreError::Invalid(format!("corrupt item: {e}")))?;
-    Ok(Item {
-        key,
-        attrs: stored.attrs,
-        expires_at: stored.expires_at,
-    })
+    let stored: Stored =
+        serde_json::from_slice(bytes).map_err(|e| StoreError::Invalid(format!("corrupt item: {e}")))?;
+    Ok(Item { key, attrs: stored.attrs, expires_at: stored.expires_at })
 }
 
 fn encode(item: &Item) -> Result<Vec<u8>, StoreError> {
-    serde_json::to_vec(&Stored {
-        attrs: item.attrs.clone(),
-        expires_at: item.expires_at,
-    })
-    .map_err(|e| StoreError::Invalid(e.to_string()))
+    serde_json::to_vec(&Stored { attrs: item.attrs.clone(), expires_at: item.expires_at })
+        .map_err(|e| StoreError::Invalid(e.to_string()))
 }
 
 /// The stored item at `key`, expired or not (conditions see expired items, as DynamoDB's do).
 fn load(table: &redb::Table<(&str, &str), &[u8]>, key: &Key) -> Result<Option<Item>, StoreError> {
-    match table
-        .get((key.pk.as_str(), key.sk.as_str()))
-        .map_err(unavailable)?
-    {
+    match table.get((key.pk.as_str(), key.sk.as_str())).map_err(unavailable)? {
         Some(bytes) => Ok(Some(decode(key.clone(), bytes.value())?)),
         None => Ok(None),
     }
@@ -95,26 +83,12 @@ fn load(table: &redb::Table<(&str, &str), &[u8]>, key: &Key) -> Result<Option<It
 
 fn save(table: &mut redb::Table<(&str, &str), &[u8]>, item: &Item) -> Result<(), StoreError> {
     let bytes = encode(item)?;
-    table
-        .insert(
-            (item.key.pk.as_str(), item.key.sk.as_str()),
-            bytes.as_slice(),
-        )
-        .map_err(unavailable)?;
+    table.insert((item.key.pk.as_str(), item.key.sk.as_str()), bytes.as_slice()).map_err(unavailable)?;
     Ok(())
 }
 
-fn check(
-    condition: &Condition,
-    current: Option<&Item>,
-    now: i64,
-    index: Option<usize>,
-) -> Result<(), StoreError> {
-    if condition.holds(current, now) {
-        Ok(())
-    } else {
-        Err(StoreError::ConditionFailed { index })
-    }
+fn check(condition: &Condition, current: Option<&Item>, now: i64, index: Option<usize>) -> Result<(), StoreError> {
+    if condition.holds(current, now) { Ok(()) } else { Err(StoreError::ConditionFailed { index }) }
 }
 
 /// `current` with `update` applied (creating the item when absent).
@@ -129,13 +103,9 @@ fn apply(key: &Key, current: Option<Item>, update: &Update) -> Result<Item, Stor
     for (name, delta) in &update.add {
         let base = match item.attrs.get(name) {
             None => 0,
-            Some(v) => v
-                .as_i64()
-                .ok_or_else(|| StoreError::Invalid(format!("`{name}` is not an integer")))?,
+            Some(v) => v.as_i64().ok_or_else(|| StoreError::Invalid(format!("`{name}` is not an integer")))?,
         };
-        let sum = base
-            .checked_add(*delta)
-            .ok_or_else(|| StoreError::Invalid(format!("`{name}` overflows")))?;
+        let sum = base.checked_add(*delta).ok_or_else(|| StoreError::Invalid(format!("`{name}` overflows")))?;
         item.attrs.insert(name.clone(), Value::int(sum));
     }
     if let Some(expires_at) = update.expires_at {
@@ -152,10 +122,7 @@ impl Store for EmbeddedStore {
         self.blocking(move |db| {
             let txn = db.begin_read().map_err(unavailable)?;
             let table = txn.open_table(ITEMS).map_err(unavailable)?;
-            let found = match table
-                .get((key.pk.as_str(), key.sk.as_str()))
-                .map_err(unavailable)?
-            {
+            let found = match table.get((key.pk.as_str(), key.sk.as_str())).map_err(unavailable)? {
                 Some(bytes) => Some(decode(key.clone(), bytes.value())?),
                 None => None,
             };
@@ -179,12 +146,7 @@ impl Store for EmbeddedStore {
         .await
     }
 
-    async fn update(
-        &self,
-        key: &Key,
-        update: Update,
-        condition: Condition,
-    ) -> Result<Item, StoreError> {
+    async fn update(&self, key: &Key, update: Update, condition: Condition) -> Result<Item, StoreError> {
         validate_key(key)?;
         validate_update(&update)?;
         let key = key.clone();
@@ -213,9 +175,7 @@ impl Store for EmbeddedStore {
                 let mut table = txn.open_table(ITEMS).map_err(unavailable)?;
                 let current = load(&table, &key)?;
                 check(&condition, current.as_ref(), now_epoch(), None)?;
-                table
-                    .remove((key.pk.as_str(), key.sk.as_str()))
-                    .map_err(unavailable)?;
+                table.remove((key.pk.as_str(), key.sk.as_str())).map_err(unavailable)?;
             }
             txn.commit().map_err(unavailable)
         })
@@ -224,9 +184,7 @@ impl Store for EmbeddedStore {
 
     async fn query(&self, query: &Query) -> Result<Vec<Item>, StoreError> {
         if query.pk.is_empty() {
-            return Err(StoreError::Invalid(
-                "query partition must not be empty".into(),
-            ));
+            return Err(StoreError::Invalid("query partition must not be empty".into()));
         }
         let query = query.clone();
         self.blocking(move |db| {
@@ -248,9 +206,8 @@ impl Store for EmbeddedStore {
                 let (key, value) = entry.map_err(unavailable)?;
                 let (row_pk, row_sk) = key.value();
                 // Keys are ordered (pk, sk) bytewise, so the first key outside the range ends it.
-                let past_end = row_pk != pk
-                    || prefix.is_some_and(|p| !row_sk.starts_with(p))
-                    || high.is_some_and(|h| row_sk > h);
+                let past_end =
+                    row_pk != pk || prefix.is_some_and(|p| !row_sk.starts_with(p)) || high.is_some_and(|h| row_sk > h);
                 if past_end {
                     break;
                 }
@@ -316,9 +273,7 @@ impl Store for EmbeddedStore {
                             save(&mut table, &item)?;
                         }
                         Write::Delete { key, .. } => {
-                            table
-                                .remove((key.pk.as_str(), key.sk.as_str()))
-                                .map_err(unavailable)?;
+                            table.remove((key.pk.as_str(), key.sk.as_str())).map_err(unavailable)?;
                         }
                         Write::Check { .. } => {}
                     }

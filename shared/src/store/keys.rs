@@ -63,10 +63,7 @@ pub const DEVICE_PREFIX: &str = "DEVICE#";
 
 /// A device a user owns (smart-me meter GUID), with its display name.
 pub fn user_device(user_id: &str, device_id: &str) -> Key {
-    Key::new(
-        user_partition(user_id),
-        format!("{DEVICE_PREFIX}{device_id}"),
-    )
+    Key::new(user_partition(user_id), format!("{DEVICE_PREFIX}{device_id}"))
 }
 
 /// A user's link to an OAuth client (Sber): linked or unlinked, and when.

@@ -47,11 +47,7 @@ impl Value {
 
     /// A finite float; non-finite values have no DynamoDB representation and become `Null`.
     pub fn float(n: f64) -> Self {
-        if n.is_finite() {
-            Self::N(n.to_string())
-        } else {
-            Self::Null
-        }
+        if n.is_finite() { Self::N(n.to_string()) } else { Self::Null }
     }
 
     pub fn str(s: impl Into<String>) -> Self {
@@ -110,10 +106,7 @@ pub struct Key {
 
 impl Key {
     pub fn new(pk: impl Into<String>, sk: impl Into<String>) -> Self {
-        Self {
-            pk: pk.into(),
-            sk: sk.into(),
-        }
+        Self { pk: pk.into(), sk: sk.into() }
     }
 }
 
@@ -128,11 +121,7 @@ pub struct Item {
 
 impl Item {
     pub fn new(key: Key) -> Self {
-        Self {
-            key,
-            attrs: Attrs::new(),
-            expires_at: None,
-        }
+        Self { key, attrs: Attrs::new(), expires_at: None }
     }
 
     /// Adds an attribute (builder style).
@@ -220,12 +209,7 @@ pub struct Query {
 
 impl Query {
     pub fn partition(pk: impl Into<String>) -> Self {
-        Self {
-            pk: pk.into(),
-            range: SortRange::All,
-            descending: false,
-            limit: None,
-        }
+        Self { pk: pk.into(), range: SortRange::All, descending: false, limit: None }
     }
 
     pub fn range(mut self, range: SortRange) -> Self {
@@ -298,12 +282,7 @@ pub trait Store: Send + Sync {
     async fn put(&self, item: Item, condition: Condition) -> Result<(), StoreError>;
 
     /// Applies `update` if `condition` holds and returns the item as it is afterwards.
-    async fn update(
-        &self,
-        key: &Key,
-        update: Update,
-        condition: Condition,
-    ) -> Result<Item, StoreError>;
+    async fn update(&self, key: &Key, update: Update, condition: Condition) -> Result<Item, StoreError>;
 
     /// Deletes the item at `key` (absent is fine) if `condition` holds.
     async fn delete(&self, key: &Key, condition: Condition) -> Result<(), StoreError>;
@@ -333,29 +312,19 @@ pub(crate) fn validate_key(key: &Key) -> Result<(), StoreError> {
 }
 
 pub(crate) fn validate_update(update: &Update) -> Result<(), StoreError> {
-    validate_names(
-        update
-            .set
-            .keys()
-            .chain(update.remove.iter())
-            .chain(update.add.iter().map(|(n, _)| n)),
-    )
+    validate_names(update.set.keys().chain(update.remove.iter()).chain(update.add.iter().map(|(n, _)| n)))
 }
 
 fn validate_names<'a>(mut names: impl Iterator<Item = &'a String>) -> Result<(), StoreError> {
     match names.find(|n| matches!(n.as_str(), PK | SK | TTL) || n.is_empty()) {
-        Some(name) => Err(StoreError::Invalid(format!(
-            "attribute name `{name}` is reserved"
-        ))),
+        Some(name) => Err(StoreError::Invalid(format!("attribute name `{name}` is reserved"))),
         None => Ok(()),
     }
 }
 
 pub(crate) fn validate_transaction(writes: &[Write]) -> Result<(), StoreError> {
     if writes.is_empty() || writes.len() > TRANSACTION_LIMIT {
-        return Err(StoreError::Invalid(format!(
-            "a transaction holds 1 to {TRANSACTION_LIMIT} writes"
-        )));
+        return Err(StoreError::Invalid(format!("a transaction holds 1 to {TRANSACTION_LIMIT} writes")));
     }
     let mut seen = std::collections::HashSet::new();
     for write in writes {
@@ -372,9 +341,7 @@ pub(crate) fn validate_transaction(writes: &[Write]) -> Result<(), StoreError> {
         };
         validate_key(key)?;
         if !seen.insert(key.clone()) {
-            return Err(StoreError::Invalid(
-                "a transaction writes each key at most once".into(),
-            ));
+            return Err(StoreError::Invalid("a transaction writes each key at most once".into()));
         }
     }
     Ok(())
@@ -382,8 +349,5 @@ pub(crate) fn validate_transaction(writes: &[Write]) -> Result<(), StoreError> {
 
 /// The current time in epoch seconds.
 pub fn now_epoch() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
 }

@@ -1,0 +1,47 @@
+//! The local runner, as `cargo run` starts it: one server on loopback in front of every function.
+
+use testkit::http::{Runner, send};
+
+async fn runner() -> (Runner, std::path::PathBuf) {
+    let data = std::env::temp_dir().join(testkit::unique_name("runner"));
+    let secrets = testkit::workspace_root().join("local/secrets.json");
+    (Runner::start(env!("CARGO_BIN_EXE_switchyard"), &data, &secrets, &[]).await, data)
+}
+
+#[tokio::test]
+async fn serves_the_retailcrm_configuration() {
+    let (runner, data) = runner().await;
+    let reply = send(&runner.base, "GET", "/retailcrm/config", &[], "").await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.headers["content-type"], "application/json");
+    let body = reply.json();
+    assert_eq!(body["success"], true);
+    // Without SWITCHYARD_PUBLIC_URL the runner's own address is the public URL.
+    assert_eq!(body["registerUrl"], format!("{}/retailcrm/register", runner.base));
+    assert_eq!(body["scopes"], serde_json::json!(["integration_read", "integration_write"]));
+    assert!(data.join("store.redb").exists(), "the embedded store lives under --data");
+}
+
+#[tokio::test]
+async fn unknown_routes_and_methods_are_refused() {
+    let (runner, _) = runner().await;
+    let reply = send(&runner.base, "GET", "/nowhere", &[], "").await;
+    assert_eq!(reply.status, 404);
+    assert_eq!(reply.json()["error"], "not_found");
+    let reply = send(&runner.base, "DELETE", "/retailcrm/config", &[], "").await;
+    assert_eq!(reply.status, 405);
+}
+
+#[tokio::test]
+async fn a_missing_secrets_file_stops_the_runner_with_a_clear_error() {
+    let data = std::env::temp_dir().join(testkit::unique_name("runner"));
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_switchyard"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--secrets", "/nonexistent/secrets.json", "--data"])
+        .arg(&data)
+        .output()
+        .await
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("/nonexistent/secrets.json"), "{stderr}");
+}

@@ -1,0 +1,77 @@
+//! A plain HTTP/1.1 client for tests, and a handle on a running `switchyard serve` process.
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper_util::rt::TokioIo;
+use std::process::Stdio;
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+/// A response as a test sees it.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: http::HeaderMap,
+    pub body: Bytes,
+}
+
+impl Reply {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("body is not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+/// Sends one request to `base` (`http://host:port`) on a fresh connection.
+pub async fn send(base: &str, method: &str, path: &str, headers: &[(&str, &str)], body: impl Into<Bytes>) -> Reply {
+    let authority = base.trim_start_matches("http://").trim_end_matches('/').to_owned();
+    let stream =
+        tokio::net::TcpStream::connect(&authority).await.unwrap_or_else(|e| panic!("connect {authority}: {e}"));
+    let (mut sender, connection) =
+        hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.expect("handshake");
+    tokio::spawn(connection);
+    let mut request = http::Request::builder().method(method).uri(path).header("host", &authority);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let request = request.body(Full::new(body.into())).expect("request");
+    let response = sender.send_request(request).await.expect("send request");
+    let (parts, body) = response.into_parts();
+    let body = body.collect().await.expect("read body").to_bytes();
+    Reply { status: parts.status.as_u16(), headers: parts.headers, body }
+}
+
+/// A `switchyard serve` process on a free loopback port; killed when dropped.
+pub struct Runner {
+    pub base: String,
+    _child: tokio::process::Child,
+}
+
+impl Runner {
+    /// Starts the runner binary with its own data directory, the given secrets file and extra environment.
+    pub async fn start(binary: &str, data: &std::path::Path, secrets: &std::path::Path, env: &[(&str, &str)]) -> Self {
+        let mut child = tokio::process::Command::new(binary)
+            .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+            .arg(data)
+            .arg("--secrets")
+            .arg(secrets)
+            .envs(env.iter().copied())
+            .env_remove("SWITCHYARD_PUBLIC_URL")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap_or_else(|e| panic!("start {binary}: {e}"));
+        let stdout = child.stdout.take().expect("stdout");
+        let mut lines = BufReader::new(stdout).lines();
+        let first = lines.next_line().await.expect("read runner output").expect("runner exited before listening");
+        let base =
+            first.strip_prefix("listening on ").unwrap_or_else(|| panic!("unexpected first line: {first}")).to_owned();
+        // Keep draining stdout so the runner never blocks on a full pipe.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        Self { base, _child: child }
+    }
+}
