@@ -8,11 +8,13 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 /// Every function's handler, by function name.
-pub fn handlers(vars: &Vars, _deps: &Deps) -> Result<HashMap<&'static str, Arc<dyn Handler>>, String> {
+pub fn handlers(vars: &Vars, deps: &Deps) -> Result<HashMap<&'static str, Arc<dyn Handler>>, String> {
     let config = switchyard_config::ConfigFunction::from_vars(vars).map_err(|e| format!("config: {e}"))?;
+    let register =
+        switchyard_register::RegisterFunction::new(deps.clone(), vars).map_err(|e| format!("register: {e}"))?;
     let handlers: [(&'static str, Arc<dyn Handler>); 6] = [
         ("config", Arc::new(config)),
-        ("register", Arc::new(switchyard_register::RegisterFunction)),
+        ("register", Arc::new(register)),
         ("user", Arc::new(switchyard_user::UserFunction)),
         ("ingest", Arc::new(switchyard_ingest::IngestFunction)),
         ("webhook", Arc::new(switchyard_webhook::WebhookFunction)),

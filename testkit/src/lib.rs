@@ -7,6 +7,8 @@
 pub mod events;
 pub mod http;
 pub mod moto;
+pub mod proxy;
+pub mod retailcrm;
 pub mod runtime;
 
 use std::path::PathBuf;

@@ -1,19 +1,60 @@
-//! `register`: RetailCRM registration, activity and settings callbacks.
-//!
-//! Not built yet: every route answers 501 in the partner's error format until its issue lands.
+//! `register`: RetailCRM's registration request and the module's lifecycle callbacks (activity, settings).
 
-use lambda_http::http::StatusCode;
+use lambda_http::http::{Method, StatusCode};
+use shared::Deps;
 use shared::codec::{ApiError, ErrorEnvelope};
+use shared::env::{ConfigError, Vars};
 use shared::http::{self, Body, Handler, Request, Response};
+use shared::retailcrm::module::{Failure, Module};
 
-/// The function's state.
-#[derive(Default)]
-pub struct RegisterFunction;
+/// The function's state, built once per sandbox.
+pub struct RegisterFunction {
+    module: Module,
+    /// The status RetailCRM errors are answered with (200 by the CRM's documented rule).
+    error_status: StatusCode,
+    max_body: usize,
+}
+
+impl RegisterFunction {
+    pub fn new(deps: Deps, vars: &Vars) -> Result<Self, ConfigError> {
+        Ok(Self {
+            module: Module::new(deps, vars)?,
+            error_status: shared::retailcrm::error_status(vars)?,
+            max_body: vars.parse_or("RETAILCRM_MAX_BODY_BYTES", 64 * 1024)?,
+        })
+    }
+
+    fn failure(&self, failure: &Failure) -> Response<Body> {
+        let error = ApiError::new(self.error_status, "retailcrm", failure.message.clone());
+        http::error(ErrorEnvelope::RetailCrm, &error)
+    }
+}
 
 #[async_trait::async_trait]
 impl Handler for RegisterFunction {
-    async fn handle(&self, _request: Request) -> Response<Body> {
-        let error = ApiError::new(StatusCode::NOT_IMPLEMENTED, "not_implemented", "this endpoint is not available yet");
-        http::error(ErrorEnvelope::RetailCrm, &error)
+    async fn handle(&self, request: Request) -> Response<Body> {
+        let path = request.uri().path();
+        if !matches!(path, "/retailcrm/register" | "/retailcrm/activity" | "/retailcrm/settings") {
+            return http::error(ErrorEnvelope::RetailCrm, &ApiError::not_found("no such path"));
+        }
+        if request.method() != Method::POST {
+            return http::error(ErrorEnvelope::RetailCrm, &ApiError::method_not_allowed(request.method()));
+        }
+        let body = match http::body_within(&request, self.max_body) {
+            Ok(body) => body,
+            Err(error) => return http::error(ErrorEnvelope::RetailCrm, &error),
+        };
+        let outcome = match path {
+            "/retailcrm/register" => {
+                let base = http::public_base(&request, self.module.settings().public_url.as_deref());
+                self.module.register(body, &base).await
+            }
+            "/retailcrm/activity" => self.module.activity(body).await,
+            _ => self.module.settings_callback(body).await,
+        };
+        match outcome {
+            Ok(answer) => http::json(StatusCode::OK, &answer),
+            Err(failure) => self.failure(&failure),
+        }
     }
 }

@@ -1,6 +1,11 @@
 //! RetailCRM marketplace module, "simple connection": the rules of the CRM's side of the protocol.
 
+pub mod account;
 pub mod connection;
+pub mod crm_api;
+pub mod module;
+pub mod registration;
+pub mod system_url;
 
 pub use connection::ConnectionConfig;
 

@@ -9,9 +9,8 @@ use super::{SecretError, SecretValue, Secrets};
 use aws_sdk_secretsmanager::Client;
 use aws_sdk_secretsmanager::error::{ProvideErrorMetadata, SdkError};
 use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::Duration;
-use tokio::time::Instant;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 /// How long cached secrets are trusted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,12 +36,16 @@ struct Entry {
     fetched_at: Instant,
 }
 
+/// Where the cache reads the time; tests substitute a clock they move by hand.
+pub type Clock = Arc<dyn Fn() -> Instant + Send + Sync>;
+
 /// Secrets Manager with ids `<prefix><name>`.
 pub struct SecretsManager {
     client: Client,
     prefix: String,
     policy: CachePolicy,
     cache: Mutex<HashMap<String, Entry>>,
+    clock: Clock,
 }
 
 impl std::fmt::Debug for SecretsManager {
@@ -53,7 +56,13 @@ impl std::fmt::Debug for SecretsManager {
 
 impl SecretsManager {
     pub fn new(client: Client, prefix: impl Into<String>, policy: CachePolicy) -> Self {
-        Self { client, prefix: prefix.into(), policy, cache: Mutex::new(HashMap::new()) }
+        Self { client, prefix: prefix.into(), policy, cache: Mutex::new(HashMap::new()), clock: Arc::new(Instant::now) }
+    }
+
+    /// The same, reading time from `clock`.
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
     }
 
     /// The cached answer for `name` if it is still fresh.
@@ -113,19 +122,19 @@ impl SecretsManager {
 #[async_trait::async_trait]
 impl Secrets for SecretsManager {
     async fn get(&self, name: &str) -> Result<SecretValue, SecretError> {
-        if let Some(answer) = self.fresh(name, Instant::now()) {
+        if let Some(answer) = self.fresh(name, (self.clock)()) {
             return answer;
         }
         match self.fetch(name).await {
             Ok(Some(value)) => {
-                self.remember(name, Cached::Value(value.clone()), Instant::now());
+                self.remember(name, Cached::Value(value.clone()), (self.clock)());
                 Ok(value)
             }
             Ok(None) => {
-                self.remember(name, Cached::Missing, Instant::now());
+                self.remember(name, Cached::Missing, (self.clock)());
                 Err(SecretError::NotFound(name.to_owned()))
             }
-            Err(reason) => match self.stale(name, Instant::now()) {
+            Err(reason) => match self.stale(name, (self.clock)()) {
                 Some(value) => {
                     tracing::warn!(secret = name, reason, "Secrets Manager failed; serving the cached value");
                     Ok(value)

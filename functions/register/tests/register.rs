@@ -1,0 +1,277 @@
+//! Registration and lifecycle callbacks against a fake CRM on loopback, on the embedded store and on DynamoDB and
+//! Secrets Manager (moto).
+
+use lambda_http::{Body, Request};
+use shared::Deps;
+use shared::env::Vars;
+use shared::http::Handler;
+use shared::retailcrm::account::Accounts;
+use shared::secrets::{CachePolicy, FileSecrets, SecretsManager};
+use shared::store::Store;
+use std::sync::Arc;
+use switchyard_register::RegisterFunction;
+use testkit::retailcrm::{FakeCrm, Mode};
+
+const SECRET: &str = "module-secret-from-the-partner-account";
+
+struct Stack {
+    function: RegisterFunction,
+    store: Arc<dyn Store>,
+    crm: FakeCrm,
+}
+
+#[derive(Clone, Copy)]
+enum Backend {
+    Embedded,
+    Aws,
+}
+
+async fn stack(backend: Backend, mode: Mode) -> Stack {
+    let crm = FakeCrm::start(mode).await;
+    let secret_json = serde_json::json!({"secret": SECRET});
+    let deps = match backend {
+        Backend::Embedded => {
+            let dir = std::env::temp_dir().join(testkit::unique_name("register"));
+            let store = shared::store::embedded::EmbeddedStore::open(&dir.join("store.redb")).unwrap();
+            let secrets = FileSecrets::from_json(serde_json::json!({"retailcrm": secret_json})).unwrap();
+            Deps { store: Arc::new(store), secrets: Arc::new(secrets) }
+        }
+        Backend::Aws => {
+            let (store, config) = testkit::moto::fresh_store().await;
+            let prefix = format!("{}/", testkit::unique_name("stack"));
+            testkit::moto::put_secret(&config, &format!("{prefix}retailcrm"), &secret_json.to_string()).await;
+            let client = aws_sdk_secretsmanager::Client::new(&config);
+            Deps {
+                store: Arc::new(store),
+                secrets: Arc::new(SecretsManager::new(client, prefix, CachePolicy::default())),
+            }
+        }
+    };
+    let vars = Vars::from_pairs([
+        ("SWITCHYARD_PUBLIC_URL", "https://api.example.com"),
+        ("RETAILCRM_ALLOWED_HOSTS", crm.url.as_str()),
+        ("RETAILCRM_TIMEOUT_MS", "1000"),
+        ("RETAILCRM_INTEGRATION_CODE", "switchyard-test"),
+    ]);
+    let store = deps.store.clone();
+    Stack { function: RegisterFunction::new(deps, &vars).unwrap(), store, crm }
+}
+
+fn post(path: &str, body: String) -> Request {
+    let mut request = Request::new(Body::Text(body));
+    *request.method_mut() = lambda_http::http::Method::POST;
+    *request.uri_mut() = path.parse().unwrap();
+    request.headers_mut().insert("content-type", "application/x-www-form-urlencoded".parse().unwrap());
+    request
+}
+
+async fn call(stack: &Stack, path: &str, body: String) -> serde_json::Value {
+    let response = stack.function.handle(post(path, body)).await;
+    assert_eq!(response.status(), 200, "RetailCRM answers are HTTP 200, errors included");
+    serde_json::from_slice(response.body().as_ref()).unwrap()
+}
+
+async fn nothing_stored(stack: &Stack) {
+    let accounts = Accounts::new(stack.store.as_ref());
+    assert_eq!(accounts.client_id_for(&stack.crm.url).await.unwrap(), None);
+    for call in stack.crm.calls() {
+        let client_id = call.module["clientId"].as_str().unwrap_or("x");
+        assert!(accounts.by_client_id(client_id).await.unwrap().is_none());
+    }
+}
+
+async fn registers_with_the_json_shape(backend: Backend) {
+    let stack = stack(backend, Mode::Success).await;
+    let answer = call(&stack, "/retailcrm/register", stack.crm.register_json_body(SECRET, "key-1")).await;
+    assert_eq!(answer["success"], true, "{answer}");
+    let account_url = answer["accountUrl"].as_str().unwrap();
+
+    let calls = stack.crm.calls();
+    assert_eq!(calls.len(), 1);
+    let call = &calls[0];
+    assert_eq!(call.api_key.as_deref(), Some("key-1"));
+    assert_eq!(call.content_type.as_deref(), Some("application/x-www-form-urlencoded"));
+    let module = &call.module;
+    assert_eq!(module["code"], call.code.as_str());
+    assert!(call.code.starts_with("switchyard-test-"));
+    assert_eq!(module["integrationCode"], "switchyard-test");
+    assert_eq!(module["active"], true);
+    assert_eq!(module["baseUrl"], "https://api.example.com");
+    assert_eq!(module["accountUrl"], account_url);
+    assert_eq!(
+        module["actions"],
+        serde_json::json!({"activity": "/retailcrm/activity", "settings": "/retailcrm/settings"})
+    );
+    assert!(module["name"].is_string() && module["logo"].is_string());
+    let client_id = module["clientId"].as_str().unwrap();
+    assert!(client_id.len() >= 32 && client_id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
+    assert!(account_url.starts_with("https://api.example.com/") && account_url.ends_with(client_id));
+
+    let accounts = Accounts::new(stack.store.as_ref());
+    assert_eq!(accounts.client_id_for(&stack.crm.url).await.unwrap().as_deref(), Some(client_id));
+    let account = accounts.by_client_id(client_id).await.unwrap().unwrap();
+    assert_eq!(account.api_key, "key-1");
+    assert_eq!(account.system_url, stack.crm.url);
+    assert_eq!(account.code, call.code);
+    assert!(account.usable());
+}
+
+async fn registers_with_the_bracket_shape(backend: Backend) {
+    let stack = stack(backend, Mode::Success).await;
+    let answer = call(&stack, "/retailcrm/register", stack.crm.register_bracket_body(SECRET, "key-2")).await;
+    assert_eq!(answer["success"], true, "{answer}");
+    assert_eq!(stack.crm.calls()[0].api_key.as_deref(), Some("key-2"));
+}
+
+async fn refuses_bad_tokens_before_anything_else(backend: Backend) {
+    let stack = stack(backend, Mode::Success).await;
+    let wrong_secret = stack.crm.register_json_body("not-the-module-secret", "key-1");
+    let answer = call(&stack, "/retailcrm/register", wrong_secret).await;
+    assert_eq!(answer["success"], false);
+    assert!(answer["errorMsg"].as_str().unwrap().contains("invalid token"), "{answer}");
+    // A token computed for another apiKey.
+    let token = shared::retailcrm::registration::token_for(SECRET.as_bytes(), "key-A");
+    let json = serde_json::json!({"token": token, "apiKey": "key-B", "systemUrl": stack.crm.url}).to_string();
+    let answer = call(&stack, "/retailcrm/register", shared::codec::form::encode([("register", json.as_str())])).await;
+    assert_eq!(answer["success"], false);
+    assert!(stack.crm.calls().is_empty(), "no CRM call without a valid token");
+    nothing_stored(&stack).await;
+}
+
+async fn refuses_addresses_outside_the_allow_list(backend: Backend) {
+    let stack = stack(backend, Mode::Success).await;
+    for url in ["http://169.254.169.254", "https://127.0.0.1", "https://shop.retailcrm.ru", "https://user@x.simla.com"]
+    {
+        let token = shared::retailcrm::registration::token_for(SECRET.as_bytes(), "k");
+        let json = serde_json::json!({"token": token, "apiKey": "k", "systemUrl": url}).to_string();
+        let answer =
+            call(&stack, "/retailcrm/register", shared::codec::form::encode([("register", json.as_str())])).await;
+        assert_eq!(answer["success"], false, "{url}");
+        assert!(answer["errorMsg"].as_str().unwrap().starts_with("systemUrl"), "{answer}");
+    }
+    assert!(stack.crm.calls().is_empty());
+}
+
+async fn crm_failures_store_nothing(backend: Backend) {
+    let stack = stack(backend, Mode::Refuse("Wrong \"apiKey\" value.".into())).await;
+    let answer = call(&stack, "/retailcrm/register", stack.crm.register_json_body(SECRET, "key-1")).await;
+    assert_eq!(answer["success"], false);
+    assert!(answer["errorMsg"].as_str().unwrap().contains("Wrong \"apiKey\" value."), "{answer}");
+    nothing_stored(&stack).await;
+
+    stack.crm.set_mode(Mode::ServerError);
+    let answer = call(&stack, "/retailcrm/register", stack.crm.register_json_body(SECRET, "key-1")).await;
+    assert_eq!(answer["success"], false);
+    assert!(answer["errorMsg"].as_str().unwrap().contains("HTTP 500"), "{answer}");
+    nothing_stored(&stack).await;
+
+    stack.crm.set_mode(Mode::Hang);
+    let answer = call(&stack, "/retailcrm/register", stack.crm.register_json_body(SECRET, "key-1")).await;
+    assert_eq!(answer["success"], false);
+    assert!(answer["errorMsg"].as_str().unwrap().contains("did not answer"), "{answer}");
+    nothing_stored(&stack).await;
+    assert_eq!(stack.crm.calls().len(), 3);
+}
+
+async fn re_registration_updates_the_one_account(backend: Backend) {
+    let stack = stack(backend, Mode::Success).await;
+    let first = call(&stack, "/retailcrm/register", stack.crm.register_json_body(SECRET, "key-1")).await;
+    let second = call(&stack, "/retailcrm/register", stack.crm.register_bracket_body(SECRET, "key-2")).await;
+    assert_eq!(first["accountUrl"], second["accountUrl"], "same clientId, same account page");
+    let calls = stack.crm.calls();
+    assert_eq!(calls[0].code, calls[1].code);
+    assert_eq!(calls[0].module["clientId"], calls[1].module["clientId"]);
+    let accounts = Accounts::new(stack.store.as_ref());
+    let client_id = accounts.client_id_for(&stack.crm.url).await.unwrap().unwrap();
+    let account = accounts.by_client_id(&client_id).await.unwrap().unwrap();
+    assert_eq!(account.api_key, "key-2");
+    let partition = shared::store::Query::partition(format!("RCRM#{client_id}"));
+    assert_eq!(stack.store.query(&partition).await.unwrap().len(), 1);
+}
+
+async fn activity_and_settings_update_the_account(backend: Backend) {
+    let stack = stack(backend, Mode::Success).await;
+    call(&stack, "/retailcrm/register", stack.crm.register_json_body(SECRET, "key-1")).await;
+    let client_id = stack.crm.calls()[0].module["clientId"].as_str().unwrap().to_owned();
+    let accounts = Accounts::new(stack.store.as_ref());
+
+    let activity = |active: bool, freeze: bool| {
+        let json = serde_json::json!({"active": active, "freeze": freeze}).to_string();
+        shared::codec::form::encode([
+            ("clientId", client_id.as_str()),
+            ("systemUrl", stack.crm.url.as_str()),
+            ("activity", json.as_str()),
+        ])
+    };
+    assert_eq!(call(&stack, "/retailcrm/activity", activity(true, true)).await, serde_json::json!({"success": true}));
+    let account = accounts.by_client_id(&client_id).await.unwrap().unwrap();
+    assert!(account.active && account.freeze && !account.usable());
+    call(&stack, "/retailcrm/activity", activity(false, false)).await;
+    assert!(!accounts.by_client_id(&client_id).await.unwrap().unwrap().active);
+
+    let settings = shared::codec::form::encode([("clientId", client_id.as_str()), ("settings", r#"{"lang":"en"}"#)]);
+    assert_eq!(call(&stack, "/retailcrm/settings", settings).await["success"], true);
+    let account = accounts.by_client_id(&client_id).await.unwrap().unwrap();
+    assert_eq!(account.settings.as_deref(), Some(r#"{"lang":"en"}"#));
+
+    for (path, body) in [
+        (
+            "/retailcrm/activity",
+            shared::codec::form::encode([("clientId", "guessed"), ("activity", r#"{"active":false,"freeze":true}"#)]),
+        ),
+        ("/retailcrm/settings", shared::codec::form::encode([("clientId", "guessed"), ("settings", "{}")])),
+        ("/retailcrm/activity", shared::codec::form::encode([("clientId", client_id.as_str()), ("activity", "yes")])),
+        ("/retailcrm/settings", shared::codec::form::encode([("clientId", client_id.as_str()), ("settings", "[1]")])),
+        (
+            "/retailcrm/activity",
+            shared::codec::form::encode([
+                ("clientId", client_id.as_str()),
+                ("systemUrl", "http://10.0.0.1"),
+                ("activity", r#"{"active":true,"freeze":false}"#),
+            ]),
+        ),
+    ] {
+        let answer = call(&stack, path, body).await;
+        assert_eq!(answer["success"], false, "{path}: {answer}");
+        assert!(answer["errorMsg"].is_string());
+    }
+    // The refused callbacks changed nothing.
+    let account = accounts.by_client_id(&client_id).await.unwrap().unwrap();
+    assert!(!account.active && !account.freeze);
+    assert_eq!(account.system_url, stack.crm.url);
+}
+
+async fn malformed_requests_are_explained(backend: Backend) {
+    let stack = stack(backend, Mode::Success).await;
+    for (body, needle) in [
+        (String::new(), "register[token]"),
+        ("register=not-json".to_owned(), "JSON"),
+        ("register[token]=a&register[apiKey]=b".to_owned(), "register[systemUrl]"),
+        ("register=%FF".to_owned(), "UTF-8"),
+    ] {
+        let answer = call(&stack, "/retailcrm/register", body).await;
+        assert_eq!(answer["success"], false);
+        assert!(answer["errorMsg"].as_str().unwrap().contains(needle), "{answer}");
+    }
+    let response = stack.function.handle(post("/retailcrm/register", "x".repeat(70 * 1024))).await;
+    assert_eq!(response.status(), 413);
+    nothing_stored(&stack).await;
+}
+
+macro_rules! on_both_stores {
+    ($($case:ident),* $(,)?) => {
+        mod embedded { $( #[tokio::test] async fn $case() { super::$case(super::Backend::Embedded).await } )* }
+        mod dynamodb { $( #[tokio::test] async fn $case() { super::$case(super::Backend::Aws).await } )* }
+    };
+}
+
+on_both_stores!(
+    registers_with_the_json_shape,
+    registers_with_the_bracket_shape,
+    refuses_bad_tokens_before_anything_else,
+    refuses_addresses_outside_the_allow_list,
+    crm_failures_store_nothing,
+    re_registration_updates_the_one_account,
+    activity_and_settings_update_the_account,
+    malformed_requests_are_explained,
+);

@@ -1,0 +1,236 @@
+//! The module's side of the simple connection: registration, and the activity and settings callbacks.
+//!
+//! Knows nothing of Lambda: it takes form bodies and answers with JSON or a [`Failure`] the function renders in the
+//! CRM's envelope.
+
+use super::account::{Account, Accounts};
+use super::crm_api::{CrmApi, CrmError};
+use super::registration::RegisterRequest;
+use super::system_url::AllowedHosts;
+use crate::Deps;
+use crate::codec::Form;
+use crate::crypto;
+use crate::env::{ConfigError, Vars};
+use crate::secrets::SecretError;
+use crate::store::{StoreError, now_epoch};
+use serde_json::{Value, json};
+use std::time::Duration;
+
+/// Module settings from the environment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModuleSettings {
+    pub integration_code: String,
+    pub name: String,
+    pub logo: String,
+    /// `{clientId}` is replaced; `{base}` is the public base URL.
+    pub account_url: String,
+    pub public_url: Option<String>,
+    pub timeout: Duration,
+}
+
+impl ModuleSettings {
+    pub fn from_vars(vars: &Vars) -> Result<Self, ConfigError> {
+        let integration_code = vars.get_or("RETAILCRM_INTEGRATION_CODE", "switchyard").to_owned();
+        if integration_code.is_empty()
+            || !integration_code.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        {
+            return Err(ConfigError {
+                name: "RETAILCRM_INTEGRATION_CODE".into(),
+                reason: "use letters, digits, `-` and `_`".into(),
+            });
+        }
+        let account_url = vars.get_or("RETAILCRM_ACCOUNT_URL", "{base}/retailcrm/account/{clientId}").to_owned();
+        if !account_url.contains("{clientId}") {
+            return Err(ConfigError {
+                name: "RETAILCRM_ACCOUNT_URL".into(),
+                reason: "it must contain {clientId}".into(),
+            });
+        }
+        Ok(Self {
+            integration_code,
+            name: vars.get_or("RETAILCRM_MODULE_NAME", "Switchyard").to_owned(),
+            logo: vars.get_or("RETAILCRM_LOGO_URL", "").to_owned(),
+            account_url,
+            public_url: vars.public_url()?,
+            timeout: Duration::from_millis(vars.parse_or("RETAILCRM_TIMEOUT_MS", 5_000u64)?),
+        })
+    }
+}
+
+/// A request the module refuses: the message is shown to the CRM user, `retryable` says it is our side's fault.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    pub message: String,
+    pub retryable: bool,
+}
+
+impl Failure {
+    fn user(message: impl Into<String>) -> Self {
+        Self { message: message.into(), retryable: false }
+    }
+
+    fn ours(message: impl Into<String>) -> Self {
+        Self { message: message.into(), retryable: true }
+    }
+}
+
+impl From<StoreError> for Failure {
+    fn from(error: StoreError) -> Self {
+        tracing::error!(%error, "store failed");
+        Self::ours("the module could not save the connection; try again")
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct ModuleSecret {
+    secret: String,
+}
+
+/// The module.
+pub struct Module {
+    deps: Deps,
+    settings: ModuleSettings,
+    hosts: AllowedHosts,
+    crm: CrmApi,
+}
+
+impl Module {
+    pub fn new(deps: Deps, vars: &Vars) -> Result<Self, ConfigError> {
+        let settings = ModuleSettings::from_vars(vars)?;
+        let crm = CrmApi::new(settings.timeout);
+        Ok(Self { deps, hosts: AllowedHosts::from_vars(vars)?, settings, crm })
+    }
+
+    pub fn settings(&self) -> &ModuleSettings {
+        &self.settings
+    }
+
+    async fn module_secret(&self) -> Result<Vec<u8>, Failure> {
+        let value = self.deps.secrets.get("retailcrm").await.map_err(|error| {
+            tracing::error!(%error, "retailcrm secret unavailable");
+            match error {
+                SecretError::Unavailable { .. } => Failure::ours("the module is temporarily unavailable; try again"),
+                _ => Failure::ours("the module is not configured; contact its developer"),
+            }
+        })?;
+        let parsed: ModuleSecret = value.json("retailcrm").map_err(|error| {
+            tracing::error!(%error, "retailcrm secret malformed");
+            Failure::ours("the module is not configured; contact its developer")
+        })?;
+        if parsed.secret.is_empty() {
+            return Err(Failure::ours("the module is not configured; contact its developer"));
+        }
+        Ok(parsed.secret.into_bytes())
+    }
+
+    /// Handles a registration: verify, call the CRM, store; answers the CRM's success body with `accountUrl`.
+    pub async fn register(&self, body: &[u8], base_url: &str) -> Result<Value, Failure> {
+        let form = Form::parse(body).map_err(|e| Failure::user(e.to_string()))?;
+        let request = RegisterRequest::from_form(&form).map_err(|e| Failure::user(e.to_string()))?;
+        // The token is checked before anything else happens (no lookup, no call).
+        if !request.token_is_valid(&self.module_secret().await?) {
+            tracing::warn!(system_url = %request.system_url, "registration with an invalid token");
+            return Err(Failure::user(
+                "invalid token: the request does not come from the CRM this module is published in",
+            ));
+        }
+        let system_url = self.hosts.check(&request.system_url).map_err(|e| Failure::user(e.to_string()))?;
+        let accounts = Accounts::new(self.deps.store.as_ref());
+        let existing = match accounts.client_id_for(&system_url).await? {
+            Some(client_id) => accounts.by_client_id(&client_id).await?,
+            None => None,
+        };
+        let client_id = existing.as_ref().map_or_else(|| crypto::random_token(24), |a| a.client_id.clone());
+        let code = existing.as_ref().map_or_else(|| self.module_code(&client_id), |a| a.code.clone());
+        let account_url = self.settings.account_url.replace("{base}", base_url).replace("{clientId}", &client_id);
+        let module = json!({
+            "code": code,
+            "integrationCode": self.settings.integration_code,
+            "active": true,
+            "name": self.settings.name,
+            "logo": self.settings.logo,
+            "clientId": client_id,
+            "baseUrl": base_url,
+            "accountUrl": account_url,
+            "actions": {"activity": "/retailcrm/activity", "settings": "/retailcrm/settings"},
+        });
+        if let Err(error) = self.crm.edit_module(&system_url, &request.api_key, &code, &module).await {
+            tracing::warn!(%system_url, %error, "the CRM did not accept the module");
+            return Err(match error {
+                CrmError::Refused(_) => Failure::user(error.to_string()),
+                _ => Failure::ours(error.to_string()),
+            });
+        }
+        let now = now_epoch();
+        let account = Account {
+            client_id,
+            code,
+            system_url,
+            api_key: request.api_key,
+            active: true,
+            freeze: false,
+            settings: existing.as_ref().and_then(|a| a.settings.clone()),
+            created_at: existing.as_ref().map_or(now, |a| a.created_at),
+            updated_at: now,
+        };
+        accounts.save(&account).await?;
+        tracing::info!(client_id = %account.client_id, system_url = %account.system_url, renewed = existing.is_some(), "module registered");
+        Ok(json!({"success": true, "accountUrl": account_url}))
+    }
+
+    /// A unique module code per installation, derived from the clientId (which stays secret-ish: only a hash).
+    fn module_code(&self, client_id: &str) -> String {
+        let digest = crypto::sha256(client_id.as_bytes());
+        format!("{}-{}", self.settings.integration_code, &crypto::to_hex(&digest)[..12])
+    }
+
+    async fn known_account(&self, form: &Form) -> Result<Account, Failure> {
+        let client_id = form.require("clientId").map_err(|e| Failure::user(e.to_string()))?;
+        Accounts::new(self.deps.store.as_ref())
+            .by_client_id(client_id)
+            .await?
+            .ok_or_else(|| Failure::user("unknown clientId"))
+    }
+
+    /// The activity callback: `clientId`, `systemUrl`, `activity={"active": bool, "freeze": bool}`.
+    pub async fn activity(&self, body: &[u8]) -> Result<Value, Failure> {
+        #[derive(serde::Deserialize)]
+        struct Activity {
+            active: bool,
+            freeze: bool,
+        }
+        let form = Form::parse(body).map_err(|e| Failure::user(e.to_string()))?;
+        let raw = form.require("activity").map_err(|e| Failure::user(e.to_string()))?;
+        let activity: Activity = serde_json::from_str(raw)
+            .map_err(|_| Failure::user("field `activity` must be JSON {\"active\": bool, \"freeze\": bool}"))?;
+        let account = self.known_account(&form).await?;
+        let system_url = match form.get("systemUrl").map_err(|e| Failure::user(e.to_string()))? {
+            Some(url) if !url.is_empty() => self.hosts.check(url).map_err(|e| Failure::user(e.to_string()))?,
+            _ => account.system_url.clone(),
+        };
+        Accounts::new(self.deps.store.as_ref())
+            .record_activity(&account, activity.active, activity.freeze, &system_url)
+            .await
+            .map_err(|e| match e {
+                StoreError::ConditionFailed { .. } => Failure::user("another installation already uses that systemUrl"),
+                other => other.into(),
+            })?;
+        tracing::info!(client_id = %account.client_id, active = activity.active, freeze = activity.freeze, "activity");
+        Ok(json!({"success": true}))
+    }
+
+    /// The settings callback: `clientId`, `settings=<JSON>`.
+    pub async fn settings_callback(&self, body: &[u8]) -> Result<Value, Failure> {
+        let form = Form::parse(body).map_err(|e| Failure::user(e.to_string()))?;
+        let raw = form.require("settings").map_err(|e| Failure::user(e.to_string()))?;
+        let settings: Value =
+            serde_json::from_str(raw).map_err(|_| Failure::user("field `settings` must be a JSON object"))?;
+        if !settings.is_object() {
+            return Err(Failure::user("field `settings` must be a JSON object"));
+        }
+        let account = self.known_account(&form).await?;
+        Accounts::new(self.deps.store.as_ref()).record_settings(&account.client_id, &settings.to_string()).await?;
+        tracing::info!(client_id = %account.client_id, "settings stored");
+        Ok(json!({"success": true}))
+    }
+}
