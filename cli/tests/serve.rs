@@ -45,3 +45,36 @@ async fn a_missing_secrets_file_stops_the_runner_with_a_clear_error() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("/nonexistent/secrets.json"), "{stderr}");
 }
+
+#[tokio::test]
+async fn the_crm_connects_the_module_through_the_runner() {
+    let crm = testkit::retailcrm::FakeCrm::start(testkit::retailcrm::Mode::Success).await;
+    let data = std::env::temp_dir().join(testkit::unique_name("runner"));
+    let secrets_path = testkit::workspace_root().join("local/secrets.json");
+    let runner = Runner::start(
+        env!("CARGO_BIN_EXE_switchyard"),
+        &data,
+        &secrets_path,
+        &[("RETAILCRM_ALLOWED_HOSTS", crm.url.as_str())],
+    )
+    .await;
+    let secrets: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&secrets_path).unwrap()).unwrap();
+    let module_secret = secrets["retailcrm"]["secret"].as_str().unwrap();
+
+    // The CRM opens the module card: it asks for the configuration, then posts to the registerUrl it was given.
+    let config = send(&runner.base, "GET", "/retailcrm/config", &[], "").await.json();
+    let register_url = config["registerUrl"].as_str().unwrap();
+    let register_path = register_url.strip_prefix(&runner.base).unwrap();
+    let body = crm.register_json_body(module_secret, "crm-key-1");
+    let headers = [("content-type", "application/x-www-form-urlencoded")];
+    let reply = send(&runner.base, "POST", register_path, &headers, body).await;
+    assert_eq!(reply.status, 200);
+    let answer = reply.json();
+    assert_eq!(answer["success"], true, "{answer}");
+    let calls = crm.calls();
+    assert_eq!(calls.len(), 1);
+    assert_eq!(calls[0].api_key.as_deref(), Some("crm-key-1"));
+    assert_eq!(calls[0].module["baseUrl"], runner.base.as_str());
+    let client_id = calls[0].module["clientId"].as_str().unwrap();
+    assert!(answer["accountUrl"].as_str().unwrap().ends_with(client_id));
+}

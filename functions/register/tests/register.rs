@@ -26,7 +26,14 @@ enum Backend {
     Aws,
 }
 
+/// A second CRM origin on the allow-list; nothing listens there (callbacks never call the CRM).
+const MOVED_CRM: &str = "http://127.0.0.1:9";
+
 async fn stack(backend: Backend, mode: Mode) -> Stack {
+    stack_with(backend, mode, &[]).await
+}
+
+async fn stack_with(backend: Backend, mode: Mode, extra: &[(&str, &str)]) -> Stack {
     let crm = FakeCrm::start(mode).await;
     let secret_json = serde_json::json!({"secret": SECRET});
     let deps = match backend {
@@ -47,12 +54,16 @@ async fn stack(backend: Backend, mode: Mode) -> Stack {
             }
         }
     };
-    let vars = Vars::from_pairs([
+    let allowed = format!("{},{MOVED_CRM}", crm.url);
+    let mut vars = Vars::from_pairs([
         ("SWITCHYARD_PUBLIC_URL", "https://api.example.com"),
-        ("RETAILCRM_ALLOWED_HOSTS", crm.url.as_str()),
+        ("RETAILCRM_ALLOWED_HOSTS", allowed.as_str()),
         ("RETAILCRM_TIMEOUT_MS", "1000"),
         ("RETAILCRM_INTEGRATION_CODE", "switchyard-test"),
     ]);
+    for (name, value) in extra {
+        vars = vars.with(name, value);
+    }
     let store = deps.store.clone();
     Stack { function: RegisterFunction::new(deps, &vars).unwrap(), store, crm }
 }
@@ -239,6 +250,27 @@ async fn activity_and_settings_update_the_account(backend: Backend) {
     let account = accounts.by_client_id(&client_id).await.unwrap().unwrap();
     assert!(!account.active && !account.freeze);
     assert_eq!(account.system_url, stack.crm.url);
+
+    // The CRM moved to another (allowed) address: the account and the systemUrl index follow it.
+    let moved = shared::codec::form::encode([
+        ("clientId", client_id.as_str()),
+        ("systemUrl", MOVED_CRM),
+        ("activity", r#"{"active":true,"freeze":false}"#),
+    ]);
+    assert_eq!(call(&stack, "/retailcrm/activity", moved).await["success"], true);
+    let account = accounts.by_client_id(&client_id).await.unwrap().unwrap();
+    assert_eq!(account.system_url, MOVED_CRM);
+    assert!(account.usable());
+    assert_eq!(accounts.client_id_for(MOVED_CRM).await.unwrap().as_deref(), Some(client_id.as_str()));
+    assert_eq!(accounts.client_id_for(&stack.crm.url).await.unwrap(), None);
+}
+
+async fn the_error_status_is_configurable(backend: Backend) {
+    let stack = stack_with(backend, Mode::Success, &[("RETAILCRM_ERROR_STATUS", "400")]).await;
+    let response = stack.function.handle(post("/retailcrm/register", stack.crm.register_json_body("wrong", "k"))).await;
+    assert_eq!(response.status(), 400);
+    let answer: serde_json::Value = serde_json::from_slice(response.body().as_ref()).unwrap();
+    assert_eq!(answer["success"], false);
 }
 
 async fn malformed_requests_are_explained(backend: Backend) {
@@ -274,4 +306,5 @@ on_both_stores!(
     re_registration_updates_the_one_account,
     activity_and_settings_update_the_account,
     malformed_requests_are_explained,
+    the_error_status_is_configurable,
 );
