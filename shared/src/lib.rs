@@ -12,6 +12,7 @@ pub mod http;
 pub mod retailcrm;
 pub mod routes;
 pub mod secrets;
+pub mod smartme;
 pub mod store;
 pub mod telemetry;
 

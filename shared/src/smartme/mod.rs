@@ -1,0 +1,23 @@
+//! smart-me Realtime API: the protobuf `DeviceDataArray` smart-me posts, decoded and validated into readings.
+
+pub mod bcl;
+pub mod obis;
+pub mod payload;
+
+/// Types generated from `proto/` by the build script.
+pub mod proto {
+    #![allow(clippy::all, missing_docs)]
+    pub mod bcl {
+        include!(concat!(env!("OUT_DIR"), "/bcl.rs"));
+    }
+    pub mod realtime_api {
+        pub mod containers {
+            include!(concat!(env!("OUT_DIR"), "/realtime_api.containers.rs"));
+        }
+    }
+    pub use realtime_api::containers::{DeviceData, DeviceDataArray, DeviceValue};
+}
+
+pub use bcl::UtcTicks;
+pub use obis::Obis;
+pub use payload::{PayloadError, Reading, decode};
