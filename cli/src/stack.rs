@@ -10,13 +10,14 @@ use std::sync::Arc;
 /// Every function's handler, by function name.
 pub fn handlers(vars: &Vars, deps: &Deps) -> Result<HashMap<&'static str, Arc<dyn Handler>>, String> {
     let config = switchyard_config::ConfigFunction::from_vars(vars).map_err(|e| format!("config: {e}"))?;
+    let ingest = switchyard_ingest::IngestFunction::new(deps.clone(), vars).map_err(|e| format!("ingest: {e}"))?;
     let register =
         switchyard_register::RegisterFunction::new(deps.clone(), vars).map_err(|e| format!("register: {e}"))?;
     let handlers: [(&'static str, Arc<dyn Handler>); 6] = [
         ("config", Arc::new(config)),
         ("register", Arc::new(register)),
         ("user", Arc::new(switchyard_user::UserFunction)),
-        ("ingest", Arc::new(switchyard_ingest::IngestFunction)),
+        ("ingest", Arc::new(ingest)),
         ("webhook", Arc::new(switchyard_webhook::WebhookFunction)),
         ("token", Arc::new(switchyard_token::TokenFunction)),
     ];

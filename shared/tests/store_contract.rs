@@ -77,6 +77,22 @@ async fn batch_put_writes_more_than_25_items(store: &dyn Store) {
     assert_eq!(store.query(&Query::partition("BATCH")).await.unwrap().len(), 61);
 }
 
+async fn batch_get_reads_many_keys(store: &dyn Store) {
+    let items: Vec<Item> = (0..130).map(|i| item("BG", &format!("{i:03}"))).collect();
+    assert!(store.batch_put(items.clone()).await.unwrap().is_empty());
+    store.put(item("BG", "old").expiring_at(now_epoch() - 1), Condition::Always).await.unwrap();
+    let mut keys: Vec<Key> = (0..130).step_by(2).map(|i| Key::new("BG", format!("{i:03}"))).collect();
+    keys.push(Key::new("BG", "missing"));
+    keys.push(Key::new("BG", "old"));
+    keys.push(Key::new("BG", "000"));
+    let mut found = store.batch_get(&keys).await.unwrap();
+    found.sort_by(|a, b| a.key.cmp(&b.key));
+    found.dedup_by(|a, b| a.key == b.key);
+    let expected: Vec<Item> = items.into_iter().step_by(2).collect();
+    assert_eq!(found, expected);
+    assert!(store.batch_get(&[]).await.unwrap().is_empty());
+}
+
 async fn reads_see_own_writes(store: &dyn Store) {
     let key = Key::new("USER#u1", "PROFILE");
     for n in 0..5 {
@@ -281,6 +297,7 @@ contract!(
     query_is_ordered_and_ranged,
     query_pages_through_large_partitions,
     batch_put_writes_more_than_25_items,
+    batch_get_reads_many_keys,
     reads_see_own_writes,
     update_sets_removes_adds_and_respects_conditions,
     delete_respects_conditions,

@@ -3,6 +3,7 @@
 pub mod bcl;
 pub mod obis;
 pub mod payload;
+pub mod storage;
 
 /// Types generated from `proto/` by the build script.
 pub mod proto {

@@ -2,14 +2,15 @@
 
 use super::condition::Expression;
 use super::{
-    Attrs, BATCH_WRITE_LIMIT, Condition, Item, Key, PK, Query, SK, SortRange, Store, StoreError, TTL, Update, Value,
-    Write, now_epoch, validate_item, validate_key, validate_transaction, validate_update,
+    Attrs, BATCH_GET_LIMIT, BATCH_WRITE_LIMIT, Condition, Item, Key, PK, Query, SK, SortRange, Store, StoreError, TTL,
+    Update, Value, Write, now_epoch, validate_item, validate_key, validate_transaction, validate_update,
 };
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, ConditionCheck, Delete, Put, PutRequest, ReturnValue, TransactWriteItem, WriteRequest,
+    AttributeValue, ConditionCheck, Delete, KeysAndAttributes, Put, PutRequest, ReturnValue, TransactWriteItem,
+    WriteRequest,
 };
 use std::collections::HashMap;
 
@@ -161,6 +162,46 @@ impl Store for DynamoStore {
                 _ => return Ok(items),
             }
         }
+    }
+
+    async fn batch_get(&self, keys: &[Key]) -> Result<Vec<Item>, StoreError> {
+        for key in keys {
+            validate_key(key)?;
+        }
+        // BatchGetItem refuses duplicate keys in one call.
+        let mut unique: Vec<&Key> = keys.iter().collect();
+        unique.sort();
+        unique.dedup();
+        let now = now_epoch();
+        let mut found = Vec::new();
+        for chunk in unique.chunks(BATCH_GET_LIMIT) {
+            let mut pending: Vec<RawItem> = chunk.iter().map(|k| raw_key(k)).collect();
+            // Unprocessed keys come back under throttling; the SDK's own retries cover the call itself.
+            for _attempt in 0..8 {
+                if pending.is_empty() {
+                    break;
+                }
+                let request = KeysAndAttributes::builder()
+                    .set_keys(Some(std::mem::take(&mut pending)))
+                    .consistent_read(true)
+                    .build()
+                    .map_err(|e| StoreError::Invalid(e.to_string()))?;
+                let out =
+                    self.client.batch_get_item().request_items(&self.table, request).send().await.map_err(map_err)?;
+                for raw in out.responses.unwrap_or_default().remove(&self.table).unwrap_or_default() {
+                    let item = from_raw(raw)?;
+                    if !item.is_expired(now) {
+                        found.push(item);
+                    }
+                }
+                pending =
+                    out.unprocessed_keys.unwrap_or_default().remove(&self.table).map(|k| k.keys).unwrap_or_default();
+            }
+            if !pending.is_empty() {
+                return Err(StoreError::Unavailable("DynamoDB left keys unprocessed".into()));
+            }
+        }
+        Ok(found)
     }
 
     async fn batch_put(&self, items: Vec<Item>) -> Result<Vec<Item>, StoreError> {

@@ -226,6 +226,29 @@ impl Store for EmbeddedStore {
         .await
     }
 
+    async fn batch_get(&self, keys: &[Key]) -> Result<Vec<Item>, StoreError> {
+        for key in keys {
+            validate_key(key)?;
+        }
+        let keys = keys.to_vec();
+        self.blocking(move |db| {
+            let txn = db.begin_read().map_err(unavailable)?;
+            let table = txn.open_table(ITEMS).map_err(unavailable)?;
+            let now = now_epoch();
+            let mut found = Vec::new();
+            for key in keys {
+                if let Some(bytes) = table.get((key.pk.as_str(), key.sk.as_str())).map_err(unavailable)? {
+                    let item = decode(key.clone(), bytes.value())?;
+                    if !item.is_expired(now) {
+                        found.push(item);
+                    }
+                }
+            }
+            Ok(found)
+        })
+        .await
+    }
+
     async fn batch_put(&self, items: Vec<Item>) -> Result<Vec<Item>, StoreError> {
         for item in &items {
             validate_item(item)?;

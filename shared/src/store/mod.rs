@@ -21,6 +21,8 @@ pub const TTL: &str = "ttl";
 
 /// DynamoDB's limit on items per BatchWriteItem call; also enforced by the embedded store's chunking.
 pub const BATCH_WRITE_LIMIT: usize = 25;
+/// DynamoDB's limit on keys per BatchGetItem call.
+pub const BATCH_GET_LIMIT: usize = 100;
 /// DynamoDB's limit on items per TransactWriteItems call.
 pub const TRANSACTION_LIMIT: usize = 100;
 
@@ -293,6 +295,10 @@ pub trait Store: Send + Sync {
     /// Writes any number of items unconditionally, in calls of at most [`BATCH_WRITE_LIMIT`]; returns the items
     /// the backend left unprocessed (throttling), for the caller to retry.
     async fn batch_put(&self, items: Vec<Item>) -> Result<Vec<Item>, StoreError>;
+
+    /// Reads any number of items by key (in calls of at most [`BATCH_GET_LIMIT`], retrying keys the backend left
+    /// unprocessed); absent and expired items are simply not in the answer, whose order is unspecified.
+    async fn batch_get(&self, keys: &[Key]) -> Result<Vec<Item>, StoreError>;
 
     /// Applies all writes or none (at most [`TRANSACTION_LIMIT`], each key at most once).
     async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError>;

@@ -1,0 +1,225 @@
+//! `POST /smartme/realtime` on the embedded store and on DynamoDB + Secrets Manager (moto).
+
+use lambda_http::{Body, Request};
+use prost::Message;
+use shared::Deps;
+use shared::codec::BasicCredentials;
+use shared::env::Vars;
+use shared::http::Handler;
+use shared::secrets::{CachePolicy, FileSecrets, SecretsManager};
+use shared::smartme::UtcTicks;
+use shared::smartme::bcl::uuid_to_guid;
+use shared::smartme::proto::{DeviceData, DeviceDataArray, DeviceValue};
+use shared::store::{Query, SortRange, Store, keys};
+use std::sync::Arc;
+use switchyard_ingest::IngestFunction;
+use uuid::Uuid;
+
+const USER: &str = "smartme-user";
+const PASSWORD: &str = "smartme-password-for-tests";
+
+#[derive(Clone, Copy)]
+enum Backend {
+    Embedded,
+    Aws,
+}
+
+struct Stack {
+    function: IngestFunction,
+    store: Arc<dyn Store>,
+}
+
+async fn stack(backend: Backend, extra: &[(&str, &str)]) -> Stack {
+    let secret = serde_json::json!({"username": USER, "password": PASSWORD});
+    let deps = match backend {
+        Backend::Embedded => {
+            let dir = std::env::temp_dir().join(testkit::unique_name("ingest"));
+            let store = shared::store::embedded::EmbeddedStore::open(&dir.join("store.redb")).unwrap();
+            let secrets = FileSecrets::from_json(serde_json::json!({"smartme": secret})).unwrap();
+            Deps { store: Arc::new(store), secrets: Arc::new(secrets) }
+        }
+        Backend::Aws => {
+            let (store, config) = testkit::moto::fresh_store().await;
+            let prefix = format!("{}/", testkit::unique_name("stack"));
+            testkit::moto::put_secret(&config, &format!("{prefix}smartme"), &secret.to_string()).await;
+            let client = aws_sdk_secretsmanager::Client::new(&config);
+            Deps {
+                store: Arc::new(store),
+                secrets: Arc::new(SecretsManager::new(client, prefix, CachePolicy::default())),
+            }
+        }
+    };
+    let mut vars = Vars::default();
+    for (k, v) in extra {
+        vars = vars.with(k, v);
+    }
+    let store = deps.store.clone();
+    Stack { function: IngestFunction::new(deps, &vars).unwrap(), store }
+}
+
+fn post(body: Vec<u8>, auth: Option<String>) -> Request {
+    let mut request = Request::new(Body::Binary(body));
+    *request.method_mut() = lambda_http::http::Method::POST;
+    *request.uri_mut() = "/smartme/realtime".parse().unwrap();
+    request.headers_mut().insert("content-type", "application/octet-stream".parse().unwrap());
+    if let Some(auth) = auth {
+        request.headers_mut().insert("authorization", auth.parse().unwrap());
+    }
+    request
+}
+
+fn auth() -> Option<String> {
+    Some(BasicCredentials::header_value(USER, PASSWORD))
+}
+
+fn item(device: Uuid, unix_ms: i64, power: f64) -> DeviceData {
+    DeviceData {
+        device_id: uuid_to_guid(device),
+        date_time: UtcTicks(unix_ms * 10_000).to_bcl(),
+        device_values: vec![
+            DeviceValue { obis: vec![1, 0, 1, 8, 0, 255], value: 1000.0 + power },
+            DeviceValue { obis: vec![1, 0, 1, 7, 0, 255], value: power },
+        ],
+    }
+}
+
+fn body(items: Vec<DeviceData>) -> Vec<u8> {
+    DeviceDataArray { device_data_items: items }.encode_to_vec()
+}
+
+async fn send(
+    stack: &Stack,
+    body: Vec<u8>,
+    auth: Option<String>,
+) -> (u16, serde_json::Value, lambda_http::http::HeaderMap) {
+    let response = stack.function.handle(post(body, auth)).await;
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    (status, serde_json::from_slice(response.body().as_ref()).unwrap(), headers)
+}
+
+async fn readings_of(stack: &Stack, device: Uuid) -> usize {
+    let query = Query::partition(keys::meter_partition(&device.to_string()))
+        .range(SortRange::Prefix(keys::READING_PREFIX.into()));
+    stack.store.query(&query).await.unwrap().len()
+}
+
+fn recent_ms() -> i64 {
+    shared::store::now_epoch() * 1000 - 60_000
+}
+
+async fn the_official_sample_is_stored_once(backend: Backend) {
+    // The sample is from 2019: keep readings long enough for it to be stored.
+    let stack = stack(backend, &[("SMARTME_RETENTION_DAYS", "36500")]).await;
+    let sample = std::fs::read(testkit::workspace_root().join("../shared/vectors/smartme/sample.bin")).unwrap();
+    let (status, answer, _) = send(&stack, sample.clone(), auth()).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer, serde_json::json!({"accepted": 1, "stored": 1}));
+    let (status, answer, _) = send(&stack, sample, auth()).await;
+    assert_eq!(status, 200);
+    assert_eq!(answer, serde_json::json!({"accepted": 1, "stored": 0}), "a redelivery stores nothing new");
+    let device: Uuid = "3bd0fce9-9f8e-4183-b3d1-0c1622a22ca1".parse().unwrap();
+    let key = keys::meter_reading(&device.to_string(), "2019-10-16T12:20:44.9788512Z");
+    let stored = stack.store.get(&key).await.unwrap().unwrap();
+    let values = stored.get("v").and_then(|v| v.as_map()).unwrap();
+    assert_eq!(values["1-0:1.8.0*255"].as_f64(), Some(1879583.2));
+    assert_eq!(values["1-0:1.7.0*255"].as_f64(), Some(24.19));
+    let latest = stack.store.get(&keys::meter_latest(&device.to_string())).await.unwrap().unwrap();
+    assert_eq!(latest.str("time"), Some("2019-10-16T12:20:44.9788512Z"));
+}
+
+async fn bad_credentials_are_refused(backend: Backend) {
+    let stack = stack(backend, &[]).await;
+    let device = Uuid::from_u128(11);
+    let payload = body(vec![item(device, recent_ms(), 5.0)]);
+    for credentials in [
+        None,
+        Some(BasicCredentials::header_value(USER, "wrong")),
+        Some("Bearer x".to_owned()),
+        Some(BasicCredentials::header_value("other", PASSWORD)),
+    ] {
+        let (status, answer, headers) = send(&stack, payload.clone(), credentials).await;
+        assert_eq!(status, 401, "{answer}");
+        assert!(headers["www-authenticate"].to_str().unwrap().starts_with("Basic realm="));
+        assert_eq!(answer["error"], "unauthorized");
+    }
+    assert_eq!(readings_of(&stack, device).await, 0);
+}
+
+async fn one_bad_item_rejects_the_whole_post(backend: Backend) {
+    let stack = stack(backend, &[]).await;
+    let good = Uuid::from_u128(21);
+    let mut bad = item(Uuid::from_u128(22), recent_ms(), 1.0);
+    bad.device_values[1].obis = vec![1, 0, 1, 7];
+    let (status, answer, _) = send(&stack, body(vec![item(good, recent_ms(), 1.0), bad]), auth()).await;
+    assert_eq!(status, 400);
+    assert_eq!(answer["error"], "invalid_payload");
+    assert_eq!(answer["message"], "item 1: DeviceValues[1].Obis has 4 bytes, not 6");
+    assert_eq!(readings_of(&stack, good).await, 0, "nothing of a rejected post is written");
+    assert!(stack.store.get(&keys::meter_latest(&good.to_string())).await.unwrap().is_none());
+    let (status, _, _) = send(&stack, b"not protobuf at all".to_vec(), auth()).await;
+    assert_eq!(status, 400);
+}
+
+async fn oversized_posts_are_refused(backend: Backend) {
+    let stack = stack(backend, &[("SMARTME_MAX_BODY_BYTES", "100")]).await;
+    let device = Uuid::from_u128(31);
+    let items = (0..10).map(|i| item(device, recent_ms() + i, 1.0)).collect();
+    let (status, answer, _) = send(&stack, body(items), auth()).await;
+    assert_eq!(status, 413, "{answer}");
+    assert_eq!(readings_of(&stack, device).await, 0);
+}
+
+async fn out_of_order_deliveries_never_move_latest_back(backend: Backend) {
+    let stack = stack(backend, &[]).await;
+    let device = Uuid::from_u128(41);
+    let t = recent_ms();
+    let (status, _, _) = send(&stack, body(vec![item(device, t, 200.0)]), auth()).await;
+    assert_eq!(status, 200);
+    let (status, answer, _) = send(&stack, body(vec![item(device, t - 5_000, 100.0)]), auth()).await;
+    assert_eq!(status, 200);
+    assert_eq!(answer["stored"], 1, "the older reading is still stored");
+    let latest = stack.store.get(&keys::meter_latest(&device.to_string())).await.unwrap().unwrap();
+    assert_eq!(latest.i64("t"), Some(t));
+    assert_eq!(latest.get("v").and_then(|v| v.as_map()).unwrap()["1-0:1.7.0*255"].as_f64(), Some(200.0));
+    assert_eq!(readings_of(&stack, device).await, 2);
+}
+
+async fn large_posts_are_written_in_batches(backend: Backend) {
+    let stack = stack(backend, &[]).await;
+    let devices: Vec<Uuid> = (0..4).map(|d| Uuid::from_u128(100 + d)).collect();
+    let t = recent_ms();
+    let items: Vec<DeviceData> = (0..250).map(|i| item(devices[i % 4], t - i as i64 * 1000, i as f64)).collect();
+    let (status, answer, _) = send(&stack, body(items.clone()), auth()).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer, serde_json::json!({"accepted": 250, "stored": 250}));
+    let mut total = 0;
+    for device in &devices {
+        total += readings_of(&stack, *device).await;
+        let latest = stack.store.get(&keys::meter_latest(&device.to_string())).await.unwrap().unwrap();
+        let newest = (0..250).filter(|i| devices[i % 4] == *device).map(|i| t - i as i64 * 1000).max().unwrap();
+        assert_eq!(latest.i64("t"), Some(newest));
+    }
+    assert_eq!(total, 250);
+    // Half of it again, with 10 new readings: only the new ones are stored.
+    let mut again: Vec<DeviceData> = items[..125].to_vec();
+    again.extend((0..10).map(|i| item(devices[0], t + 1000 + i, 1.0)));
+    let (_, answer, _) = send(&stack, body(again), auth()).await;
+    assert_eq!(answer, serde_json::json!({"accepted": 135, "stored": 10}));
+}
+
+macro_rules! on_both_stores {
+    ($($case:ident),* $(,)?) => {
+        mod embedded { $( #[tokio::test] async fn $case() { super::$case(super::Backend::Embedded).await } )* }
+        mod dynamodb { $( #[tokio::test] async fn $case() { super::$case(super::Backend::Aws).await } )* }
+    };
+}
+
+on_both_stores!(
+    the_official_sample_is_stored_once,
+    bad_credentials_are_refused,
+    one_bad_item_rejects_the_whole_post,
+    oversized_posts_are_refused,
+    out_of_order_deliveries_never_move_latest_back,
+    large_posts_are_written_in_batches,
+);
