@@ -44,3 +44,18 @@ fn every_event_parses_as_an_http_api_request_of_its_function() {
         }
     }
 }
+
+#[test]
+fn every_route_has_an_event() {
+    let mut covered = BTreeSet::new();
+    for file in testkit::events::manifest().keys() {
+        let text = std::fs::read_to_string(testkit::events::events_dir().join(file)).unwrap();
+        let request = lambda_http::request::from_str(&text).unwrap();
+        if let Some((route, _)) = shared::routes::find(request.method().as_str(), request.uri().path()) {
+            covered.insert((route.method, route.path));
+        }
+    }
+    for route in shared::routes::ROUTES {
+        assert!(covered.contains(&(route.method, route.path)), "no event for {} {}", route.method, route.path);
+    }
+}
