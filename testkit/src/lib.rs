@@ -10,6 +10,7 @@ pub mod moto;
 pub mod proxy;
 pub mod retailcrm;
 pub mod runtime;
+pub mod stack;
 
 use std::path::PathBuf;
 
@@ -22,4 +23,28 @@ pub fn workspace_root() -> PathBuf {
 pub fn unique_name(prefix: &str) -> String {
     use rand::Rng;
     format!("{prefix}-{:016x}", rand::rng().random::<u64>())
+}
+
+/// Serves `service` on every connection `listener` accepts, each on its own task, until the test ends.
+pub fn serve_http<S>(listener: tokio::net::TcpListener, service: S)
+where
+    S: hyper::service::Service<
+            hyper::Request<hyper::body::Incoming>,
+            Response = hyper::Response<http_body_util::Full<bytes::Bytes>>,
+            Error = std::convert::Infallible,
+        > + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+{
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let service = service.clone();
+            tokio::spawn(async move {
+                let io = hyper_util::rt::TokioIo::new(stream);
+                // A peer hanging up mid-request is not the test's concern.
+                let _ = hyper::server::conn::http1::Builder::new().serve_connection(io, service).await;
+            });
+        }
+    });
 }

@@ -4,7 +4,6 @@
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
-use hyper_util::rt::TokioIo;
 use std::sync::{Arc, Mutex};
 use tokio::net::TcpListener;
 
@@ -48,17 +47,7 @@ impl FakeCrm {
         let url = format!("http://{}", listener.local_addr().expect("address"));
         let state = Arc::new(Mutex::new(State { mode, calls: Vec::new() }));
         let serving = state.clone();
-        tokio::spawn(async move {
-            while let Ok((stream, _)) = listener.accept().await {
-                let state = serving.clone();
-                tokio::spawn(async move {
-                    let service = hyper::service::service_fn(move |req| serve(state.clone(), req));
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
-                });
-            }
-        });
+        crate::serve_http(listener, hyper::service::service_fn(move |req| serve(serving.clone(), req)));
         Self { url, state }
     }
 

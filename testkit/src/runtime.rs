@@ -4,7 +4,6 @@
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
-use hyper_util::rt::TokioIo;
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::process::Stdio;
@@ -59,17 +58,7 @@ impl RuntimeApi {
         let address = listener.local_addr().expect("local address");
         let shared = Arc::new(Shared::default());
         let serving = shared.clone();
-        tokio::spawn(async move {
-            while let Ok((stream, _)) = listener.accept().await {
-                let shared = serving.clone();
-                tokio::spawn(async move {
-                    let service = hyper::service::service_fn(move |req| serve(shared.clone(), req));
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
-                });
-            }
-        });
+        crate::serve_http(listener, hyper::service::service_fn(move |req| serve(serving.clone(), req)));
         Self { address, shared, next_id: Mutex::new(0) }
     }
 

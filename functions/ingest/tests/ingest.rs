@@ -2,27 +2,20 @@
 
 use lambda_http::{Body, Request};
 use prost::Message;
-use shared::Deps;
 use shared::codec::BasicCredentials;
 use shared::env::Vars;
 use shared::http::Handler;
-use shared::secrets::{CachePolicy, FileSecrets, SecretsManager};
 use shared::smartme::UtcTicks;
 use shared::smartme::bcl::uuid_to_guid;
 use shared::smartme::proto::{DeviceData, DeviceDataArray, DeviceValue};
 use shared::store::{Query, SortRange, Store, keys};
 use std::sync::Arc;
 use switchyard_ingest::IngestFunction;
+use testkit::stack::Backend;
 use uuid::Uuid;
 
 const USER: &str = "smartme-user";
 const PASSWORD: &str = "smartme-password-for-tests";
-
-#[derive(Clone, Copy)]
-enum Backend {
-    Embedded,
-    Aws,
-}
 
 struct Stack {
     function: IngestFunction,
@@ -31,24 +24,7 @@ struct Stack {
 
 async fn stack(backend: Backend, extra: &[(&str, &str)]) -> Stack {
     let secret = serde_json::json!({"username": USER, "password": PASSWORD});
-    let deps = match backend {
-        Backend::Embedded => {
-            let dir = std::env::temp_dir().join(testkit::unique_name("ingest"));
-            let store = shared::store::embedded::EmbeddedStore::open(&dir.join("store.redb")).unwrap();
-            let secrets = FileSecrets::from_json(serde_json::json!({"smartme": secret})).unwrap();
-            Deps { store: Arc::new(store), secrets: Arc::new(secrets) }
-        }
-        Backend::Aws => {
-            let (store, config) = testkit::moto::fresh_store().await;
-            let prefix = format!("{}/", testkit::unique_name("stack"));
-            testkit::moto::put_secret(&config, &format!("{prefix}smartme"), &secret.to_string()).await;
-            let client = aws_sdk_secretsmanager::Client::new(&config);
-            Deps {
-                store: Arc::new(store),
-                secrets: Arc::new(SecretsManager::new(client, prefix, CachePolicy::default())),
-            }
-        }
-    };
+    let deps = testkit::stack::deps(backend, &[("smartme", secret)]).await;
     let mut vars = Vars::default();
     for (k, v) in extra {
         vars = vars.with(k, v);
@@ -210,8 +186,8 @@ async fn large_posts_are_written_in_batches(backend: Backend) {
 
 macro_rules! on_both_stores {
     ($($case:ident),* $(,)?) => {
-        mod embedded { $( #[tokio::test] async fn $case() { super::$case(super::Backend::Embedded).await } )* }
-        mod dynamodb { $( #[tokio::test] async fn $case() { super::$case(super::Backend::Aws).await } )* }
+        mod embedded { $( #[tokio::test] async fn $case() { super::$case(testkit::stack::Backend::Embedded).await } )* }
+        mod dynamodb { $( #[tokio::test] async fn $case() { super::$case(testkit::stack::Backend::Aws).await } )* }
     };
 }
 

@@ -2,15 +2,14 @@
 //! Secrets Manager (moto).
 
 use lambda_http::{Body, Request};
-use shared::Deps;
 use shared::env::Vars;
 use shared::http::Handler;
 use shared::retailcrm::account::Accounts;
-use shared::secrets::{CachePolicy, FileSecrets, SecretsManager};
 use shared::store::Store;
 use std::sync::Arc;
 use switchyard_register::RegisterFunction;
 use testkit::retailcrm::{FakeCrm, Mode};
+use testkit::stack::Backend;
 
 const SECRET: &str = "module-secret-from-the-partner-account";
 
@@ -18,12 +17,6 @@ struct Stack {
     function: RegisterFunction,
     store: Arc<dyn Store>,
     crm: FakeCrm,
-}
-
-#[derive(Clone, Copy)]
-enum Backend {
-    Embedded,
-    Aws,
 }
 
 /// A second CRM origin on the allow-list; nothing listens there (callbacks never call the CRM).
@@ -35,25 +28,7 @@ async fn stack(backend: Backend, mode: Mode) -> Stack {
 
 async fn stack_with(backend: Backend, mode: Mode, extra: &[(&str, &str)]) -> Stack {
     let crm = FakeCrm::start(mode).await;
-    let secret_json = serde_json::json!({"secret": SECRET});
-    let deps = match backend {
-        Backend::Embedded => {
-            let dir = std::env::temp_dir().join(testkit::unique_name("register"));
-            let store = shared::store::embedded::EmbeddedStore::open(&dir.join("store.redb")).unwrap();
-            let secrets = FileSecrets::from_json(serde_json::json!({"retailcrm": secret_json})).unwrap();
-            Deps { store: Arc::new(store), secrets: Arc::new(secrets) }
-        }
-        Backend::Aws => {
-            let (store, config) = testkit::moto::fresh_store().await;
-            let prefix = format!("{}/", testkit::unique_name("stack"));
-            testkit::moto::put_secret(&config, &format!("{prefix}retailcrm"), &secret_json.to_string()).await;
-            let client = aws_sdk_secretsmanager::Client::new(&config);
-            Deps {
-                store: Arc::new(store),
-                secrets: Arc::new(SecretsManager::new(client, prefix, CachePolicy::default())),
-            }
-        }
-    };
+    let deps = testkit::stack::deps(backend, &[("retailcrm", serde_json::json!({"secret": SECRET}))]).await;
     let allowed = format!("{},{MOVED_CRM}", crm.url);
     let mut vars = Vars::from_pairs([
         ("SWITCHYARD_PUBLIC_URL", "https://api.example.com"),
@@ -292,8 +267,8 @@ async fn malformed_requests_are_explained(backend: Backend) {
 
 macro_rules! on_both_stores {
     ($($case:ident),* $(,)?) => {
-        mod embedded { $( #[tokio::test] async fn $case() { super::$case(super::Backend::Embedded).await } )* }
-        mod dynamodb { $( #[tokio::test] async fn $case() { super::$case(super::Backend::Aws).await } )* }
+        mod embedded { $( #[tokio::test] async fn $case() { super::$case(testkit::stack::Backend::Embedded).await } )* }
+        mod dynamodb { $( #[tokio::test] async fn $case() { super::$case(testkit::stack::Backend::Aws).await } )* }
     };
 }
 

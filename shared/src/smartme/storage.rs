@@ -2,8 +2,8 @@
 //! only ever moves forward in time.
 
 use super::payload::Reading;
-use crate::store::{Attrs, Condition, Item, Key, Store, StoreError, Update, Value, keys, now_epoch};
-use std::collections::{BTreeMap, HashSet};
+use crate::store::{Attrs, BATCH_WRITE_LIMIT, Condition, Item, Key, Store, StoreError, Update, Value, keys, now_epoch};
+use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::time::{Duration, Instant};
 
 /// What storing a post did.
@@ -83,40 +83,34 @@ pub async fn store_readings(
         .into_iter()
         .map(|item| item.key)
         .collect();
-    let mut pending: Vec<Item> = by_key.into_values().filter(|item| !existing.contains(&item.key)).collect();
-    let stored = pending.len();
+    let new: Vec<Item> = by_key.into_values().filter(|item| !existing.contains(&item.key)).collect();
+    let stored = new.len();
+    // Chunks are retried on their own: a chunk that failed or came back partly unprocessed goes to the front of the
+    // queue after a backoff; rewriting an item with the same key and values is harmless.
+    let mut queue: VecDeque<Vec<Item>> = new.chunks(BATCH_WRITE_LIMIT).map(<[Item]>::to_vec).collect();
     let mut attempt = 0u32;
-    while !pending.is_empty() {
-        match store.batch_put(std::mem::take(&mut pending)).await {
-            Ok(unprocessed) => pending = unprocessed,
-            Err(StoreError::Unavailable(reason)) if started.elapsed() < settings.write_budget => {
+    while let Some(chunk) = queue.pop_front() {
+        let retry_chunk = match store.batch_put(chunk.clone()).await {
+            Ok(unprocessed) if unprocessed.is_empty() => continue,
+            Ok(unprocessed) => unprocessed,
+            Err(StoreError::Unavailable(reason)) => {
                 tracing::warn!(reason, "batch write failed; retrying");
-                // The whole chunk set is retried: rewriting an item with the same key and values is harmless.
-                pending = readings_to_retry(readings, &existing, settings.retention, now);
+                chunk
             }
-            Err(error) => return Err(Incomplete { unwritten: stored, reason: error.to_string() }),
-        }
-        if pending.is_empty() {
-            break;
-        }
+            Err(error) => {
+                let unwritten = chunk.len() + queue.iter().map(Vec::len).sum::<usize>();
+                return Err(Incomplete { unwritten, reason: error.to_string() });
+            }
+        };
+        queue.push_front(retry_chunk);
         if !backoff(started, settings.write_budget, attempt).await {
-            return Err(Incomplete { unwritten: pending.len(), reason: "DynamoDB left items unprocessed".into() });
+            let unwritten = queue.iter().map(Vec::len).sum();
+            return Err(Incomplete { unwritten, reason: "DynamoDB left items unwritten".into() });
         }
         attempt += 1;
     }
     update_latest(store, readings, started, settings.write_budget).await?;
     Ok(Stored { accepted: readings.len(), stored })
-}
-
-fn readings_to_retry(readings: &[Reading], existing: &HashSet<Key>, retention: Duration, now: i64) -> Vec<Item> {
-    let mut by_key: BTreeMap<Key, Item> = BTreeMap::new();
-    for reading in readings {
-        let item = reading_item(reading, retention);
-        if !item.is_expired(now) && !existing.contains(&item.key) {
-            by_key.insert(item.key.clone(), item);
-        }
-    }
-    by_key.into_values().collect()
 }
 
 /// Moves each device's latest state to its newest reading in this post, unless a newer one is already there.
