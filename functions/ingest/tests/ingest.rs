@@ -199,3 +199,45 @@ on_both_stores!(
     out_of_order_deliveries_never_move_latest_back,
     large_posts_are_written_in_batches,
 );
+
+/// DynamoDB unreachable: the post is answered 503 (smart-me delivers again), and the redelivery stores it all.
+#[tokio::test]
+async fn an_unreachable_store_answers_503_and_the_redelivery_stores_everything() {
+    let base = testkit::moto::sdk_config().await;
+    let table = testkit::unique_name("switchyard");
+    testkit::moto::create_table(&base, &table).await;
+    let proxy = testkit::proxy::Proxy::start(&testkit::moto::endpoint()).await;
+    let config = base
+        .into_builder()
+        .endpoint_url(&proxy.endpoint)
+        .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(1))
+        .timeout_config(
+            aws_config::timeout::TimeoutConfig::builder().operation_timeout(std::time::Duration::from_secs(2)).build(),
+        )
+        .build();
+    let store: Arc<dyn Store> =
+        Arc::new(shared::store::dynamo::DynamoStore::new(aws_sdk_dynamodb::Client::new(&config), table));
+    let secrets = shared::secrets::FileSecrets::from_json(
+        serde_json::json!({"smartme": {"username": USER, "password": PASSWORD}}),
+    )
+    .unwrap();
+    let deps = shared::Deps { store: store.clone(), secrets: Arc::new(secrets) };
+    let stack = Stack {
+        function: IngestFunction::new(deps, &Vars::from_pairs([("SMARTME_WRITE_BUDGET_MS", "300")])).unwrap(),
+        store,
+    };
+    let device = Uuid::from_u128(51);
+    let t = recent_ms();
+    let post = body((0..30).map(|i| item(device, t - i * 1000, i as f64)).collect());
+
+    proxy.set_down(true);
+    let (status, answer, _) = send(&stack, post.clone(), auth()).await;
+    assert_eq!(status, 503, "{answer}");
+    assert_eq!(answer["error"], "unavailable");
+
+    proxy.set_down(false);
+    let (status, answer, _) = send(&stack, post, auth()).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer, serde_json::json!({"accepted": 30, "stored": 30}));
+    assert_eq!(readings_of(&stack, device).await, 30);
+}
