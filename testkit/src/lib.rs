@@ -48,3 +48,13 @@ where
         }
     });
 }
+
+/// Generates `mod embedded` and `mod dynamodb`, each with one `#[tokio::test]` per named async fn taking a
+/// [`stack::Backend`], so a behaviour suite runs against both implementations of the ports.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($case:ident),* $(,)?) => {
+        mod embedded { $( #[tokio::test] async fn $case() { super::$case($crate::stack::Backend::Embedded).await } )* }
+        mod dynamodb { $( #[tokio::test] async fn $case() { super::$case($crate::stack::Backend::Aws).await } )* }
+    };
+}

@@ -184,14 +184,7 @@ async fn large_posts_are_written_in_batches(backend: Backend) {
     assert_eq!(answer, serde_json::json!({"accepted": 135, "stored": 10}));
 }
 
-macro_rules! on_both_stores {
-    ($($case:ident),* $(,)?) => {
-        mod embedded { $( #[tokio::test] async fn $case() { super::$case(testkit::stack::Backend::Embedded).await } )* }
-        mod dynamodb { $( #[tokio::test] async fn $case() { super::$case(testkit::stack::Backend::Aws).await } )* }
-    };
-}
-
-on_both_stores!(
+testkit::on_both_backends!(
     the_official_sample_is_stored_once,
     bad_credentials_are_refused,
     one_bad_item_rejects_the_whole_post,

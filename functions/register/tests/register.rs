@@ -265,14 +265,7 @@ async fn malformed_requests_are_explained(backend: Backend) {
     nothing_stored(&stack).await;
 }
 
-macro_rules! on_both_stores {
-    ($($case:ident),* $(,)?) => {
-        mod embedded { $( #[tokio::test] async fn $case() { super::$case(testkit::stack::Backend::Embedded).await } )* }
-        mod dynamodb { $( #[tokio::test] async fn $case() { super::$case(testkit::stack::Backend::Aws).await } )* }
-    };
-}
-
-on_both_stores!(
+testkit::on_both_backends!(
     registers_with_the_json_shape,
     registers_with_the_bracket_shape,
     refuses_bad_tokens_before_anything_else,
