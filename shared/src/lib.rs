@@ -15,6 +15,7 @@ pub mod secrets;
 pub mod smartme;
 pub mod store;
 pub mod telemetry;
+pub mod webhooks;
 
 use std::sync::Arc;
 
