@@ -11,6 +11,7 @@ use std::sync::Arc;
 pub fn handlers(vars: &Vars, deps: &Deps) -> Result<HashMap<&'static str, Arc<dyn Handler>>, String> {
     let config = switchyard_config::ConfigFunction::from_vars(vars).map_err(|e| format!("config: {e}"))?;
     let ingest = switchyard_ingest::IngestFunction::new(deps.clone(), vars).map_err(|e| format!("ingest: {e}"))?;
+    let webhook = switchyard_webhook::WebhookFunction::new(deps.clone(), vars).map_err(|e| format!("webhook: {e}"))?;
     let register =
         switchyard_register::RegisterFunction::new(deps.clone(), vars).map_err(|e| format!("register: {e}"))?;
     let handlers: [(&'static str, Arc<dyn Handler>); 6] = [
@@ -18,7 +19,7 @@ pub fn handlers(vars: &Vars, deps: &Deps) -> Result<HashMap<&'static str, Arc<dy
         ("register", Arc::new(register)),
         ("user", Arc::new(switchyard_user::UserFunction)),
         ("ingest", Arc::new(ingest)),
-        ("webhook", Arc::new(switchyard_webhook::WebhookFunction)),
+        ("webhook", Arc::new(webhook)),
         ("token", Arc::new(switchyard_token::TokenFunction)),
     ];
     Ok(handlers.into_iter().collect())

@@ -1,19 +1,66 @@
-//! `webhook`: signed webhook receiver.
-//!
-//! Not built yet: every route answers 501 in the partner's error format until its issue lands.
+//! `webhook`: receives signed webhooks at `POST /webhooks/{source}` for Schurter and the other common schemes.
 
-use lambda_http::http::StatusCode;
+use lambda_http::RequestExt;
+use lambda_http::http::{Method, StatusCode};
+use serde_json::json;
+use shared::Deps;
 use shared::codec::{ApiError, ErrorEnvelope};
+use shared::env::{ConfigError, Vars};
 use shared::http::{self, Body, Handler, Request, Response};
+use shared::webhooks::receiver::{Received, receive};
 
-/// The function's state.
-#[derive(Default)]
-pub struct WebhookFunction;
+/// The function's state, built once per sandbox.
+pub struct WebhookFunction {
+    deps: Deps,
+    max_body: usize,
+    /// The clock, in epoch seconds (tests move it).
+    clock: fn() -> i64,
+}
+
+impl WebhookFunction {
+    pub fn new(deps: Deps, vars: &Vars) -> Result<Self, ConfigError> {
+        Ok(Self {
+            deps,
+            max_body: vars.parse_or("WEBHOOK_MAX_BODY_BYTES", 256 * 1024)?,
+            clock: shared::store::now_epoch,
+        })
+    }
+
+    /// The same function reading time from `clock`.
+    pub fn with_clock(mut self, clock: fn() -> i64) -> Self {
+        self.clock = clock;
+        self
+    }
+}
 
 #[async_trait::async_trait]
 impl Handler for WebhookFunction {
-    async fn handle(&self, _request: Request) -> Response<Body> {
-        let error = ApiError::new(StatusCode::NOT_IMPLEMENTED, "not_implemented", "this endpoint is not available yet");
-        http::error(ErrorEnvelope::Plain, &error)
+    async fn handle(&self, request: Request) -> Response<Body> {
+        let source = request
+            .path_parameters_ref()
+            .and_then(|p| p.first("source").map(str::to_owned))
+            .or_else(|| request.uri().path().strip_prefix("/webhooks/").map(str::to_owned));
+        let Some(source) = source else {
+            return http::error(ErrorEnvelope::Plain, &ApiError::not_found("no such path"));
+        };
+        if request.method() != Method::POST {
+            return http::error(ErrorEnvelope::Plain, &ApiError::method_not_allowed(request.method()));
+        }
+        // Size first: nothing larger than the limit is hashed.
+        let body = match http::body_within(&request, self.max_body) {
+            Ok(body) => body,
+            Err(error) => return http::error(ErrorEnvelope::Plain, &error),
+        };
+        match receive(&self.deps, &source, request.headers(), body, (self.clock)()).await {
+            Ok(Received::Stored { id }) => {
+                tracing::info!(source, delivery_id = id, "webhook stored");
+                http::json(StatusCode::OK, &json!({"received": true, "id": id}))
+            }
+            Ok(Received::Duplicate { id }) => {
+                tracing::info!(source, delivery_id = id, "duplicate webhook");
+                http::json(StatusCode::OK, &json!({"received": true, "duplicate": true, "id": id}))
+            }
+            Err(error) => http::error(ErrorEnvelope::Plain, &error),
+        }
     }
 }

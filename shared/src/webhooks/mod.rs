@@ -4,6 +4,7 @@
 //! header named), then check the MAC with every active secret in constant time, then the timestamp in both
 //! directions against an injected clock. Only raw body bytes are hashed.
 
+pub mod receiver;
 mod schemes;
 
 pub use schemes::Scheme;

@@ -5,7 +5,7 @@ use crate::crypto::{from_base64, from_hex, to_hex, verify_hmac_sha256};
 use http::HeaderMap;
 
 /// A signing scheme, as named in a source's secret (`"scheme": "schurter"`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Scheme {
     /// Schurter Smart API: `X-Signature: v=1;t=<unix>;sig=<hex or base64>`, signs `t.body`.
