@@ -2,6 +2,7 @@
 
 mod apigw;
 mod serve;
+mod sign;
 mod stack;
 
 use clap::{Parser, Subcommand};
@@ -28,6 +29,8 @@ struct Cli {
 enum Command {
     /// Serve all six functions behind one local HTTP server (the default command).
     Serve(ServeArgs),
+    /// Print the headers a webhook sender would send for a body, signed with the source's current secret.
+    Sign(sign::SignArgs),
 }
 
 #[derive(clap::Args, Clone)]
@@ -54,6 +57,7 @@ fn main() -> ExitCode {
     };
     let result = match cli.command.unwrap_or(Command::Serve(cli.serve)) {
         Command::Serve(args) => runtime.block_on(serve::run(args.listen, &args.data, &args.secrets)),
+        Command::Sign(args) => runtime.block_on(sign::run(&args)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -78,3 +78,36 @@ async fn the_crm_connects_the_module_through_the_runner() {
     let client_id = calls[0].module["clientId"].as_str().unwrap();
     assert!(answer["accountUrl"].as_str().unwrap().ends_with(client_id));
 }
+
+#[tokio::test]
+async fn a_delivery_signed_with_switchyard_sign_is_received_once() {
+    let (runner, _) = runner().await;
+    let body_path = std::env::temp_dir().join(testkit::unique_name("body"));
+    let body = br#"{"event":"device.alarm","deviceId":"d-7"}"#;
+    std::fs::write(&body_path, body).unwrap();
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_switchyard"))
+        .args(["sign", "--source", "schurter", "--secrets"])
+        .arg(testkit::workspace_root().join("local/secrets.json"))
+        .arg("--body")
+        .arg(&body_path)
+        .output()
+        .await
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let printed = String::from_utf8(output.stdout).unwrap();
+    let headers: Vec<(String, String)> = printed
+        .lines()
+        .map(|line| {
+            let (name, value) = line.split_once(": ").unwrap();
+            (name.to_ascii_lowercase(), value.to_owned())
+        })
+        .collect();
+    assert!(headers.iter().any(|(n, v)| n == "x-signature" && v.starts_with("v=1;t=")));
+    let mut request_headers: Vec<(&str, &str)> = headers.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+    request_headers.push(("content-type", "application/json"));
+    let first = send(&runner.base, "POST", "/webhooks/schurter", &request_headers, &body[..]).await;
+    assert_eq!(first.status, 200, "{}", first.text());
+    assert_eq!(first.json()["received"], true);
+    let again = send(&runner.base, "POST", "/webhooks/schurter", &request_headers, &body[..]).await;
+    assert_eq!(again.json()["duplicate"], true);
+}

@@ -6,6 +6,7 @@
 
 pub mod receiver;
 mod schemes;
+pub mod signing;
 
 pub use schemes::Scheme;
 
