@@ -1,0 +1,5 @@
+//! `Github` signature parsing and verification never panic.
+#![no_main]
+
+const SCHEME: shared::webhooks::Scheme = shared::webhooks::Scheme::Github;
+include!("webhook_common.rs");
