@@ -19,6 +19,12 @@ pub struct ConfigError {
     pub reason: String,
 }
 
+impl ConfigError {
+    pub fn new(name: &str, reason: impl Into<String>) -> Self {
+        Self { name: name.to_owned(), reason: reason.into() }
+    }
+}
+
 /// A snapshot of environment variables.
 #[derive(Debug, Clone, Default)]
 pub struct Vars(HashMap<String, String>);

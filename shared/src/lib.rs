@@ -5,16 +5,20 @@
 //! or runtime it runs in.
 
 pub mod aws;
+pub mod clock;
 pub mod codec;
 pub mod crypto;
 pub mod env;
 pub mod http;
+pub mod oauth;
 pub mod retailcrm;
 pub mod routes;
 pub mod secrets;
+pub mod smallcase;
 pub mod smartme;
 pub mod store;
 pub mod telemetry;
+pub mod users;
 pub mod webhooks;
 
 use std::sync::Arc;

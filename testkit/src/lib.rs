@@ -10,6 +10,7 @@ pub mod moto;
 pub mod proxy;
 pub mod retailcrm;
 pub mod runtime;
+pub mod smallcase;
 pub mod stack;
 
 use std::path::PathBuf;

@@ -1,19 +1,128 @@
-//! `token`: OAuth 2.0 authorization server and smallcase Gateway tokens.
-//!
-//! Not built yet: every route answers 501 in the partner's error format until its issue lands.
+//! `token`: the OAuth 2.0 authorization server for account linking (authorize form, token endpoint) and the
+//! smallcase Gateway routes (smallcaseAuthToken, transactions) for users holding our access tokens.
 
-use lambda_http::http::StatusCode;
+mod authorize;
+mod smallcase;
+mod token_endpoint;
+
+use lambda_http::http::{HeaderValue, Method, StatusCode, header};
+use shared::Deps;
 use shared::codec::{ApiError, ErrorEnvelope};
+use shared::env::{ConfigError, Vars};
 use shared::http::{self, Body, Handler, Request, Response};
+use shared::oauth::grants::Lifetimes;
+use shared::oauth::throttle::LoginThrottle;
+use shared::oauth::{AccessVerifier, OAuthSettings};
+use shared::smallcase::gateway::Gateway;
+use std::time::Duration;
 
-/// The function's state.
-#[derive(Default)]
-pub struct TokenFunction;
+/// Largest OAuth form body accepted (bytes).
+const MAX_FORM_BODY: usize = 16 * 1024;
+
+/// The function's state, built once per sandbox.
+pub struct TokenFunction {
+    deps: Deps,
+    public_url: Option<String>,
+    lifetimes: Lifetimes,
+    throttle: LoginThrottle,
+    smallcase_verifier: AccessVerifier,
+    smallcase_token_ttl_s: i64,
+    gateway: Gateway,
+    /// The clock, in epoch seconds (tests move it).
+    clock: fn() -> i64,
+}
+
+impl TokenFunction {
+    pub fn new(deps: Deps, vars: &Vars) -> Result<Self, ConfigError> {
+        let public_url = vars.public_url()?;
+        let gateway_url = vars.get_or("SMALLCASE_GATEWAY_URL", shared::smallcase::DEFAULT_GATEWAY_URL);
+        if url::Url::parse(gateway_url).is_err() {
+            return Err(ConfigError::new("SMALLCASE_GATEWAY_URL", "must be an absolute URL"));
+        }
+        let timeout = Duration::from_millis(vars.parse_or("SMALLCASE_TIMEOUT_MS", 5_000)?);
+        let smallcase_token_ttl_s = vars.parse_or("SMALLCASE_TOKEN_TTL_S", 86_400)?;
+        if !(60..=30 * 86_400).contains(&smallcase_token_ttl_s) {
+            return Err(ConfigError::new("SMALLCASE_TOKEN_TTL_S", "must be 60 seconds to 30 days"));
+        }
+        let defaults = LoginThrottle::default();
+        let throttle = LoginThrottle {
+            max_failures: vars.parse_or("OAUTH_LOGIN_MAX_FAILURES", defaults.max_failures)?,
+            window_s: vars.parse_or("OAUTH_LOGIN_WINDOW_S", defaults.window_s)?,
+        };
+        if throttle.max_failures < 1 || throttle.window_s < 1 {
+            return Err(ConfigError::new("OAUTH_LOGIN_WINDOW_S", "the login throttle needs positive values"));
+        }
+        Ok(Self {
+            smallcase_verifier: AccessVerifier {
+                fallback_issuer: public_url.clone(),
+                audiences: vars.list_or("SMALLCASE_AUDIENCES", "smallcase"),
+            },
+            deps,
+            public_url,
+            lifetimes: Lifetimes::from_vars(vars)?,
+            throttle,
+            smallcase_token_ttl_s,
+            gateway: Gateway::new(gateway_url, timeout),
+            clock: shared::clock::now_epoch,
+        })
+    }
+
+    /// The same function reading time from `clock`.
+    pub fn with_clock(mut self, clock: fn() -> i64) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    fn now(&self) -> i64 {
+        (self.clock)()
+    }
+
+    /// The `oauth` secret, or the error to answer when it cannot be read.
+    async fn oauth_settings(&self) -> Result<OAuthSettings, ApiError> {
+        OAuthSettings::load(self.deps.secrets.as_ref(), self.public_url.as_deref()).await.map_err(|error| {
+            tracing::error!(%error, "oauth secret unavailable");
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "temporarily_unavailable",
+                "the authorization server is unavailable; try again",
+            )
+        })
+    }
+}
 
 #[async_trait::async_trait]
 impl Handler for TokenFunction {
-    async fn handle(&self, _request: Request) -> Response<Body> {
-        let error = ApiError::new(StatusCode::NOT_IMPLEMENTED, "not_implemented", "this endpoint is not available yet");
-        http::error(ErrorEnvelope::OAuth, &error)
+    async fn handle(&self, request: Request) -> Response<Body> {
+        let path = request.uri().path().to_owned();
+        let method = request.method().clone();
+        match (path.as_str(), method) {
+            ("/oauth/authorize", Method::GET) => authorize::show(self, &request).await,
+            ("/oauth/authorize", Method::POST) => authorize::submit(self, &request).await,
+            ("/oauth/token", Method::POST) => token_endpoint::handle(self, &request).await,
+            ("/smallcase/token", Method::POST) => smallcase::auth_token(self, &request).await,
+            ("/smallcase/transaction", Method::POST) => smallcase::transaction(self, &request).await,
+            ("/oauth/authorize" | "/oauth/token", method) => {
+                http::error(ErrorEnvelope::OAuth, &ApiError::method_not_allowed(&method))
+            }
+            ("/smallcase/token" | "/smallcase/transaction", method) => {
+                http::error(ErrorEnvelope::Plain, &ApiError::method_not_allowed(&method))
+            }
+            _ => http::error(ErrorEnvelope::Plain, &ApiError::not_found("no such path")),
+        }
     }
+}
+
+/// Token responses and anything carrying credentials must not be cached (RFC 6749 section 5.1).
+fn no_store(mut response: Response<Body>) -> Response<Body> {
+    let headers = response.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    response
+}
+
+/// Whether the request's content type is `expected` (parameters such as `charset` allowed).
+fn content_type_is(request: &Request, expected: &str) -> bool {
+    http::header_str(request, "content-type")
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case(expected))
 }

@@ -53,9 +53,13 @@ pub fn user_partition(user_id: &str) -> String {
     format!("USER#{user_id}")
 }
 
-/// A login name, pointing at its user id (unique by conditional write).
+/// The partition of login names: one item per login, pointing at its user id (unique by conditional write). One
+/// partition so `user list` is a query, not a scan; logins are read only when someone signs in.
+pub const LOGIN_PARTITION: &str = "LOGINS";
+
+/// A login name (normalized), pointing at its user id.
 pub fn user_login(login: &str) -> Key {
-    Key::new(format!("LOGIN#{login}"), "USER")
+    Key::new(LOGIN_PARTITION, format!("LOGIN#{login}"))
 }
 
 /// Sort-key prefix of the devices in a user partition.
@@ -91,9 +95,15 @@ pub fn refresh_token(token_hash: &str) -> Key {
     Key::new(format!("RTOKEN#{token_hash}"), "TOKEN")
 }
 
-/// A refresh-token family (one linking): the current token hash, and whether the family is revoked.
-pub fn token_family(family_id: &str) -> Key {
-    Key::new(format!("FAMILY#{family_id}"), "FAMILY")
+/// A refresh-token family (one account linking of a user with a client): the current refresh token's hash and
+/// whether the family is revoked. Kept in the user's partition so unlinking finds all of a client's families.
+pub fn token_family(user_id: &str, client_id: &str, family_id: &str) -> Key {
+    Key::new(user_partition(user_id), format!("{}{family_id}", token_family_prefix(client_id)))
+}
+
+/// Sort-key prefix of a client's token families in a user partition.
+pub fn token_family_prefix(client_id: &str) -> String {
+    format!("FAMILY#{client_id}#")
 }
 
 /// Failed-login counter for a login in the current window (TTL the window).

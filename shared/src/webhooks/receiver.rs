@@ -137,13 +137,27 @@ async fn store(
         let json: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
         let field = |name: &str| json.get(name).and_then(|v| v.as_str()).map(str::to_owned);
         if let (Some(transaction), Some(auth_id)) = (field("transactionId"), field("smallcaseAuthId")) {
+            // A transaction we created names its user: the postback connects that user (a guest until now).
+            let creator = match deps.store.get(&keys::smallcase_transaction(&transaction)).await {
+                Ok(item) => item.and_then(|i| i.str("userId").map(str::to_owned)),
+                Err(error) => {
+                    tracing::error!(%error, source, "smallcase transaction not readable");
+                    return Err(ApiError::unavailable("the event could not be stored; deliver again"));
+                }
+            };
             let update =
-                Update::default().set("smallcaseAuthId", Value::str(auth_id)).set("postbackAt", Value::int(now));
+                Update::default().set("smallcaseAuthId", Value::str(&auth_id)).set("postbackAt", Value::int(now));
             writes.push(Write::Update {
                 key: keys::smallcase_transaction(&transaction),
                 update,
                 condition: Condition::Always,
             });
+            if let Some(user_id) = creator {
+                let connection = Item::new(keys::user_smallcase(&user_id))
+                    .with("smallcaseAuthId", Value::str(&auth_id))
+                    .with("connectedAt", Value::int(now));
+                writes.push(Write::Put { item: connection, condition: Condition::Always });
+            }
         }
     }
     match deps.store.transact(writes).await {

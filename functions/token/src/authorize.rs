@@ -1,0 +1,188 @@
+//! `GET /oauth/authorize` renders the sign-in form; `POST /oauth/authorize` checks the credentials and sends the
+//! browser back to the client with a one-time code (RFC 6749 section 4.1).
+
+use crate::{MAX_FORM_BODY, TokenFunction, content_type_is};
+use lambda_http::http::{HeaderValue, StatusCode, header};
+use shared::codec::form::Form;
+use shared::crypto::{sha256, to_base64};
+use shared::http::{self, Body, Request, Response};
+use shared::oauth::authorize::{self, AuthorizeError, AuthorizeRequest};
+use shared::oauth::grants::{CodeGrant, Grants};
+use shared::oauth::{OAuthSettings, csrf, login_page};
+use shared::users::{Users, password};
+
+const WRONG_CREDENTIALS: &str = "The login or password is incorrect.";
+
+/// An HTML page with the headers every page of ours carries: no caching, no framing, nothing loaded from
+/// elsewhere (the only style is the inline one, allowed by its hash), forms posting only to us and to the client.
+fn page(status: StatusCode, html: String, form_target: Option<&str>) -> Response<Body> {
+    let mut response = http::html(status, html);
+    let style_hash = to_base64(&sha256(login_page::STYLE.as_bytes()));
+    let target = form_target
+        .and_then(|t| url::Url::parse(t).ok())
+        .map(|u| format!(" {}", u.origin().ascii_serialization()))
+        .unwrap_or_default();
+    let policy = format!(
+        "default-src 'none'; style-src 'sha256-{style_hash}'; form-action 'self'{target}; frame-ancestors 'none'; \
+base-uri 'none'"
+    );
+    let headers = response.headers_mut();
+    if let Ok(value) = HeaderValue::from_str(&policy) {
+        headers.insert(header::CONTENT_SECURITY_POLICY, value);
+    }
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    response
+}
+
+fn error_page(status: StatusCode, message: &str) -> Response<Body> {
+    page(status, login_page::error_page(message), None)
+}
+
+fn redirect(location: &str) -> Response<Body> {
+    let mut response = http::empty(StatusCode::FOUND);
+    if let Ok(value) = HeaderValue::from_str(location) {
+        response.headers_mut().insert(header::LOCATION, value);
+    }
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+fn refused(error: AuthorizeError) -> Response<Body> {
+    match error {
+        AuthorizeError::Page(message) => error_page(StatusCode::BAD_REQUEST, &message),
+        AuthorizeError::Redirect { location, error } => {
+            tracing::info!(error, "authorization request refused");
+            redirect(&location)
+        }
+    }
+}
+
+/// The form for `request` with a fresh CSRF pair (token in the form, nonce in the cookie).
+fn form(
+    function: &TokenFunction,
+    request: &Request,
+    settings: &OAuthSettings,
+    authorization: &AuthorizeRequest,
+    status: StatusCode,
+    username: &str,
+    message: Option<&str>,
+) -> Response<Body> {
+    let pair = csrf::issue(settings.signing_key().secret.as_bytes(), function.now());
+    let html = login_page::login_form(authorization, &pair.form_token, username, message);
+    let mut response = page(status, html, Some(&authorization.redirect_uri));
+    let secure = http::public_base(request, function.public_url.as_deref()).starts_with("https://");
+    if let Ok(cookie) = HeaderValue::from_str(&csrf::set_cookie(&pair.cookie_value, secure)) {
+        response.headers_mut().insert(header::SET_COOKIE, cookie);
+    }
+    response
+}
+
+pub async fn show(function: &TokenFunction, request: &Request) -> Response<Body> {
+    let Ok(query) = Form::parse(request.uri().query().unwrap_or_default().as_bytes()) else {
+        return error_page(StatusCode::BAD_REQUEST, "The request's parameters are not valid UTF-8.");
+    };
+    let settings = match function.oauth_settings().await {
+        Ok(settings) => settings,
+        Err(error) => return error_page(error.status, "Sign-in is unavailable right now. Please try again later."),
+    };
+    match authorize::validate(&settings, &query) {
+        Ok((authorization, _)) => form(function, request, &settings, &authorization, StatusCode::OK, "", None),
+        Err(error) => refused(error),
+    }
+}
+
+pub async fn submit(function: &TokenFunction, request: &Request) -> Response<Body> {
+    if !content_type_is(request, "application/x-www-form-urlencoded") {
+        return error_page(StatusCode::UNSUPPORTED_MEDIA_TYPE, "The sign-in form was not sent as a form.");
+    }
+    let Ok(body) = http::body_within(request, MAX_FORM_BODY) else {
+        return error_page(StatusCode::PAYLOAD_TOO_LARGE, "The sign-in form is too large.");
+    };
+    let Ok(fields) = Form::parse(body) else {
+        return error_page(StatusCode::BAD_REQUEST, "The sign-in form is not valid UTF-8.");
+    };
+    let settings = match function.oauth_settings().await {
+        Ok(settings) => settings,
+        Err(error) => return error_page(error.status, "Sign-in is unavailable right now. Please try again later."),
+    };
+    let authorization = match authorize::validate(&settings, &fields) {
+        Ok((authorization, _)) => authorization,
+        Err(error) => return refused(error),
+    };
+    let now = function.now();
+    let username = fields.get("username").ok().flatten().unwrap_or_default();
+    let show_again = |status: StatusCode, message: &str| {
+        form(function, request, &settings, &authorization, status, username, Some(message))
+    };
+    let token = fields.get("csrf_token").ok().flatten().unwrap_or_default();
+    let cookie = http::header_str(request, "cookie").and_then(csrf::cookie_value);
+    let keys = settings.keys.iter().map(|k| k.secret.as_bytes());
+    if !csrf::verify(keys, token, cookie, now) {
+        return show_again(StatusCode::FORBIDDEN, "This sign-in form has expired. Please sign in again.");
+    }
+    let (Ok(Some(login)), Ok(Some(password))) = (fields.get("username"), fields.get("password")) else {
+        return show_again(StatusCode::BAD_REQUEST, "Enter your login and password.");
+    };
+    if login.is_empty() || password.is_empty() {
+        return show_again(StatusCode::BAD_REQUEST, "Enter your login and password.");
+    }
+    let store = function.deps.store.as_ref();
+    let unavailable =
+        || error_page(StatusCode::SERVICE_UNAVAILABLE, "Sign-in is unavailable right now. Please try again later.");
+    // Throttled by the normalized login, so spelling variants share one counter; unknown logins count too.
+    let throttle_key = Users::normalize_login(login).unwrap_or_else(|_| login.to_owned());
+    match function.throttle.locked_for(store, &throttle_key, now).await {
+        Ok(None) => {}
+        Ok(Some(seconds)) => {
+            tracing::warn!("sign-in throttled");
+            let minutes = (seconds + 59) / 60;
+            return show_again(
+                StatusCode::TOO_MANY_REQUESTS,
+                &format!("Too many failed sign-ins for this login. Try again in {minutes} minute(s)."),
+            );
+        }
+        Err(error) => {
+            tracing::error!(%error, "throttle check failed");
+            return unavailable();
+        }
+    }
+    let credentials = match Users::new(store).credentials(login).await {
+        Ok(credentials) => credentials,
+        Err(error) => {
+            tracing::error!(%error, "user lookup failed");
+            return unavailable();
+        }
+    };
+    // Unknown logins are checked against a decoy hash: the same work, so the answer time does not tell.
+    let accepted = password::verify(password, credentials.as_ref().map(|(_, hash)| hash.as_str()));
+    let user = match credentials {
+        Some((user, _)) if accepted => user,
+        _ => {
+            if let Err(error) = function.throttle.record_failure(store, &throttle_key, now).await {
+                tracing::error!(%error, "failed sign-in not counted");
+            }
+            tracing::info!(client_id = authorization.client_id, "sign-in refused");
+            return show_again(StatusCode::OK, WRONG_CREDENTIALS);
+        }
+    };
+    let grants = Grants { store, settings: &settings, lifetimes: function.lifetimes, now };
+    let grant = CodeGrant {
+        user_id: user.id.clone(),
+        client_id: authorization.client_id.clone(),
+        redirect_uri: authorization.redirect_uri.clone(),
+        scope: authorization.scope.clone(),
+        challenge: authorization.code_challenge.clone(),
+    };
+    match grants.issue_code(&grant).await {
+        Ok(code) => {
+            tracing::info!(client_id = authorization.client_id, user_id = user.id, "authorization code issued");
+            let location = authorize::redirect_with(
+                &authorization.redirect_uri,
+                &[("code", code.as_str()), ("state", authorization.state.as_str())],
+            );
+            redirect(&location)
+        }
+        Err(_) => unavailable(),
+    }
+}

@@ -1,0 +1,318 @@
+//! The token function's test stack: secrets, a user, a fake smallcase Gateway, a movable clock, and a client that
+//! drives the authorize form the way a browser and an OAuth client do.
+#![allow(dead_code)]
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hmac::{Hmac, Mac};
+use lambda_http::http::{HeaderMap, Method};
+use lambda_http::{Body, Request, Response};
+use serde_json::{Value, json};
+use shared::Deps;
+use shared::env::Vars;
+use shared::http::Handler;
+use shared::oauth::{AccessVerifier, TokenError};
+use shared::users::Users;
+use std::cell::Cell;
+use switchyard_token::TokenFunction;
+pub use testkit::smallcase::{FakeGateway, Mode};
+pub use testkit::stack::Backend;
+
+pub const ISSUER: &str = "https://id.switchyard.test";
+pub const K1: &str = "previous-signing-key-previous-signing-key";
+pub const K2: &str = "current-signing-key-current-signing-key!";
+pub const LOGIN: &str = "alice";
+pub const PASSWORD: &str = "correct horse battery staple";
+pub const SBER: (&str, &str) = ("sber", "sber-client-secret-from-the-console");
+pub const OTHER_SBER: (&str, &str) = ("sber-test", "another-client-secret");
+pub const NARROW: (&str, &str) = ("narrow", "narrow-client-secret");
+pub const SBER_REDIRECT: &str = "https://gateway.iot.sberdevices.ru/gateway/v1/binder/backward";
+pub const APP_REDIRECT: &str = "https://app.example.com/callback";
+pub const GATEWAY_NAME: &str = "switchyard-test";
+pub const SC_SECRET: &str = "smallcase-jwt-secret-for-tests";
+pub const SC_API_SECRET: &str = "smallcase-api-secret-for-tests";
+
+thread_local! {
+    /// Seconds added to the real clock; each test runs on its own thread (current-thread runtime).
+    static OFFSET: Cell<i64> = const { Cell::new(0) };
+}
+
+fn clock() -> i64 {
+    shared::clock::now_epoch() + OFFSET.with(Cell::get)
+}
+
+/// Moves this test's clock forward.
+pub fn advance(seconds: i64) {
+    OFFSET.with(|o| o.set(o.get() + seconds));
+}
+
+pub fn now() -> i64 {
+    clock()
+}
+
+pub fn secrets() -> Vec<(&'static str, Value)> {
+    let client = |(id, secret): (&str, &str), redirects: &[&str], scopes: &[&str], audience: &str| json!({"client_id": id, "client_secret": secret, "redirect_uris": redirects, "scopes": scopes, "audience": audience});
+    let mut narrow = client(NARROW, &[SBER_REDIRECT], &["smarthome"], "sber");
+    narrow["grant_types"] = json!(["authorization_code"]);
+    let sber = client(
+        SBER,
+        &[SBER_REDIRECT, "https://gateway-ift-le.iot.pd.sberdevices.ru/"],
+        &["smarthome", "devices"],
+        "sber",
+    );
+    vec![
+        (
+            "oauth",
+            json!({
+                "issuer": ISSUER,
+                "keys": [{"kid": "k2", "secret": K2}, {"kid": "k1", "secret": K1}],
+                "clients": [
+                    sber,
+                    client(OTHER_SBER, &[SBER_REDIRECT], &["smarthome"], "sber"),
+                    narrow,
+                    {"client_id": "app", "redirect_uris": [APP_REDIRECT], "scopes": ["smallcase"], "audience": "smallcase"},
+                ]
+            }),
+        ),
+        ("smallcase", json!({"gateway_name": GATEWAY_NAME, "secret": SC_SECRET, "api_secret": SC_API_SECRET})),
+    ]
+}
+
+pub struct Stack {
+    pub function: TokenFunction,
+    pub deps: Deps,
+    pub user_id: String,
+    pub gateway: FakeGateway,
+}
+
+pub async fn stack(backend: Backend) -> Stack {
+    stack_with_secrets(backend, secrets()).await
+}
+
+pub async fn stack_with_secrets(backend: Backend, secrets: Vec<(&'static str, Value)>) -> Stack {
+    let gateway = FakeGateway::start(GATEWAY_NAME, SC_API_SECRET, Mode::Success).await;
+    let deps = testkit::stack::deps(backend, &secrets).await;
+    let user = Users::new(deps.store.as_ref()).add(LOGIN, PASSWORD, now()).await.unwrap();
+    let vars = Vars::from_pairs([
+        ("SWITCHYARD_PUBLIC_URL", "https://api.switchyard.test"),
+        ("SMALLCASE_GATEWAY_URL", gateway.url.as_str()),
+        ("SMALLCASE_TIMEOUT_MS", "500"),
+    ]);
+    let function = TokenFunction::new(deps.clone(), &vars).unwrap().with_clock(clock);
+    Stack { function, deps, user_id: user.id, gateway }
+}
+
+pub fn get(path_and_query: &str) -> Request {
+    let mut request = Request::new(Body::Empty);
+    *request.uri_mut() = path_and_query.parse().unwrap();
+    request
+}
+
+pub fn post(path: &str, body: &str, content_type: &str) -> Request {
+    let mut request = Request::new(Body::Text(body.to_owned()));
+    *request.method_mut() = Method::POST;
+    *request.uri_mut() = path.parse().unwrap();
+    if !content_type.is_empty() {
+        request.headers_mut().insert("content-type", content_type.parse().unwrap());
+    }
+    request
+}
+
+pub fn form(pairs: &[(&str, &str)]) -> String {
+    shared::codec::form::encode(pairs.iter().copied())
+}
+
+/// RFC 6749 section 2.3.1: each part form-encoded, then Basic.
+pub fn basic((id, secret): (&str, &str)) -> String {
+    let encode = |s: &str| form(&[("v", s)])[2..].to_owned();
+    shared::codec::basic_auth::BasicCredentials::header_value(&encode(id), &encode(secret))
+}
+
+pub fn body_text(response: Response<Body>) -> String {
+    String::from_utf8(response.body().as_ref().to_vec()).unwrap()
+}
+
+pub fn json_of(response: Response<Body>) -> Value {
+    serde_json::from_slice(response.body().as_ref()).unwrap_or(Value::Null)
+}
+
+pub fn authorize_query(client_id: &str, redirect: &str, scope: &str, state: &str, verifier: Option<&str>) -> String {
+    let challenge = verifier.map(shared::oauth::pkce::challenge_of);
+    let mut pairs = vec![
+        ("response_type", "code"),
+        ("client_id", client_id),
+        ("redirect_uri", redirect),
+        ("scope", scope),
+        ("state", state),
+    ];
+    if let Some(challenge) = &challenge {
+        pairs.push(("code_challenge", challenge));
+        pairs.push(("code_challenge_method", "S256"));
+    }
+    form(&pairs)
+}
+
+/// The `code` of a redirect to `redirect` carrying `state`.
+pub fn code_from(response: &Response<Body>, redirect: &str, state: &str) -> String {
+    let location = response.headers()["location"].to_str().unwrap();
+    assert!(location.starts_with(redirect), "{location}");
+    let url = url::Url::parse(location).unwrap();
+    let pairs: std::collections::HashMap<String, String> = url.query_pairs().into_owned().collect();
+    assert_eq!(pairs.get("state").map(String::as_str), Some(state));
+    pairs["code"].clone()
+}
+
+/// A rendered login form, as a browser holds it: the page and the cookie it was given.
+#[derive(Clone)]
+pub struct LoginPage {
+    pub html: String,
+    pub cookie: String,
+}
+
+impl LoginPage {
+    pub fn read(response: Response<Body>) -> Self {
+        let cookie = response
+            .headers()
+            .get("set-cookie")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .unwrap_or_default()
+            .to_owned();
+        Self { html: body_text(response), cookie }
+    }
+
+    /// The hidden inputs, unescaped.
+    pub fn hidden_fields(&self) -> Vec<(String, String)> {
+        self.html
+            .split("<input type=\"hidden\" ")
+            .skip(1)
+            .filter_map(|rest| {
+                let name = rest.strip_prefix("name=\"")?.split('"').next()?;
+                let value = rest.split("value=\"").nth(1)?.split('"').next()?;
+                let value = value
+                    .replace("&quot;", "\"")
+                    .replace("&#39;", "'")
+                    .replace("&lt;", "<")
+                    .replace("&gt;", ">")
+                    .replace("&amp;", "&");
+                Some((name.to_owned(), value))
+            })
+            .collect()
+    }
+
+    pub fn hidden(&self, name: &str) -> Option<&str> {
+        let start = self.html.find(&format!("name=\"{name}\" value=\""))? + name.len() + 15;
+        self.html[start..].split('"').next()
+    }
+
+    /// The POST the browser sends when the user signs in.
+    pub fn submit(&self, login: &str, password: &str) -> Request {
+        let mut pairs = self.hidden_fields();
+        pairs.push(("username".into(), login.into()));
+        pairs.push(("password".into(), password.into()));
+        let body = shared::codec::form::encode(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        let mut request = post("/oauth/authorize", &body, "application/x-www-form-urlencoded");
+        if !self.cookie.is_empty() {
+            request.headers_mut().insert("cookie", self.cookie.parse().unwrap());
+        }
+        request
+    }
+}
+
+impl Stack {
+    pub async fn call(&self, request: Request) -> Response<Body> {
+        self.function.handle(request).await
+    }
+
+    /// POST /oauth/token with Basic client authentication (or none).
+    pub async fn token(&self, body: &str, client: Option<(&str, &str)>) -> (u16, Value, HeaderMap) {
+        let mut request = post("/oauth/token", body, "application/x-www-form-urlencoded");
+        if let Some(client) = client {
+            request.headers_mut().insert("authorization", basic(client).parse().unwrap());
+        }
+        let response = self.call(request).await;
+        let (status, headers) = (response.status().as_u16(), response.headers().clone());
+        (status, json_of(response), headers)
+    }
+
+    pub async fn login_page(&self, client_id: &str, redirect: &str, verifier: Option<&str>) -> LoginPage {
+        let scope = if client_id == "app" { "smallcase" } else { "smarthome" };
+        let query = authorize_query(client_id, redirect, scope, "state-1", verifier);
+        let response = self.call(get(&format!("/oauth/authorize?{query}"))).await;
+        assert_eq!(response.status(), 200);
+        LoginPage::read(response)
+    }
+
+    /// A fresh code for the test user.
+    pub async fn code_for(&self, client_id: &str, redirect: &str, verifier: Option<&str>) -> String {
+        let page = self.login_page(client_id, redirect, verifier).await;
+        let response = self.call(page.submit(LOGIN, PASSWORD)).await;
+        assert_eq!(response.status(), 302, "{}", body_text(response));
+        code_from(&response, redirect, "state-1")
+    }
+
+    /// The whole linking for a confidential client with `scope`: the token response.
+    pub async fn link(&self, client_id: &str, scope: &str) -> Value {
+        let query = authorize_query(client_id, SBER_REDIRECT, scope, "st", None);
+        let page = LoginPage::read(self.call(get(&format!("/oauth/authorize?{query}"))).await);
+        let response = self.call(page.submit(LOGIN, PASSWORD)).await;
+        let code = code_from(&response, SBER_REDIRECT, "st");
+        let (status, tokens, _) = self
+            .token(
+                &form(&[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", SBER_REDIRECT)]),
+                Some(SBER),
+            )
+            .await;
+        assert_eq!(status, 200, "{tokens}");
+        tokens
+    }
+
+    /// The public app's linking with PKCE (no client secret): the token response.
+    pub async fn link_app(&self) -> Value {
+        let verifier = "app-verifier-app-verifier-app-verifier-app-verifier";
+        let code = self.code_for("app", APP_REDIRECT, Some(verifier)).await;
+        let body = form(&[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", APP_REDIRECT),
+            ("client_id", "app"),
+            ("code_verifier", verifier),
+        ]);
+        let (status, tokens, _) = self.token(&body, None).await;
+        assert_eq!(status, 200, "{tokens}");
+        tokens
+    }
+
+    /// Full verification as a protected API does it; the user id on success.
+    pub async fn verify(&self, token: &str, audience: &str) -> Result<String, TokenError> {
+        let verifier = AccessVerifier { fallback_issuer: None, audiences: vec![audience.to_owned()] };
+        verifier.verify(&self.deps, Some(token), now()).await.map(|c| c.sub)
+    }
+
+    pub async fn is_linked(&self, client_id: &str) -> bool {
+        let link = self.deps.store.get(&shared::store::keys::user_link(&self.user_id, client_id)).await.unwrap();
+        link.and_then(|l| l.get("linked").and_then(|v| v.as_bool())) == Some(true)
+    }
+}
+
+/// An independent HS256 check (hmac + base64, not the JWT library under test): header and claims when the
+/// signature is `secret`'s.
+pub fn decode_hs256(token: &str, secret: &str) -> Option<(Value, Value)> {
+    let mut parts = token.split('.');
+    let (header, payload, signature) = (parts.next()?, parts.next()?, parts.next()?);
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).ok()?;
+    mac.update(format!("{header}.{payload}").as_bytes());
+    mac.verify_slice(&URL_SAFE_NO_PAD.decode(signature).ok()?).ok()?;
+    let header = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header).ok()?).ok()?;
+    let claims = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).ok()?).ok()?;
+    Some((header, claims))
+}
+
+/// An independent HS256 signer, to make tokens the code under test never made.
+pub fn sign_hs256(kid: &str, secret: &str, claims: &Value) -> String {
+    let header = URL_SAFE_NO_PAD.encode(json!({"alg": "HS256", "typ": "JWT", "kid": kid}).to_string());
+    let payload = URL_SAFE_NO_PAD.encode(claims.to_string());
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(format!("{header}.{payload}").as_bytes());
+    format!("{header}.{payload}.{}", URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes()))
+}

@@ -1,0 +1,178 @@
+//! Our own user directory: stable user ids, logins with Argon2id password hashes, and the smart-me meters each user
+//! owns. The CLI writes it; the token function checks passwords against it; the `user` function reads devices.
+
+pub mod password;
+
+use crate::store::{Condition, Item, Query, SortRange, Store, StoreError, Value, Write, keys};
+
+/// One user, without the password hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    pub id: String,
+    pub login: String,
+    pub created_at: i64,
+}
+
+/// A smart-me meter a user owns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Device {
+    /// The smart-me device GUID, lower-case and hyphenated (as `ingest` stores it).
+    pub id: String,
+    pub name: String,
+    pub linked_at: i64,
+}
+
+/// Why a directory call failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UserError {
+    #[error("a login has 1 to 64 characters without spaces or control characters")]
+    InvalidLogin,
+    #[error("the login `{0}` is taken")]
+    LoginTaken(String),
+    #[error("no user has the login `{0}`")]
+    NoSuchLogin(String),
+    #[error("a device id is a smart-me device GUID, such as 2c6d6e4b-3f29-4f2b-9b5e-0c7a36f2a0e1")]
+    InvalidDevice,
+    #[error("a device name has 1 to 64 characters without control characters")]
+    InvalidDeviceName,
+    #[error(transparent)]
+    Password(#[from] password::PasswordError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The directory over a store.
+pub struct Users<'s> {
+    store: &'s dyn Store,
+}
+
+impl<'s> Users<'s> {
+    pub fn new(store: &'s dyn Store) -> Self {
+        Self { store }
+    }
+
+    /// The canonical form of a login: trimmed and lower-case, so `Alice` and `alice ` are the same person.
+    pub fn normalize_login(login: &str) -> Result<String, UserError> {
+        let login = login.trim().to_lowercase();
+        let valid =
+            (1..=64).contains(&login.chars().count()) && !login.chars().any(|c| c.is_control() || c.is_whitespace());
+        if valid { Ok(login) } else { Err(UserError::InvalidLogin) }
+    }
+
+    /// Creates a user with a new stable id; the login is claimed by a conditional write, so two concurrent adds of
+    /// one login cannot both succeed.
+    pub async fn add(&self, login: &str, password: &str, now: i64) -> Result<User, UserError> {
+        let login = Self::normalize_login(login)?;
+        let hash = password::hash(password)?;
+        let id = format!("u-{}", crate::crypto::to_hex(&rand::random::<[u8; 10]>()));
+        let writes = vec![
+            Write::Put {
+                item: Item::new(keys::user_login(&login)).with("user", Value::str(&id)),
+                condition: Condition::ItemAbsent,
+            },
+            Write::Put {
+                item: Item::new(keys::user_profile(&id))
+                    .with("login", Value::str(&login))
+                    .with("passwordHash", Value::str(hash))
+                    .with("createdAt", Value::int(now)),
+                condition: Condition::ItemAbsent,
+            },
+        ];
+        match self.store.transact(writes).await {
+            Ok(()) => Ok(User { id, login, created_at: now }),
+            Err(e) if e.is_condition_failed() => Err(UserError::LoginTaken(login)),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The user with `login` and their password hash, if any.
+    pub async fn credentials(&self, login: &str) -> Result<Option<(User, String)>, UserError> {
+        let Ok(login) = Self::normalize_login(login) else { return Ok(None) };
+        let Some(pointer) = self.store.get(&keys::user_login(&login)).await? else { return Ok(None) };
+        let Some(id) = pointer.str("user") else { return Ok(None) };
+        let Some(profile) = self.store.get(&keys::user_profile(id)).await? else { return Ok(None) };
+        let hash = profile.str("passwordHash").unwrap_or_default().to_owned();
+        Ok(Some((profile_user(id, &profile), hash)))
+    }
+
+    /// The user with id `id`, if any.
+    pub async fn get(&self, id: &str) -> Result<Option<User>, UserError> {
+        Ok(self.store.get(&keys::user_profile(id)).await?.map(|p| profile_user(id, &p)))
+    }
+
+    /// The user with `login`, or an error naming it.
+    pub async fn by_login(&self, login: &str) -> Result<User, UserError> {
+        match self.credentials(login).await? {
+            Some((user, _)) => Ok(user),
+            None => Err(UserError::NoSuchLogin(login.trim().to_owned())),
+        }
+    }
+
+    /// Every user, by login.
+    pub async fn list(&self) -> Result<Vec<User>, UserError> {
+        let pointers = self.store.query(&Query::partition(keys::LOGIN_PARTITION)).await?;
+        let profiles = self
+            .store
+            .batch_get(&pointers.iter().filter_map(|p| p.str("user")).map(keys::user_profile).collect::<Vec<_>>())
+            .await?;
+        let mut users: Vec<User> =
+            profiles.iter().filter_map(|p| p.key.pk.strip_prefix("USER#").map(|id| profile_user(id, p))).collect();
+        users.sort_by(|a, b| a.login.cmp(&b.login));
+        Ok(users)
+    }
+
+    /// Records that user `user_id` owns smart-me meter `device_id` under `name` (again: renames it).
+    pub async fn link_device(&self, user_id: &str, device_id: &str, name: &str, now: i64) -> Result<Device, UserError> {
+        let id = normalize_device_id(device_id)?;
+        let name = name.trim();
+        if !(1..=64).contains(&name.chars().count()) || name.chars().any(char::is_control) {
+            return Err(UserError::InvalidDeviceName);
+        }
+        let item = Item::new(keys::user_device(user_id, &id))
+            .with("deviceId", Value::str(&id))
+            .with("name", Value::str(name))
+            .with("linkedAt", Value::int(now));
+        // The profile must exist: a device is never attached to a user id that was mistyped.
+        let writes = vec![
+            Write::Check { key: keys::user_profile(user_id), condition: Condition::ItemPresent },
+            Write::Put { item, condition: Condition::Always },
+        ];
+        match self.store.transact(writes).await {
+            Ok(()) => Ok(Device { id, name: name.to_owned(), linked_at: now }),
+            Err(e) if e.is_condition_failed() => Err(UserError::NoSuchLogin(user_id.to_owned())),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The meters user `user_id` owns, by device id.
+    pub async fn devices(&self, user_id: &str) -> Result<Vec<Device>, UserError> {
+        let query =
+            Query::partition(keys::user_partition(user_id)).range(SortRange::Prefix(keys::DEVICE_PREFIX.to_owned()));
+        Ok(self
+            .store
+            .query(&query)
+            .await?
+            .iter()
+            .filter_map(|item| {
+                Some(Device {
+                    id: item.str("deviceId")?.to_owned(),
+                    name: item.str("name").unwrap_or_default().to_owned(),
+                    linked_at: item.i64("linkedAt").unwrap_or_default(),
+                })
+            })
+            .collect())
+    }
+}
+
+/// A smart-me device GUID in the form `ingest` stores (lower-case, hyphenated).
+pub fn normalize_device_id(device_id: &str) -> Result<String, UserError> {
+    uuid::Uuid::try_parse(device_id.trim()).map(|u| u.hyphenated().to_string()).map_err(|_| UserError::InvalidDevice)
+}
+
+fn profile_user(id: &str, profile: &Item) -> User {
+    User {
+        id: id.to_owned(),
+        login: profile.str("login").unwrap_or_default().to_owned(),
+        created_at: profile.i64("createdAt").unwrap_or_default(),
+    }
+}
