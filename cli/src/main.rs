@@ -1,6 +1,7 @@
 //! `switchyard`: the local runner and operator commands.
 
 mod apigw;
+mod directory;
 mod serve;
 mod sign;
 mod stack;
@@ -31,6 +32,12 @@ enum Command {
     Serve(ServeArgs),
     /// Print the headers a webhook sender would send for a body, signed with the source's current secret.
     Sign(sign::SignArgs),
+    /// Manage the users who can sign in to link accounts (Sber) and use the smallcase routes.
+    #[command(subcommand)]
+    User(directory::UserCommand),
+    /// Manage which smart-me meters each user owns.
+    #[command(subcommand)]
+    Device(directory::DeviceCommand),
 }
 
 #[derive(clap::Args, Clone)]
@@ -58,6 +65,8 @@ fn main() -> ExitCode {
     let result = match cli.command.unwrap_or(Command::Serve(cli.serve)) {
         Command::Serve(args) => runtime.block_on(serve::run(args.listen, &args.data, &args.secrets)),
         Command::Sign(args) => runtime.block_on(sign::run(&args)),
+        Command::User(command) => runtime.block_on(directory::user(command)),
+        Command::Device(command) => runtime.block_on(directory::device(command)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

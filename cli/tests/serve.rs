@@ -111,3 +111,76 @@ async fn a_delivery_signed_with_switchyard_sign_is_received_once() {
     let again = send(&runner.base, "POST", "/webhooks/schurter", &request_headers, &body[..]).await;
     assert_eq!(again.json()["duplicate"], true);
 }
+
+/// The value of hidden input `name` in an HTML form.
+fn hidden(html: &str, name: &str) -> String {
+    let start =
+        html.find(&format!("name=\"{name}\" value=\"")).unwrap_or_else(|| panic!("no {name}")) + name.len() + 15;
+    html[start..].split('"').next().unwrap().replace("&amp;", "&")
+}
+
+#[tokio::test]
+async fn an_app_links_an_account_and_gets_a_smallcase_token_through_the_runner() {
+    let data = std::env::temp_dir().join(testkit::unique_name("runner"));
+    let mut adding = tokio::process::Command::new(env!("CARGO_BIN_EXE_switchyard"))
+        .args(["user", "add", "dev", "--data"])
+        .arg(&data)
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = adding.stdin.take().unwrap();
+    tokio::io::AsyncWriteExt::write_all(&mut stdin, b"dev-password-123\n").await.unwrap();
+    drop(stdin);
+    let added = adding.wait().await.unwrap();
+    assert!(added.success());
+    let secrets = testkit::workspace_root().join("local/secrets.json");
+    let runner = Runner::start(env!("CARGO_BIN_EXE_switchyard"), &data, &secrets, &[]).await;
+
+    let verifier = "runner-verifier-runner-verifier-runner-verifier";
+    let challenge = shared::oauth::pkce::challenge_of(verifier);
+    let query = shared::codec::form::encode([
+        ("response_type", "code"),
+        ("client_id", "app-dev"),
+        ("redirect_uri", "http://localhost:8080/callback"),
+        ("state", "s-1"),
+        ("code_challenge", &challenge),
+        ("code_challenge_method", "S256"),
+    ]);
+    let page = send(&runner.base, "GET", &format!("/oauth/authorize?{query}"), &[], "").await;
+    assert_eq!(page.status, 200);
+    let cookie = page.headers["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
+    let html = page.text();
+    let form = shared::codec::form::encode([
+        ("response_type", "code"),
+        ("client_id", "app-dev"),
+        ("redirect_uri", hidden(&html, "redirect_uri").as_str()),
+        ("scope", hidden(&html, "scope").as_str()),
+        ("state", hidden(&html, "state").as_str()),
+        ("code_challenge", hidden(&html, "code_challenge").as_str()),
+        ("code_challenge_method", "S256"),
+        ("csrf_token", hidden(&html, "csrf_token").as_str()),
+        ("username", "dev"),
+        ("password", "dev-password-123"),
+    ]);
+    let form_type = ("content-type", "application/x-www-form-urlencoded");
+    let signed_in = send(&runner.base, "POST", "/oauth/authorize", &[form_type, ("cookie", &cookie)], form).await;
+    assert_eq!(signed_in.status, 302, "{}", signed_in.text());
+    let location = url::Url::parse(signed_in.headers["location"].to_str().unwrap()).unwrap();
+    let code = location.query_pairs().find(|(k, _)| k == "code").unwrap().1.into_owned();
+
+    let exchange = shared::codec::form::encode([
+        ("grant_type", "authorization_code"),
+        ("code", &code),
+        ("redirect_uri", "http://localhost:8080/callback"),
+        ("client_id", "app-dev"),
+        ("code_verifier", verifier),
+    ]);
+    let tokens = send(&runner.base, "POST", "/oauth/token", &[form_type], exchange).await;
+    assert_eq!(tokens.status, 200, "{}", tokens.text());
+    let access = tokens.json()["access_token"].as_str().unwrap().to_owned();
+
+    let bearer = format!("Bearer {access}");
+    let smallcase = send(&runner.base, "POST", "/smallcase/token", &[("authorization", &bearer)], "").await;
+    assert_eq!(smallcase.status, 200, "{}", smallcase.text());
+    assert!(smallcase.json()["smallcaseAuthToken"].as_str().is_some_and(|t| t.split('.').count() == 3));
+}

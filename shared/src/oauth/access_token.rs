@@ -173,6 +173,30 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_tokens_are_refused_without_panicking(token in ".{0,300}", parts in "[A-Za-z0-9_.-]{0,200}") {
+            let current = settings(&[("k1", K1)]);
+            proptest::prop_assert!(verify(&current, &token, &["sber"], 1_500).is_err());
+            proptest::prop_assert!(verify(&current, &parts, &["sber"], 1_500).is_err());
+            let _ = bearer(&token);
+        }
+
+        #[test]
+        fn any_change_to_a_signed_token_is_refused(index in 0usize..400, replacement in "[A-Za-z0-9_-]") {
+            let current = settings(&[("k1", K1)]);
+            let token = sign(&current, &claims());
+            let index = index % token.len();
+            let mut changed = token.clone();
+            changed.replace_range(index..=index, &replacement);
+            if changed != token {
+                // Base64url's last character may carry unused bits: a change there can decode to the same bytes.
+                let decoded_same = index == token.len() - 1 && verify(&current, &changed, &["sber"], 1_500).is_ok();
+                proptest::prop_assert!(decoded_same || verify(&current, &changed, &["sber"], 1_500).is_err());
+            }
+        }
+    }
+
     #[test]
     fn bearer_headers() {
         assert_eq!(bearer("Bearer abc"), Some("abc"));

@@ -1,0 +1,145 @@
+//! `switchyard user ...` and `switchyard device ...`: the user directory, on the embedded store of `serve` or on a
+//! deployed stack's DynamoDB table.
+
+use shared::store::Store;
+use shared::store::dynamo::DynamoStore;
+use shared::store::embedded::EmbeddedStore;
+use shared::users::Users;
+use std::io::BufRead;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// Where the directory lives.
+#[derive(clap::Args, Clone)]
+pub struct StoreArgs {
+    /// Directory of the embedded store (the one `serve --data` uses).
+    #[arg(long, default_value = ".switchyard")]
+    data: PathBuf,
+    /// A deployed stack's DynamoDB table (its `TableName` output) instead of the embedded store; region and
+    /// credentials come from the usual AWS environment and profile.
+    #[arg(long, env = "SWITCHYARD_TABLE")]
+    table: Option<String>,
+}
+
+impl StoreArgs {
+    pub async fn open(&self) -> Result<Arc<dyn Store>, String> {
+        match &self.table {
+            Some(table) => {
+                let vars = shared::env::Vars::from_process();
+                let config = shared::aws::sdk_config(&vars).await.map_err(|e| e.to_string())?;
+                Ok(Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::new(&config), table)))
+            }
+            None => {
+                std::fs::create_dir_all(&self.data)
+                    .map_err(|e| format!("cannot create {}: {e}", self.data.display()))?;
+                let store = EmbeddedStore::open(&self.data.join("store.redb")).map_err(|e| {
+                    format!(
+                        "cannot open the store in {} (is `switchyard serve` running on it?): {e}",
+                        self.data.display()
+                    )
+                })?;
+                Ok(Arc::new(store))
+            }
+        }
+    }
+}
+
+#[derive(clap::Subcommand)]
+pub enum UserCommand {
+    /// Create a user; the password is read from the first line of standard input.
+    Add {
+        /// The login (case-insensitive; stored lower-case).
+        login: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// List every user: id, login, creation time.
+    List {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+#[derive(clap::Subcommand)]
+pub enum DeviceCommand {
+    /// Link a smart-me meter to a user (linking it again renames it).
+    Link {
+        /// The user's login.
+        #[arg(long)]
+        user: String,
+        /// The meter's smart-me device GUID.
+        #[arg(long = "smartme-device")]
+        smartme_device: String,
+        /// The name Sber shows for the meter.
+        #[arg(long)]
+        name: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// List a user's meters.
+    List {
+        /// The user's login.
+        #[arg(long)]
+        user: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+fn read_password() -> Result<String, String> {
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line).map_err(|e| format!("cannot read the password from stdin: {e}"))?;
+    let password = line.trim_end_matches(['\r', '\n']).to_owned();
+    if password.is_empty() {
+        return Err(
+            "no password on standard input (pipe it in: `printf '%s\\n' \"$PASSWORD\" | switchyard user add LOGIN`)"
+                .into(),
+        );
+    }
+    Ok(password)
+}
+
+pub async fn user(command: UserCommand) -> Result<(), String> {
+    match command {
+        UserCommand::Add { login, store } => {
+            let password = read_password()?;
+            let store = store.open().await?;
+            let user = Users::new(store.as_ref())
+                .add(&login, &password, shared::clock::now_epoch())
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("{}\t{}", user.id, user.login);
+        }
+        UserCommand::List { store } => {
+            let store = store.open().await?;
+            for user in Users::new(store.as_ref()).list().await.map_err(|e| e.to_string())? {
+                println!("{}\t{}\t{}", user.id, user.login, shared::clock::rfc3339(user.created_at));
+            }
+        }
+    }
+    Ok(())
+}
+
+pub async fn device(command: DeviceCommand) -> Result<(), String> {
+    match command {
+        DeviceCommand::Link { user, smartme_device, name, store } => {
+            let store = store.open().await?;
+            let users = Users::new(store.as_ref());
+            let owner = users.by_login(&user).await.map_err(|e| e.to_string())?;
+            let device = users
+                .link_device(&owner.id, &smartme_device, &name, shared::clock::now_epoch())
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("{}\t{}\t{}", owner.login, device.id, device.name);
+        }
+        DeviceCommand::List { user, store } => {
+            let store = store.open().await?;
+            let users = Users::new(store.as_ref());
+            let owner = users.by_login(&user).await.map_err(|e| e.to_string())?;
+            for device in users.devices(&owner.id).await.map_err(|e| e.to_string())? {
+                println!("{}\t{}", device.id, device.name);
+            }
+        }
+    }
+    Ok(())
+}
