@@ -14,11 +14,12 @@ pub fn handlers(vars: &Vars, deps: &Deps) -> Result<HashMap<&'static str, Arc<dy
     let webhook = switchyard_webhook::WebhookFunction::new(deps.clone(), vars).map_err(|e| format!("webhook: {e}"))?;
     let register =
         switchyard_register::RegisterFunction::new(deps.clone(), vars).map_err(|e| format!("register: {e}"))?;
+    let user = switchyard_user::UserFunction::new(deps.clone(), vars).map_err(|e| format!("user: {e}"))?;
     let token = switchyard_token::TokenFunction::new(deps.clone(), vars).map_err(|e| format!("token: {e}"))?;
     let handlers: [(&'static str, Arc<dyn Handler>); 6] = [
         ("config", Arc::new(config)),
         ("register", Arc::new(register)),
-        ("user", Arc::new(switchyard_user::UserFunction)),
+        ("user", Arc::new(user)),
         ("ingest", Arc::new(ingest)),
         ("webhook", Arc::new(webhook)),
         ("token", Arc::new(token)),

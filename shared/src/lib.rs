@@ -13,6 +13,7 @@ pub mod http;
 pub mod oauth;
 pub mod retailcrm;
 pub mod routes;
+pub mod sber;
 pub mod secrets;
 pub mod smallcase;
 pub mod smartme;

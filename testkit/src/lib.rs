@@ -11,6 +11,7 @@ pub mod proxy;
 pub mod retailcrm;
 pub mod runtime;
 pub mod smallcase;
+pub mod smartme_api;
 pub mod stack;
 
 use std::path::PathBuf;

@@ -1,19 +1,171 @@
-//! `user`: the Sber Smart Home cloud-to-cloud webhook.
-//!
-//! Not built yet: every route answers 501 in the partner's error format until its issue lands.
+//! `user`: the Sber Smart Home cloud-to-cloud webhook at `/sber/v1/*` (ping, user, devices, query, command, unlink).
 
-use lambda_http::http::StatusCode;
+use lambda_http::http::{Method, StatusCode};
+use serde_json::json;
+use shared::Deps;
 use shared::codec::{ApiError, ErrorEnvelope};
+use shared::env::{ConfigError, Vars};
 use shared::http::{self, Body, Handler, Request, Response};
+use shared::oauth::{AccessClaims, OAuthSettings, TokenError, access_token, grants};
+use shared::sber::functions::Units;
+use shared::sber::{SberHome, requests};
+use shared::smartme::control::{DeviceControl, SmartMeApi};
+use std::sync::Arc;
+use std::time::Duration;
 
-/// The function's state.
-#[derive(Default)]
-pub struct UserFunction;
+/// Largest body accepted (bytes): 100 device ids or commands fit many times over.
+const MAX_BODY: usize = 64 * 1024;
+
+/// The function's state, built once per sandbox.
+pub struct UserFunction {
+    deps: Deps,
+    home: SberHome,
+    /// The OAuth client Sber links with: its tokens (and only its) are accepted here.
+    client_id: String,
+    token_query_param: Option<String>,
+    public_url: Option<String>,
+    clock: fn() -> i64,
+}
+
+impl UserFunction {
+    pub fn new(deps: Deps, vars: &Vars) -> Result<Self, ConfigError> {
+        let timeout = Duration::from_millis(vars.parse_or("SMARTME_TIMEOUT_MS", 5_000)?);
+        let api = vars.get_or("SMARTME_API_URL", "https://smart-me.com");
+        let control: Arc<dyn DeviceControl> = Arc::new(SmartMeApi::new(api, deps.secrets.clone(), timeout));
+        Self::with_control(deps, vars, control)
+    }
+
+    /// The same function with another device-control port.
+    pub fn with_control(deps: Deps, vars: &Vars, control: Arc<dyn DeviceControl>) -> Result<Self, ConfigError> {
+        let power_to_w: f64 = vars.parse_or("SMARTME_POWER_TO_W", 1.0)?;
+        if !(power_to_w.is_finite() && power_to_w > 0.0) {
+            return Err(ConfigError::new("SMARTME_POWER_TO_W", "must be a positive number"));
+        }
+        let units = Units { power_to_w, energy_unit: vars.get_or("SMARTME_ENERGY_UNIT", "Wh").to_owned() };
+        let online_window_s = vars.parse_or("SBER_ONLINE_WINDOW_S", 300)?;
+        Ok(Self {
+            home: SberHome { store: deps.store.clone(), control, units, online_window_s },
+            deps,
+            client_id: vars.get_or("SBER_CLIENT_ID", "sber").to_owned(),
+            token_query_param: vars.get("SBER_TOKEN_QUERY_PARAM").filter(|p| !p.is_empty()).map(str::to_owned),
+            public_url: vars.public_url()?,
+            clock: shared::clock::now_epoch,
+        })
+    }
+
+    pub fn with_clock(mut self, clock: fn() -> i64) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The access token: `Authorization: Bearer`, or the configured query parameter (Sber's "in parameters").
+    fn token(&self, request: &Request) -> Option<String> {
+        if let Some(token) = http::header_str(request, "authorization").and_then(access_token::bearer) {
+            return Some(token.to_owned());
+        }
+        let name = self.token_query_param.as_deref()?;
+        let query = shared::codec::form::Form::parse(request.uri().query().unwrap_or_default().as_bytes()).ok()?;
+        query.get(name).ok().flatten().filter(|t| !t.is_empty()).map(str::to_owned)
+    }
+
+    /// The token's user: 401 for a missing or invalid token, 403 for a user no longer linked with Sber.
+    async fn authenticate(&self, request: &Request) -> Result<AccessClaims, ApiError> {
+        let unauthorized = |e: TokenError| ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", e.to_string());
+        let unavailable = || ApiError::unavailable("authorization cannot be checked right now; try again");
+        let token = self.token(request).ok_or(unauthorized(TokenError::Missing))?;
+        let settings =
+            OAuthSettings::load(self.deps.secrets.as_ref(), self.public_url.as_deref()).await.map_err(|e| {
+                tracing::error!(error = %e, "oauth secret unavailable");
+                unavailable()
+            })?;
+        let Some(client) = settings.client(&self.client_id) else {
+            tracing::error!(client_id = self.client_id, "SBER_CLIENT_ID names no client of the oauth secret");
+            return Err(unavailable());
+        };
+        let claims = access_token::verify(&settings, &token, &[client.audience.as_str()], (self.clock)())
+            .map_err(unauthorized)?;
+        if claims.client_id != self.client_id {
+            return Err(unauthorized(TokenError::WrongAudience));
+        }
+        match grants::is_linked(self.deps.store.as_ref(), &claims.sub, &self.client_id).await {
+            Ok(true) => {}
+            Ok(false) => return Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", "the account is not linked")),
+            Err(error) => {
+                tracing::error!(%error, "link state unavailable");
+                return Err(unavailable());
+            }
+        }
+        shared::oauth::check_not_revoked(self.deps.store.as_ref(), &claims).await.map_err(|e| match e {
+            TokenError::Unavailable => unavailable(),
+            other => unauthorized(other),
+        })?;
+        Ok(claims)
+    }
+
+    async fn route(&self, request: &Request, route: &str) -> Result<serde_json::Value, ApiError> {
+        let claims = self.authenticate(request).await?;
+        let user = claims.sub.as_str();
+        let now = (self.clock)();
+        let failed = |error: shared::store::StoreError| {
+            tracing::error!(%error, "store call failed");
+            ApiError::unavailable("the device store is unavailable; try again")
+        };
+        let body = || -> Result<&[u8], ApiError> {
+            let content_type = http::header_str(request, "content-type").unwrap_or_default();
+            if !content_type.split(';').next().unwrap_or_default().trim().eq_ignore_ascii_case("application/json") {
+                return Err(ApiError::bad_request("the body must be application/json"));
+            }
+            http::body_within(request, MAX_BODY)
+        };
+        match route {
+            "user" => Ok(json!({"id": user})),
+            "devices" => self.home.devices(user).await.map_err(failed),
+            "query" => {
+                let ids = requests::query(body()?).map_err(ApiError::bad_request)?;
+                self.home.query(user, &ids, now).await.map_err(failed)
+            }
+            "command" => {
+                let commands = requests::command(body()?).map_err(ApiError::bad_request)?;
+                self.home.command(user, &commands).await.map_err(failed)
+            }
+            _ => {
+                // Sber unlinks whatever we answer: revoke what we can, and answer 200 even if it was done before.
+                let revoked =
+                    grants::unlink(self.deps.store.as_ref(), user, &self.client_id, now).await.map_err(failed)?;
+                tracing::info!(user_id = user, revoked, "unlinked from Sber");
+                Ok(json!({}))
+            }
+        }
+    }
+}
 
 #[async_trait::async_trait]
 impl Handler for UserFunction {
-    async fn handle(&self, _request: Request) -> Response<Body> {
-        let error = ApiError::new(StatusCode::NOT_IMPLEMENTED, "not_implemented", "this endpoint is not available yet");
-        http::error(ErrorEnvelope::Sber, &error)
+    async fn handle(&self, request: Request) -> Response<Body> {
+        let request_id =
+            http::header_str(&request, "x-request-id").unwrap_or("-").chars().take(128).collect::<String>();
+        let path = request.uri().path();
+        let method = request.method().clone();
+        let route = match path.strip_prefix("/sber/v1/") {
+            Some(route @ ("ping" | "user" | "devices")) if method == Method::GET => route.to_owned(),
+            Some(route @ ("query" | "command" | "unlink")) if method == Method::POST => route.to_owned(),
+            Some("ping" | "user" | "devices" | "query" | "command" | "unlink") => {
+                return http::error(ErrorEnvelope::Sber, &ApiError::method_not_allowed(&method));
+            }
+            _ => return http::error(ErrorEnvelope::Sber, &ApiError::not_found("no such path")),
+        };
+        if route == "ping" {
+            return http::json(StatusCode::OK, &json!({"status": "ok"}));
+        }
+        match self.route(&request, &route).await {
+            Ok(answer) => {
+                tracing::info!(request_id, route, "sber call answered");
+                http::json(StatusCode::OK, &answer)
+            }
+            Err(error) => {
+                tracing::info!(request_id, route, status = error.status.as_u16(), "sber call refused");
+                http::error(ErrorEnvelope::Sber, &error)
+            }
+        }
     }
 }

@@ -354,31 +354,31 @@ impl Grants<'_> {
             Err(e) => Err(e),
         }
     }
+}
 
-    /// Unlinks `user_id` from `client_id`: the link is marked unlinked and every family of the pair revoked.
-    /// Idempotent; answers how many families were revoked.
-    pub async fn unlink(&self, user_id: &str, client_id: &str) -> Result<usize, StoreError> {
-        let link = Update::default().set("linked", Value::Bool(false)).set("unlinkedAt", Value::int(self.now));
-        self.store.update(&keys::user_link(user_id, client_id), link, Condition::Always).await?;
-        let query = Query::partition(keys::user_partition(user_id))
-            .range(SortRange::Prefix(keys::token_family_prefix(client_id)));
-        let mut revoked = 0;
-        for family in self.store.query(&query).await? {
-            if family.get("revoked").is_none() {
-                let update = Update::default().set("revoked", Value::Bool(true)).set("revokedAt", Value::int(self.now));
-                match self.store.update(&family.key, update, Condition::ItemPresent).await {
-                    Ok(_) => revoked += 1,
-                    Err(e) if e.is_condition_failed() => {}
-                    Err(e) => return Err(e),
-                }
+/// Unlinks `user_id` from `client_id`: the link is marked unlinked and every family of the pair revoked.
+/// Idempotent; answers how many families were revoked.
+pub async fn unlink(store: &dyn Store, user_id: &str, client_id: &str, now: i64) -> Result<usize, StoreError> {
+    let link = Update::default().set("linked", Value::Bool(false)).set("unlinkedAt", Value::int(now));
+    store.update(&keys::user_link(user_id, client_id), link, Condition::Always).await?;
+    let query =
+        Query::partition(keys::user_partition(user_id)).range(SortRange::Prefix(keys::token_family_prefix(client_id)));
+    let mut revoked = 0;
+    for family in store.query(&query).await? {
+        if family.get("revoked").is_none() {
+            let update = Update::default().set("revoked", Value::Bool(true)).set("revokedAt", Value::int(now));
+            match store.update(&family.key, update, Condition::ItemPresent).await {
+                Ok(_) => revoked += 1,
+                Err(e) if e.is_condition_failed() => {}
+                Err(e) => return Err(e),
             }
         }
-        Ok(revoked)
     }
+    Ok(revoked)
+}
 
-    /// Whether `user_id` is currently linked with `client_id` (an exchange linked them and no unlink followed).
-    pub async fn is_linked(&self, user_id: &str, client_id: &str) -> Result<bool, StoreError> {
-        let link = self.store.get(&keys::user_link(user_id, client_id)).await?;
-        Ok(link.and_then(|l| l.get("linked").and_then(Value::as_bool)) == Some(true))
-    }
+/// Whether `user_id` is currently linked with `client_id` (an exchange linked them and no unlink followed).
+pub async fn is_linked(store: &dyn Store, user_id: &str, client_id: &str) -> Result<bool, StoreError> {
+    let link = store.get(&keys::user_link(user_id, client_id)).await?;
+    Ok(link.and_then(|l| l.get("linked").and_then(Value::as_bool)) == Some(true))
 }

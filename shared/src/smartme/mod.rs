@@ -1,6 +1,7 @@
 //! smart-me Realtime API: the protobuf `DeviceDataArray` smart-me posts, decoded and validated into readings.
 
 pub mod bcl;
+pub mod control;
 pub mod obis;
 pub mod payload;
 pub mod storage;

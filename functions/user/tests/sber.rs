@@ -1,0 +1,311 @@
+//! Sber plays its part end to end against the local stack (token, ingest and user functions on one store):
+//! account linking with Sber's redirect URI, user, devices, a smart-me post, query in Sber units, staleness,
+//! commands through a fake smart-me API, unlink; on the embedded store and on DynamoDB and Secrets Manager (moto).
+
+use lambda_http::http::Method;
+use lambda_http::{Body, Request, Response};
+use prost::Message;
+use serde_json::{Value, json};
+use shared::codec::BasicCredentials;
+use shared::env::Vars;
+use shared::http::Handler;
+use shared::smartme::UtcTicks;
+use shared::smartme::bcl::uuid_to_guid;
+use shared::smartme::proto::{DeviceData, DeviceDataArray, DeviceValue};
+use shared::users::Users;
+use std::cell::Cell;
+use testkit::smartme_api::{FakeSmartMe, SWITCH_OBIS};
+use testkit::stack::Backend;
+use uuid::Uuid;
+
+const SBER_REDIRECT: &str = "https://gateway.iot.sberdevices.ru/gateway/v1/binder/backward";
+const CLIENT: (&str, &str) = ("sber", "sber-client-secret-for-tests");
+const SIGNING_KEY: &str = "sber-test-signing-key-sber-test-signing-key";
+const REALTIME: (&str, &str) = ("smartme-realtime", "smartme-realtime-password");
+const API_KEY: &str = "smartme-rest-api-key-for-tests";
+const SWITCHABLE: &str = "3bd0fce9-9f8e-4183-b3d1-0c1622a22ca1";
+const PLAIN: &str = "0c1622a2-2ca1-4183-9f8e-3bd0fce9b3d1";
+const FOREIGN: &str = "11111111-2222-4333-8444-555555555555";
+
+thread_local! {
+    static OFFSET: Cell<i64> = const { Cell::new(0) };
+}
+
+fn clock() -> i64 {
+    shared::clock::now_epoch() + OFFSET.with(Cell::get)
+}
+
+struct Stack {
+    token: switchyard_token::TokenFunction,
+    ingest: switchyard_ingest::IngestFunction,
+    user: switchyard_user::UserFunction,
+    smartme: FakeSmartMe,
+}
+
+async fn stack(backend: Backend) -> Stack {
+    let oauth = json!({
+        "issuer": "https://api.switchyard.test",
+        "keys": [{"kid": "k1", "secret": SIGNING_KEY}],
+        "clients": [
+            {"client_id": CLIENT.0, "client_secret": CLIENT.1, "redirect_uris": [SBER_REDIRECT], "scopes": ["smarthome"], "audience": "sber"},
+            {"client_id": "app", "redirect_uris": ["https://app.example.com/cb"], "scopes": ["smallcase"], "audience": "smallcase"}
+        ]
+    });
+    let smartme = json!({"username": REALTIME.0, "password": REALTIME.1, "api_key": API_KEY});
+    let deps = testkit::stack::deps(backend, &[("oauth", oauth), ("smartme", smartme)]).await;
+    let users = Users::new(deps.store.as_ref());
+    let alice = users.add("alice", "alice-password-1", clock()).await.unwrap();
+    users.link_device(&alice.id, SWITCHABLE, "Kitchen", clock()).await.unwrap();
+    users.link_device(&alice.id, PLAIN, "Garage", clock()).await.unwrap();
+    let fake = FakeSmartMe::start(&format!("ApiKey {API_KEY}"), &[SWITCHABLE]).await;
+    let vars = Vars::from_pairs([
+        ("SWITCHYARD_PUBLIC_URL", "https://api.switchyard.test"),
+        ("SMARTME_API_URL", fake.url.as_str()),
+        ("SBER_CLIENT_ID", CLIENT.0),
+        ("SBER_TOKEN_QUERY_PARAM", "access_token"),
+    ]);
+    Stack {
+        token: switchyard_token::TokenFunction::new(deps.clone(), &vars).unwrap().with_clock(clock),
+        ingest: switchyard_ingest::IngestFunction::new(deps.clone(), &vars).unwrap(),
+        user: switchyard_user::UserFunction::new(deps, &vars).unwrap().with_clock(clock),
+        smartme: fake,
+    }
+}
+
+fn request(method: Method, path: &str, token: Option<&str>, body: Option<&Value>) -> Request {
+    let mut request = Request::new(body.map_or(Body::Empty, |b| Body::Text(b.to_string())));
+    *request.method_mut() = method;
+    *request.uri_mut() = path.parse().unwrap();
+    if let Some(token) = token {
+        request.headers_mut().insert("authorization", format!("Bearer {token}").parse().unwrap());
+    }
+    request.headers_mut().insert("content-type", "application/json".parse().unwrap());
+    request.headers_mut().insert("x-request-id", "sber-req-1".parse().unwrap());
+    request
+}
+
+fn answer(response: Response<Body>) -> (u16, Value) {
+    (response.status().as_u16(), serde_json::from_slice(response.body().as_ref()).unwrap_or(Value::Null))
+}
+
+impl Stack {
+    async fn sber(&self, method: Method, route: &str, token: Option<&str>, body: Option<Value>) -> (u16, Value) {
+        answer(self.user.handle(request(method, &format!("/sber/v1/{route}"), token, body.as_ref())).await)
+    }
+
+    /// Account linking exactly as Sber drives it: authorize page, the user's credentials, the redirect to Sber's
+    /// binder with the code, the code exchanged with the client's Basic credentials.
+    async fn link(&self) -> String {
+        let query = shared::codec::form::encode([
+            ("response_type", "code"),
+            ("client_id", CLIENT.0),
+            ("redirect_uri", SBER_REDIRECT),
+            ("scope", "smarthome"),
+            ("state", "sber-state"),
+        ]);
+        let page = self.token.handle(request(Method::GET, &format!("/oauth/authorize?{query}"), None, None)).await;
+        assert_eq!(page.status(), 200);
+        let cookie = page.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
+        let html = String::from_utf8(page.body().as_ref().to_vec()).unwrap();
+        let csrf = html.split("name=\"csrf_token\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+        let form = format!("{query}&csrf_token={csrf}&username=alice&password=alice-password-1");
+        let mut post = Request::new(Body::Text(form));
+        *post.method_mut() = Method::POST;
+        *post.uri_mut() = "/oauth/authorize".parse().unwrap();
+        post.headers_mut().insert("content-type", "application/x-www-form-urlencoded".parse().unwrap());
+        post.headers_mut().insert("cookie", cookie.parse().unwrap());
+        let redirect = self.token.handle(post).await;
+        assert_eq!(redirect.status(), 302);
+        let location = url::Url::parse(redirect.headers()["location"].to_str().unwrap()).unwrap();
+        assert!(location.as_str().starts_with(SBER_REDIRECT));
+        let code = location.query_pairs().find(|(k, _)| k == "code").unwrap().1.into_owned();
+        let exchange = shared::codec::form::encode([
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", SBER_REDIRECT),
+        ]);
+        let mut post = Request::new(Body::Text(exchange));
+        *post.method_mut() = Method::POST;
+        *post.uri_mut() = "/oauth/token".parse().unwrap();
+        post.headers_mut().insert("content-type", "application/x-www-form-urlencoded".parse().unwrap());
+        post.headers_mut().insert("authorization", BasicCredentials::header_value(CLIENT.0, CLIENT.1).parse().unwrap());
+        let (status, tokens) = answer(self.token.handle(post).await);
+        assert_eq!(status, 200, "{tokens}");
+        tokens["access_token"].as_str().unwrap().to_owned()
+    }
+
+    async fn ingest(&self, items: Vec<DeviceData>) {
+        let mut post = Request::new(Body::Binary(DeviceDataArray { device_data_items: items }.encode_to_vec()));
+        *post.method_mut() = Method::POST;
+        *post.uri_mut() = "/smartme/realtime".parse().unwrap();
+        post.headers_mut()
+            .insert("authorization", BasicCredentials::header_value(REALTIME.0, REALTIME.1).parse().unwrap());
+        let (status, body) = answer(self.ingest.handle(post).await);
+        assert_eq!(status, 200, "{body}");
+    }
+}
+
+fn reading(device: &str, seconds_ago: i64, values: &[([u8; 6], f64)]) -> DeviceData {
+    let unix_ms = (clock() - seconds_ago) * 1000;
+    DeviceData {
+        device_id: uuid_to_guid(Uuid::parse_str(device).unwrap()),
+        date_time: UtcTicks(unix_ms * 10_000).to_bcl(),
+        device_values: values.iter().map(|(obis, value)| DeviceValue { obis: obis.to_vec(), value: *value }).collect(),
+    }
+}
+
+fn state<'a>(states: &'a Value, key: &str) -> &'a Value {
+    states.as_array().unwrap().iter().find(|s| s["key"] == key).map(|s| &s["value"]).unwrap_or(&Value::Null)
+}
+
+/// Every emitted device and state checked against Sber's published category and function table.
+fn check_against_spec(devices: &Value, query: &Value) {
+    let spec: Value = serde_json::from_str(
+        &std::fs::read_to_string(testkit::workspace_root().join("../shared/vectors/sber/spec.json")).unwrap(),
+    )
+    .unwrap();
+    for device in devices["devices"].as_array().unwrap() {
+        let model = &device["model"];
+        let category = &spec["categories"][model["category"].as_str().unwrap()];
+        let allowed: Vec<&str> = category["features"].as_array().unwrap().iter().map(|f| f.as_str().unwrap()).collect();
+        for feature in model["features"].as_array().unwrap() {
+            assert!(allowed.contains(&feature.as_str().unwrap()), "{feature} is not a socket feature");
+        }
+        for key in ["id", "manufacturer", "model", "category", "features"] {
+            assert!(!model[key].is_null(), "model.{key} is required");
+        }
+        assert!(device["partner_meta"].to_string().len() <= 1024);
+        let id = device["id"].as_str().unwrap();
+        let Some(states) = query["devices"][id]["states"].as_array() else { continue };
+        let declared: Vec<&Value> = model["features"].as_array().unwrap().iter().collect();
+        assert_eq!(states.len(), declared.len(), "every declared function has a state");
+        for state in states {
+            let function = &spec["functions"][state["key"].as_str().unwrap()];
+            assert_eq!(state["value"]["type"], function["type"], "{state}");
+            if let (Some(range), Some(value)) = (function["range"].as_str(), state["value"]["integer_value"].as_str()) {
+                let (low, high) = range.split_once(", ").unwrap();
+                let value: i64 = value.parse().unwrap();
+                assert!(value >= low.parse().unwrap() && value <= high.parse().unwrap(), "{state} outside {range}");
+            }
+        }
+    }
+}
+
+async fn sber_end_to_end(backend: Backend) {
+    let stack = stack(backend).await;
+    assert_eq!(stack.sber(Method::GET, "ping", None, None).await.0, 200);
+    let (status, error) = stack.sber(Method::GET, "user", None, None).await;
+    assert_eq!(status, 401);
+    assert_eq!(error["code"], 401);
+    assert!(error["message"].is_string() && error["details"].is_array());
+
+    let token = stack.link().await;
+    let (status, user) = stack.sber(Method::GET, "user", Some(&token), None).await;
+    assert_eq!(status, 200);
+    assert!(user["id"].as_str().unwrap().starts_with("u-"));
+    // Sber's "in parameters" setting: the same token as a query parameter.
+    let (status, same) = answer(
+        stack.user.handle(request(Method::GET, &format!("/sber/v1/user?access_token={token}"), None, None)).await,
+    );
+    assert_eq!((status, &same), (200, &user));
+
+    let switch: [u8; 6] = [99, 0, 12, 0, 0, 0];
+    stack
+        .ingest(vec![
+            reading(
+                SWITCHABLE,
+                5,
+                &[
+                    ([1, 0, 1, 8, 0, 255], 1_879_583.2),
+                    ([1, 0, 2, 8, 0, 255], 12.5),
+                    ([1, 0, 1, 7, 0, 255], 24.19),
+                    ([1, 0, 32, 7, 0, 255], 231.4),
+                    ([1, 0, 31, 7, 0, 255], 1.5),
+                    (switch, 1.0),
+                ],
+            ),
+            reading(PLAIN, 3600, &[([1, 0, 1, 7, 0, 255], 80_000.0)]),
+        ])
+        .await;
+
+    let (status, devices) = stack.sber(Method::GET, "devices", Some(&token), None).await;
+    assert_eq!(status, 200, "{devices}");
+    let list = devices["devices"].as_array().unwrap();
+    assert_eq!(list.len(), 2);
+    let kitchen = list.iter().find(|d| d["id"] == SWITCHABLE).unwrap();
+    assert_eq!(kitchen["name"], "Kitchen");
+    assert_eq!(kitchen["model"]["category"], "socket");
+    assert_eq!(kitchen["model"]["features"], json!(["online", "on_off", "power", "voltage", "current"]));
+    assert_eq!(
+        kitchen["partner_meta"]["energy_import"],
+        json!({"value": 1_879_583.2, "unit": "Wh", "obis": "1-0:1.8.0*255"})
+    );
+    let garage = list.iter().find(|d| d["id"] == PLAIN).unwrap();
+    assert_eq!(garage["model"]["features"], json!(["online", "power"]), "no switch state, no on_off");
+
+    let body = json!({"devices": [SWITCHABLE, PLAIN, FOREIGN]});
+    let (status, query) = stack.sber(Method::POST, "query", Some(&token), Some(body)).await;
+    assert_eq!(status, 200, "{query}");
+    let states = &query["devices"][SWITCHABLE]["states"];
+    assert_eq!(state(states, "online"), &json!({"type": "BOOL", "bool_value": true}));
+    assert_eq!(state(states, "on_off"), &json!({"type": "BOOL", "bool_value": true}));
+    assert_eq!(state(states, "power"), &json!({"type": "INTEGER", "integer_value": "24"}));
+    assert_eq!(state(states, "voltage"), &json!({"type": "INTEGER", "integer_value": "231"}));
+    assert_eq!(state(states, "current"), &json!({"type": "INTEGER", "integer_value": "1500"}), "A become mA");
+    let garage_states = &query["devices"][PLAIN]["states"];
+    assert_eq!(state(garage_states, "online")["bool_value"], false, "an hour-old reading is stale");
+    assert_eq!(state(garage_states, "power")["integer_value"], "50000", "clamped to Sber's range");
+    assert_eq!(query["errors"], json!([{"id": FOREIGN, "code": 404, "message": "no such device for this user"}]));
+    check_against_spec(&devices, &query);
+
+    // Commands: the switchable meter goes through smart-me; the other gets a per-device error.
+    let command = json!({"devices": {
+        SWITCHABLE: {"states": [{"key": "on_off", "value": {"type": "BOOL", "bool_value": false}}]},
+        PLAIN: {"states": [{"key": "on_off", "value": {"type": "BOOL", "bool_value": true}}]},
+    }});
+    let (status, done) = stack.sber(Method::POST, "command", Some(&token), Some(command.clone())).await;
+    assert_eq!(status, 200, "{done}");
+    assert_eq!(
+        done["devices"][SWITCHABLE]["states"],
+        json!([{"key": "on_off", "value": {"type": "BOOL", "bool_value": false}}])
+    );
+    assert!(done["devices"].get(PLAIN).is_none());
+    assert_eq!(done["errors"][0]["id"], PLAIN);
+    let calls = stack.smartme.calls();
+    assert_eq!(calls.len(), 1);
+    assert_eq!(calls[0].body, json!({"DeviceID": SWITCHABLE, "Actions": [{"ObisCode": SWITCH_OBIS, "Value": 0.0}]}));
+    // smart-me failing: no state is reported that was not confirmed.
+    stack.smartme.fail_with(Some(500));
+    let (_, failed) = stack.sber(Method::POST, "command", Some(&token), Some(command)).await;
+    assert_eq!(failed["devices"], json!({}));
+    let errors = failed["errors"].as_array().unwrap();
+    let kitchen_error = errors.iter().find(|e| e["id"] == SWITCHABLE).unwrap();
+    assert_eq!(kitchen_error["code"], 502);
+
+    // Strict bodies.
+    for bad in [json!({"devices": "x"}), json!({"devices": ["not-a-guid"]}), json!({"devices": [], "x": 1})] {
+        let (status, error) = stack.sber(Method::POST, "query", Some(&token), Some(bad)).await;
+        assert_eq!((status, error["code"].as_i64()), (400, Some(400)));
+    }
+
+    // Unlink: 200 every time, and the old token is refused with 403 afterwards.
+    assert_eq!(stack.sber(Method::POST, "unlink", Some(&token), None).await.0, 200);
+    let (status, error) = stack.sber(Method::GET, "devices", Some(&token), None).await;
+    assert_eq!((status, error["code"].as_i64()), (403, Some(403)));
+    assert_eq!(stack.sber(Method::POST, "unlink", Some(&token), None).await.0, 403);
+    // Linking again works and gets a fresh, valid token.
+    let again = stack.link().await;
+    assert_eq!(stack.sber(Method::GET, "user", Some(&again), None).await.0, 200);
+}
+
+async fn tokens_for_other_apis_are_refused(backend: Backend) {
+    let stack = stack(backend).await;
+    let token = stack.link().await;
+    let mut forged = token.clone();
+    forged.insert(forged.len() - 5, 'x');
+    assert_eq!(stack.sber(Method::GET, "user", Some(&forged), None).await.0, 401);
+    OFFSET.with(|o| o.set(3600));
+    assert_eq!(stack.sber(Method::GET, "user", Some(&token), None).await.0, 401, "expired");
+}
+
+testkit::on_both_backends!(sber_end_to_end, tokens_for_other_apis_are_refused);
