@@ -68,8 +68,9 @@ impl UserFunction {
         query.get(name).ok().flatten().filter(|t| !t.is_empty()).map(str::to_owned)
     }
 
-    /// The token's user: 401 for a missing or invalid token, 403 for a user no longer linked with Sber.
-    async fn authenticate(&self, request: &Request) -> Result<AccessClaims, ApiError> {
+    /// The token's user: 401 for a missing or invalid token, 403 for a user no longer linked with Sber. With
+    /// `unlinking`, a validly signed token of an unlinked user passes: unlinking again is fine.
+    async fn authenticate(&self, request: &Request, unlinking: bool) -> Result<AccessClaims, ApiError> {
         let unauthorized = |e: TokenError| ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", e.to_string());
         let unavailable = || ApiError::unavailable("authorization cannot be checked right now; try again");
         let token = self.token(request).ok_or(unauthorized(TokenError::Missing))?;
@@ -87,6 +88,9 @@ impl UserFunction {
         if claims.client_id != self.client_id {
             return Err(unauthorized(TokenError::WrongAudience));
         }
+        if unlinking {
+            return Ok(claims);
+        }
         match grants::is_linked(self.deps.store.as_ref(), &claims.sub, &self.client_id).await {
             Ok(true) => {}
             Ok(false) => return Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", "the account is not linked")),
@@ -103,7 +107,7 @@ impl UserFunction {
     }
 
     async fn route(&self, request: &Request, route: &str) -> Result<serde_json::Value, ApiError> {
-        let claims = self.authenticate(request).await?;
+        let claims = self.authenticate(request, route == "unlink").await?;
         let user = claims.sub.as_str();
         let now = (self.clock)();
         let failed = |error: shared::store::StoreError| {
