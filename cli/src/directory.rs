@@ -143,3 +143,59 @@ pub async fn device(command: DeviceCommand) -> Result<(), String> {
     }
     Ok(())
 }
+
+#[derive(clap::Subcommand)]
+pub enum TokenCommand {
+    /// Mint an access token for a user as if they had linked with CLIENT (for testing a partner route by hand):
+    /// prints the access token; the link and its token family are stored like a real linking's.
+    Mint {
+        /// The user's login.
+        #[arg(long)]
+        user: String,
+        /// The OAuth client (from the `oauth` secret) the token is for.
+        #[arg(long)]
+        client: String,
+        /// Space-separated scopes (default: the client's scopes).
+        #[arg(long)]
+        scope: Option<String>,
+        /// Secrets file for the embedded store (with `--table`, Secrets Manager under `--secret-prefix`).
+        #[arg(long, default_value = "local/secrets.json")]
+        secrets: PathBuf,
+        /// Secrets Manager name prefix of the deployed stack (`<stack>/`).
+        #[arg(long, env = "SWITCHYARD_SECRET_PREFIX", default_value = "")]
+        secret_prefix: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+pub async fn token(command: TokenCommand) -> Result<(), String> {
+    let TokenCommand::Mint { user, client, scope, secrets, secret_prefix, store } = command;
+    let secrets: Arc<dyn shared::secrets::Secrets> = if store.table.is_some() {
+        let vars = shared::env::Vars::from_process();
+        let config = shared::aws::sdk_config(&vars).await.map_err(|e| e.to_string())?;
+        let client = aws_sdk_secretsmanager::Client::new(&config);
+        Arc::new(shared::secrets::SecretsManager::new(client, secret_prefix, shared::secrets::CachePolicy::default()))
+    } else {
+        Arc::new(shared::secrets::FileSecrets::load(&secrets)?)
+    };
+    let store = store.open().await?;
+    let owner = Users::new(store.as_ref()).by_login(&user).await.map_err(|e| e.to_string())?;
+    let settings = shared::oauth::OAuthSettings::load(secrets.as_ref(), None).await.map_err(|e| e.to_string())?;
+    let client = settings.client(&client).ok_or_else(|| format!("the oauth secret has no client `{client}`"))?;
+    let scope = scope.unwrap_or_else(|| client.scopes.join(" "));
+    if !scope.split(' ').all(|s| client.scopes.iter().any(|c| c == s)) {
+        return Err(format!("scope `{scope}` is not among the client's scopes"));
+    }
+    let lifetimes =
+        shared::oauth::grants::Lifetimes::from_vars(&shared::env::Vars::from_process()).map_err(|e| e.to_string())?;
+    let grants = shared::oauth::grants::Grants {
+        store: store.as_ref(),
+        settings: &settings,
+        lifetimes,
+        now: shared::clock::now_epoch(),
+    };
+    let tokens = grants.mint(&owner.id, client, &scope).await.map_err(|e| e.to_string())?;
+    println!("{}", tokens.access_token);
+    Ok(())
+}

@@ -38,6 +38,9 @@ enum Command {
     /// Manage which smart-me meters each user owns.
     #[command(subcommand)]
     Device(directory::DeviceCommand),
+    /// Test tokens for partner routes.
+    #[command(subcommand)]
+    Token(directory::TokenCommand),
 }
 
 #[derive(clap::Args, Clone)]
@@ -67,6 +70,7 @@ fn main() -> ExitCode {
         Command::Sign(args) => runtime.block_on(sign::run(&args)),
         Command::User(command) => runtime.block_on(directory::user(command)),
         Command::Device(command) => runtime.block_on(directory::device(command)),
+        Command::Token(command) => runtime.block_on(directory::token(command)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -84,11 +84,38 @@ async fn manages_users_and_devices_on_the_embedded_store() {
     let data = std::env::temp_dir().join(testkit::unique_name("directory"));
     let data_arg = data.to_str().unwrap();
     session(&["--data", data_arg], &[]).await;
-    // What the CLI wrote is what the token function reads: the stored hash verifies the password.
+    let secrets_path = testkit::workspace_root().join("local/secrets.json");
+    let secrets_arg = secrets_path.to_str().unwrap();
+    let minted = switchyard(
+        &["token", "mint", "--user", "alice", "--client", "sber", "--secrets", secrets_arg, "--data", data_arg]
+            .map(String::from),
+        "",
+        &[],
+    )
+    .await;
+    assert!(minted.ok, "{}", minted.stderr);
+    let unknown = switchyard(
+        &["token", "mint", "--user", "alice", "--client", "nobody", "--secrets", secrets_arg, "--data", data_arg]
+            .map(String::from),
+        "",
+        &[],
+    )
+    .await;
+    assert!(!unknown.ok && unknown.stderr.contains("nobody"), "{}", unknown.stderr);
+    // What the CLI wrote is what the functions read: the stored hash verifies the password, the minted token
+    // verifies for Sber's audience.
     let store = shared::store::embedded::EmbeddedStore::open(&Path::new(data_arg).join("store.redb")).unwrap();
-    let (user, hash) = Users::new(&store).credentials("alice").await.unwrap().unwrap();
+    let deps = shared::Deps {
+        store: std::sync::Arc::new(store),
+        secrets: std::sync::Arc::new(shared::secrets::FileSecrets::load(&secrets_path).unwrap()),
+    };
+    let verifier = shared::oauth::AccessVerifier { fallback_issuer: None, audiences: vec!["sber".into()] };
+    let claims = verifier.verify(&deps, Some(minted.stdout.trim()), shared::clock::now_epoch()).await.unwrap();
+    let store = deps.store.as_ref();
+    let (user, hash) = Users::new(store).credentials("alice").await.unwrap().unwrap();
+    assert_eq!(claims.sub, user.id);
     assert!(password::verify("correct horse battery", Some(&hash)));
-    assert_eq!(Users::new(&store).devices(&user.id).await.unwrap()[0].name, "Kitchen");
+    assert_eq!(Users::new(store).devices(&user.id).await.unwrap()[0].name, "Kitchen");
 }
 
 #[tokio::test]

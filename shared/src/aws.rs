@@ -21,7 +21,29 @@ pub async fn sdk_config(vars: &Vars) -> Result<SdkConfig, ConfigError> {
         .operation_attempt_timeout(Duration::from_millis(attempt_ms))
         .operation_timeout(Duration::from_millis(operation_ms))
         .build();
-    Ok(aws_config::defaults(BehaviorVersion::latest()).timeout_config(timeouts).load().await)
+    Ok(aws_config::defaults(BehaviorVersion::latest())
+        .timeout_config(timeouts)
+        .http_client(aws_http_client())
+        .load()
+        .await)
+}
+
+/// The roots AWS endpoints chain to (Amazon Trust Services), compiled in.
+const AWS_ROOTS: &[u8] = include_bytes!("../certs/aws-roots.pem");
+
+/// The SDK's HTTPS client (hyper, rustls on aws-lc) trusting only Amazon's roots.
+///
+/// The default client loads the platform's whole certificate store at start-up (about 150 roots, one file each on
+/// Debian): that was most of a function's init time. AWS endpoints need only these five roots.
+pub fn aws_http_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
+    use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
+    let trust = tls::TrustStore::empty().with_pem_certificate(AWS_ROOTS);
+    // A TLS context without custom server names cannot fail to build.
+    let context = tls::TlsContext::builder().with_trust_store(trust).build().unwrap_or_default();
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc))
+        .tls_context(context)
+        .build_https()
 }
 
 /// Secrets cache policy from `SWITCHYARD_SECRETS_TTL_S`, `SWITCHYARD_SECRETS_STALE_S`, `SWITCHYARD_SECRETS_MISSING_TTL_S`.
@@ -45,4 +67,19 @@ pub async fn deployed_deps(vars: &Vars) -> Result<Deps, ConfigError> {
     let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), table);
     let secrets = SecretsManager::new(aws_sdk_secretsmanager::Client::new(&sdk), prefix, cache_policy(vars)?);
     Ok(Deps { store: Arc::new(store), secrets: Arc::new(secrets) })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_compiled_in_roots_are_five_valid_certificates() {
+        use rustls_pki_types::CertificateDer;
+        use rustls_pki_types::pem::PemObject;
+        let certs = CertificateDer::pem_slice_iter(super::AWS_ROOTS).collect::<Result<Vec<_>, _>>().unwrap();
+        assert_eq!(certs.len(), 5);
+        let mut store = rustls::RootCertStore::empty();
+        for cert in certs {
+            store.add(cert).unwrap();
+        }
+    }
 }

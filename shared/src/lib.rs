@@ -11,6 +11,7 @@ pub mod crypto;
 pub mod env;
 pub mod http;
 pub mod oauth;
+pub mod partner_http;
 pub mod retailcrm;
 pub mod routes;
 pub mod sber;

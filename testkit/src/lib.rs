@@ -4,6 +4,7 @@
 //! - [`runtime`]: a Lambda runtime-API emulator, to run the real function binaries as Lambda runs them.
 //! - [`events`]: the `events/` catalogue and its expected statuses.
 
+pub mod capacity;
 pub mod events;
 pub mod http;
 pub mod moto;

@@ -20,19 +20,13 @@ pub enum CrmError {
 /// A client for CRM API calls, with a timeout on every call.
 #[derive(Clone, Debug)]
 pub struct CrmApi {
-    http: reqwest::Client,
+    http: crate::partner_http::PartnerClient,
     timeout: Duration,
 }
 
 impl CrmApi {
     pub fn new(timeout: Duration) -> Self {
-        // No redirects: a CRM that redirects elsewhere would move the call off the allow-listed host.
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(timeout)
-            .timeout(timeout)
-            .build()
-            .unwrap_or_default();
+        let http = crate::partner_http::PartnerClient::new(timeout);
         Self { http, timeout }
     }
 
@@ -48,6 +42,7 @@ impl CrmApi {
         let body = crate::codec::form::encode([("integrationModule", module.to_string().as_str())]);
         let sent = self
             .http
+            .client()
             .post(url)
             .header("X-API-KEY", api_key)
             .header("Content-Type", "application/x-www-form-urlencoded")

@@ -28,19 +28,14 @@ pub enum GatewayError {
 /// A Gateway API client with a timeout on every call.
 #[derive(Clone, Debug)]
 pub struct Gateway {
-    http: reqwest::Client,
+    http: crate::partner_http::PartnerClient,
     base: String,
     timeout: Duration,
 }
 
 impl Gateway {
     pub fn new(base: &str, timeout: Duration) -> Self {
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(timeout)
-            .timeout(timeout)
-            .build()
-            .unwrap_or_default();
+        let http = crate::partner_http::PartnerClient::new(timeout);
         Self { http, base: base.trim_end_matches('/').to_owned(), timeout }
     }
 
@@ -54,6 +49,7 @@ impl Gateway {
         let url = format!("{}/gateway/{}/transaction", self.base, secret.gateway_name);
         let sent = self
             .http
+            .client()
             .post(url)
             .header("x-gateway-secret", &secret.api_secret)
             .header("x-gateway-authtoken", auth_token)

@@ -55,19 +55,14 @@ impl SmartMeAuth {
 /// smart-me's REST API, with credentials read from the `smartme` secret at each call (so rotation needs no
 /// redeploy; the secrets port caches them).
 pub struct SmartMeApi {
-    http: reqwest::Client,
+    http: crate::partner_http::PartnerClient,
     base: String,
     secrets: Arc<dyn Secrets>,
 }
 
 impl SmartMeApi {
     pub fn new(base: &str, secrets: Arc<dyn Secrets>, timeout: Duration) -> Self {
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(timeout)
-            .timeout(timeout)
-            .build()
-            .unwrap_or_default();
+        let http = crate::partner_http::PartnerClient::new(timeout);
         Self { http, base: base.trim_end_matches('/').to_owned(), secrets }
     }
 
@@ -87,6 +82,7 @@ impl SmartMeApi {
     async fn on_off_action(&self, device_id: &str, auth: &str) -> Result<Option<String>, ControlError> {
         let response = self
             .http
+            .client()
             .get(format!("{}/api/Actions/{device_id}", self.base))
             .header("authorization", auth)
             .header("accept", "application/json")
@@ -117,6 +113,7 @@ impl DeviceControl for SmartMeApi {
         let body = json!({"DeviceID": device_id, "Actions": [{"ObisCode": obis, "Value": if on { 1.0 } else { 0.0 }}]});
         let response = self
             .http
+            .client()
             .post(format!("{}/api/Actions", self.base))
             .header("authorization", auth)
             .header("content-type", "application/json")

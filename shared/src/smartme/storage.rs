@@ -43,22 +43,6 @@ pub fn reading_item(reading: &Reading, retention: Duration) -> Item {
         .expiring_at(reading.time.unix_seconds().saturating_add(retention.as_secs() as i64))
 }
 
-/// Approximate DynamoDB item size (attribute names plus values), for the one-write-unit check.
-pub fn item_size(item: &Item) -> usize {
-    fn value_size(value: &Value) -> usize {
-        match value {
-            Value::S(s) | Value::N(s) => s.len(),
-            Value::B(b) => b.len(),
-            Value::Bool(_) | Value::Null => 1,
-            Value::L(l) => 3 + l.iter().map(|v| 1 + value_size(v)).sum::<usize>(),
-            Value::M(m) => 3 + m.iter().map(|(k, v)| 1 + k.len() + value_size(v)).sum::<usize>(),
-        }
-    }
-    let key = 2 + item.key.pk.len() + 2 + item.key.sk.len();
-    let ttl = if item.expires_at.is_some() { 3 + 12 } else { 0 };
-    key + ttl + item.attrs.iter().map(|(k, v)| k.len() + value_size(v)).sum::<usize>()
-}
-
 /// Stores a validated post: new readings in batches (retrying unprocessed items with backoff and jitter inside
 /// the budget), then each device's latest state. Readings already past their retention are accepted, not stored.
 pub async fn store_readings(
@@ -217,7 +201,7 @@ mod tests {
             values: codes.iter().map(|(c, d, e)| (Obis::electricity(*c, *d, *e), -123456789.123456)).collect(),
         };
         let item = reading_item(&reading, Duration::from_secs(86_400 * 400));
-        let size = item_size(&item);
+        let size = crate::store::size::item_size(&item);
         assert!(size < 1024, "a 20-value reading is {size} bytes");
     }
 

@@ -11,6 +11,7 @@ pub mod dynamo;
 #[cfg(feature = "embedded")]
 pub mod embedded;
 pub mod keys;
+pub mod size;
 
 pub use condition::Condition;
 
