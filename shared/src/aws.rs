@@ -21,11 +21,25 @@ pub async fn sdk_config(vars: &Vars) -> Result<SdkConfig, ConfigError> {
         .operation_attempt_timeout(Duration::from_millis(attempt_ms))
         .operation_timeout(Duration::from_millis(operation_ms))
         .build();
-    Ok(aws_config::defaults(BehaviorVersion::latest())
-        .timeout_config(timeouts)
-        .http_client(aws_http_client())
-        .load()
-        .await)
+    let mut loader =
+        aws_config::defaults(BehaviorVersion::latest()).timeout_config(timeouts).http_client(aws_http_client());
+    if vars.get("AWS_LAMBDA_FUNCTION_NAME").is_some() {
+        // In Lambda, region and credentials are environment variables: skip the profile files and the chains that
+        // probe them, web identity, ECS and IMDS (init time). Elsewhere (the CLI) the default chains apply.
+        use aws_runtime::env_config::file::{EnvConfigFileKind, EnvConfigFiles};
+        let no_files = EnvConfigFiles::builder()
+            .include_default_config_file(false)
+            .include_default_credentials_file(false)
+            .with_contents(EnvConfigFileKind::Config, "")
+            .build();
+        loader = loader
+            .profile_files(no_files)
+            .credentials_provider(aws_config::environment::EnvironmentVariableCredentialsProvider::new());
+        if let Some(region) = vars.get("AWS_REGION") {
+            loader = loader.region(aws_config::Region::new(region.to_owned()));
+        }
+    }
+    Ok(loader.load().await)
 }
 
 /// The roots AWS endpoints chain to (Amazon Trust Services), compiled in.
