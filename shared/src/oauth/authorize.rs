@@ -151,22 +151,14 @@ pub fn redirect_with(redirect_uri: &str, params: &[(&str, &str)]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::oauth::settings::SigningKey;
+    use crate::oauth::settings::fixtures::{client, settings as with_clients};
 
     fn settings() -> OAuthSettings {
-        let client = |id: &str, secret: Option<&str>| Client {
-            client_id: id.into(),
-            client_secret: secret.map(Into::into),
-            redirect_uris: vec!["https://client.example.com/cb?x=1".into()],
-            scopes: vec!["read".into(), "write".into()],
-            audience: "api".into(),
-            grant_types: vec!["authorization_code".into(), "refresh_token".into()],
-        };
-        OAuthSettings {
-            issuer: "iss".into(),
-            keys: vec![SigningKey { kid: "k".into(), secret: "k".repeat(32) }],
-            clients: vec![client("web", Some("secret")), client("app", None)],
-        }
+        let redirect = ["https://client.example.com/cb?x=1"];
+        with_clients(vec![
+            client("web", Some("secret"), &redirect, &["read", "write"]),
+            client("app", None, &redirect, &["read", "write"]),
+        ])
     }
 
     const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";

@@ -64,22 +64,10 @@ pub fn authenticate<'s>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::oauth::settings::SigningKey;
+    use crate::oauth::settings::fixtures::{client, settings as with_clients};
 
     fn settings() -> OAuthSettings {
-        let client = |id: &str, secret: Option<&str>| Client {
-            client_id: id.into(),
-            client_secret: secret.map(Into::into),
-            redirect_uris: vec![],
-            scopes: vec![],
-            audience: "api".into(),
-            grant_types: vec![],
-        };
-        OAuthSettings {
-            issuer: "iss".into(),
-            keys: vec![SigningKey { kid: "k".into(), secret: "k".repeat(32) }],
-            clients: vec![client("web:1", Some("s3cret+/=")), client("app", None)],
-        }
+        with_clients(vec![client("web:1", Some("s3cret+/="), &[], &[]), client("app", None, &[], &[])])
     }
 
     fn auth(header: Option<&str>, body: &str) -> Result<String, (StatusCode, &'static str)> {

@@ -152,6 +152,31 @@ fn has_duplicates<'a>(items: impl Iterator<Item = &'a str>) -> bool {
     items.into_iter().any(|i| !seen.insert(i))
 }
 
+/// Settings and clients for the oauth modules' unit tests.
+#[cfg(test)]
+pub(crate) mod fixtures {
+    use super::*;
+
+    pub fn client(id: &str, secret: Option<&str>, redirect_uris: &[&str], scopes: &[&str]) -> Client {
+        Client {
+            client_id: id.into(),
+            client_secret: secret.map(Into::into),
+            redirect_uris: redirect_uris.iter().map(|u| u.to_string()).collect(),
+            scopes: scopes.iter().map(|s| s.to_string()).collect(),
+            audience: "api".into(),
+            grant_types: default_grants(),
+        }
+    }
+
+    pub fn settings(clients: Vec<Client>) -> OAuthSettings {
+        OAuthSettings {
+            issuer: "iss".into(),
+            keys: vec![SigningKey { kid: "k".into(), secret: "k".repeat(32) }],
+            clients,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
