@@ -258,6 +258,12 @@ async fn sber_end_to_end(backend: Backend) {
     assert_eq!(query["errors"], json!([{"id": FOREIGN, "code": 404, "message": "no such device for this user"}]));
     check_against_spec(&devices, &query);
 
+    // Time passes without a new reading: the same meter goes offline after the 5-minute window.
+    OFFSET.with(|o| o.set(300));
+    let (_, later) = stack.sber(Method::POST, "query", Some(&token), Some(json!({"devices": [SWITCHABLE]}))).await;
+    assert_eq!(state(&later["devices"][SWITCHABLE]["states"], "online")["bool_value"], false);
+    OFFSET.with(|o| o.set(0));
+
     // Commands: the switchable meter goes through smart-me; the other gets a per-device error.
     let command = json!({"devices": {
         SWITCHABLE: {"states": [{"key": "on_off", "value": {"type": "BOOL", "bool_value": false}}]},
