@@ -58,6 +58,12 @@ pub enum UserCommand {
         #[command(flatten)]
         store: StoreArgs,
     },
+    /// Remove a user with their devices, links and tokens (their access tokens stop working at once).
+    Remove {
+        login: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
 }
 
 #[derive(clap::Subcommand)]
@@ -73,6 +79,15 @@ pub enum DeviceCommand {
         /// The name Sber shows for the meter.
         #[arg(long)]
         name: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Unlink a smart-me meter from a user.
+    Unlink {
+        #[arg(long)]
+        user: String,
+        #[arg(long = "smartme-device")]
+        smartme_device: String,
         #[command(flatten)]
         store: StoreArgs,
     },
@@ -110,6 +125,11 @@ pub async fn user(command: UserCommand) -> Result<(), String> {
                 .map_err(|e| e.to_string())?;
             println!("{}\t{}", user.id, user.login);
         }
+        UserCommand::Remove { login, store } => {
+            let store = store.open().await?;
+            let user = Users::new(store.as_ref()).remove(&login).await.map_err(|e| e.to_string())?;
+            println!("removed {}\t{}", user.id, user.login);
+        }
         UserCommand::List { store } => {
             let store = store.open().await?;
             for user in Users::new(store.as_ref()).list().await.map_err(|e| e.to_string())? {
@@ -131,6 +151,15 @@ pub async fn device(command: DeviceCommand) -> Result<(), String> {
                 .await
                 .map_err(|e| e.to_string())?;
             println!("{}\t{}\t{}", owner.login, device.id, device.name);
+        }
+        DeviceCommand::Unlink { user, smartme_device, store } => {
+            let store = store.open().await?;
+            let users = Users::new(store.as_ref());
+            let owner = users.by_login(&user).await.map_err(|e| e.to_string())?;
+            if !users.unlink_device(&owner.id, &smartme_device).await.map_err(|e| e.to_string())? {
+                return Err(format!("{smartme_device} is not linked to {}", owner.login));
+            }
+            println!("unlinked {smartme_device}");
         }
         DeviceCommand::List { user, store } => {
             let store = store.open().await?;

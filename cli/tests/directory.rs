@@ -77,6 +77,26 @@ async fn session(place: &[&str], env: &[(String, String)]) {
     assert!(!nobody.ok && nobody.stderr.contains("carol"), "{}", nobody.stderr);
     let devices = switchyard(&with(&["device", "list", "--user", "alice"]), "", env).await;
     assert_eq!(devices.stdout.trim(), format!("{}\tKitchen", METER.to_lowercase()));
+
+    // bob: linked, unlinked, removed.
+    assert!(
+        switchyard(&with(&["device", "link", "--user", "bob", "--smartme-device", METER, "--name", "B"]), "", env)
+            .await
+            .ok
+    );
+    let unlinked = switchyard(&with(&["device", "unlink", "--user", "bob", "--smartme-device", METER]), "", env).await;
+    assert!(unlinked.ok, "{}", unlinked.stderr);
+    let again = switchyard(&with(&["device", "unlink", "--user", "bob", "--smartme-device", METER]), "", env).await;
+    assert!(!again.ok && again.stderr.contains("not linked"), "{}", again.stderr);
+    assert!(switchyard(&with(&["device", "list", "--user", "bob"]), "", env).await.stdout.trim().is_empty());
+    let removed = switchyard(&with(&["user", "remove", "bob"]), "", env).await;
+    assert!(removed.ok, "{}", removed.stderr);
+    let listed = switchyard(&with(&["user", "list"]), "", env).await;
+    assert_eq!(listed.stdout.lines().count(), 1, "only alice is left");
+    assert!(!switchyard(&with(&["user", "remove", "bob"]), "", env).await.ok);
+    // The login is free again.
+    assert!(switchyard(&with(&["user", "add", "bob"]), "bob's new password\n", env).await.ok);
+    assert!(switchyard(&with(&["user", "remove", "bob"]), "", env).await.ok);
 }
 
 #[tokio::test]

@@ -368,7 +368,24 @@ async fn secrets_outage_fails_closed(backend: Backend) {
     let _ = StatusCode::OK;
 }
 
+async fn a_removed_user_loses_every_token(backend: Backend) {
+    let stack = stack(backend).await;
+    let tokens = stack.link("sber", "smarthome").await;
+    let access = tokens["access_token"].as_str().unwrap();
+    assert!(stack.verify(access, "sber").await.is_ok());
+    shared::users::Users::new(stack.deps.store.as_ref()).remove(LOGIN).await.unwrap();
+    assert_eq!(stack.verify(access, "sber").await, Err(TokenError::Revoked));
+    let refresh = tokens["refresh_token"].as_str().unwrap();
+    let (status, answer, _) =
+        stack.token(&form(&[("grant_type", "refresh_token"), ("refresh_token", refresh)]), Some(SBER)).await;
+    assert_eq!((status, answer["error"].as_str()), (400, Some("invalid_grant")));
+    let page = stack.login_page("sber", SBER_REDIRECT, None).await;
+    let response = stack.call(page.submit(LOGIN, PASSWORD)).await;
+    assert_eq!(response.status(), 200, "the login no longer exists");
+}
+
 testkit::on_both_backends!(
+    a_removed_user_loses_every_token,
     linking_flow_as_a_client_drives_it,
     a_reused_code_fails_and_revokes_what_it_issued,
     every_token_endpoint_error,

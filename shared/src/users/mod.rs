@@ -164,6 +164,29 @@ impl<'s> Users<'s> {
     }
 }
 
+impl Users<'_> {
+    /// Removes the user with `login` and everything in their partition (profile, devices, links, token families,
+    /// smallcase connection): their access and refresh tokens stop working, since their families are gone.
+    pub async fn remove(&self, login: &str) -> Result<User, UserError> {
+        let user = self.by_login(login).await?;
+        for item in self.store.query(&Query::partition(keys::user_partition(&user.id))).await? {
+            self.store.delete(&item.key, Condition::Always).await?;
+        }
+        self.store.delete(&keys::user_login(&user.login), Condition::Always).await?;
+        Ok(user)
+    }
+
+    /// Unlinks meter `device_id` from user `user_id`; false when it was not linked.
+    pub async fn unlink_device(&self, user_id: &str, device_id: &str) -> Result<bool, UserError> {
+        let key = keys::user_device(user_id, &normalize_device_id(device_id)?);
+        match self.store.delete(&key, Condition::ItemPresent).await {
+            Ok(()) => Ok(true),
+            Err(e) if e.is_condition_failed() => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
 /// A smart-me device GUID in the form `ingest` stores (lower-case, hyphenated).
 pub fn normalize_device_id(device_id: &str) -> Result<String, UserError> {
     uuid::Uuid::try_parse(device_id.trim()).map(|u| u.hyphenated().to_string()).map_err(|_| UserError::InvalidDevice)
