@@ -1,5 +1,6 @@
 //! The one CRM API call registration makes: `POST {systemUrl}/api/v5/integration-modules/{code}/edit`.
 
+use crate::partner_http::{CallFailure, PartnerClient};
 use serde_json::Value;
 use std::time::Duration;
 
@@ -20,14 +21,12 @@ pub enum CrmError {
 /// A client for CRM API calls, with a timeout on every call.
 #[derive(Clone, Debug)]
 pub struct CrmApi {
-    http: crate::partner_http::PartnerClient,
-    timeout: Duration,
+    http: PartnerClient,
 }
 
 impl CrmApi {
     pub fn new(timeout: Duration) -> Self {
-        let http = crate::partner_http::PartnerClient::new(timeout);
-        Self { http, timeout }
+        Self { http: PartnerClient::new(timeout) }
     }
 
     /// Creates or updates the integration module `code` in the CRM at `system_url`.
@@ -40,26 +39,18 @@ impl CrmApi {
     ) -> Result<(), CrmError> {
         let url = format!("{system_url}/api/v5/integration-modules/{code}/edit");
         let body = crate::codec::form::encode([("integrationModule", module.to_string().as_str())]);
-        let sent = self
+        let request = self
             .http
             .client()
             .post(url)
             .header("X-API-KEY", api_key)
             .header("Content-Type", "application/x-www-form-urlencoded")
-            .body(body)
-            .send()
-            .await;
-        let response = match sent {
-            Ok(response) => response,
-            Err(e) if e.is_timeout() => return Err(CrmError::Timeout(self.timeout.as_millis() as u64)),
-            Err(_) => return Err(CrmError::Unreachable),
-        };
-        let status = response.status().as_u16();
-        let bytes = match response.bytes().await {
-            Ok(bytes) => bytes,
-            Err(e) if e.is_timeout() => return Err(CrmError::Timeout(self.timeout.as_millis() as u64)),
-            Err(_) => return Err(CrmError::BadAnswer(status)),
-        };
+            .body(body);
+        let (status, bytes) = self.http.exchange(request).await.map_err(|failure| match failure {
+            CallFailure::Timeout(ms) => CrmError::Timeout(ms),
+            CallFailure::Unreachable => CrmError::Unreachable,
+            CallFailure::BodyLost { status } => CrmError::BadAnswer(status),
+        })?;
         let answer: Value = serde_json::from_slice(&bytes).map_err(|_| CrmError::BadAnswer(status))?;
         match answer.get("success").and_then(Value::as_bool) {
             Some(true) if (200..300).contains(&status) => Ok(()),

@@ -2,6 +2,7 @@
 
 use super::SmallcaseSecret;
 use super::transaction::TransactionRequest;
+use crate::partner_http::{CallFailure, PartnerClient};
 use serde_json::Value;
 use std::time::Duration;
 
@@ -28,15 +29,13 @@ pub enum GatewayError {
 /// A Gateway API client with a timeout on every call.
 #[derive(Clone, Debug)]
 pub struct Gateway {
-    http: crate::partner_http::PartnerClient,
+    http: PartnerClient,
     base: String,
-    timeout: Duration,
 }
 
 impl Gateway {
     pub fn new(base: &str, timeout: Duration) -> Self {
-        let http = crate::partner_http::PartnerClient::new(timeout);
-        Self { http, base: base.trim_end_matches('/').to_owned(), timeout }
+        Self { http: PartnerClient::new(timeout), base: base.trim_end_matches('/').to_owned() }
     }
 
     /// Creates a transaction for the user holding `auth_token`.
@@ -47,27 +46,19 @@ impl Gateway {
         request: &TransactionRequest,
     ) -> Result<CreatedTransaction, GatewayError> {
         let url = format!("{}/gateway/{}/transaction", self.base, secret.gateway_name);
-        let sent = self
+        let request = self
             .http
             .client()
             .post(url)
             .header("x-gateway-secret", &secret.api_secret)
             .header("x-gateway-authtoken", auth_token)
             .header("content-type", "application/json")
-            .body(request.body.to_string())
-            .send()
-            .await;
-        let response = match sent {
-            Ok(response) => response,
-            Err(e) if e.is_timeout() => return Err(GatewayError::Timeout(self.timeout.as_millis() as u64)),
-            Err(_) => return Err(GatewayError::Unreachable),
-        };
-        let status = response.status().as_u16();
-        let body: Value = match response.bytes().await {
-            Ok(bytes) => serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-            Err(e) if e.is_timeout() => return Err(GatewayError::Timeout(self.timeout.as_millis() as u64)),
-            Err(_) => return Err(GatewayError::Unreachable),
-        };
+            .body(request.body.to_string());
+        let (status, bytes) = self.http.exchange(request).await.map_err(|failure| match failure {
+            CallFailure::Timeout(ms) => GatewayError::Timeout(ms),
+            CallFailure::Unreachable | CallFailure::BodyLost { .. } => GatewayError::Unreachable,
+        })?;
+        let body: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
         if body.get("success") == Some(&Value::Bool(false)) {
             let message = ["errors", "error", "message"]
                 .iter()

@@ -2,6 +2,7 @@
 //! on/off action, `POST /api/Actions` `{"DeviceID", "Actions": [{"ObisCode", "Value"}]}` sets it (204 confirms).
 
 use crate::codec::basic_auth::BasicCredentials;
+use crate::partner_http::{CallFailure, PartnerClient};
 use crate::secrets::Secrets;
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -55,15 +56,14 @@ impl SmartMeAuth {
 /// smart-me's REST API, with credentials read from the `smartme` secret at each call (so rotation needs no
 /// redeploy; the secrets port caches them).
 pub struct SmartMeApi {
-    http: crate::partner_http::PartnerClient,
+    http: PartnerClient,
     base: String,
     secrets: Arc<dyn Secrets>,
 }
 
 impl SmartMeApi {
     pub fn new(base: &str, secrets: Arc<dyn Secrets>, timeout: Duration) -> Self {
-        let http = crate::partner_http::PartnerClient::new(timeout);
-        Self { http, base: base.trim_end_matches('/').to_owned(), secrets }
+        Self { http: PartnerClient::new(timeout), base: base.trim_end_matches('/').to_owned(), secrets }
     }
 
     async fn auth(&self) -> Result<String, ControlError> {
@@ -74,29 +74,29 @@ impl SmartMeApi {
             .ok_or_else(|| ControlError::Failed("the smartme secret holds no REST API credentials".into()))
     }
 
-    fn failed(error: reqwest::Error) -> ControlError {
-        ControlError::Failed(if error.is_timeout() { "timed out".into() } else { "unreachable".into() })
+    fn failed(failure: CallFailure) -> ControlError {
+        ControlError::Failed(match failure {
+            CallFailure::Timeout(_) => "timed out".into(),
+            CallFailure::Unreachable => "unreachable".into(),
+            CallFailure::BodyLost { status } => format!("HTTP {status} without a readable body"),
+        })
     }
 
     /// The ObisCode of the device's on/off action, if it has one.
     async fn on_off_action(&self, device_id: &str, auth: &str) -> Result<Option<String>, ControlError> {
-        let response = self
+        let request = self
             .http
             .client()
             .get(format!("{}/api/Actions/{device_id}", self.base))
             .header("authorization", auth)
-            .header("accept", "application/json")
-            .send()
-            .await
-            .map_err(Self::failed)?;
-        let status = response.status();
-        if status == reqwest::StatusCode::NOT_FOUND {
+            .header("accept", "application/json");
+        let (status, bytes) = self.http.exchange(request).await.map_err(Self::failed)?;
+        if status == 404 {
             return Ok(None);
         }
-        if !status.is_success() {
-            return Err(ControlError::Failed(format!("listing actions answered HTTP {}", status.as_u16())));
+        if !(200..300).contains(&status) {
+            return Err(ControlError::Failed(format!("listing actions answered HTTP {status}")));
         }
-        let bytes = response.bytes().await.map_err(Self::failed)?;
         let actions: Value =
             serde_json::from_slice(&bytes).map_err(|_| ControlError::Failed("unreadable actions".into()))?;
         Ok(actions.as_array().into_iter().flatten().find_map(|a| {
@@ -111,20 +111,16 @@ impl DeviceControl for SmartMeApi {
         let auth = self.auth().await?;
         let obis = self.on_off_action(device_id, &auth).await?.ok_or(ControlError::NotSwitchable)?;
         let body = json!({"DeviceID": device_id, "Actions": [{"ObisCode": obis, "Value": if on { 1.0 } else { 0.0 }}]});
-        let response = self
+        let request = self
             .http
             .client()
             .post(format!("{}/api/Actions", self.base))
             .header("authorization", auth)
             .header("content-type", "application/json")
-            .body(body.to_string())
-            .send()
-            .await
-            .map_err(Self::failed)?;
-        if response.status().is_success() {
-            Ok(())
-        } else {
-            Err(ControlError::Failed(format!("HTTP {}", response.status().as_u16())))
+            .body(body.to_string());
+        match self.http.exchange(request).await.map_err(Self::failed)? {
+            (200..=299, _) => Ok(()),
+            (status, _) => Err(ControlError::Failed(format!("HTTP {status}"))),
         }
     }
 }
