@@ -91,3 +91,20 @@ fn secrets_use_the_names_the_code_reads() {
         assert!(local.get(name).is_some(), "local/secrets.json lacks {name}");
     }
 }
+
+#[test]
+fn openapi_describes_exactly_the_served_routes() {
+    let path = testkit::workspace_root().join("openapi.yaml");
+    let spec: Value = serde_yaml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    assert_eq!(spec["openapi"].as_str().map(|v| v.starts_with("3.")), Some(true));
+    let mut described = BTreeSet::new();
+    for (path, item) in spec["paths"].as_mapping().unwrap() {
+        for (method, operation) in item.as_mapping().unwrap() {
+            let method = method.as_str().unwrap().to_uppercase();
+            assert!(operation["responses"].as_mapping().is_some_and(|r| !r.is_empty()), "{method} {path:?}");
+            described.insert((method, path.as_str().unwrap().to_owned()));
+        }
+    }
+    let served: BTreeSet<_> = ROUTES.iter().map(|r| (r.method.to_owned(), r.path.to_owned())).collect();
+    assert_eq!(described, served);
+}
