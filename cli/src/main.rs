@@ -2,6 +2,7 @@
 
 mod apigw;
 mod directory;
+mod secrets_init;
 mod serve;
 mod sign;
 mod stack;
@@ -41,6 +42,15 @@ enum Command {
     /// Test tokens for partner routes.
     #[command(subcommand)]
     Token(directory::TokenCommand),
+    /// Every secret the stack reads, with strong random values: printed as a secrets file, or created.
+    #[command(subcommand)]
+    Secrets(SecretsCommand),
+}
+
+#[derive(Subcommand)]
+enum SecretsCommand {
+    /// Print (or with --create, create in Secrets Manager) every secret with fresh values.
+    Init(secrets_init::InitArgs),
 }
 
 #[derive(clap::Args, Clone)]
@@ -71,6 +81,7 @@ fn main() -> ExitCode {
         Command::User(command) => runtime.block_on(directory::user(command)),
         Command::Device(command) => runtime.block_on(directory::device(command)),
         Command::Token(command) => runtime.block_on(directory::token(command)),
+        Command::Secrets(SecretsCommand::Init(args)) => runtime.block_on(secrets_init::run(&args)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
