@@ -5,6 +5,7 @@ mod directory;
 mod secrets_init;
 mod serve;
 mod sign;
+mod smartme_register;
 mod stack;
 
 use clap::{Parser, Subcommand};
@@ -42,9 +43,18 @@ enum Command {
     /// Test tokens for partner routes.
     #[command(subcommand)]
     Token(directory::TokenCommand),
+    /// smart-me set-up.
+    #[command(subcommand)]
+    Smartme(SmartmeCommand),
     /// Every secret the stack reads, with strong random values: printed as a secrets file, or created.
     #[command(subcommand)]
     Secrets(SecretsCommand),
+}
+
+#[derive(Subcommand)]
+enum SmartmeCommand {
+    /// Register our realtime receiver with smart-me (POST /api/RegisterForRealtimeApi).
+    Register(smartme_register::RegisterArgs),
 }
 
 #[derive(Subcommand)]
@@ -82,6 +92,7 @@ fn main() -> ExitCode {
         Command::Device(command) => runtime.block_on(directory::device(command)),
         Command::Token(command) => runtime.block_on(directory::token(command)),
         Command::Secrets(SecretsCommand::Init(args)) => runtime.block_on(secrets_init::run(&args)),
+        Command::Smartme(SmartmeCommand::Register(args)) => runtime.block_on(smartme_register::run(&args)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

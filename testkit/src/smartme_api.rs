@@ -1,5 +1,6 @@
 //! A fake smart-me REST API on loopback: `GET /api/Actions/{id}` lists an on/off action for switchable devices,
-//! `POST /api/Actions` records the action (204), both only with the expected `Authorization`.
+//! `POST /api/Actions` records the action (204), `POST /api/RegisterForRealtimeApi` records a realtime
+//! registration; all only with the expected `Authorization`.
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -19,6 +20,7 @@ pub struct ActionCall {
 struct State {
     switchable: Vec<String>,
     calls: Vec<ActionCall>,
+    registrations: Vec<serde_json::Value>,
     /// Answer the POST with this status instead of 204.
     fail_with: Option<u16>,
 }
@@ -36,6 +38,7 @@ impl FakeSmartMe {
         let state = Arc::new(Mutex::new(State {
             switchable: switchable.iter().map(|s| s.to_string()).collect(),
             calls: Vec::new(),
+            registrations: Vec::new(),
             fail_with: None,
         }));
         let serving = state.clone();
@@ -49,6 +52,11 @@ impl FakeSmartMe {
 
     pub fn calls(&self) -> Vec<ActionCall> {
         self.state.lock().unwrap().calls.clone()
+    }
+
+    /// Every `POST /api/RegisterForRealtimeApi` body received.
+    pub fn registrations(&self) -> Vec<serde_json::Value> {
+        self.state.lock().unwrap().registrations.clone()
     }
 
     pub fn fail_with(&self, status: Option<u16>) {
@@ -79,6 +87,12 @@ async fn serve(
             } else {
                 Ok(reply(200, "[]"))
             }
+        }
+        (hyper::Method::POST, None) if path == "/api/RegisterForRealtimeApi" => {
+            let mut registration: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+            state.registrations.push(registration.clone());
+            registration["Id"] = serde_json::json!(format!("reg-{}", state.registrations.len()));
+            Ok(reply(200, &registration.to_string()))
         }
         (hyper::Method::POST, Some("")) => {
             let body = serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null);

@@ -45,7 +45,7 @@ impl SmartMeAuth {
         }
     }
 
-    fn header(&self) -> String {
+    pub fn header(&self) -> String {
         match self {
             Self::ApiKey(key) => format!("ApiKey {key}"),
             Self::Basic { username, password } => BasicCredentials::header_value(username, password),

@@ -4,6 +4,7 @@ pub mod bcl;
 pub mod control;
 pub mod obis;
 pub mod payload;
+pub mod registration;
 pub mod storage;
 
 /// Types generated from `proto/` by the build script.

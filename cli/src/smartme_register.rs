@@ -1,0 +1,67 @@
+//! `switchyard smartme register`: registers our realtime receiver with smart-me.
+
+use shared::secrets::{FileSecrets, Secrets};
+use shared::smartme::control::SmartMeAuth;
+use shared::smartme::registration::{self, Scope};
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(clap::Args)]
+pub struct RegisterArgs {
+    /// Our receiver's URL (the stack's `SmartMeRealtimeUrl` output).
+    #[arg(long)]
+    api_url: String,
+    /// Register one meter by its smart-me device id (default: every device of the smart-me user).
+    #[arg(long, conflicts_with = "serial")]
+    meter: Option<String>,
+    /// Register one meter by its serial number.
+    #[arg(long)]
+    serial: Option<u64>,
+    /// smart-me's REST API.
+    #[arg(long, env = "SMARTME_API_URL", default_value = "https://smart-me.com")]
+    smartme_api: String,
+    /// Secrets file holding the `smartme` secret (realtime `username`/`password`, REST `api_key` or
+    /// `api_username`/`api_password`); with `--secret-prefix`, Secrets Manager instead.
+    #[arg(long, default_value = "local/secrets.json")]
+    secrets: PathBuf,
+    /// Secrets Manager name prefix of the stack (`<stack>/`).
+    #[arg(long, env = "SWITCHYARD_SECRET_PREFIX")]
+    secret_prefix: Option<String>,
+}
+
+pub async fn run(args: &RegisterArgs) -> Result<(), String> {
+    if url::Url::parse(&args.api_url).map(|u| u.scheme() != "https" && u.scheme() != "http").unwrap_or(true) {
+        return Err(format!("`{}` is not an http(s) URL", args.api_url));
+    }
+    let secrets: Box<dyn Secrets> = match &args.secret_prefix {
+        Some(prefix) => {
+            let vars = shared::env::Vars::from_process();
+            let config = shared::aws::sdk_config(&vars).await.map_err(|e| e.to_string())?;
+            let client = aws_sdk_secretsmanager::Client::new(&config);
+            Box::new(shared::secrets::SecretsManager::new(
+                client,
+                prefix.clone(),
+                shared::secrets::CachePolicy::default(),
+            ))
+        }
+        None => Box::new(FileSecrets::load(&args.secrets)?),
+    };
+    let secret: serde_json::Value =
+        secrets.get("smartme").await.and_then(|s| s.json("smartme")).map_err(|e| e.to_string())?;
+    let field = |name: &str| secret.get(name).and_then(|v| v.as_str()).filter(|v| !v.is_empty());
+    let (Some(username), Some(password)) = (field("username"), field("password")) else {
+        return Err("the smartme secret needs the realtime `username` and `password`".into());
+    };
+    let auth = SmartMeAuth::from_secret(&secret)
+        .ok_or("the smartme secret needs `api_key` (or `api_username` and `api_password`) for smart-me's REST API")?;
+    let scope = match (&args.meter, args.serial) {
+        (Some(meter), _) => Scope::Meter(shared::users::normalize_device_id(meter).map_err(|e| e.to_string())?),
+        (None, Some(serial)) => Scope::Serial(serial),
+        (None, None) => Scope::User,
+    };
+    let body = registration::body(&args.api_url, username, password, &scope);
+    let answer = registration::register(&args.smartme_api, &auth, &body, Duration::from_secs(10)).await?;
+    let id = answer.get("Id").and_then(|v| v.as_str()).unwrap_or("(no id in the answer)");
+    println!("registered {} for {scope:?}: {id}", args.api_url);
+    Ok(())
+}
