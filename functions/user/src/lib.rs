@@ -69,7 +69,8 @@ impl UserFunction {
     }
 
     /// The token's user: 401 for a missing or invalid token, 403 for a user no longer linked with Sber. With
-    /// `unlinking`, a validly signed token of an unlinked user passes: unlinking again is fine.
+    /// `unlinking`, a validly signed token of an already unlinked user passes (unlinking again is a no-op), but a
+    /// revoked token of a linked user does not: a token revoked for theft must not be able to unlink the account.
     async fn authenticate(&self, request: &Request, unlinking: bool) -> Result<AccessClaims, ApiError> {
         let unauthorized = |e: TokenError| ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", e.to_string());
         let unavailable = || ApiError::unavailable("authorization cannot be checked right now; try again");
@@ -88,11 +89,9 @@ impl UserFunction {
         if claims.client_id != self.client_id {
             return Err(unauthorized(TokenError::WrongAudience));
         }
-        if unlinking {
-            return Ok(claims);
-        }
         match grants::is_linked(self.deps.store.as_ref(), &claims.sub, &self.client_id).await {
             Ok(true) => {}
+            Ok(false) if unlinking => return Ok(claims),
             Ok(false) => return Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", "the account is not linked")),
             Err(error) => {
                 tracing::error!(%error, "link state unavailable");

@@ -96,6 +96,22 @@ impl Stack {
     /// Account linking exactly as Sber drives it: authorize page, the user's credentials, the redirect to Sber's
     /// binder with the code, the code exchanged with the client's Basic credentials.
     async fn link(&self) -> String {
+        self.link_tokens().await["access_token"].as_str().unwrap().to_owned()
+    }
+
+    /// A refresh-token grant with Sber's client credentials.
+    async fn refresh(&self, refresh_token: &str) -> (u16, Value) {
+        let body = shared::codec::form::encode([("grant_type", "refresh_token"), ("refresh_token", refresh_token)]);
+        let mut post = Request::new(Body::Text(body));
+        *post.method_mut() = Method::POST;
+        *post.uri_mut() = "/oauth/token".parse().unwrap();
+        post.headers_mut().insert("content-type", "application/x-www-form-urlencoded".parse().unwrap());
+        post.headers_mut().insert("authorization", BasicCredentials::header_value(CLIENT.0, CLIENT.1).parse().unwrap());
+        answer(self.token.handle(post).await)
+    }
+
+    /// The token response of a linking.
+    async fn link_tokens(&self) -> Value {
         let query = shared::codec::form::encode([
             ("response_type", "code"),
             ("client_id", CLIENT.0),
@@ -131,7 +147,7 @@ impl Stack {
         post.headers_mut().insert("authorization", BasicCredentials::header_value(CLIENT.0, CLIENT.1).parse().unwrap());
         let (status, tokens) = answer(self.token.handle(post).await);
         assert_eq!(status, 200, "{tokens}");
-        tokens["access_token"].as_str().unwrap().to_owned()
+        tokens
     }
 
     async fn ingest(&self, items: Vec<DeviceData>) {
@@ -316,4 +332,22 @@ async fn tokens_for_other_apis_are_refused(backend: Backend) {
     assert_eq!(stack.sber(Method::GET, "user", Some(&token), None).await.0, 401, "expired");
 }
 
-testkit::on_both_backends!(sber_end_to_end, tokens_for_other_apis_are_refused);
+async fn a_revoked_token_cannot_unlink_a_linked_user(backend: Backend) {
+    let stack = stack(backend).await;
+    let tokens = stack.link_tokens().await;
+    let (access, refresh) = (tokens["access_token"].as_str().unwrap(), tokens["refresh_token"].as_str().unwrap());
+    // The refresh token used twice: theft is assumed and the family (this access token included) is revoked.
+    assert_eq!(stack.refresh(refresh).await.0, 200);
+    assert_eq!(stack.refresh(refresh).await.0, 400);
+    assert_eq!(stack.sber(Method::GET, "user", Some(access), None).await.0, 401);
+    assert_eq!(stack.sber(Method::POST, "unlink", Some(access), None).await.0, 401, "the thief cannot unlink");
+    // A fresh linking still works and can unlink.
+    let fresh = stack.link().await;
+    assert_eq!(stack.sber(Method::POST, "unlink", Some(&fresh), None).await.0, 200);
+}
+
+testkit::on_both_backends!(
+    sber_end_to_end,
+    tokens_for_other_apis_are_refused,
+    a_revoked_token_cannot_unlink_a_linked_user
+);
