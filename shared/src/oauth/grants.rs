@@ -343,16 +343,7 @@ impl Grants<'_> {
     /// Marks a family revoked: its refresh token stops refreshing and its access tokens stop verifying.
     async fn revoke_family(&self, user_id: &str, client_id: &str, family_id: &str) -> Result<(), StoreError> {
         tracing::warn!(user_id, client_id, family_id, "token family revoked (reuse detected)");
-        let update = Update::default().set("revoked", Value::Bool(true)).set("revokedAt", Value::int(self.now));
-        match self
-            .store
-            .update(&keys::token_family(user_id, client_id, family_id), update, Condition::ItemPresent)
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(e) if e.is_condition_failed() => Ok(()),
-            Err(e) => Err(e),
-        }
+        revoke(self.store, &keys::token_family(user_id, client_id, family_id), self.now).await.map(|_| ())
     }
 }
 
@@ -365,13 +356,8 @@ pub async fn unlink(store: &dyn Store, user_id: &str, client_id: &str, now: i64)
         Query::partition(keys::user_partition(user_id)).range(SortRange::Prefix(keys::token_family_prefix(client_id)));
     let mut revoked = 0;
     for family in store.query(&query).await? {
-        if family.get("revoked").is_none() {
-            let update = Update::default().set("revoked", Value::Bool(true)).set("revokedAt", Value::int(now));
-            match store.update(&family.key, update, Condition::ItemPresent).await {
-                Ok(_) => revoked += 1,
-                Err(e) if e.is_condition_failed() => {}
-                Err(e) => return Err(e),
-            }
+        if family.get("revoked").is_none() && revoke(store, &family.key, now).await? {
+            revoked += 1;
         }
     }
     Ok(revoked)
@@ -381,4 +367,14 @@ pub async fn unlink(store: &dyn Store, user_id: &str, client_id: &str, now: i64)
 pub async fn is_linked(store: &dyn Store, user_id: &str, client_id: &str) -> Result<bool, StoreError> {
     let link = store.get(&keys::user_link(user_id, client_id)).await?;
     Ok(link.and_then(|l| l.get("linked").and_then(Value::as_bool)) == Some(true))
+}
+
+/// Marks the family at `key` revoked; false when it no longer exists (expired), which needs no revoking.
+async fn revoke(store: &dyn Store, key: &crate::store::Key, now: i64) -> Result<bool, StoreError> {
+    let update = Update::default().set("revoked", Value::Bool(true)).set("revokedAt", Value::int(now));
+    match store.update(key, update, Condition::ItemPresent).await {
+        Ok(_) => Ok(true),
+        Err(e) if e.is_condition_failed() => Ok(false),
+        Err(e) => Err(e),
+    }
 }

@@ -74,8 +74,12 @@ pub async fn record_transaction(
 
 /// Stores `auth_id` as the smallcase account of `user_id`.
 pub async fn connect(store: &dyn Store, user_id: &str, auth_id: &str, now: i64) -> Result<(), StoreError> {
-    let item = Item::new(keys::user_smallcase(user_id))
+    store.put(connection(user_id, auth_id, now), Condition::Always).await
+}
+
+/// The item recording that `user_id`'s smallcase account is `auth_id` (written alone or in a postback's transaction).
+pub fn connection(user_id: &str, auth_id: &str, now: i64) -> Item {
+    Item::new(keys::user_smallcase(user_id))
         .with("smallcaseAuthId", Value::str(auth_id))
-        .with("connectedAt", Value::int(now));
-    store.put(item, Condition::Always).await
+        .with("connectedAt", Value::int(now))
 }

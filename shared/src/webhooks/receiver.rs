@@ -153,10 +153,8 @@ async fn store(
                 condition: Condition::Always,
             });
             if let Some(user_id) = creator {
-                let connection = Item::new(keys::user_smallcase(&user_id))
-                    .with("smallcaseAuthId", Value::str(&auth_id))
-                    .with("connectedAt", Value::int(now));
-                writes.push(Write::Put { item: connection, condition: Condition::Always });
+                let item = crate::smallcase::connection(&user_id, &auth_id, now);
+                writes.push(Write::Put { item, condition: Condition::Always });
             }
         }
     }
