@@ -54,10 +54,16 @@ pub async fn run(listen: SocketAddr, data: &Path, secrets: &Path) -> Result<(), 
     }
 }
 
+/// Text logs on the terminal; `SWITCHYARD_LOG_FORMAT=json` gives the JSON lines a deployed function writes.
 fn init_logging() {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_target(false).try_init();
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
+    if std::env::var("SWITCHYARD_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json")) {
+        let _ = builder.json().try_init();
+    } else {
+        let _ = builder.try_init();
+    }
 }
 
 fn print_routes() {
@@ -90,17 +96,7 @@ async fn serve_one(
         Ok(request) => request,
         Err(message) => return Ok(plain_error(&ApiError::bad_request(message))),
     };
-    let started = std::time::Instant::now();
     let response = handlers[route.function].handle(request).await;
-    tracing::info!(
-        function = route.function,
-        method = %parts.method,
-        path = parts.uri.path(),
-        status = response.status().as_u16(),
-        ms = started.elapsed().as_secs_f64() * 1e3,
-        request_id,
-        "request"
-    );
     let (head, bytes) = apigw::into_parts(response);
     let mut out = hyper::Response::new(Full::new(Bytes::from(bytes)));
     *out.status_mut() = head.status;

@@ -4,6 +4,7 @@
 use shared::Deps;
 use shared::env::Vars;
 use shared::http::Handler;
+use shared::telemetry::{NoMetrics, Observed};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -16,13 +17,17 @@ pub fn handlers(vars: &Vars, deps: &Deps) -> Result<HashMap<&'static str, Arc<dy
         switchyard_register::RegisterFunction::new(deps.clone(), vars).map_err(|e| format!("register: {e}"))?;
     let user = switchyard_user::UserFunction::new(deps.clone(), vars).map_err(|e| format!("user: {e}"))?;
     let token = switchyard_token::TokenFunction::new(deps.clone(), vars).map_err(|e| format!("token: {e}"))?;
+    // Observed as in Lambda (the same request log line), without EMF output: a terminal is not CloudWatch.
+    fn observed<H: Handler + 'static>(function: &'static str, handler: H, vars: &Vars) -> Arc<dyn Handler> {
+        Arc::new(Observed::new(function, handler, vars).with_sink(Arc::new(NoMetrics)))
+    }
     let handlers: [(&'static str, Arc<dyn Handler>); 6] = [
-        ("config", Arc::new(config)),
-        ("register", Arc::new(register)),
-        ("user", Arc::new(user)),
-        ("ingest", Arc::new(ingest)),
-        ("webhook", Arc::new(webhook)),
-        ("token", Arc::new(token)),
+        ("config", observed("config", config, vars)),
+        ("register", observed("register", register, vars)),
+        ("user", observed("user", user, vars)),
+        ("ingest", observed("ingest", ingest, vars)),
+        ("webhook", observed("webhook", webhook, vars)),
+        ("token", observed("token", token, vars)),
     ];
     Ok(handlers.into_iter().collect())
 }

@@ -2,6 +2,11 @@
 
 pub use crate::store::now_epoch;
 
+/// Milliseconds since the epoch (metric timestamps).
+pub fn now_epoch_ms() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+}
+
 /// `epoch_s` as RFC 3339 UTC with whole seconds (`2026-11-23T02:38:03Z`); out-of-range values clamp to epoch 0.
 pub fn rfc3339(epoch_s: i64) -> String {
     let t = time::OffsetDateTime::from_unix_timestamp(epoch_s).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);

@@ -1,6 +1,7 @@
 //! The HTTP edge every function shares: the handler contract, response builders and body limits.
 
 use crate::codec::{ApiError, ErrorEnvelope};
+use crate::telemetry::Reason;
 use http::{HeaderValue, StatusCode, header};
 pub use lambda_http::{Body, Request, Response};
 
@@ -21,9 +22,12 @@ pub fn json(status: StatusCode, value: &serde_json::Value) -> Response<Body> {
     response
 }
 
-/// An error response in the partner's envelope.
+/// An error response in the partner's envelope, carrying its code for the request's log line and metrics.
 pub fn error(envelope: ErrorEnvelope, error: &ApiError) -> Response<Body> {
-    json(error.status, &envelope.body(error))
+    let mut response = json(error.status, &envelope.body(error));
+    let reason = if error.status.is_server_error() { Reason::ours(error.code) } else { Reason::caller(error.code) };
+    response.extensions_mut().insert(reason);
+    response
 }
 
 /// An HTML page that must never be cached (login forms, error pages).

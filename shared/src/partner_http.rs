@@ -1,5 +1,6 @@
 //! The HTTP client every partner call uses (RetailCRM, smallcase Gateway, smart-me REST).
 
+use crate::telemetry::PartnerCall;
 use std::sync::OnceLock;
 use std::time::Duration;
 
@@ -19,21 +20,44 @@ pub enum CallFailure {
 /// otherwise cost every cold start, although most requests never call a partner.
 #[derive(Debug, Clone)]
 pub struct PartnerClient {
+    /// The partner's name in metrics (`PartnerCallLatency` and `PartnerCallFailures` by `Partner`).
+    partner: &'static str,
     timeout: Duration,
     client: OnceLock<reqwest::Client>,
 }
 
 impl PartnerClient {
-    pub fn new(timeout: Duration) -> Self {
-        Self { timeout, client: OnceLock::new() }
+    pub fn new(partner: &'static str, timeout: Duration) -> Self {
+        Self { partner, timeout, client: OnceLock::new() }
     }
 
     pub fn timeout(&self) -> Duration {
         self.timeout
     }
 
-    /// Sends `request` (built on [`Self::client`]) and reads the whole answer: its status and body.
+    /// Sends `request` (built on [`Self::client`]) and reads the whole answer: its status and body. The call's
+    /// latency and success (a 2xx answer) go to the current request's metrics.
     pub async fn exchange(&self, request: reqwest::RequestBuilder) -> Result<(u16, Vec<u8>), CallFailure> {
+        let started = std::time::Instant::now();
+        let result = self.send(request).await;
+        let ok = matches!(result, Ok((status, _)) if (200..300).contains(&status));
+        crate::telemetry::partner_call(PartnerCall { partner: self.partner, elapsed: started.elapsed(), ok });
+        if !ok {
+            let answer = match &result {
+                Ok((status, _)) => format!("status {status}"),
+                Err(failure) => format!("{failure:?}"),
+            };
+            tracing::warn!(
+                partner = self.partner,
+                answer,
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                "partner call failed"
+            );
+        }
+        result
+    }
+
+    async fn send(&self, request: reqwest::RequestBuilder) -> Result<(u16, Vec<u8>), CallFailure> {
         let timeout = || CallFailure::Timeout(self.timeout.as_millis() as u64);
         let response = match request.send().await {
             Ok(response) => response,

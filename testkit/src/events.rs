@@ -37,16 +37,66 @@ pub async fn check_function(function: &str, binary: &str, env: &[(String, String
         panic!("{function} did not start: {e}\n{logs}");
     }
     let mut failures = Vec::new();
+    let mut statuses = Vec::new();
     for (file, expected) in &cases {
         let text = std::fs::read_to_string(events_dir().join(file)).unwrap_or_else(|e| panic!("read {file}: {e}"));
         let event: serde_json::Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("parse {file}: {e}"));
         match runtime.invoke(event, Duration::from_secs(30)).await {
-            Ok(outcome) if outcome.status() == Some(expected.status) => {}
+            Ok(outcome) if outcome.status() == Some(expected.status) => statuses.push(effective_status(&outcome)),
             Ok(outcome) => failures.push(format!("{file}: expected {}, got {outcome:?}", expected.status)),
             Err(e) => failures.push(format!("{file}: {e}")),
         }
     }
     let logs = process.stop().await;
     assert!(failures.is_empty(), "{}\n--- logs ---\n{logs}", failures.join("\n"));
+    check_telemetry(function, &statuses, &logs);
     logs
+}
+
+/// The status an answer counts as: RetailCRM answers errors with 200 and `"success": false`, which count as 400.
+fn effective_status(outcome: &crate::runtime::Outcome) -> u16 {
+    let status = outcome.status().unwrap_or(0);
+    let crate::runtime::Outcome::Response(response) = outcome else { return status };
+    let body: Option<serde_json::Value> = response["body"].as_str().and_then(|b| serde_json::from_str(b).ok());
+    match body {
+        Some(body) if status == 200 && body["success"] == false => 400,
+        _ => status,
+    }
+}
+
+/// Each invocation left one JSON request log line (Lambda's request id, function, partner, outcome, latency) and
+/// one valid EMF request document agreeing with its status, in order.
+pub fn check_telemetry(function: &str, statuses: &[u16], logs: &str) {
+    let lines: Vec<serde_json::Value> = logs.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
+    let requests: Vec<&serde_json::Value> = lines
+        .iter()
+        .map(|l| &l["fields"])
+        .filter(|f| f["message"].as_str().is_some_and(|m| m.starts_with("request")))
+        .collect();
+    let documents: Vec<&serde_json::Value> =
+        lines.iter().filter(|l| l.get("_aws").is_some() && l.get("Outcome").is_some()).collect();
+    assert_eq!(requests.len(), statuses.len(), "one request log line per invocation:\n{logs}");
+    assert_eq!(documents.len(), statuses.len(), "one EMF request document per invocation:\n{logs}");
+    for line in lines.iter().filter(|l| l.get("_aws").is_some()) {
+        shared::telemetry::emf::validate(line).unwrap_or_else(|e| panic!("invalid EMF document {line}: {e}"));
+    }
+    for ((status, request), document) in statuses.iter().zip(&requests).zip(&documents) {
+        let outcome = match status {
+            200..=399 => "accepted",
+            400..=499 => "rejected",
+            _ => "failed",
+        };
+        assert_eq!(request["function"], function, "{request}");
+        assert!(request["status"] == *status || (*status == 400 && request["status"] == 200), "{request}");
+        assert_eq!(request["outcome"], outcome, "{request}");
+        assert!(request["request_id"].as_str().is_some_and(|id| !id.is_empty()), "{request}");
+        assert!(request["latency_ms"].as_f64().is_some_and(|ms| ms >= 0.0), "{request}");
+        assert_ne!(request["partner"], "unknown", "{request}");
+        assert_eq!(document["Function"], function, "{document}");
+        assert_eq!(document["Outcome"], outcome, "{document}");
+        assert_eq!(document["RequestId"], request["request_id"], "{document}");
+        if outcome != "accepted" {
+            assert_eq!(document["Reason"], request["reason"], "{document}");
+        }
+    }
 }

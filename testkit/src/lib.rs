@@ -14,6 +14,7 @@ pub mod runtime;
 pub mod smallcase;
 pub mod smartme_api;
 pub mod stack;
+pub mod telemetry;
 
 use std::path::PathBuf;
 

@@ -1,12 +1,12 @@
 //! Lambda entry point of `config`.
 
-use lambda_http::{Error, service_fn};
-use shared::http::Handler;
+use lambda_http::Error;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     shared::telemetry::init_lambda();
     // The answer depends on configuration only: no SDK client, no secret, nothing to fetch.
-    let function = switchyard_config::ConfigFunction::from_vars(&shared::env::Vars::from_process())?;
-    lambda_http::run(service_fn(|request| async { Ok::<_, Error>(function.handle(request).await) })).await
+    let vars = shared::env::Vars::from_process();
+    let function = switchyard_config::ConfigFunction::from_vars(&vars)?;
+    shared::telemetry::run_lambda("config", function, &vars).await
 }

@@ -8,6 +8,7 @@ use shared::env::{ConfigError, Vars};
 use shared::http::{self, Body, Handler, Request, Response};
 use shared::secrets::SecretError;
 use shared::smartme::storage::{StorageSettings, store_readings};
+use shared::telemetry::{self, Counter};
 use std::time::Duration;
 
 /// The function's state, built once per sandbox.
@@ -98,6 +99,8 @@ impl Handler for IngestFunction {
         match store_readings(self.deps.store.as_ref(), &readings, self.storage).await {
             Ok(stored) => {
                 tracing::info!(accepted = stored.accepted, stored = stored.stored, "realtime post stored");
+                telemetry::count(Counter::ReadingsStored, stored.stored as u64);
+                telemetry::count(Counter::Duplicates, stored.already_stored as u64);
                 http::json(StatusCode::OK, &json!({"accepted": stored.accepted, "stored": stored.stored}))
             }
             Err(error) => {

@@ -234,3 +234,33 @@ async fn an_unreachable_store_answers_503_and_the_redelivery_stores_everything()
     assert_eq!(answer, serde_json::json!({"accepted": 30, "stored": 30}));
     assert_eq!(readings_of(&stack, device).await, 30);
 }
+
+/// Readings stored for the first time and redelivered ones are counted; a refused post counts by its reason.
+#[tokio::test]
+async fn readings_and_duplicates_are_measured() {
+    use shared::telemetry::Observed;
+    let stack = stack(Backend::Embedded, &[]).await;
+    let metrics = testkit::telemetry::CollectedMetrics::new();
+    let observed = Observed::new("ingest", stack.function, &Vars::default()).with_sink(metrics.clone());
+    let device = Uuid::from_u128(77);
+    let first: Vec<_> = (0..3).map(|i| item(device, recent_ms() + i, 1.0)).collect();
+    let mut second = first.clone();
+    second.extend((3..5).map(|i| item(device, recent_ms() + i, 1.0)));
+    for (payload, credentials) in [(body(first), auth()), (body(second), auth()), (body(vec![]), None)] {
+        observed.handle(post(payload, credentials)).await;
+    }
+    let requests = metrics.requests();
+    let counts: Vec<_> = requests
+        .iter()
+        .map(|d| (d["ReadingsStored"].as_u64(), d["Duplicates"].as_u64(), d["Outcome"].clone()))
+        .collect();
+    assert_eq!(
+        counts,
+        [
+            (Some(3), Some(0), "accepted".into()),
+            (Some(2), Some(3), "accepted".into()),
+            (Some(0), Some(0), "rejected".into())
+        ]
+    );
+    assert_eq!(requests[2]["Reason"], "unauthorized");
+}

@@ -6,6 +6,7 @@ use shared::codec::{ApiError, ErrorEnvelope};
 use shared::env::{ConfigError, Vars};
 use shared::http::{self, Body, Handler, Request, Response};
 use shared::retailcrm::module::{Failure, Module};
+use shared::telemetry::Reason;
 
 /// The function's state, built once per sandbox.
 pub struct RegisterFunction {
@@ -25,8 +26,15 @@ impl RegisterFunction {
     }
 
     fn failure(&self, failure: &Failure) -> Response<Body> {
-        let error = ApiError::new(self.error_status, "retailcrm", failure.message.clone());
-        http::error(ErrorEnvelope::RetailCrm, &error)
+        let (code, reason) = match failure.retryable {
+            true => ("unavailable", Reason::ours("unavailable")),
+            false => ("refused", Reason::caller("refused")),
+        };
+        let error = ApiError::new(self.error_status, code, failure.message.clone());
+        let mut response = http::error(ErrorEnvelope::RetailCrm, &error);
+        // RetailCRM errors are answered 200 by default: the status cannot tell whose fault it was.
+        response.extensions_mut().insert(reason);
+        response
     }
 }
 

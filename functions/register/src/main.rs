@@ -1,8 +1,7 @@
 //! Lambda entry point of `register`.
 
-use lambda_http::{Error, service_fn};
+use lambda_http::Error;
 use shared::env::Vars;
-use shared::http::Handler;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
@@ -10,5 +9,5 @@ async fn main() -> Result<(), Error> {
     let vars = Vars::from_process();
     let deps = shared::aws::deployed_deps(&vars).await?;
     let function = switchyard_register::RegisterFunction::new(deps, &vars)?;
-    lambda_http::run(service_fn(|request| async { Ok::<_, Error>(function.handle(request).await) })).await
+    shared::telemetry::run_lambda("register", function, &vars).await
 }

@@ -276,3 +276,37 @@ testkit::on_both_backends!(
     malformed_requests_are_explained,
     the_error_status_is_configurable,
 );
+
+/// The RetailCRM call's latency and failures reach the metrics; a CRM failure is our side's (`Failed`), a refused
+/// token the caller's (`Rejected`), although RetailCRM's protocol answers both with 200.
+#[tokio::test]
+async fn partner_calls_and_outcomes_are_measured() {
+    use shared::telemetry::Observed;
+    let stack = stack(Backend::Embedded, Mode::Success).await;
+    let metrics = testkit::telemetry::CollectedMetrics::new();
+    let observed = Observed::new("register", stack.function, &Vars::default()).with_sink(metrics.clone());
+    let body = stack.crm.register_json_body(SECRET, "key-1");
+    assert_eq!(observed.handle(post("/retailcrm/register", body.clone())).await.status(), 200);
+    stack.crm.set_mode(Mode::ServerError);
+    assert_eq!(observed.handle(post("/retailcrm/register", body)).await.status(), 200);
+    let bad_token = stack.crm.register_json_body("not-the-secret", "key-1");
+    assert_eq!(observed.handle(post("/retailcrm/register", bad_token)).await.status(), 200);
+
+    let requests = metrics.requests();
+    let outcomes: Vec<_> = requests.iter().map(|d| (d["Outcome"].clone(), d.get("Reason").cloned())).collect();
+    assert_eq!(
+        outcomes,
+        [
+            ("accepted".into(), None),
+            ("failed".into(), Some("unavailable".into())),
+            ("rejected".into(), Some("refused".into())),
+        ]
+    );
+    let namespace = &requests[0]["_aws"]["CloudWatchMetrics"][0]["Namespace"];
+    assert!(requests.iter().all(|d| d["Function"] == "register") && namespace == "Switchyard");
+    let calls = metrics.partner("retailcrm");
+    assert_eq!(calls.len(), 2, "the refused token never reached the CRM");
+    assert_eq!((calls[0]["PartnerCalls"].as_u64(), calls[0]["PartnerCallFailures"].as_u64()), (Some(1), Some(0)));
+    assert_eq!((calls[1]["PartnerCalls"].as_u64(), calls[1]["PartnerCallFailures"].as_u64()), (Some(1), Some(1)));
+    assert!(calls.iter().all(|c| c["PartnerCallLatency"][0].as_f64().is_some_and(|ms| ms > 0.0)));
+}

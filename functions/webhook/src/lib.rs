@@ -58,6 +58,7 @@ impl Handler for WebhookFunction {
             }
             Ok(Received::Duplicate { id }) => {
                 tracing::info!(source, delivery_id = id, "duplicate webhook");
+                shared::telemetry::count(shared::telemetry::Counter::Duplicates, 1);
                 http::json(StatusCode::OK, &json!({"received": true, "duplicate": true, "id": id}))
             }
             Err(error) => http::error(ErrorEnvelope::Plain, &error),

@@ -182,3 +182,33 @@ testkit::on_both_backends!(
     smallcase_postbacks_record_the_transaction,
     postbacks_connect_the_user_who_created_the_transaction,
 );
+
+/// Each outcome is published: a stored delivery, its duplicate, and refusals by their error code.
+#[tokio::test]
+async fn outcomes_duplicates_and_reasons_are_measured() {
+    use shared::telemetry::Observed;
+    let stack = stack(Backend::Embedded).await;
+    let metrics = testkit::telemetry::CollectedMetrics::new();
+    let observed = Observed::new("webhook", stack.function, &Vars::default()).with_sink(metrics.clone());
+    let requests = [
+        post("schurter", &schurter_headers(CURRENT, NOW, BODY), BODY),
+        post("schurter", &schurter_headers(CURRENT, NOW, BODY), BODY),
+        post("schurter", &schurter_headers("wrong-secret", NOW, BODY), BODY),
+        post("schurter", &schurter_headers(CURRENT, NOW - 301, BODY), BODY),
+    ];
+    for request in requests {
+        observed.handle(request).await;
+    }
+    let seen: Vec<_> = metrics
+        .requests()
+        .iter()
+        .map(|d| (d["Outcome"].as_str().unwrap().to_owned(), d["Duplicates"].as_u64().unwrap(), d["Reason"].clone()))
+        .collect();
+    let expected = [
+        ("accepted", 0, serde_json::Value::Null),
+        ("accepted", 1, serde_json::Value::Null),
+        ("rejected", 0, "invalid_signature".into()),
+        ("rejected", 0, "stale".into()),
+    ];
+    assert_eq!(seen, expected.map(|(o, d, r)| (o.to_owned(), d, r)));
+}

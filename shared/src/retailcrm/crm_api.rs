@@ -26,7 +26,7 @@ pub struct CrmApi {
 
 impl CrmApi {
     pub fn new(timeout: Duration) -> Self {
-        Self { http: PartnerClient::new(timeout) }
+        Self { http: PartnerClient::new("retailcrm", timeout) }
     }
 
     /// Creates or updates the integration module `code` in the CRM at `system_url`.

@@ -35,7 +35,7 @@ pub struct Gateway {
 
 impl Gateway {
     pub fn new(base: &str, timeout: Duration) -> Self {
-        Self { http: PartnerClient::new(timeout), base: base.trim_end_matches('/').to_owned() }
+        Self { http: PartnerClient::new("smallcase", timeout), base: base.trim_end_matches('/').to_owned() }
     }
 
     /// Creates a transaction for the user holding `auth_token`.

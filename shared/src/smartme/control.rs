@@ -63,7 +63,7 @@ pub struct SmartMeApi {
 
 impl SmartMeApi {
     pub fn new(base: &str, secrets: Arc<dyn Secrets>, timeout: Duration) -> Self {
-        Self { http: PartnerClient::new(timeout), base: base.trim_end_matches('/').to_owned(), secrets }
+        Self { http: PartnerClient::new("smartme", timeout), base: base.trim_end_matches('/').to_owned(), secrets }
     }
 
     async fn auth(&self) -> Result<String, ControlError> {

@@ -39,7 +39,7 @@ pub fn body(api_url: &str, username: &str, password: &str, scope: &Scope) -> Val
 /// Creates the registration; the answer's JSON (smart-me echoes the registration) on success. Errors never
 /// contain credentials.
 pub async fn register(base: &str, auth: &SmartMeAuth, body: &Value, timeout: Duration) -> Result<Value, String> {
-    let client = PartnerClient::new(timeout);
+    let client = PartnerClient::new("smartme", timeout);
     let request = client
         .client()
         .post(format!("{}/api/RegisterForRealtimeApi", base.trim_end_matches('/')))

@@ -13,6 +13,8 @@ pub struct Stored {
     pub accepted: usize,
     /// Readings not stored before (a redelivered post stores none).
     pub stored: usize,
+    /// Readings found already stored (redeliveries).
+    pub already_stored: usize,
 }
 
 /// Storage settings.
@@ -69,6 +71,7 @@ pub async fn store_readings(
         .collect();
     let new: Vec<Item> = by_key.into_values().filter(|item| !existing.contains(&item.key)).collect();
     let stored = new.len();
+    let already_stored = existing.len();
     // Chunks are retried on their own: a chunk that failed or came back partly unprocessed goes to the front of the
     // queue after a backoff; rewriting an item with the same key and values is harmless.
     let mut queue: VecDeque<Vec<Item>> = new.chunks(BATCH_WRITE_LIMIT).map(<[Item]>::to_vec).collect();
@@ -94,7 +97,7 @@ pub async fn store_readings(
         attempt += 1;
     }
     update_latest(store, readings, started, settings.write_budget).await?;
-    Ok(Stored { accepted: readings.len(), stored })
+    Ok(Stored { accepted: readings.len(), stored, already_stored })
 }
 
 /// Moves each device's latest state to its newest reading in this post, unless a newer one is already there.

@@ -1,0 +1,148 @@
+//! The wrapper that observes every request of a function: one log line and its metrics.
+
+use super::emf::{self, RequestMetrics};
+use super::record::{Outcome, Reason, RequestRecord};
+use crate::env::Vars;
+use crate::http::{Body, Handler, Request, Response};
+use std::io::Write;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Where EMF documents go.
+pub trait MetricSink: Send + Sync {
+    fn emit(&self, line: &str);
+}
+
+/// Standard output, where Lambda's log agent picks EMF lines up; one write per line keeps lines whole.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StdoutMetrics;
+
+impl MetricSink for StdoutMetrics {
+    fn emit(&self, line: &str) {
+        let mut buffered = String::with_capacity(line.len() + 1);
+        buffered.push_str(line);
+        buffered.push('\n');
+        // A closed stdout must not fail the request.
+        let _ = std::io::stdout().lock().write_all(buffered.as_bytes());
+    }
+}
+
+/// No metrics (the local runner: its request log line says the same).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoMetrics;
+
+impl MetricSink for NoMetrics {
+    fn emit(&self, _line: &str) {}
+}
+
+/// A function's handler with its requests logged and measured.
+pub struct Observed<H> {
+    function: &'static str,
+    namespace: String,
+    handler: H,
+    sink: Arc<dyn MetricSink>,
+}
+
+impl<H: Handler> Observed<H> {
+    /// Observes `handler` as `function`, publishing metrics to standard output under `METRICS_NAMESPACE`.
+    pub fn new(function: &'static str, handler: H, vars: &Vars) -> Self {
+        let namespace = vars.get("METRICS_NAMESPACE").unwrap_or(emf::DEFAULT_NAMESPACE).to_owned();
+        Self { function, namespace, handler, sink: Arc::new(StdoutMetrics) }
+    }
+
+    pub fn with_sink(mut self, sink: Arc<dyn MetricSink>) -> Self {
+        self.sink = sink;
+        self
+    }
+
+    pub fn handler(&self) -> &H {
+        &self.handler
+    }
+}
+
+#[async_trait::async_trait]
+impl<H: Handler> Handler for Observed<H> {
+    async fn handle(&self, request: Request) -> Response<Body> {
+        let started = Instant::now();
+        let ids = RequestIds::of(&request);
+        let method = request.method().clone();
+        let path = request.uri().path().to_owned();
+        let (response, record) = RequestRecord::collect(self.handler.handle(request)).await;
+        let latency = started.elapsed();
+        let outcome = Outcome::of(response.status(), response.extensions().get::<Reason>().copied());
+        let latency_ms = latency.as_secs_f64() * 1e3;
+        let status = response.status().as_u16();
+        let partner = partner_of(&path);
+        // Lambda's invocation id where there is one (the runner has none: API Gateway's id stands in).
+        let request_id = ids.lambda.as_deref().or(ids.api.as_deref()).unwrap_or("");
+        // Only the path: query strings can carry bearer tokens (Sber's token parameter).
+        macro_rules! log {
+            ($level:ident, $message:literal) => {
+                tracing::$level!(
+                    request_id,
+                    api_request_id = ids.api.as_deref().unwrap_or(""),
+                    function = self.function,
+                    partner,
+                    method = %method,
+                    path = %path,
+                    status,
+                    outcome = outcome.name(),
+                    reason = outcome.reason().unwrap_or(""),
+                    latency_ms,
+                    partner_calls = record.partner_calls.len(),
+                    $message
+                )
+            };
+        }
+        match outcome {
+            Outcome::Accepted => log!(info, "request"),
+            Outcome::Rejected(_) => log!(warn, "request rejected"),
+            Outcome::Failed(_) => log!(error, "request failed"),
+        }
+        let metrics = RequestMetrics {
+            namespace: &self.namespace,
+            function: self.function,
+            request_id,
+            outcome,
+            latency,
+            record: &record,
+            timestamp_ms: crate::clock::now_epoch_ms(),
+        };
+        for document in emf::documents(&metrics) {
+            self.sink.emit(&document.to_string());
+        }
+        response
+    }
+}
+
+/// The Lambda invocation id, and the API Gateway request id (what a partner sees as `apigw-requestid`).
+struct RequestIds {
+    lambda: Option<String>,
+    api: Option<String>,
+}
+
+impl RequestIds {
+    fn of(request: &Request) -> Self {
+        use lambda_http::RequestExt;
+        use lambda_http::request::RequestContext;
+        let lambda = request.lambda_context_ref().map(|c| c.request_id.clone()).filter(|id| !id.is_empty());
+        let api = match request.request_context_ref() {
+            Some(RequestContext::ApiGatewayV2(ctx)) => ctx.request_id.clone(),
+            _ => None,
+        };
+        Self { lambda, api }
+    }
+}
+
+/// The partner a path belongs to, from a fixed set (the path's first segment names it).
+pub fn partner_of(path: &str) -> &'static str {
+    match path.trim_start_matches('/').split('/').next().unwrap_or("") {
+        "retailcrm" => "retailcrm",
+        "sber" => "sber",
+        "smartme" => "smartme",
+        "webhooks" => "webhook",
+        "oauth" => "oauth",
+        "smallcase" => "smallcase",
+        _ => "unknown",
+    }
+}
