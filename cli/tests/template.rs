@@ -108,3 +108,102 @@ fn openapi_describes_exactly_the_served_routes() {
     let served: BTreeSet<_> = ROUTES.iter().map(|r| (r.method.to_owned(), r.path.to_owned())).collect();
     assert_eq!(described, served);
 }
+
+/// A value without its CloudFormation short-form tag (`!Sub x` -> `x`).
+fn untagged(value: &Value) -> &Value {
+    match value {
+        Value::Tagged(tagged) => &tagged.value,
+        other => other,
+    }
+}
+
+/// The metric names our EMF documents publish stack-wide (dimension set `[]`), from real documents.
+fn published_stack_wide_metrics() -> BTreeSet<String> {
+    use shared::telemetry::emf::{RequestMetrics, documents};
+    use shared::telemetry::{Outcome, PartnerCall, RequestRecord};
+    let mut record = RequestRecord::default();
+    record.partner_calls.push(PartnerCall { partner: "retailcrm", elapsed: Default::default(), ok: false });
+    let metrics = RequestMetrics {
+        namespace: "Switchyard/stack",
+        function: "register",
+        request_id: "r",
+        outcome: Outcome::Rejected("refused"),
+        latency: Default::default(),
+        record: &record,
+        timestamp_ms: 0,
+    };
+    let mut names = BTreeSet::new();
+    for document in documents(&metrics) {
+        for directive in document["_aws"]["CloudWatchMetrics"].as_array().unwrap() {
+            if directive["Dimensions"].as_array().unwrap().iter().any(|set| set.as_array().unwrap().is_empty()) {
+                for metric in directive["Metrics"].as_array().unwrap() {
+                    names.insert(metric["Name"].as_str().unwrap().to_owned());
+                }
+            }
+        }
+    }
+    names
+}
+
+#[test]
+fn alarms_and_the_dashboard_watch_metrics_the_functions_publish() {
+    let template = template();
+    let namespace = "Switchyard/${AWS::StackName}";
+    let env = &template["Globals"]["Function"]["Environment"]["Variables"];
+    assert_eq!(untagged(&env["METRICS_NAMESPACE"]), namespace);
+    let published = published_stack_wide_metrics();
+    for name in ["Requests", "Accepted", "Rejected", "Failed", "Duplicates", "ReadingsStored", "PartnerCallFailures"] {
+        assert!(published.contains(name), "{name} is not published stack-wide: {published:?}");
+    }
+    let watched_function_names = |alarm: &Value| -> BTreeSet<String> {
+        let metrics = alarm["Properties"]["Metrics"].as_sequence().map(Vec::as_slice).unwrap_or_default();
+        metrics
+            .iter()
+            .filter_map(|m| m["MetricStat"]["Metric"]["Dimensions"].as_sequence())
+            .flatten()
+            .map(|d| untagged(&d["Value"]).as_str().unwrap().to_owned())
+            .collect()
+    };
+    let mut alarms = 0;
+    for (name, resource) in resources(&template).filter(|(_, r)| r["Type"] == "AWS::CloudWatch::Alarm") {
+        alarms += 1;
+        let properties = &resource["Properties"];
+        assert!(untagged(&properties["AlarmActions"][0]) == "AlarmTopic", "{name} notifies the topic");
+        assert_eq!(properties["TreatMissingData"], "notBreaching", "{name}: no traffic is not an alarm");
+        let mut ours = Vec::new();
+        if untagged(&properties["Namespace"]) == namespace {
+            ours.push(properties["MetricName"].as_str().unwrap().to_owned());
+        }
+        for metric in properties["Metrics"].as_sequence().map(Vec::as_slice).unwrap_or_default() {
+            let stat = &metric["MetricStat"]["Metric"];
+            if untagged(&stat["Namespace"]) == namespace {
+                assert!(stat["Dimensions"].is_null(), "{name}: our alarms watch the stack-wide totals");
+                ours.push(stat["MetricName"].as_str().unwrap().to_owned());
+            }
+        }
+        for metric in ours {
+            assert!(published.contains(&metric), "{name} watches {metric}, which nothing publishes");
+        }
+        if properties["Metrics"]
+            .as_sequence()
+            .is_some_and(|m| m.iter().any(|m| untagged(&m["MetricStat"]["Metric"]["Namespace"]) == "AWS/Lambda"))
+        {
+            let functions: BTreeSet<String> = functions(&template).iter().map(|(id, _)| id.to_string()).collect();
+            assert_eq!(watched_function_names(resource), functions, "{name} watches every function");
+        }
+    }
+    assert!(alarms >= 5, "errors, throttles, failures, rejection spikes, partner failures");
+
+    let dashboard = &template["Resources"]["Dashboard"]["Properties"]["DashboardBody"];
+    let body = untagged(dashboard)[0].as_str().unwrap();
+    let body = body.replace("${Ns}", "Switchyard/stack").replace("${AWS::Region}", "eu-west-1");
+    let body: serde_json::Value = serde_json::from_str(&body).expect("the dashboard body is JSON");
+    let text = body.to_string();
+    let mut searched = 0;
+    for part in text.split("MetricName=\\\"").skip(1) {
+        let metric = part.split('\\').next().unwrap();
+        assert!(published.contains(metric), "the dashboard searches {metric}, which nothing publishes");
+        searched += 1;
+    }
+    assert!(searched >= 6 && body["widgets"].as_array().unwrap().len() >= 4);
+}

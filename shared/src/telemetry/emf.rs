@@ -52,15 +52,12 @@ fn request_document(m: &RequestMetrics<'_>) -> Value {
     by_function.extend(["Accepted", "Rejected", "Failed"].map(|name| json!({"Name": name, "Unit": "Count"})));
     by_function.extend(Counter::ALL.map(|c| json!({"Name": c.metric_name(), "Unit": "Count"})));
     by_function.push(json!({"Name": "Latency", "Unit": "Milliseconds"}));
-    let mut directives = vec![directive(m.namespace, &["Function"], by_function)];
+    let mut directives = vec![directive(m.namespace, &[&["Function"], &[]], by_function)];
     if let Some(reason) = m.outcome.reason() {
         root.insert("Reason".into(), reason.into());
         let metric = if matches!(m.outcome, Outcome::Failed(_)) { "Failed" } else { "Rejected" };
-        directives.push(directive(
-            m.namespace,
-            &["Function", "Reason"],
-            vec![json!({"Name": metric, "Unit": "Count"})],
-        ));
+        let by_reason = vec![json!({"Name": metric, "Unit": "Count"})];
+        directives.push(directive(m.namespace, &[&["Function", "Reason"]], by_reason));
     }
     root.insert("_aws".into(), json!({"Timestamp": m.timestamp_ms, "CloudWatchMetrics": directives}));
     Value::Object(root)
@@ -76,7 +73,7 @@ fn partner_document(m: &RequestMetrics<'_>, partner: &str) -> Value {
         json!({"Name": "PartnerCallLatency", "Unit": "Milliseconds"}),
     ];
     json!({
-        "_aws": {"Timestamp": m.timestamp_ms, "CloudWatchMetrics": [directive(m.namespace, &["Function", "Partner"], metrics)]},
+        "_aws": {"Timestamp": m.timestamp_ms, "CloudWatchMetrics": [directive(m.namespace, &[&["Function", "Partner"], &[]], metrics)]},
         "Function": m.function,
         "Partner": partner,
         "RequestId": m.request_id,
@@ -86,8 +83,10 @@ fn partner_document(m: &RequestMetrics<'_>, partner: &str) -> Value {
     })
 }
 
-fn directive(namespace: &str, dimensions: &[&str], metrics: Vec<Value>) -> Value {
-    json!({"Namespace": namespace, "Dimensions": [dimensions], "Metrics": metrics})
+/// A metric directive; each dimension set publishes the metrics once more. The empty set gives the stack-wide
+/// totals the template's alarms watch.
+fn directive(namespace: &str, dimension_sets: &[&[&str]], metrics: Vec<Value>) -> Value {
+    json!({"Namespace": namespace, "Dimensions": dimension_sets, "Metrics": metrics})
 }
 
 fn millis(elapsed: Duration) -> f64 {
@@ -181,6 +180,8 @@ mod tests {
         assert_eq!(docs[0]["Latency"], 12.345);
         assert!(docs[0].get("Reason").is_none());
         assert_eq!(docs[0]["_aws"]["CloudWatchMetrics"].as_array().unwrap().len(), 1);
+        // By function, and stack-wide for the template's alarms.
+        assert_eq!(docs[0]["_aws"]["CloudWatchMetrics"][0]["Dimensions"], json!([["Function"], []]));
     }
 
     #[test]
