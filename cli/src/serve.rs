@@ -58,7 +58,8 @@ pub async fn run(listen: SocketAddr, data: &Path, secrets: &Path) -> Result<(), 
 fn init_logging() {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
+    let colour = std::io::IsTerminal::is_terminal(&std::io::stdout());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false).with_ansi(colour);
     if std::env::var("SWITCHYARD_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json")) {
         let _ = builder.json().try_init();
     } else {
@@ -79,12 +80,15 @@ async fn serve_one(
 ) -> Result<hyper::Response<Full<Bytes>>, std::convert::Infallible> {
     let (parts, body) = request.into_parts();
     let Some((route, params)) = routes::find(parts.method.as_str(), parts.uri.path()) else {
-        let error = if routes::path_exists(parts.uri.path()) {
-            ApiError::method_not_allowed(&parts.method)
-        } else {
-            ApiError::not_found(format!("no route for {} {}", parts.method, parts.uri.path()))
-        };
-        return Ok(plain_error(&error));
+        let methods = routes::methods_for(parts.uri.path());
+        if methods.is_empty() {
+            return Ok(plain_error(&ApiError::not_found(format!("no route for {} {}", parts.method, parts.uri.path()))));
+        }
+        let mut response = plain_error(&ApiError::method_not_allowed(&parts.method));
+        if let Ok(allow) = http::HeaderValue::from_str(&methods.join(", ")) {
+            response.headers_mut().insert(http::header::ALLOW, allow);
+        }
+        return Ok(response);
     };
     let body = match Limited::new(body, MAX_REQUEST_BYTES).collect().await {
         Ok(collected) => collected.to_bytes(),

@@ -65,7 +65,12 @@ pub fn find(method: &str, path: &str) -> Option<(Route, Vec<(String, String)>)> 
 
 /// Whether any route has this path (under another method): the difference between 405 and 404.
 pub fn path_exists(path: &str) -> bool {
-    ROUTES.iter().any(|r| match_path(r.path, path).is_some())
+    !methods_for(path).is_empty()
+}
+
+/// The methods served at `path`, for a 405's `Allow` header (RFC 9110 section 15.5.6).
+pub fn methods_for(path: &str) -> Vec<&'static str> {
+    ROUTES.iter().filter(|r| match_path(r.path, path).is_some()).map(|r| r.method).collect()
 }
 
 #[cfg(test)]
@@ -79,6 +84,8 @@ mod tests {
         assert_eq!(params, vec![("source".to_owned(), "schurter".to_owned())]);
         assert!(find("GET", "/webhooks/schurter").is_none());
         assert!(path_exists("/webhooks/schurter"));
+        assert_eq!(methods_for("/oauth/authorize"), ["GET", "POST"]);
+        assert!(methods_for("/nowhere").is_empty());
         assert!(find("POST", "/webhooks/").is_none());
         assert!(find("POST", "/webhooks/a/b").is_none());
         assert_eq!(find("GET", "/retailcrm/config").unwrap().0.function, "config");
