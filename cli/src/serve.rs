@@ -82,7 +82,11 @@ async fn serve_one(
     let Some((route, params)) = routes::find(parts.method.as_str(), parts.uri.path()) else {
         let methods = routes::methods_for(parts.uri.path());
         if methods.is_empty() {
-            return Ok(plain_error(&ApiError::not_found(format!("no route for {} {}", parts.method, parts.uri.path()))));
+            return Ok(plain_error(&ApiError::not_found(format!(
+                "no route for {} {}",
+                parts.method,
+                parts.uri.path()
+            ))));
         }
         let mut response = plain_error(&ApiError::method_not_allowed(&parts.method));
         if let Ok(allow) = http::HeaderValue::from_str(&methods.join(", ")) {

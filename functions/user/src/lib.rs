@@ -145,8 +145,6 @@ impl UserFunction {
 #[async_trait::async_trait]
 impl Handler for UserFunction {
     async fn handle(&self, request: Request) -> Response<Body> {
-        let request_id =
-            http::header_str(&request, "x-request-id").unwrap_or("-").chars().take(128).collect::<String>();
         let path = request.uri().path();
         let method = request.method().clone();
         let route = match path.strip_prefix("/sber/v1/") {
@@ -160,15 +158,10 @@ impl Handler for UserFunction {
         if route == "ping" {
             return http::json(StatusCode::OK, &json!({"status": "ok"}));
         }
+        // The request log line (with Sber's x-request-id) is written by the telemetry wrapper.
         match self.route(&request, &route).await {
-            Ok(answer) => {
-                tracing::info!(request_id, route, "sber call answered");
-                http::json(StatusCode::OK, &answer)
-            }
-            Err(error) => {
-                tracing::info!(request_id, route, status = error.status.as_u16(), "sber call refused");
-                http::error(ErrorEnvelope::Sber, &error)
-            }
+            Ok(answer) => http::json(StatusCode::OK, &answer),
+            Err(error) => http::error(ErrorEnvelope::Sber, &error),
         }
     }
 }

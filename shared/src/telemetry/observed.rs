@@ -81,6 +81,7 @@ impl<H: Handler> Handler for Observed<H> {
                 tracing::$level!(
                     request_id,
                     api_request_id = ids.api.as_deref().unwrap_or(""),
+                    partner_request_id = ids.partner.as_deref().unwrap_or(""),
                     function = self.function,
                     partner,
                     method = %method,
@@ -115,10 +116,12 @@ impl<H: Handler> Handler for Observed<H> {
     }
 }
 
-/// The Lambda invocation id, and the API Gateway request id (what a partner sees as `apigw-requestid`).
+/// The Lambda invocation id, the API Gateway request id (what a partner sees as `apigw-requestid`), and the
+/// partner's own id of the call when it sends one (Sber's `x-request-id`), to find a call a partner asks about.
 struct RequestIds {
     lambda: Option<String>,
     api: Option<String>,
+    partner: Option<String>,
 }
 
 impl RequestIds {
@@ -130,7 +133,10 @@ impl RequestIds {
             Some(RequestContext::ApiGatewayV2(ctx)) => ctx.request_id.clone(),
             _ => None,
         };
-        Self { lambda, api }
+        let partner = crate::http::header_str(request, "x-request-id")
+            .filter(|id| !id.is_empty() && id.len() <= 128 && id.bytes().all(|b| b.is_ascii_graphic()))
+            .map(str::to_owned);
+        Self { lambda, api, partner }
     }
 }
 
