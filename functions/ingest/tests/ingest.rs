@@ -256,11 +256,7 @@ async fn readings_and_duplicates_are_measured() {
         .collect();
     assert_eq!(
         counts,
-        [
-            (Some(3), Some(0), "accepted".into()),
-            (Some(2), Some(3), "accepted".into()),
-            (Some(0), Some(0), "rejected".into())
-        ]
+        [(Some(3), None, "accepted".into()), (Some(2), Some(3), "accepted".into()), (None, None, "rejected".into())]
     );
     assert_eq!(requests[2]["Reason"], "unauthorized");
 }

@@ -202,7 +202,9 @@ async fn outcomes_duplicates_and_reasons_are_measured() {
     let seen: Vec<_> = metrics
         .requests()
         .iter()
-        .map(|d| (d["Outcome"].as_str().unwrap().to_owned(), d["Duplicates"].as_u64().unwrap(), d["Reason"].clone()))
+        .map(|d| {
+            (d["Outcome"].as_str().unwrap().to_owned(), d["Duplicates"].as_u64().unwrap_or(0), d["Reason"].clone())
+        })
         .collect();
     let expected = [
         ("accepted", 0, serde_json::Value::Null),

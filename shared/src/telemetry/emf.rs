@@ -44,20 +44,25 @@ fn request_document(m: &RequestMetrics<'_>) -> Value {
     root.insert("Accepted".into(), u8::from(m.outcome == Outcome::Accepted).into());
     root.insert("Rejected".into(), u8::from(matches!(m.outcome, Outcome::Rejected(_))).into());
     root.insert("Failed".into(), u8::from(matches!(m.outcome, Outcome::Failed(_))).into());
-    for counter in Counter::ALL {
-        root.insert(counter.metric_name().into(), m.record.counter(counter).into());
-    }
     root.insert("Latency".into(), millis(m.latency).into());
-    let mut by_function = vec![json!({"Name": "Requests", "Unit": "Count"})];
-    by_function.extend(["Accepted", "Rejected", "Failed"].map(|name| json!({"Name": name, "Unit": "Count"})));
-    by_function.extend(Counter::ALL.map(|c| json!({"Name": c.metric_name(), "Unit": "Count"})));
+    let mut by_function = count_metrics(&["Requests", "Accepted", "Rejected", "Failed"]);
     by_function.push(json!({"Name": "Latency", "Unit": "Milliseconds"}));
-    let mut directives = vec![directive(m.namespace, &[&["Function"], &[]], by_function)];
+    // Counters only where a function counts them: a metric that exists costs money every month.
+    for counter in Counter::ALL {
+        let n = m.record.counter(counter);
+        if n > 0 {
+            root.insert(counter.metric_name().into(), n.into());
+            by_function.extend(count_metrics(&[counter.metric_name()]));
+        }
+    }
+    let mut directives = vec![
+        directive(m.namespace, &["Function"], by_function),
+        directive(m.namespace, &[], count_metrics(&["Requests", "Rejected", "Failed"])),
+    ];
     if let Some(reason) = m.outcome.reason() {
         root.insert("Reason".into(), reason.into());
         let metric = if matches!(m.outcome, Outcome::Failed(_)) { "Failed" } else { "Rejected" };
-        let by_reason = vec![json!({"Name": metric, "Unit": "Count"})];
-        directives.push(directive(m.namespace, &[&["Function", "Reason"]], by_reason));
+        directives.push(directive(m.namespace, &["Function", "Reason"], count_metrics(&[metric])));
     }
     root.insert("_aws".into(), json!({"Timestamp": m.timestamp_ms, "CloudWatchMetrics": directives}));
     Value::Object(root)
@@ -67,13 +72,14 @@ fn partner_document(m: &RequestMetrics<'_>, partner: &str) -> Value {
     let calls: Vec<_> = m.record.partner_calls.iter().filter(|c| c.partner == partner).collect();
     let latencies: Vec<f64> = calls.iter().map(|c| millis(c.elapsed)).collect();
     let failures = calls.iter().filter(|c| !c.ok).count();
-    let metrics = vec![
-        json!({"Name": "PartnerCalls", "Unit": "Count"}),
-        json!({"Name": "PartnerCallFailures", "Unit": "Count"}),
-        json!({"Name": "PartnerCallLatency", "Unit": "Milliseconds"}),
+    let mut by_partner = count_metrics(&["PartnerCalls", "PartnerCallFailures"]);
+    by_partner.push(json!({"Name": "PartnerCallLatency", "Unit": "Milliseconds"}));
+    let directives = [
+        directive(m.namespace, &["Function", "Partner"], by_partner),
+        directive(m.namespace, &[], count_metrics(&["PartnerCallFailures"])),
     ];
     json!({
-        "_aws": {"Timestamp": m.timestamp_ms, "CloudWatchMetrics": [directive(m.namespace, &[&["Function", "Partner"], &[]], metrics)]},
+        "_aws": {"Timestamp": m.timestamp_ms, "CloudWatchMetrics": directives},
         "Function": m.function,
         "Partner": partner,
         "RequestId": m.request_id,
@@ -83,10 +89,14 @@ fn partner_document(m: &RequestMetrics<'_>, partner: &str) -> Value {
     })
 }
 
-/// A metric directive; each dimension set publishes the metrics once more. The empty set gives the stack-wide
-/// totals the template's alarms watch.
-fn directive(namespace: &str, dimension_sets: &[&[&str]], metrics: Vec<Value>) -> Value {
-    json!({"Namespace": namespace, "Dimensions": dimension_sets, "Metrics": metrics})
+fn count_metrics(names: &[&str]) -> Vec<Value> {
+    names.iter().map(|name| json!({"Name": name, "Unit": "Count"})).collect()
+}
+
+/// A metric directive with one dimension set; the empty set gives the stack-wide totals the template's alarms
+/// watch (only those, as every published combination is a billed custom metric).
+fn directive(namespace: &str, dimensions: &[&str], metrics: Vec<Value>) -> Value {
+    json!({"Namespace": namespace, "Dimensions": [dimensions], "Metrics": metrics})
 }
 
 fn millis(elapsed: Duration) -> f64 {
@@ -179,9 +189,12 @@ mod tests {
         assert_eq!(docs[0]["Rejected"], 0);
         assert_eq!(docs[0]["Latency"], 12.345);
         assert!(docs[0].get("Reason").is_none());
-        assert_eq!(docs[0]["_aws"]["CloudWatchMetrics"].as_array().unwrap().len(), 1);
-        // By function, and stack-wide for the template's alarms.
-        assert_eq!(docs[0]["_aws"]["CloudWatchMetrics"][0]["Dimensions"], json!([["Function"], []]));
+        // By function, and stack-wide for the template's alarms; no counters this function did not count.
+        let directives = docs[0]["_aws"]["CloudWatchMetrics"].as_array().unwrap();
+        assert_eq!(directives.len(), 2);
+        assert_eq!(directives[0]["Dimensions"], json!([["Function"]]));
+        assert_eq!(directives[1]["Dimensions"], json!([[]]));
+        assert!(docs[0].get("ReadingsStored").is_none() && docs[0].get("Duplicates").is_none());
     }
 
     #[test]
@@ -190,11 +203,11 @@ mod tests {
         let doc = &documents(&metrics(Outcome::Rejected("bad_signature"), &record))[0];
         validate(doc).unwrap();
         assert_eq!(doc["Reason"], "bad_signature");
-        let by_reason = &doc["_aws"]["CloudWatchMetrics"][1];
+        let by_reason = &doc["_aws"]["CloudWatchMetrics"][2];
         assert_eq!(by_reason["Dimensions"], json!([["Function", "Reason"]]));
         assert_eq!(by_reason["Metrics"][0]["Name"], "Rejected");
         let failed = &documents(&metrics(Outcome::Failed("unavailable"), &record))[0];
-        assert_eq!(failed["_aws"]["CloudWatchMetrics"][1]["Metrics"][0]["Name"], "Failed");
+        assert_eq!(failed["_aws"]["CloudWatchMetrics"][2]["Metrics"][0]["Name"], "Failed");
     }
 
     #[test]

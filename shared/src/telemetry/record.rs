@@ -66,6 +66,12 @@ pub struct RequestRecord {
 }
 
 impl RequestRecord {
+    pub fn add(&mut self, counter: Counter, n: u64) {
+        if n > 0 {
+            self.counters.push((counter, n));
+        }
+    }
+
     pub fn counter(&self, counter: Counter) -> u64 {
         self.counters.iter().filter(|(c, _)| *c == counter).map(|(_, n)| n).sum()
     }
@@ -83,9 +89,7 @@ impl RequestRecord {
 
 /// Adds `n` to `counter` for the current request.
 pub fn count(counter: Counter, n: u64) {
-    if n > 0 {
-        let _ = CURRENT.try_with(|record| record.borrow_mut().counters.push((counter, n)));
-    }
+    let _ = CURRENT.try_with(|record| record.borrow_mut().add(counter, n));
 }
 
 /// Records a partner call of the current request.
