@@ -44,10 +44,13 @@ pub struct Observed<H> {
 }
 
 impl<H: Handler> Observed<H> {
-    /// Observes `handler` as `function`, publishing metrics to standard output under `METRICS_NAMESPACE`.
+    /// Observes `handler` as `function`, publishing metrics to standard output under `METRICS_NAMESPACE`
+    /// (`Switchyard` when unset; set and empty, no metrics at all).
     pub fn new(function: &'static str, handler: H, vars: &Vars) -> Self {
         let namespace = vars.get("METRICS_NAMESPACE").unwrap_or(emf::DEFAULT_NAMESPACE).to_owned();
-        Self { function, namespace, handler, sink: Arc::new(StdoutMetrics) }
+        let sink: Arc<dyn MetricSink> =
+            if namespace.is_empty() { Arc::new(NoMetrics) } else { Arc::new(StdoutMetrics) };
+        Self { function, namespace, handler, sink }
     }
 
     pub fn with_sink(mut self, sink: Arc<dyn MetricSink>) -> Self {
