@@ -215,3 +215,26 @@ fn alarms_and_the_dashboard_watch_metrics_the_functions_publish() {
     }
     assert!(searched >= 6 && body["widgets"].as_array().unwrap().len() >= 4);
 }
+
+#[test]
+fn logs_have_a_retention_and_the_api_logs_what_never_reaches_a_function() {
+    let template = template();
+    let logging = &template["Globals"]["Function"]["LoggingConfig"];
+    assert_eq!(logging["LogFormat"], "JSON", "advanced logging: the runtime's JSON lines pass through");
+    assert_eq!(untagged(&logging["LogGroup"]), "FunctionLogs");
+    for (name, function) in functions(&template) {
+        assert!(function["Properties"]["LoggingConfig"].is_null(), "{name} overrides the shared log group");
+    }
+    for group in ["FunctionLogs", "AccessLogs"] {
+        let properties = &template["Resources"][group]["Properties"];
+        assert_eq!(untagged(&properties["RetentionInDays"]), "LogRetentionDays", "{group} is kept forever");
+    }
+    let access = &template["Resources"]["HttpApi"]["Properties"]["AccessLogSettings"];
+    assert_eq!(untagged(&access["DestinationArn"]), "AccessLogs.Arn");
+    let format: serde_json::Value =
+        serde_json::from_str(access["Format"].as_str().unwrap()).expect("the access log format is one JSON object");
+    for field in ["requestId", "status", "routeKey", "integrationError"] {
+        assert!(format[field].is_string(), "the access log lacks {field}");
+    }
+    assert!(!access["Format"].as_str().unwrap().contains('\n'), "an access log format is one line");
+}
