@@ -200,14 +200,8 @@ pub enum TokenCommand {
 
 pub async fn token(command: TokenCommand) -> Result<(), String> {
     let TokenCommand::Mint { user, client, scope, secrets, secret_prefix, store } = command;
-    let secrets: Arc<dyn shared::secrets::Secrets> = if store.table.is_some() {
-        let vars = shared::env::Vars::from_process();
-        let config = shared::aws::sdk_config(&vars).await.map_err(|e| e.to_string())?;
-        let client = aws_sdk_secretsmanager::Client::new(&config);
-        Arc::new(shared::secrets::SecretsManager::new(client, secret_prefix, shared::secrets::CachePolicy::default()))
-    } else {
-        Arc::new(shared::secrets::FileSecrets::load(&secrets)?)
-    };
+    let prefix = store.table.is_some().then_some(secret_prefix.as_str());
+    let secrets = crate::secret_source::open(&secrets, prefix).await?;
     let store = store.open().await?;
     let owner = Users::new(store.as_ref()).by_login(&user).await.map_err(|e| e.to_string())?;
     let settings = shared::oauth::OAuthSettings::load(secrets.as_ref(), None).await.map_err(|e| e.to_string())?;

@@ -1,6 +1,5 @@
 //! `switchyard smartme register`: registers our realtime receiver with smart-me.
 
-use shared::secrets::{FileSecrets, Secrets};
 use shared::smartme::control::SmartMeAuth;
 use shared::smartme::registration::{self, Scope};
 use std::path::PathBuf;
@@ -33,19 +32,7 @@ pub async fn run(args: &RegisterArgs) -> Result<(), String> {
     if url::Url::parse(&args.api_url).map(|u| u.scheme() != "https" && u.scheme() != "http").unwrap_or(true) {
         return Err(format!("`{}` is not an http(s) URL", args.api_url));
     }
-    let secrets: Box<dyn Secrets> = match &args.secret_prefix {
-        Some(prefix) => {
-            let vars = shared::env::Vars::from_process();
-            let config = shared::aws::sdk_config(&vars).await.map_err(|e| e.to_string())?;
-            let client = aws_sdk_secretsmanager::Client::new(&config);
-            Box::new(shared::secrets::SecretsManager::new(
-                client,
-                prefix.clone(),
-                shared::secrets::CachePolicy::default(),
-            ))
-        }
-        None => Box::new(FileSecrets::load(&args.secrets)?),
-    };
+    let secrets = crate::secret_source::open(&args.secrets, args.secret_prefix.as_deref()).await?;
     let secret: serde_json::Value =
         secrets.get("smartme").await.and_then(|s| s.json("smartme")).map_err(|e| e.to_string())?;
     let field = |name: &str| secret.get(name).and_then(|v| v.as_str()).filter(|v| !v.is_empty());

@@ -60,3 +60,33 @@ async fn creates_missing_secrets_in_secrets_manager_and_keeps_existing_ones() {
     let (ok, again, _) = init(&["--create", "--prefix", &prefix], &env).await;
     assert!(ok && !again.contains("created"), "{again}");
 }
+
+#[tokio::test]
+async fn sign_reads_a_deployed_sources_secret_from_secrets_manager() {
+    let config = testkit::moto::sdk_config().await;
+    let prefix = format!("{}/", testkit::unique_name("sign"));
+    let secret = r#"{"scheme": "schurter", "secret": "deployed-schurter-key"}"#;
+    testkit::moto::put_secret(&config, &format!("{prefix}webhook/schurter"), secret).await;
+    let body_path = std::env::temp_dir().join(testkit::unique_name("body"));
+    std::fs::write(&body_path, b"{\"event\":\"test\"}").unwrap();
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_switchyard"))
+        .args(["sign", "--source", "schurter", "--secret-prefix", &prefix, "--timestamp", "1700000000", "--body"])
+        .arg(&body_path)
+        .envs(testkit::moto::aws_env())
+        .output()
+        .await
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let mut headers = http::HeaderMap::new();
+    for line in String::from_utf8(output.stdout).unwrap().lines() {
+        let (name, value) = line.split_once(": ").unwrap();
+        headers.insert(http::HeaderName::try_from(name).unwrap(), value.parse().unwrap());
+    }
+    use shared::webhooks::{Scheme, SigningKeys, verify};
+    let verifies = |key: &str| {
+        let keys = SigningKeys::new(Scheme::Schurter, &[key.to_owned()]).unwrap();
+        verify(Scheme::Schurter, &keys, 300, &headers, b"{\"event\":\"test\"}", 1_700_000_000).is_ok()
+    };
+    assert!(verifies("deployed-schurter-key"), "signed with the deployed secret");
+    assert!(!verifies("schurter-dev-secret"), "not with a local one");
+}
