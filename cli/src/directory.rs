@@ -58,6 +58,12 @@ pub enum UserCommand {
         #[command(flatten)]
         store: StoreArgs,
     },
+    /// Replace a user's password, read from the first line of standard input (links and tokens stay).
+    Password {
+        login: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
     /// Remove a user with their devices, links and tokens (their access tokens stop working at once).
     Remove {
         login: String,
@@ -124,6 +130,12 @@ pub async fn user(command: UserCommand) -> Result<(), String> {
                 .await
                 .map_err(|e| e.to_string())?;
             println!("{}\t{}", user.id, user.login);
+        }
+        UserCommand::Password { login, store } => {
+            let password = read_password()?;
+            let store = store.open().await?;
+            let user = Users::new(store.as_ref()).set_password(&login, &password).await.map_err(|e| e.to_string())?;
+            println!("password changed {}\t{}", user.id, user.login);
         }
         UserCommand::Remove { login, store } => {
             let store = store.open().await?;

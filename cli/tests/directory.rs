@@ -54,6 +54,13 @@ async fn session(place: &[&str], env: &[(String, String)]) {
     assert!(!empty.ok && empty.stderr.contains("standard input"), "{}", empty.stderr);
     assert!(switchyard(&with(&["user", "add", "bob"]), "bob's password\n", env).await.ok);
 
+    let changed = switchyard(&with(&["user", "password", "ALICE"]), "a new horse battery\n", env).await;
+    assert!(changed.ok && changed.stdout.contains(id) && !changed.stdout.contains("horse"), "{}", changed.stderr);
+    let nobody = switchyard(&with(&["user", "password", "carol"]), "carol's password\n", env).await;
+    assert!(!nobody.ok && nobody.stderr.contains("carol"), "{}", nobody.stderr);
+    let weak = switchyard(&with(&["user", "password", "alice"]), "short\n", env).await;
+    assert!(!weak.ok && weak.stderr.contains("8 to 1024"), "{}", weak.stderr);
+
     let listed = switchyard(&with(&["user", "list"]), "", env).await;
     assert!(listed.ok, "{}", listed.stderr);
     let logins: Vec<&str> = listed.stdout.lines().map(|l| l.split('\t').nth(1).unwrap()).collect();
@@ -134,7 +141,9 @@ async fn manages_users_and_devices_on_the_embedded_store() {
     let store = deps.store.as_ref();
     let (user, hash) = Users::new(store).credentials("alice").await.unwrap().unwrap();
     assert_eq!(claims.sub, user.id);
-    assert!(password::verify("correct horse battery", Some(&hash)));
+    assert!(
+        password::verify("a new horse battery", Some(&hash)) && !password::verify("correct horse battery", Some(&hash))
+    );
     assert_eq!(Users::new(store).devices(&user.id).await.unwrap()[0].name, "Kitchen");
 }
 
@@ -145,6 +154,8 @@ async fn manages_users_and_devices_on_a_dynamodb_table() {
     session(&["--table", &table], &testkit::moto::aws_env()).await;
     let store: &DynamoStore = &store;
     let (user, hash) = Users::new(store).credentials("ALICE").await.unwrap().unwrap();
-    assert!(password::verify("correct horse battery", Some(&hash)));
+    assert!(
+        password::verify("a new horse battery", Some(&hash)) && !password::verify("correct horse battery", Some(&hash))
+    );
     assert_eq!(Users::new(store).devices(&user.id).await.unwrap().len(), 1);
 }

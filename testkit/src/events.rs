@@ -67,12 +67,12 @@ fn effective_status(outcome: &crate::runtime::Outcome) -> u16 {
 /// Each invocation left one JSON request log line (Lambda's request id, function, partner, outcome, latency) and
 /// one valid EMF request document agreeing with its status, in order.
 pub fn check_telemetry(function: &str, statuses: &[u16], logs: &str) {
+    if std::env::var_os("SHOW_LOGS").is_some() {
+        eprintln!("{logs}");
+    }
     let lines: Vec<serde_json::Value> = logs.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
-    let requests: Vec<&serde_json::Value> = lines
-        .iter()
-        .map(|l| &l["fields"])
-        .filter(|f| f["message"].as_str().is_some_and(|m| m.starts_with("request")))
-        .collect();
+    let requests: Vec<&serde_json::Value> =
+        lines.iter().filter(|l| l["fields"]["message"].as_str().is_some_and(|m| m.starts_with("request"))).collect();
     let documents: Vec<&serde_json::Value> =
         lines.iter().filter(|l| l.get("_aws").is_some() && l.get("Outcome").is_some()).collect();
     assert_eq!(requests.len(), statuses.len(), "one request log line per invocation:\n{logs}");
@@ -80,7 +80,10 @@ pub fn check_telemetry(function: &str, statuses: &[u16], logs: &str) {
     for line in lines.iter().filter(|l| l.get("_aws").is_some()) {
         shared::telemetry::emf::validate(line).unwrap_or_else(|e| panic!("invalid EMF document {line}: {e}"));
     }
-    for ((status, request), document) in statuses.iter().zip(&requests).zip(&documents) {
+    for ((status, line), document) in statuses.iter().zip(&requests).zip(&documents) {
+        let request = &line["fields"];
+        // The README's queries find every line of an invocation by `span.requestId`.
+        assert_eq!(line["span"]["requestId"], request["request_id"], "{line}");
         let outcome = match status {
             200..=399 => "accepted",
             400..=499 => "rejected",

@@ -384,7 +384,26 @@ async fn a_removed_user_loses_every_token(backend: Backend) {
     assert_eq!(response.status(), 200, "the login no longer exists");
 }
 
+async fn a_new_password_replaces_the_old_one_and_keeps_links(backend: Backend) {
+    let stack = stack(backend).await;
+    let tokens = stack.link("sber", "smarthome").await;
+    let users = shared::users::Users::new(stack.deps.store.as_ref());
+    users.set_password(" Alice", "a brand new password").await.unwrap();
+    assert!(matches!(
+        users.set_password("nobody", "a brand new password").await,
+        Err(shared::users::UserError::NoSuchLogin(_))
+    ));
+    let page = stack.login_page("sber", SBER_REDIRECT, None).await;
+    let old = stack.call(page.submit(LOGIN, PASSWORD)).await;
+    assert_eq!(old.status(), 200, "the old password is refused (the form again)");
+    let page = stack.login_page("sber", SBER_REDIRECT, None).await;
+    let new = stack.call(page.submit(LOGIN, "a brand new password")).await;
+    assert_eq!(new.status(), 302);
+    assert!(stack.verify(tokens["access_token"].as_str().unwrap(), "sber").await.is_ok(), "links stay");
+}
+
 testkit::on_both_backends!(
+    a_new_password_replaces_the_old_one_and_keeps_links,
     a_removed_user_loses_every_token,
     linking_flow_as_a_client_drives_it,
     a_reused_code_fails_and_revokes_what_it_issued,

@@ -176,6 +176,18 @@ impl Users<'_> {
         Ok(user)
     }
 
+    /// Replaces the password of the user with `login`. Links and tokens stay: partners keep their access; `remove`
+    /// is the way to cut a user off.
+    pub async fn set_password(&self, login: &str, password: &str) -> Result<User, UserError> {
+        let user = self.by_login(login).await?;
+        let update = crate::store::Update::default().set("passwordHash", Value::str(password::hash(password)?));
+        match self.store.update(&keys::user_profile(&user.id), update, Condition::ItemPresent).await {
+            Ok(_) => Ok(user),
+            Err(e) if e.is_condition_failed() => Err(UserError::NoSuchLogin(user.login)),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     /// Unlinks meter `device_id` from user `user_id`; false when it was not linked.
     pub async fn unlink_device(&self, user_id: &str, device_id: &str) -> Result<bool, UserError> {
         let key = keys::user_device(user_id, &normalize_device_id(device_id)?);
