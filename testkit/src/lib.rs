@@ -6,6 +6,7 @@
 
 pub mod capacity;
 pub mod events;
+pub mod faults;
 pub mod http;
 pub mod moto;
 pub mod proxy;
@@ -35,18 +36,18 @@ where
     S: hyper::service::Service<
             hyper::Request<hyper::body::Incoming>,
             Response = hyper::Response<http_body_util::Full<bytes::Bytes>>,
-            Error = std::convert::Infallible,
         > + Clone
         + Send
         + 'static,
     S::Future: Send + 'static,
+    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     tokio::spawn(async move {
         while let Ok((stream, _)) = listener.accept().await {
             let service = service.clone();
             tokio::spawn(async move {
                 let io = hyper_util::rt::TokioIo::new(stream);
-                // A peer hanging up mid-request is not the test's concern.
+                // A peer hanging up mid-request is not the test's concern; a service error closes the connection.
                 let _ = hyper::server::conn::http1::Builder::new().serve_connection(io, service).await;
             });
         }

@@ -1,0 +1,279 @@
+//! An HTTP proxy on loopback between the AWS SDK and moto_server that injects the faults AWS produces: throttling
+//! errors, HTTP 500, dropped connections (before the request reached the service, or after it was applied and
+//! the answer was lost), answers later than the SDK's attempt timeout, and partial batches (`UnprocessedItems`,
+//! `UnprocessedKeys`). Faults are drawn from a seeded generator, so a failing run can be replayed.
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper_util::rt::TokioIo;
+use rand::{Rng, SeedableRng, rngs::StdRng};
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::net::TcpListener;
+
+/// One kind of injected fault.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Fault {
+    /// DynamoDB `ProvisionedThroughputExceededException` (Secrets Manager: `ThrottlingException`), HTTP 400.
+    ProvisionedThroughputExceeded,
+    /// `ThrottlingException`, HTTP 400.
+    Throttling,
+    /// `InternalServerError` (Secrets Manager: `InternalServiceError`), HTTP 500.
+    ServerError,
+    /// The connection is closed before the request is forwarded: nothing happened.
+    DropBefore,
+    /// The request is applied, then the connection is closed: the caller cannot know it succeeded.
+    DropAfter,
+    /// The request is applied and answered after `slow`, past the caller's attempt timeout.
+    Slow,
+    /// `BatchWriteItem` / `BatchGetItem`: only part of the batch is forwarded; the rest comes back unprocessed.
+    Unprocessed,
+}
+
+impl Fault {
+    /// Every fault that applies to any request.
+    pub const GENERAL: [Fault; 6] = [
+        Fault::ProvisionedThroughputExceeded,
+        Fault::Throttling,
+        Fault::ServerError,
+        Fault::DropBefore,
+        Fault::DropAfter,
+        Fault::Slow,
+    ];
+}
+
+/// Which service's requests get faults.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Service {
+    DynamoDb,
+    SecretsManager,
+}
+
+impl Service {
+    fn of(target: &str) -> Option<Self> {
+        if target.starts_with("DynamoDB_") {
+            Some(Service::DynamoDb)
+        } else if target.starts_with("secretsmanager.") {
+            Some(Service::SecretsManager)
+        } else {
+            None
+        }
+    }
+}
+
+/// What to inject.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// Share of the chosen services' requests that get a fault (0.0 to 1.0).
+    pub share: f64,
+    /// The faults drawn from, uniformly; `Unprocessed` applies to batch operations only.
+    pub faults: Vec<Fault>,
+    pub services: Vec<Service>,
+    /// How late a `Slow` answer comes.
+    pub slow: Duration,
+    pub seed: u64,
+}
+
+impl Plan {
+    /// `share` of the requests of `services` get any fault, `Unprocessed` included.
+    pub fn every_fault(share: f64, services: &[Service], seed: u64) -> Self {
+        let mut faults = Fault::GENERAL.to_vec();
+        faults.push(Fault::Unprocessed);
+        Plan { share, faults, services: services.to_vec(), slow: Duration::from_millis(600), seed }
+    }
+}
+
+struct State {
+    plan: Plan,
+    rng: StdRng,
+    injected: BTreeMap<Fault, usize>,
+    requests: usize,
+}
+
+/// A running fault proxy in front of `target`.
+pub struct FaultProxy {
+    pub endpoint: String,
+    state: Arc<Mutex<State>>,
+}
+
+impl FaultProxy {
+    pub async fn start(target: &str, plan: Plan) -> Self {
+        let target = target.trim_start_matches("http://").trim_end_matches('/').to_owned();
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind fault proxy");
+        let endpoint = format!("http://{}", listener.local_addr().expect("fault proxy address"));
+        let rng = StdRng::seed_from_u64(plan.seed);
+        let state = Arc::new(Mutex::new(State { plan, rng, injected: BTreeMap::new(), requests: 0 }));
+        let serving = state.clone();
+        crate::serve_http(
+            listener,
+            hyper::service::service_fn(move |request| handle(serving.clone(), target.clone(), request)),
+        );
+        Self { endpoint, state }
+    }
+
+    /// Changes the share of faulty requests (0.0 to check the outcome through the proxy without faults).
+    pub fn set_share(&self, share: f64) {
+        self.state.lock().unwrap().plan.share = share;
+    }
+
+    /// How many of each fault were injected so far.
+    pub fn injected(&self) -> BTreeMap<Fault, usize> {
+        self.state.lock().unwrap().injected.clone()
+    }
+
+    /// Requests of the chosen services seen so far.
+    pub fn requests(&self) -> usize {
+        self.state.lock().unwrap().requests
+    }
+
+    /// The SDK configuration the functions build (`shared::aws::sdk_config`: timeouts, the standard retry mode
+    /// with its 3 attempts, HTTP client), aimed at this proxy with moto's credentials. Only the retry backoff is
+    /// shortened (10 ms initial instead of 1 s) so a test of thousands of faults runs in seconds.
+    pub async fn sdk_config(&self, attempt_ms: u64, operation_ms: u64) -> aws_config::SdkConfig {
+        let vars = shared::env::Vars::from_pairs([
+            ("SWITCHYARD_AWS_ATTEMPT_TIMEOUT_MS", attempt_ms.to_string().as_str()),
+            ("SWITCHYARD_AWS_OPERATION_TIMEOUT_MS", operation_ms.to_string().as_str()),
+        ]);
+        let config = shared::aws::sdk_config(&vars).await.expect("sdk config");
+        config
+            .into_builder()
+            .endpoint_url(&self.endpoint)
+            .retry_config(aws_config::retry::RetryConfig::standard().with_initial_backoff(Duration::from_millis(10)))
+            .region(aws_config::Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_dynamodb::config::SharedCredentialsProvider::new(
+                aws_sdk_dynamodb::config::Credentials::new("testing", "testing", None, None, "moto"),
+            ))
+            .build()
+    }
+
+    /// Draws the fault for one request of `service` running `operation`, if any.
+    fn draw(state: &Mutex<State>, service: Service, operation: &str) -> Option<Fault> {
+        let mut state = state.lock().unwrap();
+        if !state.plan.services.contains(&service) {
+            return None;
+        }
+        state.requests += 1;
+        let share = state.plan.share;
+        if !state.rng.random_bool(share.clamp(0.0, 1.0)) {
+            return None;
+        }
+        let batch = matches!(operation, "BatchWriteItem" | "BatchGetItem");
+        let faults: Vec<Fault> =
+            state.plan.faults.iter().copied().filter(|f| batch || *f != Fault::Unprocessed).collect();
+        if faults.is_empty() {
+            return None;
+        }
+        let fault = faults[state.rng.random_range(0..faults.len())];
+        *state.injected.entry(fault).or_default() += 1;
+        Some(fault)
+    }
+}
+
+type Answer = Result<hyper::Response<Full<Bytes>>, std::io::Error>;
+
+async fn handle(state: Arc<Mutex<State>>, target: String, request: hyper::Request<Incoming>) -> Answer {
+    let (parts, body) = request.into_parts();
+    let body = body.collect().await.map_err(std::io::Error::other)?.to_bytes();
+    let amz_target = parts.headers.get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+    let operation = amz_target.rsplit('.').next().unwrap_or("").to_owned();
+    let fault = Service::of(&amz_target)
+        .and_then(|service| FaultProxy::draw(&state, service, &operation).map(|f| (service, f)));
+    let dropped = || Err(std::io::Error::new(std::io::ErrorKind::ConnectionAborted, "injected: connection dropped"));
+    match fault {
+        None => forward(&target, &parts, body).await,
+        Some((service, Fault::ProvisionedThroughputExceeded)) => Ok(match service {
+            Service::DynamoDb => error(
+                400,
+                "com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException",
+                "The level of configured provisioned throughput for the table was exceeded.",
+            ),
+            Service::SecretsManager => error(400, "ThrottlingException", "Rate exceeded"),
+        }),
+        Some((_, Fault::Throttling)) => Ok(error(400, "ThrottlingException", "Rate exceeded")),
+        Some((service, Fault::ServerError)) => Ok(match service {
+            Service::DynamoDb => error(500, "com.amazonaws.dynamodb.v20120810#InternalServerError", "injected"),
+            Service::SecretsManager => error(500, "InternalServiceError", "injected"),
+        }),
+        Some((_, Fault::DropBefore)) => dropped(),
+        Some((_, Fault::DropAfter)) => {
+            forward(&target, &parts, body).await?;
+            dropped()
+        }
+        Some((_, Fault::Slow)) => {
+            let answer = forward(&target, &parts, body).await;
+            let slow = state.lock().unwrap().plan.slow;
+            tokio::time::sleep(slow).await;
+            answer
+        }
+        Some((_, Fault::Unprocessed)) => partial_batch(&target, &parts, &operation, body).await,
+    }
+}
+
+fn error(status: u16, kind: &str, message: &str) -> hyper::Response<Full<Bytes>> {
+    let body = serde_json::json!({"__type": kind, "message": message}).to_string();
+    hyper::Response::builder()
+        .status(status)
+        .header("content-type", "application/x-amz-json-1.0")
+        .header("x-amzn-errortype", kind.rsplit('#').next().unwrap_or(kind))
+        .body(Full::new(Bytes::from(body)))
+        .expect("error response")
+}
+
+/// Forwards the first half of each table's batch and answers the rest as unprocessed, as DynamoDB does under load.
+async fn partial_batch(target: &str, parts: &http::request::Parts, operation: &str, body: Bytes) -> Answer {
+    let Ok(mut request) = serde_json::from_slice::<serde_json::Value>(&body) else {
+        return forward(target, parts, body).await;
+    };
+    let mut held = serde_json::Map::new();
+    if let Some(tables) = request["RequestItems"].as_object_mut() {
+        for (table, batch) in tables.iter_mut() {
+            let get = operation == "BatchGetItem";
+            let Some(items) = (if get { batch["Keys"].as_array_mut() } else { batch.as_array_mut() }) else { continue };
+            if items.len() < 2 {
+                continue;
+            }
+            let rest = serde_json::Value::Array(items.split_off(items.len() / 2));
+            let rest = if get {
+                let mut keys = batch.clone();
+                keys["Keys"] = rest;
+                keys
+            } else {
+                rest
+            };
+            held.insert(table.clone(), rest);
+        }
+    }
+    let answer = forward(target, parts, Bytes::from(request.to_string())).await?;
+    if held.is_empty() || answer.status() != 200 {
+        return Ok(answer);
+    }
+    let (mut answer_parts, answer_body) = answer.into_parts();
+    let answer_body = answer_body.collect().await.map_err(std::io::Error::other)?.to_bytes();
+    let mut value: serde_json::Value = serde_json::from_slice(&answer_body).map_err(std::io::Error::other)?;
+    let field = if operation == "BatchGetItem" { "UnprocessedKeys" } else { "UnprocessedItems" };
+    value[field] = serde_json::Value::Object(held);
+    let body = Bytes::from(value.to_string());
+    answer_parts.headers.remove("content-length");
+    answer_parts.headers.remove("x-amz-crc32");
+    Ok(hyper::Response::from_parts(answer_parts, Full::new(body)))
+}
+
+async fn forward(target: &str, parts: &http::request::Parts, body: Bytes) -> Answer {
+    let stream = tokio::net::TcpStream::connect(target).await?;
+    let (mut sender, connection) =
+        hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.map_err(std::io::Error::other)?;
+    tokio::spawn(connection);
+    let mut request = hyper::Request::builder().method(parts.method.clone()).uri(parts.uri.clone());
+    for (name, value) in &parts.headers {
+        if name != "content-length" {
+            request = request.header(name, value);
+        }
+    }
+    let request = request.body(Full::new(body)).map_err(std::io::Error::other)?;
+    let response = sender.send_request(request).await.map_err(std::io::Error::other)?;
+    let (parts, body) = response.into_parts();
+    let body = body.collect().await.map_err(std::io::Error::other)?.to_bytes();
+    Ok(hyper::Response::from_parts(parts, Full::new(body)))
+}
