@@ -145,7 +145,7 @@ async fn ten_thousand_readings_through_twenty_percent_faults_are_stored_exactly_
             assert_eq!(stored.i64("t"), Some(ms), "{}", stored.key.sk);
         }
         total += readings.len();
-        let newest = (0..READINGS).filter(|k| k % DEVICES == d).map(|k| reading(k, start_ms)).last().unwrap();
+        let newest = (0..READINGS).filter(|k| k % DEVICES == d).map(|k| reading(k, start_ms)).next_back().unwrap();
         let latest = store.get(&keys::meter_latest(&device.to_string())).await.unwrap().unwrap();
         assert_eq!(latest.i64("t"), Some(newest.1), "device {d}: latest state is the newest reading");
         assert_eq!(latest.get("v").and_then(|v| v.as_map()).unwrap()["1-0:1.7.0*255"].as_f64(), Some(newest.2));
