@@ -2,6 +2,11 @@
 //! errors, HTTP 500, dropped connections (before the request reached the service, or after it was applied and
 //! the answer was lost), answers later than the SDK's attempt timeout, and partial batches (`UnprocessedItems`,
 //! `UnprocessedKeys`). Faults are drawn from a seeded generator, so a failing run can be replayed.
+//!
+//! The proxy hands moto one request at a time: moto applies a transaction on a deep copy of the table and, when
+//! a condition fails, puts the copy back, undoing whatever concurrent requests wrote meanwhile. DynamoDB isolates
+//! transactions; serialising keeps moto's race out of what the tests judge. Each forward runs on its own task, so
+//! a caller that hangs up (an attempt timeout) cannot cut a request off halfway through moto.
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -86,6 +91,8 @@ impl Plan {
 }
 
 struct State {
+    /// Held while moto handles a request (see the module comment).
+    moto: Arc<tokio::sync::Mutex<()>>,
     plan: Plan,
     rng: StdRng,
     injected: BTreeMap<Fault, usize>,
@@ -104,7 +111,8 @@ impl FaultProxy {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind fault proxy");
         let endpoint = format!("http://{}", listener.local_addr().expect("fault proxy address"));
         let rng = StdRng::seed_from_u64(plan.seed);
-        let state = Arc::new(Mutex::new(State { plan, rng, injected: BTreeMap::new(), requests: 0 }));
+        let moto = Arc::new(tokio::sync::Mutex::new(()));
+        let state = Arc::new(Mutex::new(State { moto, plan, rng, injected: BTreeMap::new(), requests: 0 }));
         let serving = state.clone();
         crate::serve_http(
             listener,
@@ -174,6 +182,8 @@ impl FaultProxy {
 type Answer = Result<hyper::Response<Full<Bytes>>, std::io::Error>;
 
 async fn handle(state: Arc<Mutex<State>>, target: String, request: hyper::Request<Incoming>) -> Answer {
+    let moto = state.lock().unwrap().moto.clone();
+    let target = Target { address: target, moto };
     let (parts, body) = request.into_parts();
     let body = body.collect().await.map_err(std::io::Error::other)?.to_bytes();
     let amz_target = parts.headers.get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
@@ -222,7 +232,7 @@ fn error(status: u16, kind: &str, message: &str) -> hyper::Response<Full<Bytes>>
 }
 
 /// Forwards the first half of each table's batch and answers the rest as unprocessed, as DynamoDB does under load.
-async fn partial_batch(target: &str, parts: &http::request::Parts, operation: &str, body: Bytes) -> Answer {
+async fn partial_batch(target: &Target, parts: &http::request::Parts, operation: &str, body: Bytes) -> Answer {
     let Ok(mut request) = serde_json::from_slice::<serde_json::Value>(&body) else {
         return forward(target, parts, body).await;
     };
@@ -260,7 +270,23 @@ async fn partial_batch(target: &str, parts: &http::request::Parts, operation: &s
     Ok(hyper::Response::from_parts(answer_parts, Full::new(body)))
 }
 
-async fn forward(target: &str, parts: &http::request::Parts, body: Bytes) -> Answer {
+/// moto's address and the lock that serialises requests to it.
+struct Target {
+    address: String,
+    moto: Arc<tokio::sync::Mutex<()>>,
+}
+
+/// Sends the request to moto on a task of its own, one request at a time, and returns moto's answer.
+async fn forward(target: &Target, parts: &http::request::Parts, body: Bytes) -> Answer {
+    let (address, moto, parts) = (target.address.clone(), target.moto.clone(), parts.clone());
+    let task = tokio::spawn(async move {
+        let _turn = moto.lock().await;
+        send(&address, &parts, body).await
+    });
+    task.await.map_err(std::io::Error::other)?
+}
+
+async fn send(target: &str, parts: &http::request::Parts, body: Bytes) -> Answer {
     let stream = tokio::net::TcpStream::connect(target).await?;
     let (mut sender, connection) =
         hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.map_err(std::io::Error::other)?;
@@ -276,4 +302,32 @@ async fn forward(target: &str, parts: &http::request::Parts, body: Bytes) -> Ans
     let (parts, body) = response.into_parts();
     let body = body.collect().await.map_err(std::io::Error::other)?.to_bytes();
     Ok(hyper::Response::from_parts(parts, Full::new(body)))
+}
+
+/// A function's dependencies with every AWS call going through a fault proxy, and the same table straight on
+/// moto for checking what was stored.
+pub struct Faulty {
+    pub proxy: FaultProxy,
+    pub deps: shared::Deps,
+    pub direct: std::sync::Arc<dyn shared::store::Store>,
+}
+
+/// A fresh table and fresh Secrets Manager secrets (`secrets`, under a unique prefix) on moto, reached through a
+/// proxy injecting `plan`: SDK attempts time out after 250 ms (below `plan.slow`), operations after 3 s.
+pub async fn deps(plan: Plan, secrets: &[(&str, serde_json::Value)], cache: shared::secrets::CachePolicy) -> Faulty {
+    use shared::store::dynamo::DynamoStore;
+    let base = crate::moto::sdk_config().await;
+    let table = crate::unique_name("switchyard");
+    crate::moto::create_table(&base, &table).await;
+    let prefix = format!("{}/", crate::unique_name("faults"));
+    for (name, value) in secrets {
+        crate::moto::put_secret(&base, &format!("{prefix}{name}"), &value.to_string()).await;
+    }
+    let proxy = FaultProxy::start(&crate::moto::endpoint(), plan).await;
+    let config = proxy.sdk_config(250, 3000).await;
+    let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&config), table.clone());
+    let secrets = shared::secrets::SecretsManager::new(aws_sdk_secretsmanager::Client::new(&config), prefix, cache);
+    let deps = shared::Deps { store: std::sync::Arc::new(store), secrets: std::sync::Arc::new(secrets) };
+    let direct = std::sync::Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::new(&base), table));
+    Faulty { proxy, deps, direct }
 }

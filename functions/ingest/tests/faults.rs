@@ -9,10 +9,10 @@ use shared::http::Handler;
 use shared::smartme::UtcTicks;
 use shared::smartme::bcl::uuid_to_guid;
 use shared::smartme::proto::{DeviceData, DeviceDataArray, DeviceValue};
-use shared::store::{Query, SortRange, Store, keys};
+use shared::store::{Query, SortRange, keys};
 use std::sync::Arc;
 use switchyard_ingest::IngestFunction;
-use testkit::faults::{Fault, FaultProxy, Plan, Service};
+use testkit::faults::{Fault, Faulty, Plan, Service};
 use uuid::Uuid;
 
 const USER: &str = "smartme-user";
@@ -65,20 +65,10 @@ fn posts(start_ms: i64) -> Vec<Vec<u8>> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn ten_thousand_readings_through_twenty_percent_faults_are_stored_exactly_once() {
-    let base = testkit::moto::sdk_config().await;
-    let table = testkit::unique_name("switchyard");
-    testkit::moto::create_table(&base, &table).await;
     let mut plan = Plan::every_fault(0.2, &[Service::DynamoDb], 20261123);
     plan.slow = std::time::Duration::from_millis(500);
-    let proxy = FaultProxy::start(&testkit::moto::endpoint(), plan).await;
-    let config = proxy.sdk_config(250, 3000).await;
-    let store: Arc<dyn Store> =
-        Arc::new(shared::store::dynamo::DynamoStore::new(aws_sdk_dynamodb::Client::new(&config), table.clone()));
-    let secrets = shared::secrets::FileSecrets::from_json(
-        serde_json::json!({"smartme": {"username": USER, "password": PASSWORD}}),
-    )
-    .unwrap();
-    let deps = shared::Deps { store: store.clone(), secrets: Arc::new(secrets) };
+    let secret = serde_json::json!({"username": USER, "password": PASSWORD});
+    let Faulty { proxy, deps, direct } = testkit::faults::deps(plan, &[("smartme", secret)], Default::default()).await;
     let vars = Vars::from_pairs([("SMARTME_WRITE_BUDGET_MS", "800")]);
     let function = Arc::new(IngestFunction::new(deps, &vars).unwrap());
 
@@ -129,7 +119,7 @@ async fn ten_thousand_readings_through_twenty_percent_faults_are_stored_exactly_
     assert!(stored <= READINGS as u64, "a reading was counted as stored twice: {stored}");
 
     // Checked straight on moto, with patient timeouts.
-    let store = shared::store::dynamo::DynamoStore::new(aws_sdk_dynamodb::Client::new(&base), table);
+    let store = direct;
     let mut total = 0;
     for d in 0..DEVICES {
         let device = Uuid::from_u128(9_000 + d as u128);
