@@ -78,6 +78,8 @@ pub struct Plan {
     pub services: Vec<Service>,
     /// How late a `Slow` answer comes.
     pub slow: Duration,
+    /// Only these operations (`x-amz-target` suffixes such as `TransactWriteItems`) get faults; empty for all.
+    pub operations: Vec<String>,
     pub seed: u64,
 }
 
@@ -86,7 +88,7 @@ impl Plan {
     pub fn every_fault(share: f64, services: &[Service], seed: u64) -> Self {
         let mut faults = Fault::GENERAL.to_vec();
         faults.push(Fault::Unprocessed);
-        Plan { share, faults, services: services.to_vec(), slow: Duration::from_millis(600), seed }
+        Plan { share, faults, services: services.to_vec(), slow: Duration::from_millis(600), operations: vec![], seed }
     }
 }
 
@@ -126,6 +128,16 @@ impl FaultProxy {
         self.state.lock().unwrap().plan.share = share;
     }
 
+    /// Draws from `faults` from now on.
+    pub fn set_faults(&self, faults: &[Fault]) {
+        self.state.lock().unwrap().plan.faults = faults.to_vec();
+    }
+
+    /// Restricts faults to `operations` (empty: every operation).
+    pub fn set_operations(&self, operations: &[&str]) {
+        self.state.lock().unwrap().plan.operations = operations.iter().map(|o| o.to_string()).collect();
+    }
+
     /// How many of each fault were injected so far.
     pub fn injected(&self) -> BTreeMap<Fault, usize> {
         self.state.lock().unwrap().injected.clone()
@@ -159,7 +171,10 @@ impl FaultProxy {
     /// Draws the fault for one request of `service` running `operation`, if any.
     fn draw(state: &Mutex<State>, service: Service, operation: &str) -> Option<Fault> {
         let mut state = state.lock().unwrap();
-        if !state.plan.services.contains(&service) {
+        let operations = &state.plan.operations;
+        if !state.plan.services.contains(&service)
+            || !(operations.is_empty() || operations.iter().any(|o| o == operation))
+        {
             return None;
         }
         state.requests += 1;

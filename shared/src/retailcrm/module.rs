@@ -128,7 +128,8 @@ impl Module {
         let form = Form::parse(body).map_err(|e| Failure::user(e.to_string()))?;
         let request = RegisterRequest::from_form(&form).map_err(|e| Failure::user(e.to_string()))?;
         // The token is checked before anything else happens (no lookup, no call).
-        if !request.token_is_valid(&self.module_secret().await?) {
+        let module_secret = self.module_secret().await?;
+        if !request.token_is_valid(&module_secret) {
             tracing::warn!(system_url = %request.system_url, "registration with an invalid token");
             return Err(Failure::user(
                 "invalid token: the request does not come from the CRM this module is published in",
@@ -140,7 +141,8 @@ impl Module {
             Some(client_id) => accounts.by_client_id(&client_id).await?,
             None => None,
         };
-        let client_id = existing.as_ref().map_or_else(|| crypto::random_token(24), |a| a.client_id.clone());
+        let client_id =
+            existing.as_ref().map_or_else(|| first_client_id(&module_secret, &system_url), |a| a.client_id.clone());
         let code = existing.as_ref().map_or_else(|| self.module_code(&client_id), |a| a.code.clone());
         let account_url = self.settings.account_url.replace("{base}", base_url).replace("{clientId}", &client_id);
         let module = json!({
@@ -233,4 +235,13 @@ impl Module {
         tracing::info!(client_id = %account.client_id, "settings stored");
         Ok(json!({"success": true}))
     }
+}
+
+/// The clientId of a CRM's first installation: 192 bits derived from the module secret and the CRM's systemUrl.
+/// A registration the CRM retries after a failure (the CRM already holds the module, our store does not) gets the
+/// same clientId and module code, so the CRM never keeps an orphaned module; only a holder of the module secret
+/// can compute it.
+fn first_client_id(module_secret: &[u8], system_url: &str) -> String {
+    let digest = crypto::hmac_sha256(module_secret, &[b"retailcrm clientId\0", system_url.as_bytes()]);
+    crypto::to_base64url(&digest[..24])
 }
