@@ -325,6 +325,34 @@ pub struct Faulty {
     pub proxy: FaultProxy,
     pub deps: shared::Deps,
     pub direct: std::sync::Arc<dyn shared::store::Store>,
+    pub table: String,
+}
+
+impl Faulty {
+    /// Every item whose partition key starts with `prefix`, straight from moto, as JSON (strings, numbers and
+    /// booleans; other attribute types are null): for checks across partitions, which the store port never needs.
+    pub async fn scan(&self, prefix: &str) -> Vec<serde_json::Value> {
+        use aws_sdk_dynamodb::types::AttributeValue;
+        let client = aws_sdk_dynamodb::Client::new(&crate::moto::sdk_config().await);
+        let pages = client
+            .scan()
+            .table_name(&self.table)
+            .filter_expression("begins_with(pk, :prefix)")
+            .expression_attribute_values(":prefix", AttributeValue::S(prefix.to_owned()))
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<Vec<_>, _>>()
+            .await
+            .expect("scan moto");
+        let value = |v: &AttributeValue| match v {
+            AttributeValue::S(s) => serde_json::json!(s),
+            AttributeValue::N(n) => serde_json::json!(n.parse::<f64>().ok()),
+            AttributeValue::Bool(b) => serde_json::json!(b),
+            _ => serde_json::Value::Null,
+        };
+        pages.iter().map(|item| item.iter().map(|(k, v)| (k.clone(), value(v))).collect()).collect()
+    }
 }
 
 /// A fresh table and fresh Secrets Manager secrets (`secrets`, under a unique prefix) on moto, reached through a
@@ -343,6 +371,6 @@ pub async fn deps(plan: Plan, secrets: &[(&str, serde_json::Value)], cache: shar
     let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&config), table.clone());
     let secrets = shared::secrets::SecretsManager::new(aws_sdk_secretsmanager::Client::new(&config), prefix, cache);
     let deps = shared::Deps { store: std::sync::Arc::new(store), secrets: std::sync::Arc::new(secrets) };
-    let direct = std::sync::Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::new(&base), table));
-    Faulty { proxy, deps, direct }
+    let direct = std::sync::Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::new(&base), table.clone()));
+    Faulty { proxy, deps, direct, table }
 }

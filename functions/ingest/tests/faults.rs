@@ -68,7 +68,8 @@ async fn ten_thousand_readings_through_twenty_percent_faults_are_stored_exactly_
     let mut plan = Plan::every_fault(0.2, &[Service::DynamoDb], 20261123);
     plan.slow = std::time::Duration::from_millis(500);
     let secret = serde_json::json!({"username": USER, "password": PASSWORD});
-    let Faulty { proxy, deps, direct } = testkit::faults::deps(plan, &[("smartme", secret)], Default::default()).await;
+    let Faulty { proxy, deps, direct, .. } =
+        testkit::faults::deps(plan, &[("smartme", secret)], Default::default()).await;
     let vars = Vars::from_pairs([("SMARTME_WRITE_BUDGET_MS", "800")]);
     let function = Arc::new(IngestFunction::new(deps, &vars).unwrap());
 

@@ -63,7 +63,7 @@ async fn registrations_through_faults_store_whole_accounts_or_nothing() {
     let plan = Plan::every_fault(0.2, &[Service::DynamoDb, Service::SecretsManager], 11);
     let cache = shared::secrets::CachePolicy { ttl: std::time::Duration::from_secs(1), ..Default::default() };
     let secret = serde_json::json!({"secret": SECRET});
-    let Faulty { proxy, deps, direct } = testkit::faults::deps(plan, &[("retailcrm", secret)], cache).await;
+    let Faulty { proxy, deps, direct, .. } = testkit::faults::deps(plan, &[("retailcrm", secret)], cache).await;
     let mut crms = Vec::new();
     for _ in 0..CRMS {
         crms.push(Arc::new(FakeCrm::start(Mode::Success).await));

@@ -47,7 +47,7 @@ async fn deliveries_through_faults_are_stored_exactly_once() {
     let secret = serde_json::json!({"scheme": "schurter", "secret": SECRET, "tolerance_s": 300});
     // A one-second secrets cache, so Secrets Manager is asked again (and faulted) during the run.
     let cache = shared::secrets::CachePolicy { ttl: std::time::Duration::from_secs(1), ..Default::default() };
-    let Faulty { proxy, deps, direct } = testkit::faults::deps(plan, &[("webhook/schurter", secret)], cache).await;
+    let Faulty { proxy, deps, direct, .. } = testkit::faults::deps(plan, &[("webhook/schurter", secret)], cache).await;
     let function = Arc::new(WebhookFunction::new(deps, &Vars::default()).unwrap());
     let t = shared::store::now_epoch();
 

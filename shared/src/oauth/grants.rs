@@ -195,11 +195,18 @@ impl Grants<'_> {
         match self.store.transact(writes).await {
             Ok(()) => Ok(tokens),
             Err(e) if e.is_condition_failed() => {
-                // Redeemed concurrently: whichever exchange won, this presentation is a reuse.
-                if let Some(family) = self.store.get(&key).await?.and_then(|i| i.str("family").map(str::to_owned)) {
-                    self.revoke_family(&user_id, &code_client, &family).await?;
+                let winner = self.store.get(&key).await?.and_then(|i| i.str("family").map(str::to_owned));
+                match winner {
+                    // Our own transaction was applied by an attempt whose answer was lost, and the SDK's retry
+                    // then found the code used: this exchange succeeded.
+                    Some(family) if family == family_id => Ok(tokens),
+                    // Redeemed concurrently: whichever exchange won, this presentation is a reuse.
+                    Some(family) => {
+                        self.revoke_family(&user_id, &code_client, &family).await?;
+                        Err(GrantError::InvalidGrant(CODE_REUSED))
+                    }
+                    None => Err(GrantError::InvalidGrant(CODE_REUSED)),
                 }
-                Err(GrantError::InvalidGrant(CODE_REUSED))
             }
             Err(e) => Err(e.into()),
         }
@@ -308,7 +315,7 @@ impl Grants<'_> {
         let next_hash = token_hash(&next);
         let writes = vec![
             Write::Update {
-                key: family_key,
+                key: family_key.clone(),
                 update: Update::default()
                     .set("current", Value::str(&next_hash))
                     .set("rotatedAt", Value::int(self.now))
@@ -332,6 +339,12 @@ impl Grants<'_> {
         match self.store.transact(writes).await {
             Ok(()) => Ok(self.tokens(&user_id, client, &family_id, &scope, Some(next))),
             Err(e) if e.is_condition_failed() => {
+                // Our own rotation may have been applied by an attempt whose answer was lost (the SDK retried it
+                // and found the token rotated): then only we know the new hash, and this refresh succeeded.
+                let family = self.store.get(&family_key).await?;
+                if family.as_ref().and_then(|f| f.str("current")) == Some(next_hash.as_str()) {
+                    return Ok(self.tokens(&user_id, client, &family_id, &scope, Some(next)));
+                }
                 // Another request rotated this token first: two holders of one refresh token means it leaked.
                 self.revoke_family(&user_id, &client.client_id, &family_id).await?;
                 Err(GrantError::InvalidGrant(REFRESH_REUSED))
