@@ -326,6 +326,8 @@ pub struct Faulty {
     pub deps: shared::Deps,
     pub direct: std::sync::Arc<dyn shared::store::Store>,
     pub table: String,
+    /// The Secrets Manager prefix the secrets live under (`<prefix><name>` on moto).
+    pub prefix: String,
 }
 
 impl Faulty {
@@ -358,6 +360,16 @@ impl Faulty {
 /// A fresh table and fresh Secrets Manager secrets (`secrets`, under a unique prefix) on moto, reached through a
 /// proxy injecting `plan`: SDK attempts time out after 250 ms (below `plan.slow`), operations after 3 s.
 pub async fn deps(plan: Plan, secrets: &[(&str, serde_json::Value)], cache: shared::secrets::CachePolicy) -> Faulty {
+    deps_with_clock(plan, secrets, cache, None).await
+}
+
+/// [`deps`] with the secrets cache on `clock`, for tests that move time past the TTL and the stale window.
+pub async fn deps_with_clock(
+    plan: Plan,
+    secrets: &[(&str, serde_json::Value)],
+    cache: shared::secrets::CachePolicy,
+    clock: Option<shared::secrets::manager::Clock>,
+) -> Faulty {
     use shared::store::dynamo::DynamoStore;
     let base = crate::moto::sdk_config().await;
     let table = crate::unique_name("switchyard");
@@ -369,8 +381,12 @@ pub async fn deps(plan: Plan, secrets: &[(&str, serde_json::Value)], cache: shar
     let proxy = FaultProxy::start(&crate::moto::endpoint(), plan).await;
     let config = proxy.sdk_config(250, 3000).await;
     let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&config), table.clone());
-    let secrets = shared::secrets::SecretsManager::new(aws_sdk_secretsmanager::Client::new(&config), prefix, cache);
+    let mut secrets =
+        shared::secrets::SecretsManager::new(aws_sdk_secretsmanager::Client::new(&config), prefix.clone(), cache);
+    if let Some(clock) = clock {
+        secrets = secrets.with_clock(clock);
+    }
     let deps = shared::Deps { store: std::sync::Arc::new(store), secrets: std::sync::Arc::new(secrets) };
     let direct = std::sync::Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::new(&base), table.clone()));
-    Faulty { proxy, deps, direct, table }
+    Faulty { proxy, deps, direct, table, prefix }
 }

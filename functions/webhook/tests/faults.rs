@@ -104,3 +104,71 @@ async fn deliveries_through_faults_are_stored_exactly_once() {
         assert_eq!(per_delivery.get(id), Some(&1), "delivery {n} is stored exactly once");
     }
 }
+
+/// A delivery signed with `key` (body varies with `n`, so each is a new delivery).
+fn signed_with(key: &str, n: usize, t: i64) -> Request {
+    let body = format!(r#"{{"event":"rotation","n":{n}}}"#).into_bytes();
+    let mac = hmac_sha256(key.as_bytes(), &[t.to_string().as_bytes(), b".", &body]);
+    let mut request = Request::new(Body::Binary(body));
+    *request.method_mut() = lambda_http::http::Method::POST;
+    *request.uri_mut() = "/webhooks/rotating".parse().unwrap();
+    request.headers_mut().insert("x-signature", format!("v=1;t={t};sig={}", to_hex(&mac)).parse().unwrap());
+    request.with_path_parameters(HashMap::from([("source".to_owned(), "rotating".to_owned())]))
+}
+
+/// Rotation: a new AWSCURRENT is used after the cache TTL, the previous key keeps verifying while the secret lists
+/// it. Secrets Manager failing: the cached secret is served for the stale window after the TTL, then deliveries
+/// are refused with 503 and nothing is stored (never accepted without the secret).
+#[tokio::test]
+async fn rotation_is_picked_up_after_the_ttl_and_an_outage_fails_closed_after_the_stale_window() {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::time::{Duration, Instant};
+    let offset_s = Arc::new(AtomicU64::new(0));
+    let start = Instant::now();
+    let clock_offset = offset_s.clone();
+    let clock: shared::secrets::manager::Clock =
+        Arc::new(move || start + Duration::from_secs(clock_offset.load(Ordering::SeqCst)));
+    let advance = |seconds: u64| offset_s.fetch_add(seconds, Ordering::SeqCst);
+    let plan = Plan {
+        faults: vec![Fault::Throttling, Fault::ServerError, Fault::DropBefore],
+        ..Plan::every_fault(0.0, &[Service::SecretsManager], 3)
+    };
+    let secret = serde_json::json!({"scheme": "schurter", "secrets": ["key-1"]});
+    // TTL 300 s, stale window 900 s.
+    let policy = shared::secrets::CachePolicy::default();
+    let faulty = testkit::faults::deps_with_clock(plan, &[("webhook/rotating", secret)], policy, Some(clock)).await;
+    let (proxy, deps, store) = (&faulty.proxy, faulty.deps.clone(), faulty.direct.clone());
+    let base = testkit::moto::sdk_config().await;
+    let id = format!("{}webhook/rotating", faulty.prefix);
+    let function = WebhookFunction::new(deps, &Vars::default()).unwrap();
+    let t = shared::store::now_epoch();
+    let mut n = 0;
+    let mut status_with = async |key: &str| {
+        n += 1;
+        function.handle(signed_with(key, n, t)).await.status().as_u16()
+    };
+    let events = async || store.query(&Query::partition(keys::webhook_event("rotating", "x").pk)).await.unwrap().len();
+
+    assert_eq!(status_with("key-1").await, 200);
+    testkit::moto::put_secret(&base, &id, r#"{"scheme": "schurter", "secrets": ["key-2", "key-1"]}"#).await;
+    advance(299);
+    assert_eq!(status_with("key-2").await, 401, "the cached secret is used until the TTL ends");
+    advance(2);
+    assert_eq!(status_with("key-2").await, 200, "the new AWSCURRENT after the TTL");
+    assert_eq!(status_with("key-1").await, 200, "the previous key verifies during the overlap");
+
+    proxy.set_share(1.0);
+    advance(301 + 898);
+    assert_eq!(status_with("key-2").await, 200, "Secrets Manager failing: the stale secret inside the window");
+    assert_eq!(status_with("wrong-key").await, 401, "and it still refuses what it does not verify");
+    let stored = events().await;
+    advance(3);
+    for key in ["key-2", "key-1", "wrong-key"] {
+        assert_eq!(status_with(key).await, 503, "{key}: after the stale window, fail closed");
+    }
+    assert_eq!(events().await, stored, "nothing accepted without the secret");
+    assert!(proxy.injected().values().sum::<usize>() > 0);
+
+    proxy.set_share(0.0);
+    assert_eq!(status_with("key-2").await, 200, "served again once Secrets Manager answers");
+}
