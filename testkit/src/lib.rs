@@ -8,6 +8,7 @@ pub mod capacity;
 pub mod events;
 pub mod faults;
 pub mod http;
+pub mod leaks;
 pub mod moto;
 pub mod proxy;
 pub mod retailcrm;

@@ -3,6 +3,7 @@
 pub mod basic_auth;
 pub mod envelope;
 pub mod form;
+pub mod json;
 
 pub use basic_auth::BasicCredentials;
 pub use envelope::{ApiError, ErrorEnvelope};

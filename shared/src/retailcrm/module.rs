@@ -225,8 +225,8 @@ impl Module {
     pub async fn settings_callback(&self, body: &[u8]) -> Result<Value, Failure> {
         let form = Form::parse(body).map_err(|e| Failure::user(e.to_string()))?;
         let raw = form.require("settings").map_err(|e| Failure::user(e.to_string()))?;
-        let settings: Value =
-            serde_json::from_str(raw).map_err(|_| Failure::user("field `settings` must be a JSON object"))?;
+        let settings = crate::codec::json::parse_strict(raw.as_bytes())
+            .map_err(|_| Failure::user("field `settings` must be a JSON object with unique keys"))?;
         if !settings.is_object() {
             return Err(Failure::user("field `settings` must be a JSON object"));
         }

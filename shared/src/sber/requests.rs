@@ -40,7 +40,8 @@ fn object<'v>(value: &'v Value, what: &str, allowed: &[&str]) -> Result<&'v serd
 
 /// `{"devices": ["id", ...]}`: the distinct device ids, in order.
 pub fn query(body: &[u8]) -> Result<Vec<String>, String> {
-    let value: Value = serde_json::from_slice(body).map_err(|e| format!("the body is not valid JSON: {e}"))?;
+    let value: Value =
+        crate::codec::json::parse_strict(body).map_err(|e| format!("the body is not valid JSON: {e}"))?;
     let fields = object(&value, "the body", &["devices"])?;
     let Some(Value::Array(ids)) = fields.get("devices") else {
         return Err("`devices` must be a list of device ids".into());
@@ -61,7 +62,8 @@ pub fn query(body: &[u8]) -> Result<Vec<String>, String> {
 
 /// `{"devices": {"id": {"states": [{"key", "value": {"type", ...}}]}}}`.
 pub fn command(body: &[u8]) -> Result<Vec<(String, Vec<CommandState>)>, String> {
-    let value: Value = serde_json::from_slice(body).map_err(|e| format!("the body is not valid JSON: {e}"))?;
+    let value: Value =
+        crate::codec::json::parse_strict(body).map_err(|e| format!("the body is not valid JSON: {e}"))?;
     let fields = object(&value, "the body", &["devices"])?;
     let Some(Value::Object(devices)) = fields.get("devices") else {
         return Err("`devices` must be an object from device id to states".into());

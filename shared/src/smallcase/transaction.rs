@@ -18,7 +18,8 @@ pub struct TransactionRequest {
 /// Checks `body`: a JSON object with a known `intent` and the config object that intent takes, and nothing else.
 /// `TRANSACTION` needs `orderConfig` (with `type`); the imports may carry `assetConfig`; `CONNECT` takes neither.
 pub fn parse(body: &[u8]) -> Result<TransactionRequest, String> {
-    let value: Value = serde_json::from_slice(body).map_err(|e| format!("the body is not valid JSON: {e}"))?;
+    let value: Value =
+        crate::codec::json::parse_strict(body).map_err(|e| format!("the body is not valid JSON: {e}"))?;
     let Value::Object(fields) = value else { return Err("the body must be a JSON object".into()) };
     let intent = match fields.get("intent") {
         Some(Value::String(intent)) if INTENTS.contains(&intent.as_str()) => intent.clone(),

@@ -204,8 +204,8 @@ fn slack(keys: &SigningKeys, headers: &HeaderMap, body: &[u8]) -> Result<Verifie
 
 fn smallcase(keys: &SigningKeys, body: &[u8]) -> Result<Verified, WebhookError> {
     // The checksum lives in the body and covers two of its fields, so this scheme must parse before verifying.
-    let json: serde_json::Value =
-        serde_json::from_slice(body).map_err(|_| WebhookError::MalformedBody("not a JSON object"))?;
+    let json = crate::codec::json::parse_strict(body)
+        .map_err(|_| WebhookError::MalformedBody("not a JSON object with unique keys"))?;
     let text = |name: &str| match json.get(name) {
         Some(serde_json::Value::String(s)) => Some(s.clone()),
         Some(serde_json::Value::Number(n)) => Some(n.to_string()),
