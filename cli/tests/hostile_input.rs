@@ -184,6 +184,7 @@ fn cases(credentials: &Credentials) -> Vec<Case> {
 async fn every_endpoint_refuses_every_class_of_bad_input_without_writing() {
     let dir = std::env::temp_dir().join(testkit::unique_name("hostile"));
     std::fs::create_dir_all(&dir).unwrap();
+    testkit::leaks::capture_tracing();
     let credentials = seed(&dir).await;
     let inner = shared::store::embedded::EmbeddedStore::open(&dir.join("store.redb")).unwrap();
     let store = Arc::new(CountingStore::new(inner));
@@ -281,5 +282,6 @@ async fn seed(dir: &std::path::Path) -> Credentials {
     let sber_token = run(&["token", "mint", "--user", "hostile", "--client", "sber", "--secrets", secrets], "").await;
     let smallcase_token =
         run(&["token", "mint", "--user", "hostile", "--client", "app-dev", "--secrets", secrets], "").await;
+    testkit::leaks::fixture_secrets([&sber_token, &smallcase_token, &"hostile-password".to_owned()]);
     Credentials { sber_token, smallcase_token }
 }

@@ -371,6 +371,10 @@ pub async fn deps_with_clock(
     clock: Option<shared::secrets::manager::Clock>,
 ) -> Faulty {
     use shared::store::dynamo::DynamoStore;
+    crate::leaks::capture_tracing();
+    for (_, value) in secrets {
+        crate::leaks::fixture_secrets(crate::leaks::secret_values(value));
+    }
     let base = crate::moto::sdk_config().await;
     let table = crate::unique_name("switchyard");
     crate::moto::create_table(&base, &table).await;

@@ -62,16 +62,31 @@ impl Runner {
             .env_remove("SWITCHYARD_PUBLIC_URL")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
             .kill_on_drop(true)
             .spawn()
             .unwrap_or_else(|e| panic!("start {binary}: {e}"));
+        if let Ok(text) = std::fs::read_to_string(secrets) {
+            let document = serde_json::from_str(&text).unwrap_or_default();
+            crate::leaks::fixture_secrets(crate::leaks::secret_values(&document));
+        }
         let stdout = child.stdout.take().expect("stdout");
         let mut lines = BufReader::new(stdout).lines();
         let first = lines.next_line().await.expect("read runner output").expect("runner exited before listening");
         let base =
             first.strip_prefix("listening on ").unwrap_or_else(|| panic!("unexpected first line: {first}")).to_owned();
-        // Keep draining stdout so the runner never blocks on a full pipe.
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        // Keep draining both pipes so the runner never blocks on a full one; what it logs is kept for the leak check.
+        let mut errors = BufReader::new(child.stderr.take().expect("stderr")).lines();
+        tokio::spawn(async move {
+            while let Ok(Some(line)) = lines.next_line().await {
+                crate::leaks::keep_logs("runner", &(line + "\n"));
+            }
+        });
+        tokio::spawn(async move {
+            while let Ok(Some(line)) = errors.next_line().await {
+                crate::leaks::keep_logs("runner", &(line + "\n"));
+            }
+        });
         Self { base, _child: child }
     }
 }

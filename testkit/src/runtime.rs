@@ -179,6 +179,7 @@ fn reply(status: u16, body: Bytes, headers: &[(&str, String)]) -> hyper::Respons
 pub struct FunctionProcess {
     pub child: tokio::process::Child,
     pub started: Instant,
+    function_name: String,
 }
 
 impl FunctionProcess {
@@ -202,7 +203,7 @@ impl FunctionProcess {
             .kill_on_drop(true);
         let started = Instant::now();
         let child = command.spawn().unwrap_or_else(|e| panic!("cannot start {binary}: {e}"));
-        Self { child, started }
+        Self { child, started, function_name: function_name.to_owned() }
     }
 
     /// Waits for the process to exit by itself; returns its status and everything it logged.
@@ -210,6 +211,7 @@ impl FunctionProcess {
         let output = self.child.wait_with_output().await.expect("collect function output");
         let mut logs = String::from_utf8_lossy(&output.stdout).into_owned();
         logs.push_str(&String::from_utf8_lossy(&output.stderr));
+        crate::leaks::keep_logs(&format!("function-{}", self.function_name), &logs);
         (output.status, logs)
     }
 
@@ -219,6 +221,7 @@ impl FunctionProcess {
         let output = self.child.wait_with_output().await.expect("collect function output");
         let mut logs = String::from_utf8_lossy(&output.stdout).into_owned();
         logs.push_str(&String::from_utf8_lossy(&output.stderr));
+        crate::leaks::keep_logs(&format!("function-{}", self.function_name), &logs);
         logs
     }
 }

@@ -17,6 +17,10 @@ pub enum Backend {
 
 /// Fresh ports holding `secrets` (name to JSON value).
 pub async fn deps(backend: Backend, secrets: &[(&str, serde_json::Value)]) -> Deps {
+    crate::leaks::capture_tracing();
+    for (_, value) in secrets {
+        crate::leaks::fixture_secrets(crate::leaks::secret_values(value));
+    }
     match backend {
         Backend::Embedded => {
             let dir = std::env::temp_dir().join(crate::unique_name("store"));
@@ -43,6 +47,9 @@ pub async fn deps(backend: Backend, secrets: &[(&str, serde_json::Value)]) -> De
 /// The environment of a deployed function on moto: a fresh table and secret prefix holding `secrets`, as
 /// `template.yaml` sets them up. Returns the table's store (to inspect) and the variables.
 pub async fn deployed_env(secrets: &[(&str, serde_json::Value)]) -> (DynamoStore, Vec<(String, String)>) {
+    for (_, value) in secrets {
+        crate::leaks::fixture_secrets(crate::leaks::secret_values(value));
+    }
     let (store, config) = crate::moto::fresh_store().await;
     let prefix = format!("{}/", crate::unique_name("stack"));
     for (name, value) in secrets {

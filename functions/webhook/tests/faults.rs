@@ -18,6 +18,7 @@ const DELIVERIES: usize = 300;
 fn delivery(n: usize, t: i64) -> Request {
     let body = format!(r#"{{"event":"device.alarm","deviceId":"d-{n}","sequence":{n}}}"#).into_bytes();
     let mac = hmac_sha256(SECRET.as_bytes(), &[t.to_string().as_bytes(), b".", &body]);
+    testkit::leaks::fixture_secrets([to_hex(&mac)]);
     let mut request = Request::new(Body::Binary(body));
     *request.method_mut() = lambda_http::http::Method::POST;
     *request.uri_mut() = "/webhooks/schurter".parse().unwrap();
@@ -109,6 +110,7 @@ async fn deliveries_through_faults_are_stored_exactly_once() {
 fn signed_with(key: &str, n: usize, t: i64) -> Request {
     let body = format!(r#"{{"event":"rotation","n":{n}}}"#).into_bytes();
     let mac = hmac_sha256(key.as_bytes(), &[t.to_string().as_bytes(), b".", &body]);
+    testkit::leaks::fixture_secrets([to_hex(&mac)]);
     let mut request = Request::new(Body::Binary(body));
     *request.method_mut() = lambda_http::http::Method::POST;
     *request.uri_mut() = "/webhooks/rotating".parse().unwrap();

@@ -52,6 +52,7 @@ fn post(source: &str, headers: &[(&str, String)], body: &[u8]) -> Request {
 
 fn schurter_headers(secret: &str, t: i64, body: &[u8]) -> Vec<(&'static str, String)> {
     let mac = hmac_sha256(secret.as_bytes(), &[t.to_string().as_bytes(), b".", body]);
+    testkit::leaks::fixture_secrets([to_hex(&mac)]);
     vec![("x-signature", format!("v=1;t={t};sig={}", to_hex(&mac))), ("content-type", "application/json".into())]
 }
 
@@ -127,6 +128,7 @@ async fn answer_message_of_stale(stack: &Stack) -> String {
 async fn smallcase_postbacks_record_the_transaction(backend: Backend) {
     let stack = stack(backend).await;
     let checksum = to_hex(&hmac_sha256(SMALLCASE_API_SECRET.as_bytes(), &[b"1795374200", b"auth-42"]));
+    testkit::leaks::fixture_secrets([&checksum]);
     let body = serde_json::json!({"timestamp": "1795374200", "smallcaseAuthId": "auth-42", "transactionId": "TRX_9", "status": "COMPLETED", "checksum": checksum}).to_string();
     let (status, answer) = send(&stack, post("smallcase", &[], body.as_bytes())).await;
     assert_eq!(status, 200, "{answer}");
@@ -145,6 +147,7 @@ async fn smallcase_postbacks_record_the_transaction(backend: Backend) {
 /// A signed smallcase postback for `transaction` carrying `auth_id`.
 fn postback(transaction: &str, auth_id: &str, timestamp: &str) -> String {
     let checksum = to_hex(&hmac_sha256(SMALLCASE_API_SECRET.as_bytes(), &[timestamp.as_bytes(), auth_id.as_bytes()]));
+    testkit::leaks::fixture_secrets([&checksum]);
     serde_json::json!({"timestamp": timestamp, "smallcaseAuthId": auth_id, "transactionId": transaction,
         "status": "COMPLETED", "checksum": checksum})
     .to_string()

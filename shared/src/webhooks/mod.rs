@@ -37,7 +37,8 @@ impl WebhookError {
 /// A verified delivery.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Verified {
-    /// The sender's delivery id, or the hex MAC where the scheme has none (so a replay has the same id).
+    /// The sender's delivery id, or where the scheme has none the SHA-256 of the MAC (so a replay has the same
+    /// id, and the id is not a signature).
     pub delivery_id: String,
     /// The signed timestamp, where the scheme has one.
     pub timestamp: Option<i64>,

@@ -56,11 +56,14 @@ fn timestamp(text: &str, header: &'static str) -> Result<i64, WebhookError> {
 
 /// The first (key, signature) pair that matches, in constant time per comparison; the delivery id fallback is the
 /// matching signature's hex.
+/// Checks the signatures against every key; on a match, answers the delivery's fingerprint: the SHA-256 of the
+/// matching MAC, the delivery id of schemes that send none. Replays have the same fingerprint, and unlike the MAC
+/// itself it can be logged and stored without handing anyone a valid signature.
 fn matching(keys: &SigningKeys, parts: &[&[u8]], signatures: &[Vec<u8>]) -> Result<String, WebhookError> {
     for key in keys.iter() {
         for signature in signatures {
             if verify_hmac_sha256(key, parts, signature) {
-                return Ok(to_hex(signature));
+                return Ok(to_hex(&crate::crypto::sha256(signature)));
             }
         }
     }

@@ -92,6 +92,7 @@ pub async fn stack(backend: Backend) -> Stack {
 pub async fn stack_with_secrets(backend: Backend, secrets: Vec<(&'static str, Value)>) -> Stack {
     let gateway = FakeGateway::start(GATEWAY_NAME, SC_API_SECRET, Mode::Success).await;
     let deps = testkit::stack::deps(backend, &secrets).await;
+    testkit::leaks::fixture_secrets([PASSWORD]);
     let user = Users::new(deps.store.as_ref()).add(LOGIN, PASSWORD, now()).await.unwrap();
     let vars = Vars::from_pairs([
         ("SWITCHYARD_PUBLIC_URL", "https://api.switchyard.test"),
@@ -159,6 +160,7 @@ pub fn code_from(response: &Response<Body>, redirect: &str, state: &str) -> Stri
     let url = url::Url::parse(location).unwrap();
     let pairs: std::collections::HashMap<String, String> = url.query_pairs().into_owned().collect();
     assert_eq!(pairs.get("state").map(String::as_str), Some(state));
+    testkit::leaks::fixture_secrets([&pairs["code"]]);
     pairs["code"].clone()
 }
 
@@ -232,7 +234,10 @@ impl Stack {
         }
         let response = self.call(request).await;
         let (status, headers) = (response.status().as_u16(), response.headers().clone());
-        (status, json_of(response), headers)
+        let answer = json_of(response);
+        let tokens = ["access_token", "refresh_token"].map(|name| answer[name].as_str().unwrap_or_default().to_owned());
+        testkit::leaks::fixture_secrets(tokens);
+        (status, answer, headers)
     }
 
     pub async fn login_page(&self, client_id: &str, redirect: &str, verifier: Option<&str>) -> LoginPage {
