@@ -34,20 +34,6 @@ pub fn dev_secret_values() -> Vec<String> {
     secret_values(&document)
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn finds_every_secret_of_the_dev_file() {
-        let values = super::dev_secret_values();
-        for expected in ["dev-retailcrm-module-secret-not-for-production", "dev-sber-client-secret-not-for-production"]
-        {
-            assert!(values.iter().any(|v| v == expected), "{expected} in {values:?}");
-        }
-        assert!(!values.iter().any(|v| v == "smartme-dev" || v == "schurter"), "names are not secrets");
-        assert!(values.len() >= 8, "{values:?}");
-    }
-}
-
 /// Where the whole suite's logs and fixture secrets are collected: `SWITCHYARD_TEST_LOGS` (set by `scripts/test`,
 /// checked by `testkit/tests/log_leaks.rs` once every test has run). Without it nothing is kept.
 pub fn capture_dir() -> Option<std::path::PathBuf> {
@@ -106,4 +92,18 @@ pub fn capture_tracing() {
             .with_writer(std::sync::Mutex::new(file))
             .try_init();
     });
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn finds_every_secret_of_the_dev_file() {
+        let values = super::dev_secret_values();
+        for expected in ["dev-retailcrm-module-secret-not-for-production", "dev-sber-client-secret-not-for-production"]
+        {
+            assert!(values.iter().any(|v| v == expected), "{expected} in {values:?}");
+        }
+        assert!(!values.iter().any(|v| v == "smartme-dev" || v == "schurter"), "names are not secrets");
+        assert!(values.len() >= 8, "{values:?}");
+    }
 }
