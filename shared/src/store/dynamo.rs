@@ -176,10 +176,15 @@ impl Store for DynamoStore {
         let mut found = Vec::new();
         for chunk in unique.chunks(BATCH_GET_LIMIT) {
             let mut pending: Vec<RawItem> = chunk.iter().map(|k| raw_key(k)).collect();
-            // Unprocessed keys come back under throttling; the SDK's own retries cover the call itself.
-            for _attempt in 0..8 {
+            // Unprocessed keys come back under throttling; the SDK's own retries cover the call itself. Asking
+            // again at once would meet the same throttling: back off exponentially with full jitter (AWS's advice).
+            for attempt in 0..8u32 {
                 if pending.is_empty() {
                     break;
+                }
+                if attempt > 0 {
+                    let ceiling_ms = 10u64 << attempt.min(6);
+                    tokio::time::sleep(std::time::Duration::from_millis(rand::random_range(0..=ceiling_ms))).await;
                 }
                 let request = KeysAndAttributes::builder()
                     .set_keys(Some(std::mem::take(&mut pending)))
