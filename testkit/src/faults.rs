@@ -93,6 +93,8 @@ impl Plan {
 }
 
 struct State {
+    /// Faults still allowed, when limited.
+    remaining: Option<usize>,
     /// Held while moto handles a request (see the module comment).
     moto: Arc<tokio::sync::Mutex<()>>,
     plan: Plan,
@@ -114,7 +116,8 @@ impl FaultProxy {
         let endpoint = format!("http://{}", listener.local_addr().expect("fault proxy address"));
         let rng = StdRng::seed_from_u64(plan.seed);
         let moto = Arc::new(tokio::sync::Mutex::new(()));
-        let state = Arc::new(Mutex::new(State { moto, plan, rng, injected: BTreeMap::new(), requests: 0 }));
+        let state =
+            Arc::new(Mutex::new(State { remaining: None, moto, plan, rng, injected: BTreeMap::new(), requests: 0 }));
         let serving = state.clone();
         crate::serve_http(
             listener,
@@ -126,6 +129,11 @@ impl FaultProxy {
     /// Changes the share of faulty requests (0.0 to check the outcome through the proxy without faults).
     pub fn set_share(&self, share: f64) {
         self.state.lock().unwrap().plan.share = share;
+    }
+
+    /// Injects at most `count` more faults (then none), for one precise fault at a chosen step.
+    pub fn limit(&self, count: usize) {
+        self.state.lock().unwrap().remaining = Some(count);
     }
 
     /// Draws from `faults` from now on.
@@ -179,7 +187,7 @@ impl FaultProxy {
         }
         state.requests += 1;
         let share = state.plan.share;
-        if !state.rng.random_bool(share.clamp(0.0, 1.0)) {
+        if state.remaining == Some(0) || !state.rng.random_bool(share.clamp(0.0, 1.0)) {
             return None;
         }
         let batch = matches!(operation, "BatchWriteItem" | "BatchGetItem");
@@ -190,6 +198,9 @@ impl FaultProxy {
         }
         let fault = faults[state.rng.random_range(0..faults.len())];
         *state.injected.entry(fault).or_default() += 1;
+        if let Some(remaining) = state.remaining.as_mut() {
+            *remaining -= 1;
+        }
         Some(fault)
     }
 }

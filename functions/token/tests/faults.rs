@@ -122,3 +122,30 @@ async fn check_families(faulty: &Faulty, user_id: &str) {
         assert_eq!(unused, [family["current"].as_str().unwrap()], "family {}: valid refresh tokens", family["id"]);
     }
 }
+
+/// A sign-in whose code was stored by an attempt that lost its answer still redirects with that code: the SDK's
+/// retry finds the code present and the write is recognised as ours, not refused.
+#[tokio::test]
+async fn a_code_stored_behind_a_lost_answer_still_signs_in() {
+    let plan = Plan::every_fault(0.0, &[Service::DynamoDb], 9);
+    let faulty = testkit::faults::deps(plan, &secrets(), Default::default()).await;
+    let user = Users::new(faulty.direct.as_ref()).add(LOGIN, PASSWORD, now()).await.unwrap();
+    let gateway = FakeGateway::start(GATEWAY_NAME, SC_API_SECRET, Mode::Success).await;
+    let vars = Vars::from_pairs([("SWITCHYARD_PUBLIC_URL", "https://api.switchyard.test")]);
+    let function = TokenFunction::new(faulty.deps.clone(), &vars).unwrap().with_clock(now);
+    let stack = Stack { function, deps: faulty.deps.clone(), user_id: user.id, gateway };
+    let page = stack.login_page("sber", SBER_REDIRECT, None).await;
+    // The code's write is applied, then its answer is lost; the SDK's retry gets an answer.
+    faulty.proxy.set_operations(&["PutItem"]);
+    faulty.proxy.set_faults(&[Fault::DropAfter]);
+    faulty.proxy.limit(1);
+    faulty.proxy.set_share(1.0);
+    let response = stack.call(page.submit(LOGIN, PASSWORD)).await;
+    assert_eq!(response.status(), 302, "{}", body_text(response));
+    assert_eq!(faulty.proxy.injected()[&Fault::DropAfter], 1);
+    faulty.proxy.set_share(0.0);
+    let code = code_from(&response, SBER_REDIRECT, "state-1");
+    let body = form(&[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", SBER_REDIRECT)]);
+    let (status, tokens, _) = stack.token(&body, Some(SBER)).await;
+    assert_eq!(status, 200, "{tokens}");
+}

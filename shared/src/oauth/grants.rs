@@ -145,8 +145,13 @@ impl Grants<'_> {
         if let Some(challenge) = &grant.challenge {
             item = item.with("challenge", Value::str(challenge));
         }
-        self.store.put(item, Condition::ItemAbsent).await?;
-        Ok(code)
+        match self.store.put(item, Condition::ItemAbsent).await {
+            Ok(()) => Ok(code),
+            // 256 random bits do not collide: the item there is ours, put by an attempt whose answer was lost
+            // before the SDK retried.
+            Err(e) if e.is_condition_failed() => Ok(code),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// The `authorization_code` grant: checks the code against the authenticated `client`, the redirect URI and the
