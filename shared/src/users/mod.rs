@@ -80,7 +80,15 @@ impl<'s> Users<'s> {
         ];
         match self.store.transact(writes).await {
             Ok(()) => Ok(User { id, login, created_at: now }),
-            Err(e) if e.is_condition_failed() => Err(UserError::LoginTaken(login)),
+            Err(e) if e.is_condition_failed() => {
+                // Our own transaction, applied by an attempt whose answer was lost, also fails the retry's
+                // condition: the login then points at the id we just made.
+                let owner = self.store.get(&keys::user_login(&login)).await?;
+                if owner.as_ref().and_then(|o| o.str("user")) == Some(id.as_str()) {
+                    return Ok(User { id, login, created_at: now });
+                }
+                Err(UserError::LoginTaken(login))
+            }
             Err(e) => Err(e.into()),
         }
     }
