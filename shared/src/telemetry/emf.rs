@@ -28,7 +28,6 @@ pub struct RequestMetrics<'a> {
 pub fn documents(metrics: &RequestMetrics<'_>) -> Vec<Value> {
     let mut out = vec![request_document(metrics)];
     let mut partners: Vec<&str> = metrics.record.partner_calls.iter().map(|c| c.partner).collect();
-    partners.dedup();
     partners.sort_unstable();
     partners.dedup();
     out.extend(partners.into_iter().map(|partner| partner_document(metrics, partner)));
