@@ -95,8 +95,6 @@ impl Plan {
 struct State {
     /// Faults still allowed, when limited.
     remaining: Option<usize>,
-    /// Held while moto handles a request (see the module comment).
-    moto: Arc<tokio::sync::Mutex<()>>,
     plan: Plan,
     rng: StdRng,
     injected: BTreeMap<Fault, usize>,
@@ -115,10 +113,9 @@ impl FaultProxy {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind fault proxy");
         let endpoint = format!("http://{}", listener.local_addr().expect("fault proxy address"));
         let rng = StdRng::seed_from_u64(plan.seed);
-        let moto = Arc::new(tokio::sync::Mutex::new(()));
-        let state =
-            Arc::new(Mutex::new(State { remaining: None, moto, plan, rng, injected: BTreeMap::new(), requests: 0 }));
+        let state = Arc::new(Mutex::new(State { remaining: None, plan, rng, injected: BTreeMap::new(), requests: 0 }));
         let serving = state.clone();
+        let target = Arc::new(Target { address: target, moto: Arc::new(tokio::sync::Mutex::new(())) });
         crate::serve_http(
             listener,
             hyper::service::service_fn(move |request| handle(serving.clone(), target.clone(), request)),
@@ -207,9 +204,7 @@ impl FaultProxy {
 
 type Answer = Result<hyper::Response<Full<Bytes>>, std::io::Error>;
 
-async fn handle(state: Arc<Mutex<State>>, target: String, request: hyper::Request<Incoming>) -> Answer {
-    let moto = state.lock().unwrap().moto.clone();
-    let target = Target { address: target, moto };
+async fn handle(state: Arc<Mutex<State>>, target: Arc<Target>, request: hyper::Request<Incoming>) -> Answer {
     let (parts, body) = request.into_parts();
     let body = body.collect().await.map_err(std::io::Error::other)?.to_bytes();
     let amz_target = parts.headers.get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
@@ -296,7 +291,7 @@ async fn partial_batch(target: &Target, parts: &http::request::Parts, operation:
     Ok(hyper::Response::from_parts(answer_parts, Full::new(body)))
 }
 
-/// moto's address and the lock that serialises requests to it.
+/// moto's address and the lock that serialises requests to it (see the module comment).
 struct Target {
     address: String,
     moto: Arc<tokio::sync::Mutex<()>>,
