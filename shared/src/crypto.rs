@@ -38,7 +38,7 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 
 fn new_mac(key: &[u8]) -> HmacSha256 {
     // HMAC accepts keys of any length (long keys are hashed), so this cannot fail.
-    <HmacSha256 as Mac>::new_from_slice(key).unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"))
+    <HmacSha256 as hmac::KeyInit>::new_from_slice(key).unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"))
 }
 
 /// Lowercase hex of `bytes`.

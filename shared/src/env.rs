@@ -3,8 +3,9 @@
 //! Settings are read from a [`Vars`] snapshot rather than the process environment directly, so tests can build
 //! any configuration without touching global state.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::str::FromStr;
+use std::sync::{Arc, Mutex};
 
 /// Names shared by several functions.
 pub const PUBLIC_URL: &str = "SWITCHYARD_PUBLIC_URL";
@@ -25,30 +26,56 @@ impl ConfigError {
     }
 }
 
-/// A snapshot of environment variables.
+/// A snapshot of environment variables, which remembers the names asked for (the environment contract test
+/// compares them with what the template sets).
 #[derive(Debug, Clone, Default)]
-pub struct Vars(HashMap<String, String>);
+pub struct Vars {
+    values: HashMap<String, String>,
+    asked: Arc<Mutex<BTreeSet<String>>>,
+}
 
 impl Vars {
     /// The process environment (non-UTF-8 entries are skipped).
     pub fn from_process() -> Self {
-        Self(std::env::vars_os().filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))).collect())
+        Self::from_map(
+            std::env::vars_os().filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))).collect(),
+        )
     }
 
     /// Exactly these variables.
     pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
-        Self(pairs.into_iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect())
+        Self::from_map(pairs.into_iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect())
+    }
+
+    fn from_map(values: HashMap<String, String>) -> Self {
+        Self { values, asked: Arc::default() }
     }
 
     /// Sets one variable (builder style, for tests and the local runner).
     pub fn with(mut self, name: &str, value: &str) -> Self {
-        self.0.insert(name.to_owned(), value.to_owned());
+        self.values.insert(name.to_owned(), value.to_owned());
         self
+    }
+
+    /// The value of `name` as set, empty included.
+    pub fn get_raw(&self, name: &str) -> Option<&str> {
+        self.asked.lock().unwrap_or_else(|e| e.into_inner()).insert(name.to_owned());
+        self.values.get(name).map(String::as_str)
     }
 
     /// The value of `name`, treating an empty value as unset.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.0.get(name).map(String::as_str).filter(|v| !v.trim().is_empty())
+        self.get_raw(name).filter(|v| !v.trim().is_empty())
+    }
+
+    /// Every name asked for so far, by this snapshot and its clones.
+    pub fn names_asked(&self) -> BTreeSet<String> {
+        self.asked.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Every name set.
+    pub fn names_set(&self) -> BTreeSet<String> {
+        self.values.keys().cloned().collect()
     }
 
     /// The value of `name`, or `default`.
@@ -107,7 +134,11 @@ mod tests {
         assert_eq!(vars.parse_or("MISSING", 1u32).unwrap(), 1);
         assert_eq!(vars.parse_or("BAD", 1u32).unwrap_err().name, "BAD");
         assert_eq!(vars.get("EMPTY"), None);
+        assert_eq!(vars.get_raw("EMPTY"), Some(" "), "set and empty is not unset where that matters");
         assert!(vars.require("EMPTY").is_err());
+        let asked = vars.clone().names_asked();
+        assert!(["A", "MISSING", "N", "BAD", "EMPTY"].iter().all(|n| asked.contains(*n)), "{asked:?}");
+        assert!(!asked.contains("UNASKED"));
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod codec;
 pub mod crypto;
 pub mod env;
 pub mod http;
+pub mod lambda;
 pub mod oauth;
 pub mod partner_http;
 pub mod retailcrm;

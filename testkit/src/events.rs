@@ -25,16 +25,81 @@ pub fn events_dir() -> PathBuf {
     crate::workspace_root().join("events")
 }
 
-/// Feeds every event of `function` through `binary` running under the runtime-API emulator, in one sandbox (as
-/// Lambda reuses one), and asserts each answer's status. Returns the process's logs.
-pub async fn check_function(function: &str, binary: &str, env: &[(String, String)]) -> String {
+/// One run of a function's events in one deployment environment.
+pub struct Run {
+    /// `default`, `prod` (the samconfig environments), `default, CustomMetrics=off`.
+    pub environment: String,
+    pub deployment: crate::stack::Deployment,
+    /// Everything the process printed.
+    pub logs: String,
+}
+
+/// A deployment environment: its label, its translated template and the parameters it overrides.
+struct Environment {
+    label: String,
+    translated: crate::template::Translated,
+    parameters: Vec<(&'static str, &'static str)>,
+}
+
+/// The environments every function's events run in: each `samconfig.toml` environment as translated, and the
+/// default one with custom metrics off.
+fn environments() -> Vec<Environment> {
+    let mut out: Vec<_> = crate::template::Translated::environments()
+        .into_iter()
+        .map(|t| Environment { label: t.environment.clone(), translated: t, parameters: Vec::new() })
+        .collect();
+    out.push(Environment {
+        label: "default, CustomMetrics=off".to_owned(),
+        translated: crate::template::Translated::load("default"),
+        parameters: vec![("CustomMetrics", "off")],
+    });
+    out
+}
+
+/// Feeds every event of `function` through `binary` under the runtime-API emulator, deployed as the translated
+/// template configures it in every environment (a fresh stack on moto holding `secrets`, `parameters` overriding
+/// the environment's), all events in one sandbox as Lambda reuses one. Asserts each answer's status, and that what
+/// Lambda's log-level filter lets through of the output still has every request line and, where metrics are on,
+/// every EMF document (none at all where they are off).
+pub async fn check_function(
+    function: &str,
+    binary: &str,
+    secrets: &[(&str, serde_json::Value)],
+    parameters: &[(&str, &str)],
+) -> Vec<Run> {
+    let mut runs = Vec::new();
+    for Environment { label: environment, translated, parameters: variant } in environments() {
+        let all: Vec<(&str, &str)> = parameters.iter().chain(&variant).copied().collect();
+        let deployment = crate::stack::Deployment::create(&translated, function, secrets, &all).await;
+        let logs = feed_events(function, binary, &deployment.process_env())
+            .await
+            .unwrap_or_else(|failure| panic!("[{environment}] {failure}"));
+        let statuses = logs.1;
+        let delivered = crate::lambda_logs::delivered(&logs.0, deployment.spec.application_log_level.as_deref());
+        let metrics_on = !deployment.spec.environment.get("METRICS_NAMESPACE").is_some_and(|n| n.is_empty());
+        if !metrics_on {
+            assert!(
+                !logs.0.lines().any(|l| l.contains("\"_aws\"")),
+                "[{environment}] no EMF document with custom metrics off:\n{}",
+                logs.0
+            );
+        }
+        check_telemetry(function, &statuses, &delivered.join("\n"), metrics_on);
+        runs.push(Run { environment, deployment, logs: logs.0 });
+    }
+    runs
+}
+
+/// Runs `binary` with `env` under the emulator and feeds it every event of `function`; its logs and the statuses
+/// answered, or what went wrong.
+async fn feed_events(function: &str, binary: &str, env: &[(String, String)]) -> Result<(String, Vec<u16>), String> {
     let cases: Vec<(String, Expected)> = manifest().into_iter().filter(|(_, e)| e.function == function).collect();
     assert!(!cases.is_empty(), "events/manifest.json lists no event for {function}");
     let runtime = RuntimeApi::start().await;
     let process = FunctionProcess::spawn(binary, &runtime, function, env);
     if let Err(e) = runtime.first_poll(Duration::from_secs(30)).await {
         let logs = process.stop().await;
-        panic!("{function} did not start: {e}\n{logs}");
+        return Err(format!("{function} did not start: {e}\n{logs}"));
     }
     let mut failures = Vec::new();
     let mut statuses = Vec::new();
@@ -48,9 +113,11 @@ pub async fn check_function(function: &str, binary: &str, env: &[(String, String
         }
     }
     let logs = process.stop().await;
-    assert!(failures.is_empty(), "{}\n--- logs ---\n{logs}", failures.join("\n"));
-    check_telemetry(function, &statuses, &logs);
-    logs
+    if failures.is_empty() {
+        Ok((logs, statuses))
+    } else {
+        Err(format!("{}\n--- logs ---\n{logs}", failures.join("\n")))
+    }
 }
 
 /// The status an answer counts as: RetailCRM answers errors with 200 and `"success": false`, which count as 400.
@@ -64,9 +131,9 @@ fn effective_status(outcome: &crate::runtime::Outcome) -> u16 {
     }
 }
 
-/// Each invocation left one JSON request log line (Lambda's request id, function, partner, outcome, latency) and
-/// one valid EMF request document agreeing with its status, in order.
-pub fn check_telemetry(function: &str, statuses: &[u16], logs: &str) {
+/// Each invocation left one JSON request log line (Lambda's request id, function, partner, outcome, latency) and,
+/// with `metrics`, one valid EMF request document agreeing with its status, in order.
+pub fn check_telemetry(function: &str, statuses: &[u16], logs: &str, metrics: bool) {
     if std::env::var_os("SHOW_LOGS").is_some() {
         eprintln!("{logs}");
     }
@@ -76,11 +143,12 @@ pub fn check_telemetry(function: &str, statuses: &[u16], logs: &str) {
     let documents: Vec<&serde_json::Value> =
         lines.iter().filter(|l| l.get("_aws").is_some() && l.get("Outcome").is_some()).collect();
     assert_eq!(requests.len(), statuses.len(), "one request log line per invocation:\n{logs}");
-    assert_eq!(documents.len(), statuses.len(), "one EMF request document per invocation:\n{logs}");
+    let expected_documents = if metrics { statuses.len() } else { 0 };
+    assert_eq!(documents.len(), expected_documents, "one EMF request document per invocation:\n{logs}");
     for line in lines.iter().filter(|l| l.get("_aws").is_some()) {
         shared::telemetry::emf::validate(line).unwrap_or_else(|e| panic!("invalid EMF document {line}: {e}"));
     }
-    for ((status, line), document) in statuses.iter().zip(&requests).zip(&documents) {
+    for (i, (status, line)) in statuses.iter().zip(&requests).enumerate() {
         let request = &line["fields"];
         // The README's queries find every line of an invocation by `span.requestId`.
         assert_eq!(line["span"]["requestId"], request["request_id"], "{line}");
@@ -95,6 +163,7 @@ pub fn check_telemetry(function: &str, statuses: &[u16], logs: &str) {
         assert!(request["request_id"].as_str().is_some_and(|id| !id.is_empty()), "{request}");
         assert!(request["latency_ms"].as_f64().is_some_and(|ms| ms >= 0.0), "{request}");
         assert_ne!(request["partner"], "unknown", "{request}");
+        let Some(document) = documents.get(i) else { continue };
         assert_eq!(document["Function"], function, "{document}");
         assert_eq!(document["Outcome"], outcome, "{document}");
         assert_eq!(document["RequestId"], request["request_id"], "{document}");

@@ -154,9 +154,11 @@ impl FaultProxy {
     }
 
     /// The SDK configuration the functions build (`shared::aws::sdk_config`: timeouts, the standard retry mode
-    /// with its 3 attempts, HTTP client), aimed at this proxy with moto's credentials. Only the retry backoff is
-    /// shortened (10 ms initial instead of 1 s) so a test of thousands of faults runs in seconds.
+    /// with its 3 attempts, HTTP client), aimed at this proxy with the test's credentials ([`crate::moto::caller_key`]:
+    /// the role of the function under test). Only the retry backoff is shortened (10 ms initial instead of 1 s) so a test of thousands of
+    /// faults runs in seconds.
     pub async fn sdk_config(&self, attempt_ms: u64, operation_ms: u64) -> aws_config::SdkConfig {
+        let role = crate::moto::caller_key();
         let vars = shared::env::Vars::from_pairs([
             ("SWITCHYARD_AWS_ATTEMPT_TIMEOUT_MS", attempt_ms.to_string().as_str()),
             ("SWITCHYARD_AWS_OPERATION_TIMEOUT_MS", operation_ms.to_string().as_str()),
@@ -168,7 +170,7 @@ impl FaultProxy {
             .retry_config(aws_config::retry::RetryConfig::standard().with_initial_backoff(Duration::from_millis(10)))
             .region(aws_config::Region::new("us-east-1"))
             .credentials_provider(aws_sdk_dynamodb::config::SharedCredentialsProvider::new(
-                aws_sdk_dynamodb::config::Credentials::new("testing", "testing", None, None, "moto"),
+                aws_sdk_dynamodb::config::Credentials::new(role, "testing", None, None, "moto"),
             ))
             .build()
     }
@@ -302,12 +304,13 @@ async fn forward(target: &Target, parts: &http::request::Parts, body: Bytes) -> 
     let (address, moto, parts) = (target.address.clone(), target.moto.clone(), parts.clone());
     let task = tokio::spawn(async move {
         let _turn = moto.lock().await;
-        send(&address, &parts, body).await
+        send_to(&address, &parts, body).await
     });
     task.await.map_err(std::io::Error::other)?
 }
 
-async fn send(target: &str, parts: &http::request::Parts, body: Bytes) -> Answer {
+/// Sends one request to `target` (`host:port`) on a connection of its own and returns the whole answer.
+pub(crate) async fn send_to(target: &str, parts: &http::request::Parts, body: Bytes) -> Answer {
     let stream = tokio::net::TcpStream::connect(target).await?;
     let (mut sender, connection) =
         hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.map_err(std::io::Error::other)?;
@@ -378,16 +381,8 @@ pub async fn deps_with_clock(
 ) -> Faulty {
     use shared::store::dynamo::DynamoStore;
     crate::leaks::capture_tracing();
-    for (_, value) in secrets {
-        crate::leaks::fixture_secrets(crate::leaks::secret_values(value));
-    }
-    let base = crate::moto::sdk_config().await;
-    let table = crate::unique_name("switchyard");
-    crate::moto::create_table(&base, &table).await;
-    let prefix = format!("{}/", crate::unique_name("faults"));
-    for (name, value) in secrets {
-        crate::moto::put_secret(&base, &format!("{prefix}{name}"), &value.to_string()).await;
-    }
+    let (binding, direct) = crate::stack::create_stack(secrets).await;
+    let (table, prefix) = (binding.table, format!("{}/", binding.stack));
     let proxy = FaultProxy::start(&crate::moto::endpoint(), plan).await;
     let config = proxy.sdk_config(250, 3000).await;
     let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&config), table.clone());
@@ -397,6 +392,5 @@ pub async fn deps_with_clock(
         secrets = secrets.with_clock(clock);
     }
     let deps = shared::Deps { store: std::sync::Arc::new(store), secrets: std::sync::Arc::new(secrets) };
-    let direct = std::sync::Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::new(&base), table.clone()));
-    Faulty { proxy, deps, direct, table, prefix }
+    Faulty { proxy, deps, direct: std::sync::Arc::new(direct), table, prefix }
 }

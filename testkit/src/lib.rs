@@ -3,20 +3,27 @@
 //! - [`moto`]: handles on the `moto_server` that `scripts/test` starts (DynamoDB and Secrets Manager).
 //! - [`runtime`]: a Lambda runtime-API emulator, to run the real function binaries as Lambda runs them.
 //! - [`events`]: the `events/` catalogue and its expected statuses.
+//! - [`template`]: the stack as the SAM translator makes it, resolved for a test stack; [`iam`] and
+//!   [`aws_calls`]: IAM's judgement of every AWS call the suite makes; [`lambda_logs`]: Lambda's log filter.
 
+pub mod aws_calls;
 pub mod capacity;
 pub mod events;
 pub mod faults;
 pub mod http;
+pub mod iam;
+pub mod lambda_logs;
 pub mod leaks;
 pub mod moto;
 pub mod proxy;
 pub mod retailcrm;
+pub mod roles;
 pub mod runtime;
 pub mod smallcase;
 pub mod smartme_api;
 pub mod stack;
 pub mod telemetry;
+pub mod template;
 
 use std::path::PathBuf;
 

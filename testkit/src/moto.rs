@@ -14,12 +14,39 @@ pub fn endpoint() -> String {
     })
 }
 
-/// The environment a function process needs to talk to moto instead of AWS.
+/// The function whose crate's tests are running (`switchyard-<function>`): its clients sign as its role, so the
+/// IAM contract test judges what they do against that function's policy.
+pub fn function_under_test() -> String {
+    let package = std::env::var("CARGO_PKG_NAME").unwrap_or_default();
+    package
+        .strip_prefix("switchyard-")
+        .filter(|f| !f.is_empty() && *f != "fuzz")
+        .unwrap_or_else(|| panic!("a function's ports are built in a function crate's tests, not in {package:?}"))
+        .to_owned()
+}
+
+/// The key the current test's AWS clients sign with: the role of the function under test in a function crate,
+/// the harness elsewhere (the shared library's and the CLI's own tests act as an operator would).
+pub fn caller_key() -> String {
+    let package = std::env::var("CARGO_PKG_NAME").unwrap_or_default();
+    if package.starts_with("switchyard-") && package != "switchyard-fuzz" {
+        crate::aws_calls::role_key(&function_under_test())
+    } else {
+        crate::aws_calls::HARNESS_KEY.to_owned()
+    }
+}
+
+/// The environment a process needs to talk to moto as the harness (an operator's CLI, set-up).
 pub fn aws_env() -> Vec<(String, String)> {
+    aws_env_as(crate::aws_calls::HARNESS_KEY)
+}
+
+/// The environment a process needs to talk to moto, signing with access key id `key` (see [`crate::aws_calls`]).
+pub fn aws_env_as(key: &str) -> Vec<(String, String)> {
     let endpoint = endpoint();
     [
         ("AWS_ENDPOINT_URL", endpoint.as_str()),
-        ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_ACCESS_KEY_ID", key),
         ("AWS_SECRET_ACCESS_KEY", "testing"),
         ("AWS_REGION", "us-east-1"),
         ("AWS_EC2_METADATA_DISABLED", "true"),
@@ -29,16 +56,17 @@ pub fn aws_env() -> Vec<(String, String)> {
     .collect()
 }
 
-/// SDK configuration pointing at moto, with the same timeouts the functions use.
+/// SDK configuration pointing at moto as the harness, with the same timeouts the functions use.
 pub async fn sdk_config() -> SdkConfig {
-    let mut vars = shared::env::Vars::default();
-    for (k, v) in aws_env() {
-        vars = vars.with(&k, &v);
-    }
+    sdk_config_as(crate::aws_calls::HARNESS_KEY).await
+}
+
+/// SDK configuration pointing at moto, signing with access key id `key`.
+pub async fn sdk_config_as(key: &str) -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
         .endpoint_url(endpoint())
-        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new("testing", "testing", None, None, "moto"))
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(key, "testing", None, None, "moto"))
         .timeout_config(
             aws_config::timeout::TimeoutConfig::builder().operation_timeout(std::time::Duration::from_secs(10)).build(),
         )
@@ -75,10 +103,10 @@ pub async fn create_table(config: &SdkConfig, name: &str) {
         .expect("enable TTL on moto");
 }
 
-/// A store on a fresh table of its own.
+/// A store on a fresh table of its own (a test stack's `<stack>-Table`), as the harness.
 pub async fn fresh_store() -> (DynamoStore, SdkConfig) {
     let config = sdk_config().await;
-    let table = crate::unique_name("switchyard");
+    let table = crate::template::Binding::new(&crate::unique_name("stack")).table;
     create_table(&config, &table).await;
     (DynamoStore::new(aws_sdk_dynamodb::Client::new(&config), table), config)
 }

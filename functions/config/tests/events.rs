@@ -1,9 +1,10 @@
-//! `events/config/*` through the real `config` binary under the Lambda runtime-API emulator.
+//! `events/config/*` through the real `config` binary under the Lambda runtime-API emulator, configured as the
+//! translated template configures it in every environment.
 
 #[tokio::test(flavor = "multi_thread")]
 async fn every_config_event_gets_its_status() {
-    let env = vec![("SWITCHYARD_PUBLIC_URL".to_owned(), "https://api.example.com".to_owned())];
-    testkit::events::check_function("config", env!("CARGO_BIN_EXE_config"), &env).await;
+    let parameters = [("PublicUrl", "https://api.example.com")];
+    testkit::events::check_function("config", env!("CARGO_BIN_EXE_config"), &[], &parameters).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -24,13 +24,12 @@ struct Stack {
 
 async fn stack(backend: Backend, extra: &[(&str, &str)]) -> Stack {
     let secret = serde_json::json!({"username": USER, "password": PASSWORD});
-    let deps = testkit::stack::deps(backend, &[("smartme", secret)]).await;
+    let ports = testkit::stack::ports(backend, &[("smartme", secret)]).await;
     let mut vars = Vars::default();
     for (k, v) in extra {
         vars = vars.with(k, v);
     }
-    let store = deps.store.clone();
-    Stack { function: IngestFunction::new(deps, &vars).unwrap(), store }
+    Stack { function: IngestFunction::new(ports.deps, &vars).unwrap(), store: ports.admin }
 }
 
 fn post(body: Vec<u8>, auth: Option<String>) -> Request {
@@ -196,9 +195,9 @@ testkit::on_both_backends!(
 /// DynamoDB unreachable: the post is answered 503 (smart-me delivers again), and the redelivery stores it all.
 #[tokio::test]
 async fn an_unreachable_store_answers_503_and_the_redelivery_stores_everything() {
-    let base = testkit::moto::sdk_config().await;
-    let table = testkit::unique_name("switchyard");
-    testkit::moto::create_table(&base, &table).await;
+    let (binding, admin) = testkit::stack::create_stack(&[]).await;
+    let base = testkit::moto::sdk_config_as(&testkit::aws_calls::role_key("ingest")).await;
+    let table = binding.table;
     let proxy = testkit::proxy::Proxy::start(&testkit::moto::endpoint()).await;
     let config = base
         .into_builder()
@@ -214,10 +213,10 @@ async fn an_unreachable_store_answers_503_and_the_redelivery_stores_everything()
         serde_json::json!({"smartme": {"username": USER, "password": PASSWORD}}),
     )
     .unwrap();
-    let deps = shared::Deps { store: store.clone(), secrets: Arc::new(secrets) };
+    let deps = shared::Deps { store, secrets: Arc::new(secrets) };
     let stack = Stack {
         function: IngestFunction::new(deps, &Vars::from_pairs([("SMARTME_WRITE_BUDGET_MS", "300")])).unwrap(),
-        store,
+        store: Arc::new(admin),
     };
     let device = Uuid::from_u128(51);
     let t = recent_ms();

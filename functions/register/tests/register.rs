@@ -28,7 +28,7 @@ async fn stack(backend: Backend, mode: Mode) -> Stack {
 
 async fn stack_with(backend: Backend, mode: Mode, extra: &[(&str, &str)]) -> Stack {
     let crm = FakeCrm::start(mode).await;
-    let deps = testkit::stack::deps(backend, &[("retailcrm", serde_json::json!({"secret": SECRET}))]).await;
+    let ports = testkit::stack::ports(backend, &[("retailcrm", serde_json::json!({"secret": SECRET}))]).await;
     let allowed = format!("{},{MOVED_CRM}", crm.url);
     let mut vars = Vars::from_pairs([
         ("SWITCHYARD_PUBLIC_URL", "https://api.example.com"),
@@ -39,8 +39,7 @@ async fn stack_with(backend: Backend, mode: Mode, extra: &[(&str, &str)]) -> Sta
     for (name, value) in extra {
         vars = vars.with(name, value);
     }
-    let store = deps.store.clone();
-    Stack { function: RegisterFunction::new(deps, &vars).unwrap(), store, crm }
+    Stack { function: RegisterFunction::new(ports.deps, &vars).unwrap(), store: ports.admin, crm }
 }
 
 fn post(path: &str, body: String) -> Request {

@@ -26,7 +26,8 @@ async fn no_family_is_left_with_two_valid_refresh_tokens() {
     let gateway = FakeGateway::start(GATEWAY_NAME, SC_API_SECRET, Mode::Success).await;
     let vars = Vars::from_pairs([("SWITCHYARD_PUBLIC_URL", "https://api.switchyard.test")]);
     let function = TokenFunction::new(faulty.deps.clone(), &vars).unwrap().with_clock(now);
-    let stack = Stack { function, deps: faulty.deps.clone(), user_id: user.id.clone(), gateway };
+    let stack =
+        Stack { function, deps: faulty.deps.clone(), admin: faulty.direct.clone(), user_id: user.id.clone(), gateway };
 
     // Linked without faults; then every refresh runs through 20% faults.
     let mut latest: Vec<String> = Vec::new();
@@ -133,7 +134,7 @@ async fn a_code_stored_behind_a_lost_answer_still_signs_in() {
     let gateway = FakeGateway::start(GATEWAY_NAME, SC_API_SECRET, Mode::Success).await;
     let vars = Vars::from_pairs([("SWITCHYARD_PUBLIC_URL", "https://api.switchyard.test")]);
     let function = TokenFunction::new(faulty.deps.clone(), &vars).unwrap().with_clock(now);
-    let stack = Stack { function, deps: faulty.deps.clone(), user_id: user.id, gateway };
+    let stack = Stack { function, deps: faulty.deps.clone(), admin: faulty.direct.clone(), user_id: user.id, gateway };
     let page = stack.login_page("sber", SBER_REDIRECT, None).await;
     // The code's write is applied, then its answer is lost; the SDK's retry gets an answer.
     faulty.proxy.set_operations(&["PutItem"]);

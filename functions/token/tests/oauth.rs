@@ -373,7 +373,7 @@ async fn a_removed_user_loses_every_token(backend: Backend) {
     let tokens = stack.link("sber", "smarthome").await;
     let access = tokens["access_token"].as_str().unwrap();
     assert!(stack.verify(access, "sber").await.is_ok());
-    shared::users::Users::new(stack.deps.store.as_ref()).remove(LOGIN).await.unwrap();
+    shared::users::Users::new(stack.admin.as_ref()).remove(LOGIN).await.unwrap();
     assert_eq!(stack.verify(access, "sber").await, Err(TokenError::Revoked));
     let refresh = tokens["refresh_token"].as_str().unwrap();
     let (status, answer, _) =
@@ -387,7 +387,7 @@ async fn a_removed_user_loses_every_token(backend: Backend) {
 async fn a_new_password_replaces_the_old_one_and_keeps_links(backend: Backend) {
     let stack = stack(backend).await;
     let tokens = stack.link("sber", "smarthome").await;
-    let users = shared::users::Users::new(stack.deps.store.as_ref());
+    let users = shared::users::Users::new(stack.admin.as_ref());
     users.set_password(" Alice", "a brand new password").await.unwrap();
     assert!(matches!(
         users.set_password("nobody", "a brand new password").await,

@@ -34,7 +34,7 @@ async fn guest_then_connected_tokens(backend: Backend) {
     assert!((iat - now()).abs() <= 5);
     assert_eq!(answer["expiresAt"], shared::clock::rfc3339(exp));
 
-    shared::smallcase::connect(stack.deps.store.as_ref(), &stack.user_id, "SC_AUTH_42", now()).await.unwrap();
+    shared::smallcase::connect(stack.admin.as_ref(), &stack.user_id, "SC_AUTH_42", now()).await.unwrap();
     let answer = json_of(stack.call(bearer_post("/smallcase/token", &access, "")).await);
     let (_, payload) = decode_hs256(answer["smallcaseAuthToken"].as_str().unwrap(), SC_SECRET).unwrap();
     let (iat, exp) = (payload["iat"].as_i64().unwrap(), payload["exp"].as_i64().unwrap());
@@ -79,7 +79,7 @@ async fn creates_a_transaction_with_both_gateway_headers(backend: Backend) {
     assert_eq!(calls[0].auth_token.as_deref(), Some(token));
     assert_eq!(calls[0].body, order);
 
-    let record = stack.deps.store.get(&keys::smallcase_transaction("TRX_1")).await.unwrap().expect("recorded");
+    let record = stack.admin.get(&keys::smallcase_transaction("TRX_1")).await.unwrap().expect("recorded");
     assert_eq!(record.str("userId"), Some(stack.user_id.as_str()));
     assert_eq!(record.str("intent"), Some("TRANSACTION"));
 
@@ -120,7 +120,7 @@ async fn bad_bodies_and_gateway_failures_record_nothing(backend: Backend) {
     assert_eq!(calls.len(), 3);
     for n in 1..=3 {
         let id = format!("TRX_{n}");
-        assert!(stack.deps.store.get(&keys::smallcase_transaction(&id)).await.unwrap().is_none(), "{id}");
+        assert!(stack.admin.get(&keys::smallcase_transaction(&id)).await.unwrap().is_none(), "{id}");
     }
 }
 

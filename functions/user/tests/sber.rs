@@ -52,8 +52,8 @@ async fn stack(backend: Backend) -> Stack {
         ]
     });
     let smartme = json!({"username": REALTIME.0, "password": REALTIME.1, "api_key": API_KEY});
-    let deps = testkit::stack::deps(backend, &[("oauth", oauth), ("smartme", smartme)]).await;
-    let users = Users::new(deps.store.as_ref());
+    let ports = testkit::stack::ports(backend, &[("oauth", oauth), ("smartme", smartme)]).await;
+    let users = Users::new(ports.admin.as_ref());
     let alice = users.add("alice", "alice-password-1", clock()).await.unwrap();
     users.link_device(&alice.id, SWITCHABLE, "Kitchen", clock()).await.unwrap();
     users.link_device(&alice.id, PLAIN, "Garage", clock()).await.unwrap();
@@ -65,9 +65,9 @@ async fn stack(backend: Backend) -> Stack {
         ("SBER_TOKEN_QUERY_PARAM", "access_token"),
     ]);
     Stack {
-        token: switchyard_token::TokenFunction::new(deps.clone(), &vars).unwrap().with_clock(clock),
-        ingest: switchyard_ingest::IngestFunction::new(deps.clone(), &vars).unwrap(),
-        user: switchyard_user::UserFunction::new(deps, &vars).unwrap().with_clock(clock),
+        token: switchyard_token::TokenFunction::new(ports.as_function("token").await, &vars).unwrap().with_clock(clock),
+        ingest: switchyard_ingest::IngestFunction::new(ports.as_function("ingest").await, &vars).unwrap(),
+        user: switchyard_user::UserFunction::new(ports.deps, &vars).unwrap().with_clock(clock),
         smartme: fake,
     }
 }

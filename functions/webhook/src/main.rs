@@ -1,13 +1,6 @@
 //! Lambda entry point of `webhook`.
 
-use lambda_http::Error;
-use shared::env::Vars;
-
 #[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), Error> {
-    shared::telemetry::init_lambda();
-    let vars = Vars::from_process();
-    let deps = shared::aws::deployed_deps(&vars).await?;
-    let function = switchyard_webhook::WebhookFunction::new(deps, &vars)?;
-    shared::telemetry::run_lambda("webhook", function, &vars).await
+async fn main() -> Result<(), lambda_http::Error> {
+    shared::lambda::serve_with_aws("webhook", switchyard_webhook::WebhookFunction::new).await
 }

@@ -32,10 +32,9 @@ async fn stack(backend: Backend) -> Stack {
         ),
         ("webhook/smallcase", serde_json::json!({"scheme": "smallcase", "secret": SMALLCASE_API_SECRET})),
     ];
-    let deps = testkit::stack::deps(backend, &secrets).await;
-    let store = deps.store.clone();
+    let ports = testkit::stack::ports(backend, &secrets).await;
     let vars = Vars::from_pairs([("WEBHOOK_MAX_BODY_BYTES", "1024")]);
-    Stack { function: WebhookFunction::new(deps, &vars).unwrap().with_clock(now), store }
+    Stack { function: WebhookFunction::new(ports.deps, &vars).unwrap().with_clock(now), store: ports.admin }
 }
 
 fn post(source: &str, headers: &[(&str, String)], body: &[u8]) -> Request {

@@ -101,10 +101,10 @@ impl OAuthSettings {
     fn parse(shape: SecretShape, fallback_issuer: Option<&str>) -> Result<Self, SecretError> {
         let malformed = |reason: &str| SecretError::Malformed { name: SECRET_NAME.into(), reason: reason.into() };
         let mut keys = shape.keys;
-        if keys.is_empty() {
-            if let Some(secret) = shape.signing_key {
-                keys.push(SigningKey { kid: "primary".into(), secret });
-            }
+        if keys.is_empty()
+            && let Some(secret) = shape.signing_key
+        {
+            keys.push(SigningKey { kid: "primary".into(), secret });
         }
         if keys.is_empty() {
             return Err(malformed("`keys` must hold at least one signing key"));

@@ -8,6 +8,9 @@ use std::io::Write;
 use std::sync::Arc;
 use std::time::Instant;
 
+/// The variable naming the metrics namespace.
+pub const METRICS_NAMESPACE: &str = "METRICS_NAMESPACE";
+
 /// Where EMF documents go.
 pub trait MetricSink: Send + Sync {
     fn emit(&self, line: &str);
@@ -45,9 +48,9 @@ pub struct Observed<H> {
 
 impl<H: Handler> Observed<H> {
     /// Observes `handler` as `function`, publishing metrics to standard output under `METRICS_NAMESPACE`
-    /// (`Switchyard` when unset; set and empty, no metrics at all).
+    /// (`Switchyard` when unset; set and empty, as the template's `CustomMetrics=off` sets it, no metrics at all).
     pub fn new(function: &'static str, handler: H, vars: &Vars) -> Self {
-        let namespace = vars.get("METRICS_NAMESPACE").unwrap_or(emf::DEFAULT_NAMESPACE).to_owned();
+        let namespace = vars.get_raw(METRICS_NAMESPACE).unwrap_or(emf::DEFAULT_NAMESPACE).trim().to_owned();
         let sink: Arc<dyn MetricSink> =
             if namespace.is_empty() { Arc::new(NoMetrics) } else { Arc::new(StdoutMetrics) };
         Self { function, namespace, handler, sink }
@@ -82,6 +85,7 @@ impl<H: Handler> Handler for Observed<H> {
         macro_rules! log {
             ($level:ident, $message:literal) => {
                 tracing::$level!(
+                    target: crate::lambda::REQUEST_TARGET,
                     request_id,
                     api_request_id = ids.api.as_deref().unwrap_or(""),
                     partner_request_id = ids.partner.as_deref().unwrap_or(""),

@@ -4,7 +4,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use hmac::{Hmac, Mac};
+use hmac::{Hmac, KeyInit, Mac};
 use lambda_http::http::{HeaderMap, Method};
 use lambda_http::{Body, Request, Response};
 use serde_json::{Value, json};
@@ -12,8 +12,10 @@ use shared::Deps;
 use shared::env::Vars;
 use shared::http::Handler;
 use shared::oauth::{AccessVerifier, TokenError};
+use shared::store::Store;
 use shared::users::Users;
 use std::cell::Cell;
+use std::sync::Arc;
 use switchyard_token::TokenFunction;
 pub use testkit::smallcase::{FakeGateway, Mode};
 pub use testkit::stack::Backend;
@@ -81,6 +83,8 @@ pub fn secrets() -> Vec<(&'static str, Value)> {
 pub struct Stack {
     pub function: TokenFunction,
     pub deps: Deps,
+    /// The test's own view of the store (seeding, inspecting), signed as the harness on moto.
+    pub admin: Arc<dyn Store>,
     pub user_id: String,
     pub gateway: FakeGateway,
 }
@@ -91,16 +95,17 @@ pub async fn stack(backend: Backend) -> Stack {
 
 pub async fn stack_with_secrets(backend: Backend, secrets: Vec<(&'static str, Value)>) -> Stack {
     let gateway = FakeGateway::start(GATEWAY_NAME, SC_API_SECRET, Mode::Success).await;
-    let deps = testkit::stack::deps(backend, &secrets).await;
+    let ports = testkit::stack::ports(backend, &secrets).await;
+    let (deps, admin) = (ports.deps, ports.admin);
     testkit::leaks::fixture_secrets([PASSWORD]);
-    let user = Users::new(deps.store.as_ref()).add(LOGIN, PASSWORD, now()).await.unwrap();
+    let user = Users::new(admin.as_ref()).add(LOGIN, PASSWORD, now()).await.unwrap();
     let vars = Vars::from_pairs([
         ("SWITCHYARD_PUBLIC_URL", "https://api.switchyard.test"),
         ("SMALLCASE_GATEWAY_URL", gateway.url.as_str()),
         ("SMALLCASE_TIMEOUT_MS", "500"),
     ]);
     let function = TokenFunction::new(deps.clone(), &vars).unwrap().with_clock(clock);
-    Stack { function, deps, user_id: user.id, gateway }
+    Stack { function, deps, admin, user_id: user.id, gateway }
 }
 
 pub fn get(path_and_query: &str) -> Request {
@@ -295,7 +300,7 @@ impl Stack {
     }
 
     pub async fn is_linked(&self, client_id: &str) -> bool {
-        let link = self.deps.store.get(&shared::store::keys::user_link(&self.user_id, client_id)).await.unwrap();
+        let link = self.admin.get(&shared::store::keys::user_link(&self.user_id, client_id)).await.unwrap();
         link.and_then(|l| l.get("linked").and_then(|v| v.as_bool())) == Some(true)
     }
 }
