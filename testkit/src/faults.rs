@@ -337,9 +337,25 @@ pub struct Faulty {
     pub table: String,
     /// The Secrets Manager prefix the secrets live under (`<prefix><name>` on moto).
     pub prefix: String,
+    pub binding: crate::template::Binding,
 }
 
 impl Faulty {
+    /// The variables the default environment's translated template sets for the function under test on this
+    /// stack, with `overrides` (what a test tunes: budgets, its fake partners' URLs).
+    pub fn vars(&self, overrides: &[(&str, &str)]) -> shared::env::Vars {
+        let translated = crate::template::Translated::load("default");
+        let resolver = crate::template::Resolver::new(&translated, &self.binding);
+        let spec = resolver.function_named(&crate::moto::function_under_test());
+        let mut vars = shared::env::Vars::default();
+        for (name, value) in
+            spec.environment.iter().map(|(k, v)| (k.as_str(), v.as_str())).chain(overrides.iter().copied())
+        {
+            vars = vars.with(name, value);
+        }
+        vars
+    }
+
     /// Every item whose partition key starts with `prefix`, straight from moto, as JSON (strings, numbers and
     /// booleans; other attribute types are null): for checks across partitions, which the store port never needs.
     pub async fn scan(&self, prefix: &str) -> Vec<serde_json::Value> {
@@ -382,7 +398,7 @@ pub async fn deps_with_clock(
     use shared::store::dynamo::DynamoStore;
     crate::leaks::capture_tracing();
     let (binding, direct) = crate::stack::create_stack(secrets).await;
-    let (table, prefix) = (binding.table, format!("{}/", binding.stack));
+    let (table, prefix) = (binding.table.clone(), format!("{}/", binding.stack));
     let proxy = FaultProxy::start(&crate::moto::endpoint(), plan).await;
     let config = proxy.sdk_config(250, 3000).await;
     let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&config), table.clone());
@@ -392,5 +408,5 @@ pub async fn deps_with_clock(
         secrets = secrets.with_clock(clock);
     }
     let deps = shared::Deps { store: std::sync::Arc::new(store), secrets: std::sync::Arc::new(secrets) };
-    Faulty { proxy, deps, direct: std::sync::Arc::new(direct), table, prefix }
+    Faulty { proxy, deps, direct: std::sync::Arc::new(direct), table, prefix, binding }
 }

@@ -4,7 +4,6 @@
 use lambda_http::{Body, Request};
 use prost::Message;
 use shared::codec::BasicCredentials;
-use shared::env::Vars;
 use shared::http::Handler;
 use shared::smartme::UtcTicks;
 use shared::smartme::bcl::uuid_to_guid;
@@ -68,9 +67,9 @@ async fn ten_thousand_readings_through_twenty_percent_faults_are_stored_exactly_
     let mut plan = Plan::every_fault(0.2, &[Service::DynamoDb], 20261123);
     plan.slow = std::time::Duration::from_millis(500);
     let secret = serde_json::json!({"username": USER, "password": PASSWORD});
-    let Faulty { proxy, deps, direct, .. } =
-        testkit::faults::deps(plan, &[("smartme", secret)], Default::default()).await;
-    let vars = Vars::from_pairs([("SMARTME_WRITE_BUDGET_MS", "800")]);
+    let faulty = testkit::faults::deps(plan, &[("smartme", secret)], Default::default()).await;
+    let vars = faulty.vars(&[("SMARTME_WRITE_BUDGET_MS", "800")]);
+    let Faulty { proxy, deps, direct, .. } = faulty;
     let function = Arc::new(IngestFunction::new(deps, &vars).unwrap());
 
     let start_ms = shared::store::now_epoch() * 1000 - 3_600_000;

@@ -3,7 +3,6 @@
 //! re-sends refused registrations ends registered with its newest API key and one module.
 
 use lambda_http::{Body, Request};
-use shared::env::Vars;
 use shared::http::Handler;
 use shared::retailcrm::account::Accounts;
 use shared::store::Store;
@@ -63,17 +62,18 @@ async fn registrations_through_faults_store_whole_accounts_or_nothing() {
     let plan = Plan::every_fault(0.2, &[Service::DynamoDb, Service::SecretsManager], 11);
     let cache = shared::secrets::CachePolicy { ttl: std::time::Duration::from_secs(1), ..Default::default() };
     let secret = serde_json::json!({"secret": SECRET});
-    let Faulty { proxy, deps, direct, .. } = testkit::faults::deps(plan, &[("retailcrm", secret)], cache).await;
+    let faulty = testkit::faults::deps(plan, &[("retailcrm", secret)], cache).await;
     let mut crms = Vec::new();
     for _ in 0..CRMS {
         crms.push(Arc::new(FakeCrm::start(Mode::Success).await));
     }
     let allowed: Vec<&str> = crms.iter().map(|c| c.url.as_str()).collect();
-    let vars = Vars::from_pairs([
+    let vars = faulty.vars(&[
         ("SWITCHYARD_PUBLIC_URL", "https://api.example.com"),
         ("RETAILCRM_ALLOWED_HOSTS", allowed.join(",").as_str()),
         ("RETAILCRM_TIMEOUT_MS", "2000"),
     ]);
+    let Faulty { proxy, deps, direct, .. } = faulty;
     let function = Arc::new(RegisterFunction::new(deps, &vars).unwrap());
 
     // An outage first: the first CRM's registration is refused and must be sent again.

@@ -4,7 +4,6 @@
 
 use lambda_http::{Body, Request, RequestExt};
 use shared::crypto::{hmac_sha256, to_hex};
-use shared::env::Vars;
 use shared::http::Handler;
 use shared::store::{Query, keys};
 use std::collections::{BTreeMap, HashMap};
@@ -48,8 +47,9 @@ async fn deliveries_through_faults_are_stored_exactly_once() {
     let secret = serde_json::json!({"scheme": "schurter", "secret": SECRET, "tolerance_s": 300});
     // A one-second secrets cache, so Secrets Manager is asked again (and faulted) during the run.
     let cache = shared::secrets::CachePolicy { ttl: std::time::Duration::from_secs(1), ..Default::default() };
-    let Faulty { proxy, deps, direct, .. } = testkit::faults::deps(plan, &[("webhook/schurter", secret)], cache).await;
-    let function = Arc::new(WebhookFunction::new(deps, &Vars::default()).unwrap());
+    let faulty = testkit::faults::deps(plan, &[("webhook/schurter", secret)], cache).await;
+    let function = Arc::new(WebhookFunction::new(faulty.deps.clone(), &faulty.vars(&[])).unwrap());
+    let Faulty { proxy, direct, .. } = faulty;
     let t = shared::store::now_epoch();
 
     // An outage first: every AWS call fails, so the first deliveries are refused and must be sent again.
@@ -142,7 +142,7 @@ async fn rotation_is_picked_up_after_the_ttl_and_an_outage_fails_closed_after_th
     let (proxy, deps, store) = (&faulty.proxy, faulty.deps.clone(), faulty.direct.clone());
     let base = testkit::moto::sdk_config().await;
     let id = format!("{}webhook/rotating", faulty.prefix);
-    let function = WebhookFunction::new(deps, &Vars::default()).unwrap();
+    let function = WebhookFunction::new(deps, &faulty.vars(&[])).unwrap();
     let t = shared::store::now_epoch();
     let mut n = 0;
     let mut status_with = async |key: &str| {
