@@ -1,5 +1,6 @@
-"""A smallcase Gateway stand-in for scripts/schemathesis: answers POST /gateway/<name>/transaction as the Gateway
-documents it, checking the two headers, so the runner's /smallcase/transaction gets a real answer on loopback.
+"""A smallcase Gateway stand-in for scripts/schemathesis: answers POST /gateway/<name>/transaction and
+GET /v1/<name>/engine/transactiondetails as the Gateway documents them, checking the API secret, so the runner's
+/smallcase routes get real answers on loopback.
 
 Prints its base URL on the first line of standard output, then serves until killed."""
 
@@ -12,6 +13,17 @@ API_SECRET = sys.argv[1]
 
 
 class Gateway(BaseHTTPRequestHandler):
+    def do_GET(self):
+        # Transaction details: every transaction is still waiting for the user (INITIALIZED).
+        ok = "/engine/transactiondetails?transactionId=" in self.path and self.headers.get("x-gateway-secret") == API_SECRET
+        if ok:
+            transaction = self.path.split("transactionId=", 1)[1]
+            status, body = 200, {"success": True, "data": {"transactionId": transaction,
+                                                         "transactionDetails": {"status": "INITIALIZED"}}}
+        else:
+            status, body = 401, {"success": False, "errors": ["invalid gateway credentials"]}
+        self.reply(status, body)
+
     def do_POST(self):
         length = int(self.headers.get("content-length") or 0)
         self.rfile.read(length)
@@ -25,6 +37,9 @@ class Gateway(BaseHTTPRequestHandler):
             status, body = 200, {"success": True, "data": {"transactionId": "TRX_" + secrets.token_hex(8)}}
         else:
             status, body = 401, {"success": False, "errors": ["invalid gateway credentials"]}
+        self.reply(status, body)
+
+    def reply(self, status, body):
         payload = json.dumps(body).encode()
         self.send_response(status)
         self.send_header("content-type", "application/json")

@@ -7,6 +7,7 @@
 pub mod aws;
 pub mod clock;
 pub mod codec;
+pub mod cors;
 pub mod crypto;
 pub mod env;
 pub mod http;

@@ -37,6 +37,11 @@ pub const ROUTES: &[Route] = &[
     route("token", "POST", "/oauth/token"),
     route("token", "POST", "/smallcase/token"),
     route("token", "POST", "/smallcase/transaction"),
+    route("token", "GET", "/smallcase/transaction/{transactionId}"),
+    // CORS preflights of the browser routes (smallcase's web integration).
+    route("token", "OPTIONS", "/smallcase/token"),
+    route("token", "OPTIONS", "/smallcase/transaction"),
+    route("token", "OPTIONS", "/smallcase/transaction/{transactionId}"),
 ];
 
 /// A route's path parameters for a concrete `path`, or `None` when the path does not match its template.

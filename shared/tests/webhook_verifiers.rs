@@ -251,7 +251,12 @@ fn smallcase_checksum_covers_timestamp_and_auth_id() {
     let checksum = to_hex(&hmac_sha256(api_secret.as_bytes(), &[b"2026-11-22T19:00:00Z", b"auth-123"]));
     let body = serde_json::json!({"timestamp": "2026-11-22T19:00:00Z", "smallcaseAuthId": "auth-123", "transactionId": "TRX_1", "checksum": checksum});
     let verified = verify(Scheme::Smallcase, &k, 300, &HeaderMap::new(), body.to_string().as_bytes(), NOW).unwrap();
-    assert_eq!(verified.delivery_id, "TRX_1");
+    // What is signed (the MAC's SHA-256), the transaction, and the status class (none given: OTHER).
+    let (signed, rest) = verified.delivery_id.split_once('.').unwrap();
+    assert_eq!((signed.len(), rest), (64, "TRX_1.OTHER"));
+    assert_eq!(verified.timestamp, Some(NOW - 238), "the RFC 3339 timestamp, in seconds");
+    let stale = verify(Scheme::Smallcase, &k, 60, &HeaderMap::new(), body.to_string().as_bytes(), NOW);
+    assert_eq!(stale, Err(WebhookError::TimestampOutsideTolerance));
     let forged = serde_json::json!({"timestamp": "2026-11-22T19:00:00Z", "smallcaseAuthId": "auth-999", "transactionId": "TRX_1", "checksum": checksum});
     assert_eq!(
         verify(Scheme::Smallcase, &k, 300, &HeaderMap::new(), forged.to_string().as_bytes(), NOW),

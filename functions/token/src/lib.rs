@@ -1,5 +1,6 @@
-//! `token`: the OAuth 2.0 authorization server for account linking (authorize form, token endpoint) and the
-//! smallcase Gateway routes (smallcaseAuthToken, transactions) for users holding our access tokens.
+//! `token`: the OAuth 2.0 authorization server for account linking (`/oauth/authorize`, `/oauth/token`) and the
+//! smallcase Gateway routes for users holding our access tokens (`/smallcase/token`, `/smallcase/transaction`,
+//! `/smallcase/transaction/{transactionId}`, with CORS for the whitelisted web origins).
 
 mod authorize;
 mod smallcase;
@@ -8,13 +9,13 @@ mod token_endpoint;
 use lambda_http::http::{HeaderValue, Method, StatusCode, header};
 use shared::Deps;
 use shared::codec::{ApiError, ErrorEnvelope};
+use shared::cors::Cors;
 use shared::env::{ConfigError, Vars};
 use shared::http::{self, Body, Handler, Request, Response};
 use shared::oauth::grants::Lifetimes;
 use shared::oauth::throttle::LoginThrottle;
 use shared::oauth::{AccessVerifier, OAuthSettings};
 use shared::smallcase::gateway::Gateway;
-use std::time::Duration;
 
 /// Largest OAuth form body accepted (bytes).
 const MAX_FORM_BODY: usize = 16 * 1024;
@@ -28,6 +29,8 @@ pub struct TokenFunction {
     smallcase_verifier: AccessVerifier,
     smallcase_token_ttl_s: i64,
     gateway: Gateway,
+    /// The web origins smallcase whitelisted for the partner (`SMALLCASE_ALLOWED_ORIGINS`).
+    smallcase_cors: Cors,
     /// The clock, in epoch seconds (tests move it).
     clock: fn() -> i64,
 }
@@ -35,11 +38,6 @@ pub struct TokenFunction {
 impl TokenFunction {
     pub fn new(deps: Deps, vars: &Vars) -> Result<Self, ConfigError> {
         let public_url = vars.public_url()?;
-        let gateway_url = vars.get_or("SMALLCASE_GATEWAY_URL", shared::smallcase::DEFAULT_GATEWAY_URL);
-        if url::Url::parse(gateway_url).is_err() {
-            return Err(ConfigError::new("SMALLCASE_GATEWAY_URL", "must be an absolute URL"));
-        }
-        let timeout = Duration::from_millis(vars.parse_or("SMALLCASE_TIMEOUT_MS", 5_000)?);
         let smallcase_token_ttl_s = vars.parse_or("SMALLCASE_TOKEN_TTL_S", 86_400)?;
         if !(60..=30 * 86_400).contains(&smallcase_token_ttl_s) {
             return Err(ConfigError::new("SMALLCASE_TOKEN_TTL_S", "must be 60 seconds to 30 days"));
@@ -62,7 +60,8 @@ impl TokenFunction {
             lifetimes: Lifetimes::from_vars(vars)?,
             throttle,
             smallcase_token_ttl_s,
-            gateway: Gateway::new(gateway_url, timeout),
+            gateway: Gateway::from_vars(vars)?,
+            smallcase_cors: Cors::from_list("SMALLCASE_ALLOWED_ORIGINS", vars.get_or("SMALLCASE_ALLOWED_ORIGINS", ""))?,
             clock: shared::clock::now_epoch,
         })
     }
@@ -95,17 +94,16 @@ impl Handler for TokenFunction {
     async fn handle(&self, request: Request) -> Response<Body> {
         let path = request.uri().path().to_owned();
         let method = request.method().clone();
+        if path.starts_with("/smallcase/") {
+            let response = smallcase::route(self, &request, &path, &method).await;
+            return self.smallcase_cors.decorate(&request, response);
+        }
         match (path.as_str(), method) {
             ("/oauth/authorize", Method::GET) => authorize::show(self, &request).await,
             ("/oauth/authorize", Method::POST) => authorize::submit(self, &request).await,
             ("/oauth/token", Method::POST) => token_endpoint::handle(self, &request).await,
-            ("/smallcase/token", Method::POST) => smallcase::auth_token(self, &request).await,
-            ("/smallcase/transaction", Method::POST) => smallcase::transaction(self, &request).await,
             ("/oauth/authorize" | "/oauth/token", method) => {
                 http::error(ErrorEnvelope::OAuth, &ApiError::method_not_allowed(&method))
-            }
-            ("/smallcase/token" | "/smallcase/transaction", method) => {
-                http::error(ErrorEnvelope::Plain, &ApiError::method_not_allowed(&method))
             }
             _ => http::error(ErrorEnvelope::Plain, &ApiError::not_found("no such path")),
         }

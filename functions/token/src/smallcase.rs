@@ -1,13 +1,33 @@
-//! `POST /smallcase/token` and `POST /smallcase/transaction`, for users holding our access token.
+//! `POST /smallcase/token`, `POST /smallcase/transaction` and `GET /smallcase/transaction/{transactionId}`, for
+//! users holding our access token, and their CORS preflights.
 
 use crate::{TokenFunction, content_type_is, no_store};
-use lambda_http::http::{HeaderValue, StatusCode, header};
+use lambda_http::http::{HeaderValue, Method, StatusCode, header};
 use serde_json::json;
 use shared::codec::{ApiError, ErrorEnvelope};
 use shared::http::{self, Body, Request, Response};
 use shared::oauth::access_token::bearer;
 use shared::oauth::{AccessClaims, TokenError};
-use shared::smallcase::{self as partner, SmallcaseSecret, auth_token, transaction};
+use shared::smallcase::{
+    self as partner, ReconcileError, RecordedTransaction, SmallcaseSecret, auth_token, transaction,
+};
+
+/// The smallcase routes of the token function.
+pub async fn route(function: &TokenFunction, request: &Request, path: &str, method: &Method) -> Response<Body> {
+    let status_of = path.strip_prefix("/smallcase/transaction/");
+    match (path, method) {
+        (_, &Method::OPTIONS) if shared::routes::path_exists(path) => function.smallcase_cors.preflight(request),
+        ("/smallcase/token", &Method::POST) => auth_token(function, request).await,
+        ("/smallcase/transaction", &Method::POST) => transaction(function, request).await,
+        (_, &Method::GET) if status_of.is_some_and(|id| !id.contains('/')) => {
+            transaction_status(function, request, status_of.unwrap_or_default()).await
+        }
+        _ if shared::routes::path_exists(path) => {
+            http::error(ErrorEnvelope::Plain, &ApiError::method_not_allowed(method))
+        }
+        _ => http::error(ErrorEnvelope::Plain, &ApiError::not_found("no such path")),
+    }
+}
 
 fn unavailable(what: &str) -> ApiError {
     ApiError::unavailable(format!("{what} is unavailable; try again"))
@@ -36,19 +56,19 @@ async fn authenticate(function: &TokenFunction, request: &Request) -> Result<Acc
     })
 }
 
-/// The user's smallcaseAuthToken (guest or connected) and its expiry.
+/// The user's smallcaseAuthToken (guest or connected), its expiry, and the smallcaseAuthId it carries.
 async fn user_token(
     function: &TokenFunction,
     secret: &SmallcaseSecret,
     user_id: &str,
-) -> Result<(String, i64), ApiError> {
+) -> Result<(String, i64, Option<String>), ApiError> {
     let auth_id = partner::connected_auth_id(function.deps.store.as_ref(), user_id).await.map_err(|error| {
         tracing::error!(%error, "smallcase connection not readable");
         unavailable("the user store")
     })?;
     let now = function.now();
     let token = auth_token::sign(&secret.secret, auth_id.as_deref(), now, function.smallcase_token_ttl_s);
-    Ok((token, now + function.smallcase_token_ttl_s))
+    Ok((token, now + function.smallcase_token_ttl_s, auth_id))
 }
 
 async fn load_secret(function: &TokenFunction) -> Result<SmallcaseSecret, ApiError> {
@@ -68,7 +88,7 @@ pub async fn auth_token(function: &TokenFunction, request: &Request) -> Response
         user_token(function, &secret, &claims.sub).await
     };
     match answer.await {
-        Ok((token, expires_at)) => no_store(http::json(
+        Ok((token, expires_at, _)) => no_store(http::json(
             StatusCode::OK,
             &json!({"smallcaseAuthToken": token, "expiresAt": shared::clock::rfc3339(expires_at)}),
         )),
@@ -102,18 +122,61 @@ async fn create(
     let body = http::body_within(request, transaction::MAX_BODY)?;
     let parsed = transaction::parse(body).map_err(ApiError::bad_request)?;
     let secret = load_secret(function).await?;
-    let (token, _) = user_token(function, &secret, &claims.sub).await?;
+    let (token, _, created_as) = user_token(function, &secret, &claims.sub).await?;
     let created = function.gateway.create_transaction(&secret, &token, &parsed).await.map_err(|error| {
         tracing::warn!(%error, intent = parsed.intent, "smallcase transaction not created");
         ApiError::new(StatusCode::BAD_GATEWAY, "gateway_error", error.to_string())
     })?;
-    let store = function.deps.store.as_ref();
-    partner::record_transaction(store, &created.transaction_id, &claims.sub, &parsed.intent, function.now())
-        .await
-        .map_err(|error| {
-            tracing::error!(%error, "smallcase transaction not recorded");
-            unavailable("the transaction store")
-        })?;
+    let record = RecordedTransaction {
+        transaction_id: created.transaction_id.clone(),
+        user_id: claims.sub.clone(),
+        intent: parsed.intent.clone(),
+        created_as,
+        status: None,
+        connected: false,
+    };
+    partner::record_transaction(function.deps.store.as_ref(), &record, function.now()).await.map_err(|error| {
+        tracing::error!(%error, "smallcase transaction not recorded");
+        unavailable("the transaction store")
+    })?;
     tracing::info!(intent = parsed.intent, user_id = claims.sub, "smallcase transaction created");
     Ok(json!({"transactionId": created.transaction_id, "smallcaseAuthToken": token}))
+}
+
+/// `GET /smallcase/transaction/{transactionId}`: the transaction re-read from the Gateway, connecting its creator
+/// when the Gateway says it completed (CONNECT sends no postback: the app calls this once the Gateway SDK is done).
+/// Another user's transaction, or one we did not create, is not found.
+pub async fn transaction_status(function: &TokenFunction, request: &Request, transaction_id: &str) -> Response<Body> {
+    let claims = match authenticate(function, request).await {
+        Ok(claims) => claims,
+        Err(response) => return response,
+    };
+    let answer = async {
+        let not_found = || ApiError::not_found("no such transaction");
+        if !partner::postback::valid_transaction_id(transaction_id) {
+            return Err(not_found());
+        }
+        let store = function.deps.store.as_ref();
+        let record = match partner::recorded(store, transaction_id).await {
+            Ok(Some(record)) if record.user_id == claims.sub => record,
+            Ok(_) => return Err(not_found()),
+            Err(error) => {
+                tracing::error!(%error, "smallcase transaction not readable");
+                return Err(unavailable("the transaction store"));
+            }
+        };
+        let secret = load_secret(function).await?;
+        partner::reconcile(store, &function.gateway, &secret, &record, function.now()).await.map_err(|error| {
+            tracing::warn!(%error, transaction_id, "smallcase transaction not re-read");
+            match error {
+                ReconcileError::Gateway(e) if e.is_transient() => unavailable("the smallcase Gateway"),
+                ReconcileError::Store(_) => unavailable("the transaction store"),
+                other => ApiError::new(StatusCode::BAD_GATEWAY, "gateway_error", other.to_string()),
+            }
+        })
+    };
+    match answer.await {
+        Ok(view) => no_store(http::json(StatusCode::OK, &json!(view))),
+        Err(error) => http::error(ErrorEnvelope::Plain, &error),
+    }
 }

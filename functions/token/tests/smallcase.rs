@@ -124,7 +124,159 @@ async fn bad_bodies_and_gateway_failures_record_nothing(backend: Backend) {
     }
 }
 
+fn bearer_get(path: &str, token: &str) -> lambda_http::Request {
+    let mut request = get(path);
+    request.headers_mut().insert("authorization", format!("Bearer {token}").parse().unwrap());
+    request
+}
+
+async fn status_of(stack: &Stack, transaction: &str, access: &str) -> (u16, Value) {
+    let response = stack.call(bearer_get(&format!("/smallcase/transaction/{transaction}"), access)).await;
+    let status = response.status().as_u16();
+    (status, json_of(response))
+}
+
+async fn connected_as(stack: &Stack, access: &str) -> Option<String> {
+    let answer = json_of(stack.call(bearer_post("/smallcase/token", access, "")).await);
+    let (_, payload) = decode_hs256(answer["smallcaseAuthToken"].as_str().unwrap(), SC_SECRET).unwrap();
+    payload["smallcaseAuthId"].as_str().map(str::to_owned)
+}
+
+/// CONNECT sends no postback: after the Gateway SDK finishes, the app asks for the transaction's status, which
+/// re-reads the Gateway and connects the user when the Gateway says the connection completed. Idempotent; other
+/// users' transactions are not found; a Gateway that is down or says failed connects no one.
+async fn connect_through_the_status_route(backend: Backend) {
+    let stack = stack(backend).await;
+    let access = app_token(&stack).await;
+    let create = |intent: &str| bearer_post("/smallcase/transaction", &access, &json!({"intent": intent}).to_string());
+    let transaction = json_of(stack.call(create("CONNECT")).await)["transactionId"].as_str().unwrap().to_owned();
+
+    let (status, view) = status_of(&stack, &transaction, &access).await;
+    assert_eq!(status, 200, "{view}");
+    assert_eq!(
+        view,
+        json!({"transactionId": transaction, "intent": "CONNECT", "status": "INITIALIZED", "connected": false})
+    );
+    assert_eq!(connected_as(&stack, &access).await, None);
+
+    stack.gateway.set_transaction(&transaction, "COMPLETED", Some("auth-connect"));
+    for _ in 0..2 {
+        let (status, view) = status_of(&stack, &transaction, &access).await;
+        assert_eq!(status, 200);
+        assert_eq!(view["status"], "COMPLETED");
+        assert_eq!(view["connected"], true);
+    }
+    assert_eq!(connected_as(&stack, &access).await.as_deref(), Some("auth-connect"));
+    let detail = stack.gateway.detail_calls().pop().unwrap();
+    assert_eq!(detail.path, format!("/v1/{GATEWAY_NAME}/engine/transactiondetails"));
+    assert_eq!(detail.query, format!("transactionId={transaction}"));
+    assert_eq!(detail.api_secret.as_deref(), Some(SC_API_SECRET));
+    let (_, token) = decode_hs256(detail.auth_token.as_deref().unwrap(), SC_SECRET).unwrap();
+    assert_eq!(token["guest"], true, "re-read with the token the transaction was created with");
+
+    // Another user of ours, and ids that are not ours: not found, and the Gateway is not asked.
+    testkit::leaks::fixture_secrets(["bob-password-123"]);
+    shared::users::Users::new(stack.admin.as_ref()).add("bob", "bob-password-123", now()).await.unwrap();
+    let bob = stack.link_app_as("bob", "bob-password-123").await["access_token"].as_str().unwrap().to_owned();
+    let asked = stack.gateway.detail_calls().len();
+    for (id, token) in [(transaction.as_str(), bob.as_str()), ("TRX_404", access.as_str()), ("a%20b", access.as_str())]
+    {
+        let (status, answer) = status_of(&stack, id, token).await;
+        assert_eq!(status, 404, "{id}: {answer}");
+    }
+    assert_eq!(stack.gateway.detail_calls().len(), asked);
+
+    // A later transaction, created while connected, moves the user to another broker account: the old one is freed.
+    let second = json_of(stack.call(create("CONNECT")).await)["transactionId"].as_str().unwrap().to_owned();
+    stack.gateway.set_transaction(&second, "COMPLETED", Some("auth-moved"));
+    assert_eq!(status_of(&stack, &second, &access).await.1["connected"], true);
+    assert_eq!(connected_as(&stack, &access).await.as_deref(), Some("auth-moved"));
+    let freed = stack.admin.get(&keys::smallcase_account("auth-connect")).await.unwrap();
+    assert!(freed.is_none(), "the old account is free for whoever logs in with it");
+
+    // Gateway down or saying failed/pending: nothing connects.
+    let third = json_of(stack.call(create("CONNECT")).await)["transactionId"].as_str().unwrap().to_owned();
+    stack.gateway.set_transaction(&third, "COMPLETED", Some("auth-third"));
+    for (mode, expected) in [(Mode::ServerError, 503), (Mode::Hang, 503), (Mode::Refuse, 502)] {
+        stack.gateway.set_mode(mode.clone());
+        let (status, answer) = status_of(&stack, &third, &access).await;
+        assert_eq!(status, expected, "{mode:?}: {answer}");
+        assert!(!answer.to_string().contains(SC_API_SECRET));
+    }
+    stack.gateway.set_mode(Mode::Success);
+    for gateway_status in ["ERRORED", "USED", "PROCESSING"] {
+        stack.gateway.set_transaction(&third, gateway_status, Some("auth-third"));
+        let (status, view) = status_of(&stack, &third, &access).await;
+        assert_eq!((status, view["connected"].clone()), (200, json!(false)), "{gateway_status}");
+    }
+    assert_eq!(connected_as(&stack, &access).await.as_deref(), Some("auth-moved"));
+}
+
+/// CORS on `/smallcase/*` for the exact whitelisted origin; no CORS header for any other origin or path.
+async fn cors_for_the_whitelisted_web_origin_only(backend: Backend) {
+    let stack = stack(backend).await;
+    let access = app_token(&stack).await;
+    let with_origin = |mut request: lambda_http::Request, origin: &str| {
+        request.headers_mut().insert("origin", origin.parse().unwrap());
+        request
+    };
+    let preflight = |path: &str, origin: &str| {
+        let mut request = get(path);
+        *request.method_mut() = lambda_http::http::Method::OPTIONS;
+        request.headers_mut().insert("access-control-request-method", "POST".parse().unwrap());
+        request.headers_mut().insert("access-control-request-headers", "authorization,content-type".parse().unwrap());
+        with_origin(request, origin)
+    };
+    for path in ["/smallcase/token", "/smallcase/transaction", "/smallcase/transaction/TRX_1"] {
+        let response = stack.call(preflight(path, APP_ORIGIN)).await;
+        assert_eq!(response.status(), 204, "{path}");
+        let headers = response.headers();
+        assert_eq!(headers["access-control-allow-origin"], APP_ORIGIN);
+        assert_eq!(headers["access-control-allow-methods"], "GET, POST");
+        assert_eq!(headers["access-control-allow-headers"], "authorization, content-type");
+        assert_eq!(headers["access-control-max-age"], "600");
+        assert_eq!(headers["vary"], "Origin");
+        assert!(headers.get("access-control-allow-credentials").is_none());
+        let refused = stack.call(preflight(path, "https://evil.example.com")).await;
+        assert!(refused.headers().keys().all(|k| !k.as_str().starts_with("access-control-")), "{path}");
+    }
+    let answer = stack.call(with_origin(bearer_post("/smallcase/token", &access, ""), APP_ORIGIN)).await;
+    assert_eq!(answer.status(), 200);
+    assert_eq!(answer.headers()["access-control-allow-origin"], APP_ORIGIN);
+    let refusal = stack.call(with_origin(bearer_post("/smallcase/token", "nope", ""), APP_ORIGIN)).await;
+    assert_eq!(refusal.status(), 401);
+    assert_eq!(refusal.headers()["access-control-allow-origin"], APP_ORIGIN, "the page can read the refusal");
+    let other = stack.call(with_origin(bearer_post("/smallcase/token", &access, ""), "https://evil.example.com")).await;
+    assert_eq!(other.status(), 200, "CORS is the browser's rule; the server answers, without the header");
+    assert!(other.headers().get("access-control-allow-origin").is_none());
+    let token_endpoint =
+        with_origin(post("/oauth/token", "grant_type=x", "application/x-www-form-urlencoded"), APP_ORIGIN);
+    assert!(stack.call(token_endpoint).await.headers().keys().all(|k| !k.as_str().starts_with("access-control-")));
+}
+
+/// `notes` (at most 256 characters) goes to the Gateway; other intents than the four supported are refused.
+async fn notes_are_passed_and_unsupported_intents_refused(backend: Backend) {
+    let stack = stack(backend).await;
+    let access = app_token(&stack).await;
+    let body = json!({"intent": "HOLDINGS_IMPORT", "notes": "for the yearly review"});
+    let response = stack.call(bearer_post("/smallcase/transaction", &access, &body.to_string())).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(stack.gateway.calls().last().unwrap().body, body);
+    for bad in [json!({"intent": "SUBSCRIPTION"}), json!({"intent": "CONNECT", "notes": "x".repeat(257)})] {
+        let response = stack.call(bearer_post("/smallcase/transaction", &access, &bad.to_string())).await;
+        assert_eq!(response.status(), 400, "{bad}");
+        assert!(json_of(response)["message"].as_str().unwrap().contains(if bad["notes"].is_null() {
+            "intent"
+        } else {
+            "notes"
+        }));
+    }
+}
+
 testkit::on_both_backends!(
+    connect_through_the_status_route,
+    cors_for_the_whitelisted_web_origin_only,
+    notes_are_passed_and_unsupported_intents_refused,
     guest_then_connected_tokens,
     smallcase_routes_need_a_smallcase_access_token,
     creates_a_transaction_with_both_gateway_headers,

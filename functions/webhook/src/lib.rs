@@ -1,4 +1,5 @@
-//! `webhook`: receives signed webhooks at `POST /webhooks/{source}` for Schurter and the other common schemes.
+//! `webhook`: receives signed webhooks at `POST /webhooks/{source}` for Schurter and the other common schemes, and
+//! smallcase Gateway postbacks (re-reading the transaction each names from the Gateway).
 
 use lambda_http::RequestExt;
 use lambda_http::http::{Method, StatusCode};
@@ -7,12 +8,16 @@ use shared::Deps;
 use shared::codec::{ApiError, ErrorEnvelope};
 use shared::env::{ConfigError, Vars};
 use shared::http::{self, Body, Handler, Request, Response};
-use shared::webhooks::receiver::{Received, receive};
+use shared::smallcase::gateway::Gateway;
+use shared::smallcase::postback::PostbackRules;
+use shared::webhooks::Scheme;
+use shared::webhooks::receiver::{DeliveryRules, Received, Rulebook, receive};
 
 /// The function's state, built once per sandbox.
 pub struct WebhookFunction {
     deps: Deps,
     max_body: usize,
+    postbacks: PostbackRules,
     /// The clock, in epoch seconds (tests move it).
     clock: fn() -> i64,
 }
@@ -22,6 +27,7 @@ impl WebhookFunction {
         Ok(Self {
             deps,
             max_body: vars.parse_or("WEBHOOK_MAX_BODY_BYTES", 256 * 1024)?,
+            postbacks: PostbackRules { gateway: Gateway::from_vars(vars)?, clock: shared::store::now_epoch },
             clock: shared::store::now_epoch,
         })
     }
@@ -29,7 +35,14 @@ impl WebhookFunction {
     /// The same function reading time from `clock`.
     pub fn with_clock(mut self, clock: fn() -> i64) -> Self {
         self.clock = clock;
+        self.postbacks.clock = clock;
         self
+    }
+}
+
+impl Rulebook for WebhookFunction {
+    fn rules(&self, scheme: Scheme) -> Option<&dyn DeliveryRules> {
+        (scheme == Scheme::Smallcase).then_some(&self.postbacks as &dyn DeliveryRules)
     }
 }
 
@@ -51,7 +64,7 @@ impl Handler for WebhookFunction {
             Ok(body) => body,
             Err(error) => return http::error(ErrorEnvelope::Plain, &error),
         };
-        match receive(&self.deps, &source, request.headers(), body, (self.clock)()).await {
+        match receive(&self.deps, self, &source, request.headers(), body, (self.clock)()).await {
             Ok(Received::Stored { id }) => {
                 tracing::info!(source, delivery_id = id, "webhook stored");
                 http::json(StatusCode::OK, &json!({"received": true, "id": id}))
@@ -60,6 +73,10 @@ impl Handler for WebhookFunction {
                 tracing::info!(source, delivery_id = id, "duplicate webhook");
                 shared::telemetry::count(shared::telemetry::Counter::Duplicates, 1);
                 http::json(StatusCode::OK, &json!({"received": true, "duplicate": true, "id": id}))
+            }
+            Ok(Received::Ignored { id, reason }) => {
+                tracing::info!(source, delivery_id = id, reason, "webhook verified, not kept");
+                http::json(StatusCode::OK, &json!({"received": true, "ignored": reason, "id": id}))
             }
             Err(error) => http::error(ErrorEnvelope::Plain, &error),
         }

@@ -124,66 +124,7 @@ async fn answer_message_of_stale(stack: &Stack) -> String {
     answer["message"].as_str().unwrap().to_owned()
 }
 
-async fn smallcase_postbacks_record_the_transaction(backend: Backend) {
-    let stack = stack(backend).await;
-    let checksum = to_hex(&hmac_sha256(SMALLCASE_API_SECRET.as_bytes(), &[b"1795374200", b"auth-42"]));
-    testkit::leaks::fixture_secrets([&checksum]);
-    let body = serde_json::json!({"timestamp": "1795374200", "smallcaseAuthId": "auth-42", "transactionId": "TRX_9", "status": "COMPLETED", "checksum": checksum}).to_string();
-    let (status, answer) = send(&stack, post("smallcase", &[], body.as_bytes())).await;
-    assert_eq!(status, 200, "{answer}");
-    assert_eq!(answer["id"], "TRX_9");
-    let mapping = stack.store.get(&keys::smallcase_transaction("TRX_9")).await.unwrap().unwrap();
-    assert_eq!(mapping.str("smallcaseAuthId"), Some("auth-42"));
-    let forged = body.replace("auth-42", "auth-43");
-    let (status, _) = send(&stack, post("smallcase", &[], forged.as_bytes())).await;
-    assert_eq!(status, 401);
-    assert_eq!(
-        stack.store.get(&keys::smallcase_transaction("TRX_9")).await.unwrap().unwrap().str("smallcaseAuthId"),
-        Some("auth-42")
-    );
-}
-
-/// A signed smallcase postback for `transaction` carrying `auth_id`.
-fn postback(transaction: &str, auth_id: &str, timestamp: &str) -> String {
-    let checksum = to_hex(&hmac_sha256(SMALLCASE_API_SECRET.as_bytes(), &[timestamp.as_bytes(), auth_id.as_bytes()]));
-    testkit::leaks::fixture_secrets([&checksum]);
-    serde_json::json!({"timestamp": timestamp, "smallcaseAuthId": auth_id, "transactionId": transaction,
-        "status": "COMPLETED", "checksum": checksum})
-    .to_string()
-}
-
-async fn connected_auth_id(stack: &Stack, user: &str) -> Option<String> {
-    shared::smallcase::connected_auth_id(stack.store.as_ref(), user).await.unwrap()
-}
-
-async fn postbacks_connect_the_user_who_created_the_transaction(backend: Backend) {
-    let stack = stack(backend).await;
-    let store = stack.store.as_ref();
-    // Our transaction first, then its postback.
-    shared::smallcase::record_transaction(store, "TRX_A", "u-guest", "CONNECT", NOW).await.unwrap();
-    assert_eq!(connected_auth_id(&stack, "u-guest").await, None);
-    let (status, _) = send(&stack, post("smallcase", &[], postback("TRX_A", "auth-a", "1795374201").as_bytes())).await;
-    assert_eq!(status, 200);
-    assert_eq!(connected_auth_id(&stack, "u-guest").await.as_deref(), Some("auth-a"));
-    // The postback overtaking our own record: recording the transaction connects the user then.
-    let (status, _) = send(&stack, post("smallcase", &[], postback("TRX_B", "auth-b", "1795374202").as_bytes())).await;
-    assert_eq!(status, 200);
-    assert_eq!(connected_auth_id(&stack, "u-late").await, None);
-    shared::smallcase::record_transaction(store, "TRX_B", "u-late", "CONNECT", NOW).await.unwrap();
-    assert_eq!(connected_auth_id(&stack, "u-late").await.as_deref(), Some("auth-b"));
-    // A postback for a transaction nobody here created connects nobody.
-    let (status, _) = send(&stack, post("smallcase", &[], postback("TRX_X", "auth-x", "1795374203").as_bytes())).await;
-    assert_eq!(status, 200);
-    let item = stack.store.get(&keys::smallcase_transaction("TRX_X")).await.unwrap().unwrap();
-    assert_eq!(item.str("userId"), None);
-}
-
-testkit::on_both_backends!(
-    valid_deliveries_are_stored_once,
-    refusals_have_their_status_and_store_nothing,
-    smallcase_postbacks_record_the_transaction,
-    postbacks_connect_the_user_who_created_the_transaction,
-);
+testkit::on_both_backends!(valid_deliveries_are_stored_once, refusals_have_their_status_and_store_nothing,);
 
 /// Each outcome is published: a stored delivery, its duplicate, and refusals by their error code.
 #[tokio::test]

@@ -31,3 +31,17 @@ pub fn sign(secret: &str, smallcase_auth_id: Option<&str>, now: i64, ttl_s: i64)
     jsonwebtoken::encode(&Header::new(Algorithm::HS256), &payload, &EncodingKey::from_secret(secret.as_bytes()))
         .unwrap_or_default()
 }
+
+/// The smallcaseAuthId in `token` if it is an HS256 token signed with `secret` (expiry not required: the Gateway's
+/// own tokens may carry none); `None` for a guest token or anything that does not verify.
+pub fn auth_id_of(token: &str, secret: &str) -> Option<String> {
+    use jsonwebtoken::{DecodingKey, Validation};
+    let mut validation = Validation::new(Algorithm::HS256);
+    validation.required_spec_claims.clear();
+    validation.validate_exp = false;
+    let claims =
+        jsonwebtoken::decode::<serde_json::Value>(token, &DecodingKey::from_secret(secret.as_bytes()), &validation)
+            .ok()?
+            .claims;
+    claims.get("smallcaseAuthId")?.as_str().map(str::to_owned)
+}

@@ -2,7 +2,9 @@
 //! through the Gateway API for our users.
 
 pub mod auth_token;
+pub mod connection;
 pub mod gateway;
+pub mod postback;
 pub mod transaction;
 
 use crate::secrets::{SecretError, Secrets};
@@ -44,42 +46,7 @@ impl SmallcaseSecret {
     }
 }
 
-use crate::store::{Condition, Item, Store, StoreError, Update, Value, keys};
-
-/// The smallcaseAuthId of `user_id`, once a postback has connected them; `None` for a guest.
-pub async fn connected_auth_id(store: &dyn Store, user_id: &str) -> Result<Option<String>, StoreError> {
-    Ok(store.get(&keys::user_smallcase(user_id)).await?.and_then(|i| i.str("smallcaseAuthId").map(str::to_owned)))
-}
-
-/// Records that `user_id` created `transaction_id`, so the postback that carries only the transaction id can
-/// connect the user. A merge, not a replace: when the postback came first, its smallcaseAuthId is kept and the
-/// user is connected here.
-pub async fn record_transaction(
-    store: &dyn Store,
-    transaction_id: &str,
-    user_id: &str,
-    intent: &str,
-    now: i64,
-) -> Result<(), StoreError> {
-    let update = Update::default()
-        .set("userId", Value::str(user_id))
-        .set("intent", Value::str(intent))
-        .set("createdAt", Value::int(now));
-    let item = store.update(&keys::smallcase_transaction(transaction_id), update, Condition::Always).await?;
-    if let Some(auth_id) = item.str("smallcaseAuthId") {
-        connect(store, user_id, auth_id, now).await?;
-    }
-    Ok(())
-}
-
-/// Stores `auth_id` as the smallcase account of `user_id`.
-pub async fn connect(store: &dyn Store, user_id: &str, auth_id: &str, now: i64) -> Result<(), StoreError> {
-    store.put(connection(user_id, auth_id, now), Condition::Always).await
-}
-
-/// The item recording that `user_id`'s smallcase account is `auth_id` (written alone or in a postback's transaction).
-pub fn connection(user_id: &str, auth_id: &str, now: i64) -> Item {
-    Item::new(keys::user_smallcase(user_id))
-        .with("smallcaseAuthId", Value::str(auth_id))
-        .with("connectedAt", Value::int(now))
-}
+pub use connection::{
+    Connection, ReconcileError, RecordedTransaction, TransactionView, connect, connected_auth_id, disconnect,
+    reconcile, record_transaction, recorded,
+};

@@ -5,8 +5,11 @@ use serde_json::{Map, Value, json};
 /// Largest body accepted (bytes).
 pub const MAX_BODY: usize = 16 * 1024;
 
-/// The intents the Gateway knows.
+/// The intents we create transactions for (the Gateway's others, such as subscriptions, are refused).
 pub const INTENTS: [&str; 4] = ["TRANSACTION", "HOLDINGS_IMPORT", "MF_HOLDINGS_IMPORT", "CONNECT"];
+
+/// The longest `notes` the Gateway takes (characters); it returns them with the transaction's results.
+pub const MAX_NOTES: usize = 256;
 
 /// A validated transaction request: the JSON sent to the Gateway as is.
 #[derive(Debug, Clone, PartialEq)]
@@ -17,6 +20,7 @@ pub struct TransactionRequest {
 
 /// Checks `body`: a JSON object with a known `intent` and the config object that intent takes, and nothing else.
 /// `TRANSACTION` needs `orderConfig` (with `type`); the imports may carry `assetConfig`; `CONNECT` takes neither.
+/// Every intent may carry `notes` (a string of at most 256 characters).
 pub fn parse(body: &[u8]) -> Result<TransactionRequest, String> {
     let value: Value =
         crate::codec::json::parse_strict(body).map_err(|e| format!("the body is not valid JSON: {e}"))?;
@@ -32,7 +36,7 @@ pub fn parse(body: &[u8]) -> Result<TransactionRequest, String> {
         "HOLDINGS_IMPORT" | "MF_HOLDINGS_IMPORT" => (None, &["assetConfig"]),
         _ => (None, &[]),
     };
-    if let Some(name) = fields.keys().find(|k| *k != "intent" && !allowed.contains(&k.as_str())) {
+    if let Some(name) = fields.keys().find(|k| *k != "intent" && *k != "notes" && !allowed.contains(&k.as_str())) {
         return Err(format!("field {name} is not allowed with intent {intent}"));
     }
     if let Some(name) = required.filter(|r| !fields.contains_key(*r)) {
@@ -40,6 +44,14 @@ pub fn parse(body: &[u8]) -> Result<TransactionRequest, String> {
     }
     let mut out = Map::new();
     out.insert("intent".into(), json!(intent));
+    match fields.get("notes") {
+        None => {}
+        Some(Value::String(notes)) if notes.chars().count() <= MAX_NOTES => {
+            out.insert("notes".into(), json!(notes));
+        }
+        Some(Value::String(_)) => return Err(format!("notes has at most {MAX_NOTES} characters")),
+        Some(_) => return Err("notes must be a string".into()),
+    }
     for name in allowed {
         match fields.get(*name) {
             None => {}
@@ -70,6 +82,8 @@ mod tests {
         assert!(parse(br#"{"intent":"HOLDINGS_IMPORT"}"#).is_ok());
         assert!(parse(br#"{"intent":"MF_HOLDINGS_IMPORT"}"#).is_ok());
         assert_eq!(parse(br#"{"intent":"CONNECT"}"#).unwrap().body, json!({"intent": "CONNECT"}));
+        let notes = json!({"intent": "HOLDINGS_IMPORT", "notes": "é".repeat(MAX_NOTES)});
+        assert_eq!(parse(notes.to_string().as_bytes()).unwrap().body, notes, "256 characters, not bytes");
     }
 
     #[test]
@@ -87,9 +101,13 @@ mod tests {
             br#"{"intent":"CONNECT","orderConfig":{"type":"SECURITIES"}}"#,
             br#"{"intent":"HOLDINGS_IMPORT","assetConfig":"yes"}"#,
             br#"{"intent":"CONNECT","extra":1}"#,
+            br#"{"intent":"CONNECT","notes":7}"#,
+            br#"{"intent":"SUBSCRIPTION"}"#,
         ] {
             assert!(parse(bad).is_err(), "{}", String::from_utf8_lossy(bad));
         }
+        let long = json!({"intent": "CONNECT", "notes": "x".repeat(MAX_NOTES + 1)}).to_string();
+        assert_eq!(parse(long.as_bytes()).unwrap_err(), "notes has at most 256 characters");
     }
 
     proptest! {

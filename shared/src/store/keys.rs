@@ -75,9 +75,15 @@ pub fn user_link(user_id: &str, client_id: &str) -> Key {
     Key::new(user_partition(user_id), format!("LINK#{client_id}"))
 }
 
-/// A user's smallcase connection (smallcaseAuthId).
+/// A user's smallcase connection (smallcaseAuthId), in a partition of its own so the functions that connect
+/// users (webhook, token) need no access to the user's partition (password hash, links).
 pub fn user_smallcase(user_id: &str) -> Key {
-    Key::new(user_partition(user_id), "SMALLCASE")
+    Key::new(format!("SCUSER#{user_id}"), "CONNECTION")
+}
+
+/// The owner of a smallcase account: at most one of our users holds a smallcaseAuthId.
+pub fn smallcase_account(auth_id: &str) -> Key {
+    Key::new(format!("SCAUTH#{auth_id}"), "OWNER")
 }
 
 /// A smallcase transaction we created, pointing at its user (the postback carries only the transaction id).

@@ -151,6 +151,13 @@ impl Item {
         self.get(name).and_then(Value::as_i64)
     }
 
+    pub fn bool(&self, name: &str) -> Option<bool> {
+        match self.get(name) {
+            Some(Value::Bool(b)) => Some(*b),
+            _ => None,
+        }
+    }
+
     /// Whether the item has expired at `now` (epoch seconds).
     pub fn is_expired(&self, now: i64) -> bool {
         self.expires_at.is_some_and(|at| at <= now)

@@ -177,6 +177,7 @@ impl Users<'_> {
     /// smallcase connection): their access and refresh tokens stop working, since their families are gone.
     pub async fn remove(&self, login: &str) -> Result<User, UserError> {
         let user = self.by_login(login).await?;
+        crate::smallcase::disconnect(self.store, &user.id).await?;
         for item in self.store.query(&Query::partition(keys::user_partition(&user.id))).await? {
             self.store.delete(&item.key, Condition::Always).await?;
         }

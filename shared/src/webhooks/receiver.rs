@@ -5,7 +5,7 @@ use super::{Scheme, SigningKeys, Verified, WebhookError, verify};
 use crate::Deps;
 use crate::codec::ApiError;
 use crate::secrets::SecretError;
-use crate::store::{Condition, Item, StoreError, Update, Value, Write, keys};
+use crate::store::{Condition, Item, StoreError, Value, Write, keys};
 use http::{HeaderMap, StatusCode};
 
 /// The longest source name: the name is part of a secret id and of store keys.
@@ -36,8 +36,48 @@ fn default_tolerance() -> i64 {
 /// What happened to a verified delivery.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Received {
-    Stored { id: String },
-    Duplicate { id: String },
+    Stored {
+        id: String,
+    },
+    Duplicate {
+        id: String,
+    },
+    /// Verified but not kept, for the scheme's reason.
+    Ignored {
+        id: String,
+        reason: &'static str,
+    },
+}
+
+/// Whether a verified delivery is stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Admission {
+    Store,
+    Ignore(&'static str),
+}
+
+/// A scheme's own rules around storing a verified delivery (smallcase postbacks name a transaction to re-read).
+#[async_trait::async_trait]
+pub trait DeliveryRules: Send + Sync {
+    /// Before storing: whether to keep the delivery at all.
+    async fn admit(&self, deps: &Deps, body: &[u8]) -> Result<Admission, ApiError>;
+    /// After the delivery is stored, or found stored before (a redelivery): what follows from it. An error is
+    /// answered, so the sender delivers again.
+    async fn follow_up(&self, deps: &Deps, body: &[u8]) -> Result<(), ApiError>;
+}
+
+/// The rules of each scheme that has any.
+pub trait Rulebook: Send + Sync {
+    fn rules(&self, scheme: Scheme) -> Option<&dyn DeliveryRules>;
+}
+
+/// No scheme has rules of its own.
+pub struct NoRules;
+
+impl Rulebook for NoRules {
+    fn rules(&self, _scheme: Scheme) -> Option<&dyn DeliveryRules> {
+        None
+    }
 }
 
 /// Headers kept with a stored event: the ones that identify, sign or describe it.
@@ -57,9 +97,10 @@ const KEPT_HEADERS: [&str; 13] = [
     "x-slack-signature",
 ];
 
-/// Verifies and stores one delivery to `source` at `now`.
+/// Verifies and stores one delivery to `source` at `now`, with the rules `rulebook` has for its scheme.
 pub async fn receive(
     deps: &Deps,
+    rulebook: &dyn Rulebook,
     source: &str,
     headers: &HeaderMap,
     body: &[u8],
@@ -96,7 +137,17 @@ pub async fn receive(
         };
         ApiError::new(status, code, error.to_string())
     })?;
-    store(deps, source, config.scheme, config.tolerance_s, &verified, headers, body, now).await
+    let rules = rulebook.rules(config.scheme);
+    if let Some(rules) = rules
+        && let Admission::Ignore(reason) = rules.admit(deps, body).await?
+    {
+        return Ok(Received::Ignored { id: verified.delivery_id, reason });
+    }
+    let received = store(deps, source, config.scheme, config.tolerance_s, &verified, headers, body, now).await?;
+    if let Some(rules) = rules {
+        rules.follow_up(deps, body).await?;
+    }
+    Ok(received)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -128,36 +179,10 @@ async fn store(
         .with("body", Value::B(body.to_vec()));
     let guard =
         Item::new(keys::webhook_delivery(source, &id)).with("receivedAt", Value::int(now)).expiring_at(now + guard_ttl);
-    let mut writes = vec![
+    let writes = vec![
         Write::Put { item: guard, condition: Condition::ItemAbsent },
         Write::Put { item: event, condition: Condition::ItemAbsent },
     ];
-    if scheme == Scheme::Smallcase {
-        // The checksum does not cover the body: record what the postback claims, by transaction, to re-read later.
-        let json: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
-        let field = |name: &str| json.get(name).and_then(|v| v.as_str()).map(str::to_owned);
-        if let (Some(transaction), Some(auth_id)) = (field("transactionId"), field("smallcaseAuthId")) {
-            // A transaction we created names its user: the postback connects that user (a guest until now).
-            let creator = match deps.store.get(&keys::smallcase_transaction(&transaction)).await {
-                Ok(item) => item.and_then(|i| i.str("userId").map(str::to_owned)),
-                Err(error) => {
-                    tracing::error!(%error, source, "smallcase transaction not readable");
-                    return Err(ApiError::unavailable("the event could not be stored; deliver again"));
-                }
-            };
-            let update =
-                Update::default().set("smallcaseAuthId", Value::str(&auth_id)).set("postbackAt", Value::int(now));
-            writes.push(Write::Update {
-                key: keys::smallcase_transaction(&transaction),
-                update,
-                condition: Condition::Always,
-            });
-            if let Some(user_id) = creator {
-                let item = crate::smallcase::connection(&user_id, &auth_id, now);
-                writes.push(Write::Put { item, condition: Condition::Always });
-            }
-        }
-    }
     match deps.store.transact(writes).await {
         Ok(()) => Ok(Received::Stored { id }),
         Err(StoreError::ConditionFailed { .. }) => Ok(Received::Duplicate { id }),

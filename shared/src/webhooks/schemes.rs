@@ -18,15 +18,15 @@ pub enum Scheme {
     Github,
     /// Slack: `X-Slack-Signature: v0=<hex>` and `X-Slack-Request-Timestamp`, signs `v0:t:body`.
     Slack,
-    /// smallcase Gateway postbacks: JSON `checksum` = hex HMAC of `timestamp + smallcaseAuthId` (the body is not
-    /// covered, so its fields are hints to re-read, not facts).
+    /// smallcase Gateway postbacks: JSON `checksum` = hex HMAC of `timestamp + smallcaseAuthId` (the rest of the body
+    /// is not covered, so its fields are hints to re-read, not facts; see `crate::smallcase::postback`).
     Smallcase,
 }
 
 impl Scheme {
     /// Whether the scheme signs a timestamp that must be fresh.
     pub fn has_freshness(self) -> bool {
-        matches!(self, Self::Schurter | Self::StandardWebhooks | Self::Stripe | Self::Slack)
+        matches!(self, Self::Schurter | Self::StandardWebhooks | Self::Stripe | Self::Slack | Self::Smallcase)
     }
 
     /// The HMAC key for a configured secret.
@@ -217,8 +217,12 @@ fn smallcase(keys: &SigningKeys, body: &[u8]) -> Result<Verified, WebhookError> 
     let checksum = text("checksum").ok_or(WebhookError::MalformedBody("checksum is missing"))?;
     let signature = from_hex(&checksum).ok_or(WebhookError::MalformedBody("checksum is not hex"))?;
     let timestamp = text("timestamp").ok_or(WebhookError::MalformedBody("timestamp is missing"))?;
+    let fields = crate::smallcase::postback::fields(&json).map_err(WebhookError::MalformedBody)?;
     let auth_id = text("smallcaseAuthId").unwrap_or_default();
-    let mac = matching(keys, &[timestamp.as_bytes(), auth_id.as_bytes()], &[signature])?;
-    let id = text("transactionId").or_else(|| text("batchId")).unwrap_or(mac);
-    Ok(Verified { delivery_id: id, timestamp: None })
+    let signed = matching(keys, &[timestamp.as_bytes(), auth_id.as_bytes()], &[signature])?;
+    // What is signed, plus the transaction and the class of its status: a re-send is a duplicate, the order's
+    // second postback (another status) is not, and unsigned variations make at most a few distinct deliveries.
+    let transaction = fields.transaction_id.as_deref().unwrap_or("-");
+    let id = format!("{signed}.{transaction}.{}", fields.status_class);
+    Ok(Verified { delivery_id: id, timestamp: Some(fields.timestamp) })
 }

@@ -80,6 +80,9 @@ pub fn secrets() -> Vec<(&'static str, Value)> {
     ]
 }
 
+/// The web origin smallcase whitelisted in these tests.
+pub const APP_ORIGIN: &str = "https://app.example.com";
+
 pub struct Stack {
     pub function: TokenFunction,
     pub deps: Deps,
@@ -94,7 +97,7 @@ pub async fn stack(backend: Backend) -> Stack {
 }
 
 pub async fn stack_with_secrets(backend: Backend, secrets: Vec<(&'static str, Value)>) -> Stack {
-    let gateway = FakeGateway::start(GATEWAY_NAME, SC_API_SECRET, Mode::Success).await;
+    let gateway = FakeGateway::start(GATEWAY_NAME, SC_API_SECRET, SC_SECRET, Mode::Success).await;
     let ports = testkit::stack::ports(backend, &secrets).await;
     let (deps, admin) = (ports.deps, ports.admin);
     testkit::leaks::fixture_secrets([PASSWORD]);
@@ -103,6 +106,7 @@ pub async fn stack_with_secrets(backend: Backend, secrets: Vec<(&'static str, Va
         ("SWITCHYARD_PUBLIC_URL", "https://api.switchyard.test"),
         ("SMALLCASE_GATEWAY_URL", gateway.url.as_str()),
         ("SMALLCASE_TIMEOUT_MS", "500"),
+        ("SMALLCASE_ALLOWED_ORIGINS", APP_ORIGIN),
     ]);
     let function = TokenFunction::new(deps.clone(), &vars).unwrap().with_clock(clock);
     Stack { function, deps, admin, user_id: user.id, gateway }
@@ -255,8 +259,20 @@ impl Stack {
 
     /// A fresh code for the test user.
     pub async fn code_for(&self, client_id: &str, redirect: &str, verifier: Option<&str>) -> String {
+        self.code_as(client_id, redirect, verifier, LOGIN, PASSWORD).await
+    }
+
+    /// A fresh code for the user `login`.
+    pub async fn code_as(
+        &self,
+        client_id: &str,
+        redirect: &str,
+        verifier: Option<&str>,
+        login: &str,
+        password: &str,
+    ) -> String {
         let page = self.login_page(client_id, redirect, verifier).await;
-        let response = self.call(page.submit(LOGIN, PASSWORD)).await;
+        let response = self.call(page.submit(login, password)).await;
         assert_eq!(response.status(), 302, "{}", body_text(response));
         code_from(&response, redirect, "state-1")
     }
@@ -279,8 +295,13 @@ impl Stack {
 
     /// The public app's linking with PKCE (no client secret): the token response.
     pub async fn link_app(&self) -> Value {
+        self.link_app_as(LOGIN, PASSWORD).await
+    }
+
+    /// The public app's linking for the user `login`.
+    pub async fn link_app_as(&self, login: &str, password: &str) -> Value {
         let verifier = "app-verifier-app-verifier-app-verifier-app-verifier";
-        let code = self.code_for("app", APP_REDIRECT, Some(verifier)).await;
+        let code = self.code_as("app", APP_REDIRECT, Some(verifier), login, password).await;
         let body = form(&[
             ("grant_type", "authorization_code"),
             ("code", &code),
