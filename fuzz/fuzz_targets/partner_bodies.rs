@@ -1,4 +1,5 @@
-//! Sber query and command bodies and smallcase transaction bodies.
+//! Sber query and command bodies, smallcase transaction bodies, the Gateway's transaction details answers, and
+//! the identifying fields of smallcase postbacks.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -8,5 +9,14 @@ fuzz_target!(|body: &[u8]| {
     let _ = shared::sber::requests::command(body);
     if let Ok(request) = shared::smallcase::transaction::parse(body) {
         assert!(shared::smallcase::transaction::INTENTS.contains(&request.intent.as_str()));
+    }
+    if let Ok(value) = serde_json::from_slice::<serde_json::Value>(body) {
+        if let Ok(details) = shared::smallcase::gateway::parse_details(&value, "TRX_1", "fuzz-secret") {
+            assert_eq!(details.transaction_id, "TRX_1");
+            assert!(details.smallcase_auth_id.is_none_or(|id| shared::smallcase::gateway::valid_auth_id(&id)));
+        }
+        if let Ok(fields) = shared::smallcase::postback::fields(&value) {
+            assert!(fields.transaction_id.is_none_or(|id| shared::smallcase::postback::valid_transaction_id(&id)));
+        }
     }
 });

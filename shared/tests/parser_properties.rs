@@ -1,6 +1,6 @@
 //! Property twins of the cargo-fuzz targets for the parsers without a proptest next to their code, so stable
-//! `scripts/test` covers them too: webhook signature headers of every scheme, and OAuth authorization requests
-//! with client authentication.
+//! `scripts/test` covers them too: webhook signature headers of every scheme, OAuth authorization requests
+//! with client authentication, smallcase postbacks and the Gateway's transaction details.
 
 use proptest::prelude::*;
 use shared::codec::Form;
@@ -109,5 +109,53 @@ proptest! {
                 prop_assert_eq!(authenticated.client_id.as_str(), "app");
             }
         }
+    }
+}
+
+/// JSON as a partner might send it: the documented fields with arbitrary values, and anything else.
+fn smallcase_json() -> impl Strategy<Value = serde_json::Value> {
+    let leaf = prop_oneof![
+        Just(serde_json::Value::Null),
+        any::<bool>().prop_map(serde_json::Value::from),
+        any::<i64>().prop_map(serde_json::Value::from),
+        "[ -~]{0,40}".prop_map(serde_json::Value::from),
+        prop::sample::select(vec!["COMPLETED", "PROCESSING", "TRX_1", "2026-11-22T19:00:00Z", "1795374200"])
+            .prop_map(serde_json::Value::from),
+    ];
+    leaf.prop_recursive(3, 24, 6, |inner| {
+        let keys = prop::sample::select(vec![
+            "success",
+            "data",
+            "transactionId",
+            "transactionDetails",
+            "status",
+            "intent",
+            "smallcaseAuthId",
+            "smallcaseAuthToken",
+            "authToken",
+            "timestamp",
+            "checksum",
+            "x",
+        ]);
+        prop::collection::btree_map(keys, inner, 0..6)
+            .prop_map(|m| serde_json::Value::Object(m.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()))
+    })
+}
+
+proptest! {
+    #[test]
+    fn gateway_details_and_postback_fields_never_panic_and_keep_their_bounds(value in smallcase_json()) {
+        if let Ok(details) = shared::smallcase::gateway::parse_details(&value, "TRX_1", "secret") {
+            prop_assert_eq!(details.transaction_id, "TRX_1");
+            prop_assert!(details.smallcase_auth_id.is_none_or(|id| shared::smallcase::gateway::valid_auth_id(&id)));
+        }
+        if let Ok(fields) = shared::smallcase::postback::fields(&value) {
+            prop_assert!(fields.transaction_id.is_none_or(|id| shared::smallcase::postback::valid_transaction_id(&id)));
+            let classes = ["INITIALIZED", "USED", "PROCESSING", "ACTION_REQUIRED", "ERRORED", "COMPLETED", "OTHER"];
+            prop_assert!(classes.contains(&fields.status_class));
+        }
+        let body = value.to_string();
+        let k = SigningKeys::new(Scheme::Smallcase, &["api-secret".to_owned()]).unwrap();
+        let _ = verify(Scheme::Smallcase, &k, 300, &http::HeaderMap::new(), body.as_bytes(), NOW);
     }
 }

@@ -7,6 +7,7 @@
 //!   [`aws_calls`]: IAM's judgement of every AWS call the suite makes; [`lambda_logs`]: Lambda's log filter.
 
 pub mod aws_calls;
+pub mod browser;
 pub mod capacity;
 pub mod events;
 pub mod faults;
