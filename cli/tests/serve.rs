@@ -76,7 +76,12 @@ async fn the_crm_connects_the_module_through_the_runner() {
     assert_eq!(calls[0].api_key.as_deref(), Some("crm-key-1"));
     assert_eq!(calls[0].module["baseUrl"], runner.base.as_str());
     let client_id = calls[0].module["clientId"].as_str().unwrap();
-    assert!(answer["accountUrl"].as_str().unwrap().ends_with(client_id));
+    assert_eq!(answer["accountUrl"], format!("{}/retailcrm/account", runner.base));
+    // The CRM sends its user there with a POST carrying clientId: the account page of that installation.
+    let body = shared::codec::form::encode([("clientId", client_id)]);
+    let page = send(&runner.base, "POST", "/retailcrm/account", &headers, body).await;
+    assert_eq!(page.status, 200);
+    assert!(page.text().contains(&crm.url), "{}", page.text());
 }
 
 #[tokio::test]

@@ -23,6 +23,7 @@ pub mod smartme;
 pub mod store;
 pub mod telemetry;
 pub mod users;
+pub mod web_page;
 pub mod webhooks;
 
 use std::sync::Arc;

@@ -24,6 +24,8 @@ pub const ROUTES: &[Route] = &[
     route("register", "POST", "/retailcrm/register"),
     route("register", "POST", "/retailcrm/activity"),
     route("register", "POST", "/retailcrm/settings"),
+    route("register", "GET", "/retailcrm/account"),
+    route("register", "POST", "/retailcrm/account"),
     route("user", "GET", "/sber/v1/ping"),
     route("user", "GET", "/sber/v1/user"),
     route("user", "GET", "/sber/v1/devices"),

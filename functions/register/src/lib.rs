@@ -1,4 +1,5 @@
-//! `register`: RetailCRM's registration request and the module's lifecycle callbacks (activity, settings).
+//! `register`: RetailCRM's registration request (`POST /retailcrm/register`), the module's lifecycle callbacks
+//! (`POST /retailcrm/activity`, `/retailcrm/settings`) and its account page (`GET`/`POST /retailcrm/account`).
 
 use lambda_http::http::{Method, StatusCode};
 use shared::Deps;
@@ -25,6 +26,44 @@ impl RegisterFunction {
         })
     }
 
+    /// The installation's account page: `clientId` from the query or, as the CRM sends it, a form body.
+    async fn account_page(&self, request: &Request) -> Response<Body> {
+        use shared::retailcrm::account_page;
+        if !matches!(*request.method(), Method::GET | Method::POST) {
+            return http::error(ErrorEnvelope::Plain, &ApiError::method_not_allowed(request.method()));
+        }
+        let name = &self.module.settings().name;
+        let not_found = || shared::web_page::response(StatusCode::NOT_FOUND, account_page::not_found_page(name), None);
+        let from_query = request.uri().query().and_then(|q| shared::codec::Form::parse(q.as_bytes()).ok());
+        let from_body = match http::body_within(request, self.max_body) {
+            Ok(body) if !body.is_empty() => shared::codec::Form::parse(body).ok(),
+            Ok(_) => None,
+            Err(error) => return http::error(ErrorEnvelope::Plain, &error),
+        };
+        let client_id = [from_body, from_query]
+            .into_iter()
+            .flatten()
+            .find_map(|form| form.get("clientId").ok().flatten().map(str::to_owned));
+        let Some(client_id) = client_id else { return not_found() };
+        match self.module.installation(&client_id).await {
+            Ok(Some(account)) => shared::web_page::response(StatusCode::OK, account_page::page(&account, name), None),
+            Ok(None) => not_found(),
+            Err(failure) => {
+                let error = ApiError::unavailable(failure.message);
+                let mut response = shared::web_page::response(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    shared::web_page::document(
+                        "Try again",
+                        "<h1>Try again</h1>\n<p>The page is unavailable for a moment.</p>\n",
+                    ),
+                    None,
+                );
+                response.extensions_mut().insert(Reason::ours(error.code));
+                response
+            }
+        }
+    }
+
     fn failure(&self, failure: &Failure) -> Response<Body> {
         let (code, reason) = match failure.retryable {
             true => ("unavailable", Reason::ours("unavailable")),
@@ -42,6 +81,9 @@ impl RegisterFunction {
 impl Handler for RegisterFunction {
     async fn handle(&self, request: Request) -> Response<Body> {
         let path = request.uri().path();
+        if path == "/retailcrm/account" {
+            return self.account_page(&request).await;
+        }
         if !matches!(path, "/retailcrm/register" | "/retailcrm/activity" | "/retailcrm/settings") {
             return http::error(ErrorEnvelope::RetailCrm, &ApiError::not_found("no such path"));
         }

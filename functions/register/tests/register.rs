@@ -27,7 +27,10 @@ async fn stack(backend: Backend, mode: Mode) -> Stack {
 }
 
 async fn stack_with(backend: Backend, mode: Mode, extra: &[(&str, &str)]) -> Stack {
-    let crm = FakeCrm::start(mode).await;
+    stack_on(backend, FakeCrm::start(mode).await, extra).await
+}
+
+async fn stack_on(backend: Backend, crm: FakeCrm, extra: &[(&str, &str)]) -> Stack {
     let ports = testkit::stack::ports(backend, &[("retailcrm", serde_json::json!({"secret": SECRET}))]).await;
     let allowed = format!("{},{MOVED_CRM}", crm.url);
     let mut vars = Vars::from_pairs([
@@ -90,7 +93,7 @@ async fn registers_with_the_json_shape(backend: Backend) {
     assert!(module["name"].is_string() && module["logo"].is_string());
     let client_id = module["clientId"].as_str().unwrap();
     assert!(client_id.len() >= 32 && client_id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
-    assert!(account_url.starts_with("https://api.example.com/") && account_url.ends_with(client_id));
+    assert_eq!(account_url, "https://api.example.com/retailcrm/account", "our page; the CRM posts clientId to it");
 
     let accounts = Accounts::new(stack.store.as_ref());
     assert_eq!(accounts.client_id_for(&stack.crm.url).await.unwrap().as_deref(), Some(client_id));
@@ -99,6 +102,15 @@ async fn registers_with_the_json_shape(backend: Backend) {
     assert_eq!(account.system_url, stack.crm.url);
     assert_eq!(account.code, call.code);
     assert!(account.usable());
+}
+
+/// A vendor may send the CRM's users to its own application instead, with the clientId in the URL.
+async fn the_account_url_may_be_the_vendors(backend: Backend) {
+    let own = [("RETAILCRM_ACCOUNT_URL", "https://vendor.example.com/crm/{clientId}")];
+    let stack = stack_with(backend, Mode::Success, &own).await;
+    let answer = call(&stack, "/retailcrm/register", stack.crm.register_json_body(SECRET, "key-1")).await;
+    let client_id = stack.crm.calls()[0].module["clientId"].as_str().unwrap().to_owned();
+    assert_eq!(answer["accountUrl"], format!("https://vendor.example.com/crm/{client_id}"));
 }
 
 async fn registers_with_the_bracket_shape(backend: Backend) {
@@ -209,11 +221,7 @@ async fn activity_and_settings_update_the_account(backend: Backend) {
         ("/retailcrm/settings", shared::codec::form::encode([("clientId", client_id.as_str()), ("settings", "[1]")])),
         (
             "/retailcrm/activity",
-            shared::codec::form::encode([
-                ("clientId", client_id.as_str()),
-                ("systemUrl", "http://10.0.0.1"),
-                ("activity", r#"{"active":true,"freeze":false}"#),
-            ]),
+            shared::codec::form::encode([("clientId", client_id.as_str()), ("activity", r#"{"active":"yes"}"#)]),
         ),
     ] {
         let answer = call(&stack, path, body).await;
@@ -225,7 +233,14 @@ async fn activity_and_settings_update_the_account(backend: Backend) {
     assert!(!account.active && !account.freeze);
     assert_eq!(account.system_url, stack.crm.url);
 
-    // The CRM moved to another (allowed) address: the account and the systemUrl index follow it.
+    // Each flag is optional, as RetailCRM's own client sends them.
+    let only_freeze =
+        shared::codec::form::encode([("clientId", client_id.as_str()), ("activity", r#"{"freeze":true}"#)]);
+    assert_eq!(call(&stack, "/retailcrm/activity", only_freeze).await["success"], true);
+    let account = accounts.by_client_id(&client_id).await.unwrap().unwrap();
+    assert!(!account.active && account.freeze, "active untouched, freeze set");
+
+    // An activity callback naming another (allowed) address moves nothing: only a signed registration sets it.
     let moved = shared::codec::form::encode([
         ("clientId", client_id.as_str()),
         ("systemUrl", MOVED_CRM),
@@ -233,10 +248,77 @@ async fn activity_and_settings_update_the_account(backend: Backend) {
     ]);
     assert_eq!(call(&stack, "/retailcrm/activity", moved).await["success"], true);
     let account = accounts.by_client_id(&client_id).await.unwrap().unwrap();
-    assert_eq!(account.system_url, MOVED_CRM);
-    assert!(account.usable());
-    assert_eq!(accounts.client_id_for(MOVED_CRM).await.unwrap().as_deref(), Some(client_id.as_str()));
-    assert_eq!(accounts.client_id_for(&stack.crm.url).await.unwrap(), None);
+    assert_eq!(account.system_url, stack.crm.url);
+    assert!(account.usable(), "the flags it carries are taken");
+    assert_eq!(accounts.client_id_for(MOVED_CRM).await.unwrap(), None);
+    assert_eq!(accounts.client_id_for(&stack.crm.url).await.unwrap().as_deref(), Some(client_id.as_str()));
+}
+
+/// The reported hijack: anyone holding installation A's clientId posts an activity callback naming CRM B's address;
+/// when B registers, it must get an installation of its own, and A's account must keep A's key and address.
+async fn an_activity_callback_cannot_hand_an_installation_to_another_crm(backend: Backend) {
+    let (crm_a, crm_b) = (FakeCrm::start(Mode::Success).await, FakeCrm::start(Mode::Success).await);
+    let allowed = format!("{},{}", crm_a.url, crm_b.url);
+    let stack = stack_on(backend, crm_a, &[("RETAILCRM_ALLOWED_HOSTS", allowed.as_str())]).await;
+    call(&stack, "/retailcrm/register", stack.crm.register_json_body(SECRET, "key-a")).await;
+    let client_a = stack.crm.calls()[0].module["clientId"].as_str().unwrap().to_owned();
+    let hijack = shared::codec::form::encode([
+        ("clientId", client_a.as_str()),
+        ("systemUrl", crm_b.url.as_str()),
+        ("activity", r#"{"active":true,"freeze":false}"#),
+    ]);
+    call(&stack, "/retailcrm/activity", hijack).await;
+    let answer = call(&stack, "/retailcrm/register", crm_b.register_json_body(SECRET, "key-b")).await;
+    assert_eq!(answer["success"], true, "{answer}");
+    let b_call = &crm_b.calls()[0];
+    let client_b = b_call.module["clientId"].as_str().unwrap();
+    assert_ne!(client_b, client_a, "B gets an installation of its own");
+    assert_ne!(b_call.code, stack.crm.calls()[0].code, "and a module code of its own");
+    let accounts = Accounts::new(stack.store.as_ref());
+    let a = accounts.by_client_id(&client_a).await.unwrap().unwrap();
+    assert_eq!((a.api_key.as_str(), a.system_url.as_str()), ("key-a", stack.crm.url.as_str()), "A is untouched");
+    let b = accounts.by_client_id(client_b).await.unwrap().unwrap();
+    assert_eq!((b.api_key.as_str(), b.system_url.as_str()), ("key-b", crm_b.url.as_str()));
+}
+
+/// The account page the CRM opens (a POST with clientId, or a GET with it in the query).
+async fn the_account_page_shows_the_installation(backend: Backend) {
+    let stack = stack(backend, Mode::Success).await;
+    let answer = call(&stack, "/retailcrm/register", stack.crm.register_json_body(SECRET, "key-secret-1")).await;
+    let client_id = stack.crm.calls()[0].module["clientId"].as_str().unwrap().to_owned();
+    assert_eq!(answer["accountUrl"], "https://api.example.com/retailcrm/account", "the CRM posts clientId there");
+    let settings = shared::codec::form::encode([("clientId", client_id.as_str()), ("settings", r#"{"lang":"<en>"}"#)]);
+    call(&stack, "/retailcrm/settings", settings).await;
+
+    let page = |method: &str, query: &str, body: String| {
+        let mut request = post(&format!("/retailcrm/account{query}"), body);
+        *request.method_mut() = method.parse().unwrap();
+        request
+    };
+    for request in [
+        page("POST", "", shared::codec::form::encode([("clientId", client_id.as_str())])),
+        page("GET", &format!("?clientId={client_id}"), String::new()),
+    ] {
+        let response = stack.function.handle(request).await;
+        assert_eq!(response.status(), 200);
+        assert_eq!(response.headers()["content-type"], "text/html; charset=utf-8");
+        assert!(response.headers()["content-security-policy"].to_str().unwrap().starts_with("default-src 'none'"));
+        let html = String::from_utf8(response.body().to_vec()).unwrap();
+        assert!(html.contains(&stack.crm.url) && html.contains(">Active<"), "{html}");
+        assert!(html.contains("&quot;lang&quot;: &quot;&lt;en&gt;&quot;"), "settings shown, escaped: {html}");
+        assert!(!html.contains("key-secret-1"), "never the API key");
+    }
+    for request in [
+        page("POST", "", shared::codec::form::encode([("clientId", "unknown")])),
+        page("GET", "", String::new()),
+        page("POST", "?clientId=", String::new()),
+    ] {
+        let response = stack.function.handle(request).await;
+        assert_eq!(response.status(), 404);
+        let html = String::from_utf8(response.body().to_vec()).unwrap();
+        assert!(html.contains("Installation not found"), "{html}");
+    }
+    assert_eq!(stack.function.handle(page("DELETE", "", String::new())).await.status(), 405);
 }
 
 async fn the_error_status_is_configurable(backend: Backend) {
@@ -272,6 +354,9 @@ testkit::on_both_backends!(
     crm_failures_store_nothing,
     re_registration_updates_the_one_account,
     activity_and_settings_update_the_account,
+    an_activity_callback_cannot_hand_an_installation_to_another_crm,
+    the_account_url_may_be_the_vendors,
+    the_account_page_shows_the_installation,
     malformed_requests_are_explained,
     the_error_status_is_configurable,
 );

@@ -4,7 +4,6 @@
 use crate::{MAX_FORM_BODY, TokenFunction, content_type_is};
 use lambda_http::http::{HeaderValue, StatusCode, header};
 use shared::codec::form::Form;
-use shared::crypto::{sha256, to_base64};
 use shared::http::{self, Body, Request, Response};
 use shared::oauth::authorize::{self, AuthorizeError, AuthorizeRequest};
 use shared::oauth::grants::{CodeGrant, Grants};
@@ -13,26 +12,9 @@ use shared::users::{Users, password};
 
 const WRONG_CREDENTIALS: &str = "The login or password is incorrect.";
 
-/// An HTML page with the headers every page of ours carries: no caching, no framing, nothing loaded from
-/// elsewhere (the only style is the inline one, allowed by its hash), forms posting only to us and to the client.
+/// An HTML page with the headers every page of ours carries (see `shared::web_page::response`).
 fn page(status: StatusCode, html: String, form_target: Option<&str>) -> Response<Body> {
-    let mut response = http::html(status, html);
-    let style_hash = to_base64(&sha256(login_page::STYLE.as_bytes()));
-    let target = form_target
-        .and_then(|t| url::Url::parse(t).ok())
-        .map(|u| format!(" {}", u.origin().ascii_serialization()))
-        .unwrap_or_default();
-    let policy = format!(
-        "default-src 'none'; style-src 'sha256-{style_hash}'; form-action 'self'{target}; frame-ancestors 'none'; \
-base-uri 'none'"
-    );
-    let headers = response.headers_mut();
-    if let Ok(value) = HeaderValue::from_str(&policy) {
-        headers.insert(header::CONTENT_SECURITY_POLICY, value);
-    }
-    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
-    response
+    shared::web_page::response(status, html, form_target)
 }
 
 fn error_page(status: StatusCode, message: &str) -> Response<Body> {

@@ -2,35 +2,10 @@
 
 use super::authorize::AuthorizeRequest;
 
-/// Escapes text for HTML element content and double-quoted attribute values.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-pub const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:26rem;margin:3rem auto;padding:0 1rem;\
-line-height:1.5;color:#1a1a1a}label{display:block;margin-top:1rem;font-weight:600}input[type=text],\
-input[type=password]{width:100%;padding:.5rem;font-size:1rem;box-sizing:border-box;border:1px solid #555}\
-button{margin-top:1.5rem;padding:.6rem 1.2rem;font-size:1rem}\
-.error{border-left:4px solid #b00020;padding:.5rem 1rem;background:#fdecee}";
+pub use crate::web_page::{STYLE, escape};
 
 fn page(title: &str, main: &str) -> String {
-    format!(
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
-<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>{title}</title>\n\
-<style>{STYLE}</style>\n</head>\n<body>\n<main>\n{main}</main>\n</body>\n</html>\n",
-        title = escape(title),
-    )
+    crate::web_page::document(title, main)
 }
 
 /// The sign-in form for `request`. Credential inputs are `username` and `password`; everything else the POST needs

@@ -103,30 +103,21 @@ impl<'a> Accounts<'a> {
             .await
     }
 
-    /// Applies an activity callback: flags, and a changed systemUrl (moving the index in the same transaction).
+    /// Applies an activity callback: the flags it names (never the systemUrl: only a registration sets that).
     pub async fn record_activity(
         &self,
-        account: &Account,
-        active: bool,
-        freeze: bool,
-        system_url: &str,
+        client_id: &str,
+        active: Option<bool>,
+        freeze: Option<bool>,
     ) -> Result<(), StoreError> {
-        let key = keys::retailcrm_account(&account.client_id);
-        let update = Update::default()
-            .set("active", Value::Bool(active))
-            .set("freeze", Value::Bool(freeze))
-            .set("systemUrl", Value::str(system_url))
-            .set("updatedAt", Value::int(now_epoch()));
-        let mut writes = vec![Write::Update { key, update, condition: Condition::ItemPresent }];
-        if system_url != account.system_url {
-            writes
-                .push(Write::Delete { key: keys::retailcrm_system(&account.system_url), condition: Condition::Always });
-            writes.push(Write::Put {
-                item: Item::new(keys::retailcrm_system(system_url)).with("clientId", Value::str(&account.client_id)),
-                condition: Condition::ItemAbsent,
-            });
+        let mut update = Update::default().set("updatedAt", Value::int(now_epoch()));
+        if let Some(active) = active {
+            update = update.set("active", Value::Bool(active));
         }
-        self.store.transact(writes).await
+        if let Some(freeze) = freeze {
+            update = update.set("freeze", Value::Bool(freeze));
+        }
+        self.store.update(&keys::retailcrm_account(client_id), update, Condition::ItemPresent).await.map(|_| ())
     }
 
     /// Stores the settings JSON an account's CRM sent.

@@ -1,6 +1,7 @@
 //! RetailCRM marketplace module, "simple connection": the rules of the CRM's side of the protocol.
 
 pub mod account;
+pub mod account_page;
 pub mod connection;
 pub mod crm_api;
 pub mod module;

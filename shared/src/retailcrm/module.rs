@@ -16,13 +16,17 @@ use crate::store::{StoreError, now_epoch};
 use serde_json::{Value, json};
 use std::time::Duration;
 
+/// Our own account page (`GET`/`POST /retailcrm/account`).
+pub const DEFAULT_ACCOUNT_URL: &str = "{base}/retailcrm/account";
+
 /// Module settings from the environment.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ModuleSettings {
     pub integration_code: String,
     pub name: String,
     pub logo: String,
-    /// `{clientId}` is replaced; `{base}` is the public base URL.
+    /// The account page the CRM sends its user to: `{base}` is the public base URL, `{clientId}` (optional: the
+    /// CRM posts `clientId` to the page anyway) the installation.
     pub account_url: String,
     pub public_url: Option<String>,
     pub timeout: Duration,
@@ -39,11 +43,12 @@ impl ModuleSettings {
                 reason: "use letters, digits, `-` and `_`".into(),
             });
         }
-        let account_url = vars.get_or("RETAILCRM_ACCOUNT_URL", "{base}/retailcrm/account/{clientId}").to_owned();
-        if !account_url.contains("{clientId}") {
+        let account_url = vars.get_or("RETAILCRM_ACCOUNT_URL", DEFAULT_ACCOUNT_URL).to_owned();
+        let example = account_url.replace("{base}", "https://api.example.com").replace("{clientId}", "id");
+        if url::Url::parse(&example).is_err() {
             return Err(ConfigError {
                 name: "RETAILCRM_ACCOUNT_URL".into(),
-                reason: "it must contain {clientId}".into(),
+                reason: "it must be an absolute URL (with {base} and {clientId} as placeholders)".into(),
             });
         }
         Ok(Self {
@@ -137,8 +142,10 @@ impl Module {
         }
         let system_url = self.hosts.check(&request.system_url).map_err(|e| Failure::user(e.to_string()))?;
         let accounts = Accounts::new(self.deps.store.as_ref());
+        // An installation is reused only when it is this CRM's: its stored systemUrl, which only a signed
+        // registration sets, is the registering one (the index alone is not trusted).
         let existing = match accounts.client_id_for(&system_url).await? {
-            Some(client_id) => accounts.by_client_id(&client_id).await?,
+            Some(client_id) => accounts.by_client_id(&client_id).await?.filter(|a| a.system_url == system_url),
             None => None,
         };
         let client_id =
@@ -194,31 +201,42 @@ impl Module {
             .ok_or_else(|| Failure::user("unknown clientId"))
     }
 
-    /// The activity callback: `clientId`, `systemUrl`, `activity={"active": bool, "freeze": bool}`.
+    /// The activity callback: `clientId`, `systemUrl`, `activity={"active": bool, "freeze": bool}` (each flag
+    /// optional, as RetailCRM's own client sends them). The callback is not signed: it may switch the flags of the
+    /// installation whose clientId it names, never its systemUrl. A CRM that moved registers again from its new
+    /// address (a signed registration), which installs the module there; the old installation is kept as it was.
     pub async fn activity(&self, body: &[u8]) -> Result<Value, Failure> {
         #[derive(serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
         struct Activity {
-            active: bool,
-            freeze: bool,
+            active: Option<bool>,
+            freeze: Option<bool>,
         }
         let form = Form::parse(body).map_err(|e| Failure::user(e.to_string()))?;
         let raw = form.require("activity").map_err(|e| Failure::user(e.to_string()))?;
-        let activity: Activity = serde_json::from_str(raw)
-            .map_err(|_| Failure::user("field `activity` must be JSON {\"active\": bool, \"freeze\": bool}"))?;
+        let activity: Activity = crate::codec::json::parse_strict(raw.as_bytes())
+            .ok()
+            .and_then(|v| serde_json::from_value(v).ok())
+            .ok_or_else(|| Failure::user("field `activity` must be JSON {\"active\": bool, \"freeze\": bool}"))?;
         let account = self.known_account(&form).await?;
-        let system_url = match form.get("systemUrl").map_err(|e| Failure::user(e.to_string()))? {
-            Some(url) if !url.is_empty() => self.hosts.check(url).map_err(|e| Failure::user(e.to_string()))?,
-            _ => account.system_url.clone(),
-        };
+        if let Some(url) = form.get("systemUrl").map_err(|e| Failure::user(e.to_string()))?.filter(|u| !u.is_empty())
+            && url.trim_end_matches('/') != account.system_url.trim_end_matches('/')
+        {
+            tracing::warn!(client_id = %account.client_id, claimed = url, "activity names another systemUrl; ignored (only a registration sets it)");
+        }
         Accounts::new(self.deps.store.as_ref())
-            .record_activity(&account, activity.active, activity.freeze, &system_url)
-            .await
-            .map_err(|e| match e {
-                StoreError::ConditionFailed { .. } => Failure::user("another installation already uses that systemUrl"),
-                other => other.into(),
-            })?;
-        tracing::info!(client_id = %account.client_id, active = activity.active, freeze = activity.freeze, "activity");
+            .record_activity(&account.client_id, activity.active, activity.freeze)
+            .await?;
+        tracing::info!(client_id = %account.client_id, active = ?activity.active, freeze = ?activity.freeze, "activity");
         Ok(json!({"success": true}))
+    }
+
+    /// The installation `client_id` names, for its account page; `None` when there is none.
+    pub async fn installation(&self, client_id: &str) -> Result<Option<Account>, Failure> {
+        if client_id.is_empty() || client_id.len() > 64 {
+            return Ok(None);
+        }
+        Ok(Accounts::new(self.deps.store.as_ref()).by_client_id(client_id).await?)
     }
 
     /// The settings callback: `clientId`, `settings=<JSON>`.
