@@ -213,7 +213,13 @@ fn delivery_ids() {
         NOW,
     )
     .unwrap();
-    assert_eq!(github.delivery_id, "d-1");
+    // X-GitHub-Delivery is not signed: the signature's SHA-256 is the id, whatever delivery id came with it.
+    assert_eq!(github.delivery_id.len(), 64);
+    assert_ne!(github.delivery_id, "d-1");
+    let mut renamed = signed(Scheme::Github, CURRENT, NOW, BODY);
+    renamed.insert("x-github-delivery", "another-id".parse().unwrap());
+    let again = verify(Scheme::Github, &keys(Scheme::Github, &[CURRENT]), 300, &renamed, BODY, NOW).unwrap();
+    assert_eq!(again.delivery_id, github.delivery_id);
     let a = verify(
         Scheme::Schurter,
         &keys(Scheme::Schurter, &[CURRENT]),

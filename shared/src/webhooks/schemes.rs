@@ -173,12 +173,8 @@ fn stripe(keys: &SigningKeys, headers: &HeaderMap, body: &[u8]) -> Result<Verifi
     }
     let t_text = t.to_string();
     let mac = matching(keys, &[t_text.as_bytes(), b".", body], &signatures)?;
-    // Only now, with the MAC checked, is the body read for the event id.
-    let id = serde_json::from_slice::<serde_json::Value>(body)
-        .ok()
-        .and_then(|v| v.get("id").and_then(|i| i.as_str()).map(str::to_owned))
-        .unwrap_or(mac);
-    Ok(Verified { delivery_id: id, timestamp: Some(t) })
+    // Only now, with the MAC checked, is the body read for the event id (signed: Stripe's retries share it).
+    Ok(Verified { delivery_id: signed_body_id(body, "id").unwrap_or(mac), timestamp: Some(t) })
 }
 
 fn github(keys: &SigningKeys, headers: &HeaderMap, body: &[u8]) -> Result<Verified, WebhookError> {
@@ -188,9 +184,11 @@ fn github(keys: &SigningKeys, headers: &HeaderMap, body: &[u8]) -> Result<Verifi
         .strip_prefix("sha256=")
         .ok_or(WebhookError::MalformedHeader { header: NAME, reason: "expected sha256=<hex>" })?;
     let signature = from_hex(hex).ok_or(WebhookError::MalformedHeader { header: NAME, reason: "not hex" })?;
+    // GitHub signs neither `X-GitHub-Delivery` nor a timestamp: keyed on the header, one captured delivery
+    // re-sent under new ids would be stored every time. The signature is the delivery (the header is kept as
+    // metadata); GitHub's own redeliveries send the same body, hence the same key.
     let mac = matching(keys, &[body], &[signature])?;
-    let id = headers.get("x-github-delivery").and_then(|v| v.to_str().ok()).map(str::to_owned).unwrap_or(mac);
-    Ok(Verified { delivery_id: id, timestamp: None })
+    Ok(Verified { delivery_id: mac, timestamp: None })
 }
 
 fn slack(keys: &SigningKeys, headers: &HeaderMap, body: &[u8]) -> Result<Verified, WebhookError> {
@@ -202,7 +200,16 @@ fn slack(keys: &SigningKeys, headers: &HeaderMap, body: &[u8]) -> Result<Verifie
     let signature = from_hex(hex).ok_or(WebhookError::MalformedHeader { header: NAME, reason: "not hex" })?;
     let t_text = t.to_string();
     let mac = matching(keys, &[b"v0:", t_text.as_bytes(), b":", body], &[signature])?;
-    Ok(Verified { delivery_id: mac, timestamp: Some(t) })
+    // Slack signs each retry anew (another timestamp), but the Events API's `event_id` is in the signed body: a
+    // retry is the same event. Bodies without one (slash commands, forms) are keyed on the signature.
+    Ok(Verified { delivery_id: signed_body_id(body, "event_id").unwrap_or(mac), timestamp: Some(t) })
+}
+
+/// A delivery id field of a body the MAC covered (only read once it verified): short and printable, or none.
+fn signed_body_id(body: &[u8], field: &str) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_slice(body).ok()?;
+    let id = value.get(field)?.as_str()?;
+    (!id.is_empty() && id.len() <= 256 && id.bytes().all(|b| b.is_ascii_graphic())).then(|| id.to_owned())
 }
 
 fn smallcase(keys: &SigningKeys, body: &[u8]) -> Result<Verified, WebhookError> {
