@@ -4,6 +4,9 @@ use crate::telemetry::PartnerCall;
 use std::sync::OnceLock;
 use std::time::Duration;
 
+/// The largest partner answer read (bytes): a partner, or whoever answers in its place, cannot make us hold more.
+pub const MAX_ANSWER_BYTES: usize = 1024 * 1024;
+
 /// Why a partner call produced no answer to read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CallFailure {
@@ -11,7 +14,7 @@ pub enum CallFailure {
     Timeout(u64),
     /// No connection, or the connection broke before an answer began.
     Unreachable,
-    /// The answer began (`status`) but its body could not be read.
+    /// The answer began (`status`) but its body could not be read, or was larger than [`MAX_ANSWER_BYTES`].
     BodyLost { status: u16 },
 }
 
@@ -23,7 +26,9 @@ pub struct PartnerClient {
     /// The partner's name in metrics (`PartnerCallLatency` and `PartnerCallFailures` by `Partner`).
     partner: &'static str,
     timeout: Duration,
-    client: OnceLock<reqwest::Client>,
+    /// `None` when the client could not be built: calls then fail, never fall back to a client without the
+    /// redirect policy and timeouts.
+    client: OnceLock<Option<reqwest::Client>>,
 }
 
 impl PartnerClient {
@@ -35,11 +40,17 @@ impl PartnerClient {
         self.timeout
     }
 
-    /// Sends `request` (built on [`Self::client`]) and reads the whole answer: its status and body. The call's
-    /// latency and success (a 2xx answer) go to the current request's metrics.
-    pub async fn exchange(&self, request: reqwest::RequestBuilder) -> Result<(u16, Vec<u8>), CallFailure> {
+    /// Sends the request `build` makes on the client and reads the whole answer (at most [`MAX_ANSWER_BYTES`]):
+    /// its status and body. The call's latency and success (a 2xx answer) go to the current request's metrics.
+    pub async fn exchange(
+        &self,
+        build: impl FnOnce(&reqwest::Client) -> reqwest::RequestBuilder,
+    ) -> Result<(u16, Vec<u8>), CallFailure> {
         let started = std::time::Instant::now();
-        let result = self.send(request).await;
+        let result = match self.client() {
+            Some(client) => self.send(build(client)).await,
+            None => Err(CallFailure::Unreachable),
+        };
         let ok = matches!(result, Ok((status, _)) if (200..300).contains(&status));
         crate::telemetry::partner_call(PartnerCall { partner: self.partner, elapsed: started.elapsed(), ok });
         if !ok {
@@ -65,22 +76,88 @@ impl PartnerClient {
             Err(_) => return Err(CallFailure::Unreachable),
         };
         let status = response.status().as_u16();
-        match response.bytes().await {
-            Ok(bytes) => Ok((status, bytes.to_vec())),
-            Err(e) if e.is_timeout() => Err(timeout()),
-            Err(_) => Err(CallFailure::BodyLost { status }),
+        let mut response = response;
+        let mut body = Vec::new();
+        loop {
+            match response.chunk().await {
+                Ok(Some(chunk)) if body.len() + chunk.len() <= MAX_ANSWER_BYTES => body.extend_from_slice(&chunk),
+                Ok(Some(_)) => {
+                    tracing::warn!(
+                        partner = self.partner,
+                        status,
+                        "partner answer over {MAX_ANSWER_BYTES} bytes; not read"
+                    );
+                    return Err(CallFailure::BodyLost { status });
+                }
+                Ok(None) => return Ok((status, body)),
+                Err(e) if e.is_timeout() => return Err(timeout()),
+                Err(_) => return Err(CallFailure::BodyLost { status }),
+            }
         }
     }
 
-    /// The client, built now if this is the first call.
-    pub fn client(&self) -> &reqwest::Client {
-        self.client.get_or_init(|| {
-            reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .connect_timeout(self.timeout)
-                .timeout(self.timeout)
-                .build()
-                .unwrap_or_default()
-        })
+    /// The client, built now if this is the first call; `None` (logged) if it cannot be built.
+    fn client(&self) -> Option<&reqwest::Client> {
+        self.client
+            .get_or_init(|| {
+                let built = reqwest::Client::builder()
+                    .redirect(reqwest::redirect::Policy::none())
+                    .connect_timeout(self.timeout)
+                    .timeout(self.timeout)
+                    .build();
+                built
+                    .map_err(|error| tracing::error!(partner = self.partner, %error, "partner HTTP client not built"))
+                    .ok()
+            })
+            .as_ref()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Serves `body` with status 200 to every connection, on a loopback port; its base URL.
+    async fn serving(body: Vec<u8>) -> String {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                let body = body.clone();
+                tokio::spawn(async move {
+                    let mut request = [0u8; 4096];
+                    let _ = stream.read(&mut request).await;
+                    let head =
+                        format!("HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n", body.len());
+                    let _ = stream.write_all(head.as_bytes()).await;
+                    let _ = stream.write_all(&body).await;
+                });
+            }
+        });
+        url
+    }
+
+    #[tokio::test]
+    async fn answers_are_read_up_to_the_cap() {
+        let client = PartnerClient::new("test", Duration::from_secs(5));
+        let small = serving(vec![b'x'; 1000]).await;
+        assert_eq!(client.exchange(|c| c.get(&small)).await.map(|(s, b)| (s, b.len())), Ok((200, 1000)));
+        let huge = serving(vec![b'x'; MAX_ANSWER_BYTES + 1]).await;
+        assert_eq!(client.exchange(|c| c.get(&huge)).await, Err(CallFailure::BodyLost { status: 200 }));
+    }
+
+    #[tokio::test]
+    async fn without_a_client_calls_fail_and_nothing_is_sent() {
+        let client = PartnerClient { partner: "test", timeout: Duration::from_secs(1), client: OnceLock::from(None) };
+        let mut built = false;
+        let answer = client
+            .exchange(|c| {
+                built = true;
+                c.get("http://127.0.0.1:9")
+            })
+            .await;
+        assert_eq!(answer, Err(CallFailure::Unreachable));
+        assert!(!built, "no request is made on a fallback client");
     }
 }

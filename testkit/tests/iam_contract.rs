@@ -187,3 +187,35 @@ fn every_call_is_allowed_by_its_role_and_every_grant_is_used() {
     problems.dedup();
     assert!(problems.is_empty(), "IAM contract broken:\n{}", problems.join("\n"));
 }
+
+/// Partitions holding secrets of their own, and the only functions whose roles may touch them at all: password
+/// hashes and OAuth codes (`USER#`, `LOGINS`) and RetailCRM API keys (`RCRM#`). Every data action counts, writes
+/// included: `ReturnValues` would hand back what a write replaced.
+const GUARDED: [(&str, &[&str]); 3] =
+    [("USER#u-1", &["token", "user"]), ("LOGINS", &["token"]), ("RCRM#client-1", &["register"])];
+
+#[test]
+fn only_their_own_functions_reach_password_hashes_and_api_keys() {
+    let actions = ["GetItem", "BatchGetItem", "Query", "Scan", "PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem"];
+    let mut reached = Vec::new();
+    for translated in Translated::environments() {
+        let probe = Binding::new(PROBE_STACK);
+        for spec in Resolver::new(&translated, &probe).functions() {
+            let role = Role::resolve(&translated, PROBE_STACK, &spec.binary);
+            for (partition, owners) in GUARDED {
+                for action in actions {
+                    let access = Access {
+                        action: format!("dynamodb:{action}"),
+                        resource: format!("arn:aws:dynamodb:us-east-1:{}:table/{}", aws_calls::ACCOUNT, probe.table),
+                        context: [("dynamodb:LeadingKeys".to_owned(), vec![partition.to_owned()])].into(),
+                    };
+                    let allowed = matches!(iam::evaluate(&role.statements, &access), Ok(Decision::Allowed(_)));
+                    if allowed && !owners.contains(&spec.binary.as_str()) {
+                        reached.push(format!("[{}] {} may {action} {partition}", translated.environment, spec.binary));
+                    }
+                }
+            }
+        }
+    }
+    assert!(reached.is_empty(), "guarded partitions reachable:\n{}", reached.join("\n"));
+}

@@ -7,6 +7,7 @@ use shared::codec::form::Form;
 use shared::http::{self, Body, Request, Response};
 use shared::oauth::authorize::{self, AuthorizeError, AuthorizeRequest};
 use shared::oauth::grants::{CodeGrant, Grants};
+use shared::oauth::throttle::Reservation;
 use shared::oauth::{OAuthSettings, csrf, login_page};
 use shared::users::{Users, password};
 
@@ -112,13 +113,22 @@ pub async fn submit(function: &TokenFunction, request: &Request) -> Response<Bod
     let store = function.deps.store.as_ref();
     let unavailable =
         || error_page(StatusCode::SERVICE_UNAVAILABLE, "Sign-in is unavailable right now. Please try again later.");
-    // Throttled by the normalized login, so spelling variants share one counter; unknown logins count too.
+    // A ceiling on hashing per sandbox, checked before anything is counted or read.
+    if !function.hash_budget.try_take() {
+        tracing::warn!("sign-in refused: the sandbox's hashing budget is spent");
+        let mut response =
+            show_again(StatusCode::SERVICE_UNAVAILABLE, "Sign-in is busy right now. Please try again in a moment.");
+        response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        return response;
+    }
+    // Throttled by the normalized login, so spelling variants share one counter; unknown logins count too. The
+    // attempt is reserved before the password is hashed, so concurrent attempts cannot overtake the count.
     let throttle_key = Users::normalize_login(login).unwrap_or_else(|_| login.to_owned());
-    match function.throttle.locked_for(store, &throttle_key, now).await {
-        Ok(None) => {}
-        Ok(Some(seconds)) => {
+    let window = match function.throttle.reserve(store, &throttle_key, now).await {
+        Ok(Reservation::Granted { window }) => window,
+        Ok(Reservation::Refused { retry_after_s }) => {
             tracing::warn!("sign-in throttled");
-            let minutes = (seconds + 59) / 60;
+            let minutes = (retry_after_s + 59) / 60;
             return show_again(
                 StatusCode::TOO_MANY_REQUESTS,
                 &format!("Too many failed sign-ins for this login. Try again in {minutes} minute(s)."),
@@ -128,7 +138,7 @@ pub async fn submit(function: &TokenFunction, request: &Request) -> Response<Bod
             tracing::error!(%error, "throttle check failed");
             return unavailable();
         }
-    }
+    };
     let credentials = match Users::new(store).credentials(login).await {
         Ok(credentials) => credentials,
         Err(error) => {
@@ -141,13 +151,14 @@ pub async fn submit(function: &TokenFunction, request: &Request) -> Response<Bod
     let user = match credentials {
         Some((user, _)) if accepted => user,
         _ => {
-            if let Err(error) = function.throttle.record_failure(store, &throttle_key, now).await {
-                tracing::error!(%error, "failed sign-in not counted");
-            }
             tracing::info!(client_id = authorization.client_id, "sign-in refused");
             return show_again(StatusCode::OK, WRONG_CREDENTIALS);
         }
     };
+    // A successful sign-in is not a failed attempt.
+    if let Err(error) = function.throttle.release(store, &throttle_key, window).await {
+        tracing::warn!(%error, "sign-in reservation not given back");
+    }
     let grants = Grants { store, settings: &settings, lifetimes: function.lifetimes, now };
     let grant = CodeGrant {
         user_id: user.id.clone(),

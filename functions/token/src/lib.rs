@@ -13,7 +13,7 @@ use shared::cors::Cors;
 use shared::env::{ConfigError, Vars};
 use shared::http::{self, Body, Handler, Request, Response};
 use shared::oauth::grants::Lifetimes;
-use shared::oauth::throttle::LoginThrottle;
+use shared::oauth::throttle::{HashBudget, LoginThrottle};
 use shared::oauth::{AccessVerifier, OAuthSettings};
 use shared::smallcase::gateway::Gateway;
 
@@ -26,6 +26,8 @@ pub struct TokenFunction {
     public_url: Option<String>,
     lifetimes: Lifetimes,
     throttle: LoginThrottle,
+    /// Password hashes this sandbox may still compute (Argon2id is the costly part of a sign-in).
+    hash_budget: HashBudget,
     smallcase_verifier: AccessVerifier,
     smallcase_token_ttl_s: i64,
     gateway: Gateway,
@@ -50,7 +52,10 @@ impl TokenFunction {
         if throttle.max_failures < 1 || throttle.window_s < 1 {
             return Err(ConfigError::new("OAUTH_LOGIN_WINDOW_S", "the login throttle needs positive values"));
         }
+        let hash_budget =
+            HashBudget::new(vars.parse_or("OAUTH_HASHES_PER_MINUTE", 120)?, vars.parse_or("OAUTH_HASH_BURST", 4)?);
         Ok(Self {
+            hash_budget,
             smallcase_verifier: AccessVerifier {
                 fallback_issuer: public_url.clone(),
                 audiences: vars.list_or("SMALLCASE_AUDIENCES", "smallcase"),

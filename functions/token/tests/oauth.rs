@@ -329,11 +329,97 @@ async fn wrong_credentials_rerender_and_failures_are_throttled(backend: Backend)
     let response = stack.call(page.submit("Alice", PASSWORD)).await;
     assert_eq!(response.status(), 429);
     assert!(body_text(response).contains("Too many failed sign-ins"));
-    // Other logins are not affected, and the window passes.
-    advance(900);
+    // Other logins are not affected; the count clears once two windows have passed (no window-length span ever
+    // holds more than five attempts).
+    advance(2 * 900);
     let page = stack.login_page("sber", SBER_REDIRECT, None).await;
     let response = stack.call(page.submit(LOGIN, PASSWORD)).await;
     assert_eq!(response.status(), 302);
+}
+
+/// The reported race: 40 concurrent wrong passwords for one login. Each attempt is reserved before its password
+/// is hashed, so exactly five are checked (answered "incorrect"); the others are refused (429) unhashed.
+async fn concurrent_attempts_cannot_overtake_the_throttle(backend: Backend) {
+    let stack = std::sync::Arc::new(stack(backend).await);
+    let page = stack.login_page("sber", SBER_REDIRECT, None).await;
+    let mut attempts = tokio::task::JoinSet::new();
+    for n in 0..40 {
+        let (stack, request) = (stack.clone(), page.submit(LOGIN, &format!("wrong-password-{n}")));
+        attempts.spawn(async move { stack.call(request).await.status().as_u16() });
+    }
+    let statuses = attempts.join_all().await;
+    let checked = statuses.iter().filter(|s| **s == 200).count();
+    let refused = statuses.iter().filter(|s| **s == 429).count();
+    assert_eq!((checked, refused), (5, 35), "{statuses:?}");
+}
+
+/// Five failures just before a window ends leave no fresh allowance just after it: the boundary does not double
+/// the limit.
+async fn a_window_boundary_does_not_double_the_allowance(backend: Backend) {
+    let stack = stack(backend).await;
+    let to_boundary = 900 - now().rem_euclid(900) - 2;
+    advance(to_boundary);
+    let page = stack.login_page("sber", SBER_REDIRECT, None).await;
+    for _ in 0..5 {
+        assert_eq!(stack.call(page.submit(LOGIN, "wrong-password")).await.status(), 200);
+    }
+    advance(4);
+    assert_eq!(stack.call(page.submit(LOGIN, PASSWORD)).await.status(), 429, "just after the boundary");
+    advance(600);
+    let page = stack.login_page("sber", SBER_REDIRECT, None).await;
+    assert_eq!(stack.call(page.submit(LOGIN, PASSWORD)).await.status(), 429, "10 minutes later, still refused");
+    advance(300);
+    let page = stack.login_page("sber", SBER_REDIRECT, None).await;
+    assert_eq!(stack.call(page.submit(LOGIN, PASSWORD)).await.status(), 302, "the five failures are a window old");
+    // A successful sign-in gives its reservation back: five more failures are allowed after it.
+    for _ in 0..4 {
+        assert_eq!(stack.call(page.submit(LOGIN, "wrong-password")).await.status(), 200);
+    }
+    assert_eq!(stack.call(page.submit(LOGIN, PASSWORD)).await.status(), 302, "four failures and a success");
+}
+
+/// Known and unknown logins cost the same store reads and writes (the bill and the timing do not tell which
+/// logins exist).
+async fn known_and_unknown_logins_cost_the_same(backend: Backend) {
+    let stack = stack(backend).await;
+    let counting = std::sync::Arc::new(testkit::capacity::CountingStore::new(stack.deps.store.clone()));
+    let deps = shared::Deps { store: counting.clone(), secrets: stack.deps.secrets.clone() };
+    let vars = shared::env::Vars::from_pairs([("SWITCHYARD_PUBLIC_URL", "https://api.switchyard.test")]);
+    let function = switchyard_token::TokenFunction::new(deps, &vars).unwrap();
+    let page = stack.login_page("sber", SBER_REDIRECT, None).await;
+    let mut costs = Vec::new();
+    for login in [LOGIN, "nobody-by-that-name"] {
+        counting.take();
+        let response = shared::http::Handler::handle(&function, page.submit(login, "wrong-password")).await;
+        assert_eq!(response.status(), 200);
+        let (reads, writes, calls) = counting.take();
+        costs.push((reads, writes, calls));
+    }
+    assert_eq!(costs[0], costs[1], "known vs unknown login");
+}
+
+/// A sandbox hashes at most its budget: beyond it, sign-ins are refused (503, Retry-After) before any hashing,
+/// whatever the logins.
+async fn a_sandbox_hashes_within_its_budget(backend: Backend) {
+    let stack = stack(backend).await;
+    let vars = shared::env::Vars::from_pairs([
+        ("SWITCHYARD_PUBLIC_URL", "https://api.switchyard.test"),
+        ("OAUTH_HASHES_PER_MINUTE", "1"),
+        ("OAUTH_HASH_BURST", "3"),
+    ]);
+    let function = std::sync::Arc::new(switchyard_token::TokenFunction::new(stack.deps.clone(), &vars).unwrap());
+    let page = stack.login_page("sber", SBER_REDIRECT, None).await;
+    let mut attempts = tokio::task::JoinSet::new();
+    for n in 0..10 {
+        let (function, request) = (function.clone(), page.submit(&format!("login-{n}"), "wrong-password"));
+        attempts.spawn(async move {
+            let response = shared::http::Handler::handle(function.as_ref(), request).await;
+            (response.status().as_u16(), response.headers().get("retry-after").is_some())
+        });
+    }
+    let answers = attempts.join_all().await;
+    assert_eq!(answers.iter().filter(|a| a.0 == 200).count(), 3, "{answers:?}");
+    assert!(answers.iter().filter(|a| a.0 != 200).all(|a| *a == (503, true)), "{answers:?}");
 }
 
 async fn the_form_needs_its_csrf_pair(backend: Backend) {
@@ -414,6 +500,10 @@ testkit::on_both_backends!(
     access_token_verification_failures,
     authorization_request_errors,
     wrong_credentials_rerender_and_failures_are_throttled,
+    concurrent_attempts_cannot_overtake_the_throttle,
+    a_window_boundary_does_not_double_the_allowance,
+    known_and_unknown_logins_cost_the_same,
+    a_sandbox_hashes_within_its_budget,
     the_form_needs_its_csrf_pair,
     secrets_outage_fails_closed,
 );

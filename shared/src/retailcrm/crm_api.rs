@@ -39,13 +39,13 @@ impl CrmApi {
     ) -> Result<(), CrmError> {
         let url = format!("{system_url}/api/v5/integration-modules/{code}/edit");
         let body = crate::codec::form::encode([("integrationModule", module.to_string().as_str())]);
-        let request = self
-            .http
-            .client()
-            .post(url)
-            .header("X-API-KEY", api_key)
-            .header("Content-Type", "application/x-www-form-urlencoded")
-            .body(body);
+        let request = |client: &reqwest::Client| {
+            client
+                .post(url)
+                .header("X-API-KEY", api_key)
+                .header("Content-Type", "application/x-www-form-urlencoded")
+                .body(body)
+        };
         let (status, bytes) = self.http.exchange(request).await.map_err(|failure| match failure {
             CallFailure::Timeout(ms) => CrmError::Timeout(ms),
             CallFailure::Unreachable => CrmError::Unreachable,

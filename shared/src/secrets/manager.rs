@@ -3,7 +3,8 @@
 //! A value is served from cache for `ttl`; after that it is fetched again (so a rotated AWSCURRENT is picked up).
 //! When the fetch fails for a reason other than "no such secret", the old value keeps serving for `stale` more,
 //! then the secret fails closed. Unknown names are remembered for `missing_ttl`, so junk webhook paths cannot
-//! turn into a Secrets Manager call each.
+//! turn into a Secrets Manager call each; the cache holds at most [`MAX_CACHED`] names, so they cannot grow it
+//! without bound either (remembered misses go first, then the oldest entries).
 
 use super::{SecretError, SecretValue, Secrets};
 use aws_sdk_secretsmanager::Client;
@@ -11,6 +12,9 @@ use aws_sdk_secretsmanager::error::{ProvideErrorMetadata, SdkError};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+/// The most names the cache holds: far more than a stack's secrets, few enough to bound a sandbox's memory.
+pub const MAX_CACHED: usize = 256;
 
 /// How long cached secrets are trusted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,6 +97,16 @@ impl SecretsManager {
 
     fn remember(&self, name: &str, cached: Cached, now: Instant) {
         let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        if cache.len() >= MAX_CACHED && !cache.contains_key(name) {
+            // Misses first (junk names), then values, oldest first.
+            let evict = cache
+                .iter()
+                .min_by_key(|(_, e)| (matches!(e.cached, Cached::Value(_)), e.fetched_at))
+                .map(|(k, _)| k.clone());
+            if let Some(evict) = evict {
+                cache.remove(&evict);
+            }
+        }
         cache.insert(name.to_owned(), Entry { cached, fetched_at: now });
     }
 
@@ -142,5 +156,31 @@ impl Secrets for SecretsManager {
                 None => Err(SecretError::Unavailable { name: name.to_owned(), reason }),
             },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn manager() -> SecretsManager {
+        let config = aws_sdk_secretsmanager::Config::builder()
+            .behavior_version(aws_sdk_secretsmanager::config::BehaviorVersion::latest())
+            .build();
+        SecretsManager::new(Client::from_conf(config), "p/", CachePolicy::default())
+    }
+
+    #[test]
+    fn junk_names_cannot_grow_the_cache_and_values_outlive_misses() {
+        let secrets = manager();
+        let start = Instant::now();
+        secrets.remember("webhook/real", Cached::Value(SecretValue::new("{}")), start);
+        for n in 0..10_000 {
+            secrets.remember(&format!("webhook/junk-{n}"), Cached::Missing, start + Duration::from_millis(n));
+        }
+        let cache = secrets.cache.lock().unwrap();
+        assert_eq!(cache.len(), MAX_CACHED);
+        assert!(cache.contains_key("webhook/real"), "a value is evicted after every miss");
+        assert!(cache.contains_key("webhook/junk-9999"));
     }
 }

@@ -128,12 +128,9 @@ impl Gateway {
     ) -> Result<TransactionDetails, GatewayError> {
         let id: String = url::form_urlencoded::byte_serialize(transaction_id.as_bytes()).collect();
         let url = format!("{}/v1/{}/engine/transactiondetails?transactionId={id}", self.base, secret.gateway_name);
-        let request = self
-            .http
-            .client()
-            .get(url)
-            .header("x-gateway-secret", &secret.api_secret)
-            .header("x-gateway-authtoken", auth_token);
+        let request = |client: &reqwest::Client| {
+            client.get(url).header("x-gateway-secret", &secret.api_secret).header("x-gateway-authtoken", auth_token)
+        };
         let (status, bytes) = self.http.exchange(request).await.map_err(|failure| match failure {
             CallFailure::Timeout(ms) => GatewayError::Timeout(ms),
             CallFailure::Unreachable | CallFailure::BodyLost { .. } => GatewayError::Unreachable,
@@ -156,14 +153,15 @@ impl Gateway {
         request: &TransactionRequest,
     ) -> Result<CreatedTransaction, GatewayError> {
         let url = format!("{}/gateway/{}/transaction", self.base, secret.gateway_name);
-        let request = self
-            .http
-            .client()
-            .post(url)
-            .header("x-gateway-secret", &secret.api_secret)
-            .header("x-gateway-authtoken", auth_token)
-            .header("content-type", "application/json")
-            .body(request.body.to_string());
+        let body = request.body.to_string();
+        let request = |client: &reqwest::Client| {
+            client
+                .post(url)
+                .header("x-gateway-secret", &secret.api_secret)
+                .header("x-gateway-authtoken", auth_token)
+                .header("content-type", "application/json")
+                .body(body)
+        };
         let (status, bytes) = self.http.exchange(request).await.map_err(|failure| match failure {
             CallFailure::Timeout(ms) => GatewayError::Timeout(ms),
             CallFailure::Unreachable | CallFailure::BodyLost { .. } => GatewayError::Unreachable,

@@ -84,12 +84,12 @@ impl SmartMeApi {
 
     /// The ObisCode of the device's on/off action, if it has one.
     async fn on_off_action(&self, device_id: &str, auth: &str) -> Result<Option<String>, ControlError> {
-        let request = self
-            .http
-            .client()
-            .get(format!("{}/api/Actions/{device_id}", self.base))
-            .header("authorization", auth)
-            .header("accept", "application/json");
+        let request = |client: &reqwest::Client| {
+            client
+                .get(format!("{}/api/Actions/{device_id}", self.base))
+                .header("authorization", auth)
+                .header("accept", "application/json")
+        };
         let (status, bytes) = self.http.exchange(request).await.map_err(Self::failed)?;
         if status == 404 {
             return Ok(None);
@@ -111,13 +111,13 @@ impl DeviceControl for SmartMeApi {
         let auth = self.auth().await?;
         let obis = self.on_off_action(device_id, &auth).await?.ok_or(ControlError::NotSwitchable)?;
         let body = json!({"DeviceID": device_id, "Actions": [{"ObisCode": obis, "Value": if on { 1.0 } else { 0.0 }}]});
-        let request = self
-            .http
-            .client()
-            .post(format!("{}/api/Actions", self.base))
-            .header("authorization", auth)
-            .header("content-type", "application/json")
-            .body(body.to_string());
+        let request = |client: &reqwest::Client| {
+            client
+                .post(format!("{}/api/Actions", self.base))
+                .header("authorization", auth)
+                .header("content-type", "application/json")
+                .body(body.to_string())
+        };
         match self.http.exchange(request).await.map_err(Self::failed)? {
             (200..=299, _) => Ok(()),
             (status, _) => Err(ControlError::Failed(format!("HTTP {status}"))),

@@ -40,13 +40,13 @@ pub fn body(api_url: &str, username: &str, password: &str, scope: &Scope) -> Val
 /// contain credentials.
 pub async fn register(base: &str, auth: &SmartMeAuth, body: &Value, timeout: Duration) -> Result<Value, String> {
     let client = PartnerClient::new("smartme", timeout);
-    let request = client
-        .client()
-        .post(format!("{}/api/RegisterForRealtimeApi", base.trim_end_matches('/')))
-        .header("authorization", auth.header())
-        .header("content-type", "application/json")
-        .header("accept", "application/json")
-        .body(body.to_string());
+    let request = |http: &reqwest::Client| {
+        http.post(format!("{}/api/RegisterForRealtimeApi", base.trim_end_matches('/')))
+            .header("authorization", auth.header())
+            .header("content-type", "application/json")
+            .header("accept", "application/json")
+            .body(body.to_string())
+    };
     match client.exchange(request).await {
         Ok((status, bytes)) if (200..300).contains(&status) => {
             Ok(serde_json::from_slice(&bytes).unwrap_or(Value::Null))

@@ -312,6 +312,35 @@ pub trait Store: Send + Sync {
     async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError>;
 }
 
+/// A shared store is a store (wrappers such as a counting one take any).
+#[async_trait::async_trait]
+impl<S: Store + ?Sized> Store for std::sync::Arc<S> {
+    async fn get(&self, key: &Key) -> Result<Option<Item>, StoreError> {
+        (**self).get(key).await
+    }
+    async fn put(&self, item: Item, condition: Condition) -> Result<(), StoreError> {
+        (**self).put(item, condition).await
+    }
+    async fn update(&self, key: &Key, update: Update, condition: Condition) -> Result<Item, StoreError> {
+        (**self).update(key, update, condition).await
+    }
+    async fn delete(&self, key: &Key, condition: Condition) -> Result<(), StoreError> {
+        (**self).delete(key, condition).await
+    }
+    async fn query(&self, query: &Query) -> Result<Vec<Item>, StoreError> {
+        (**self).query(query).await
+    }
+    async fn batch_put(&self, items: Vec<Item>) -> Result<Vec<Item>, StoreError> {
+        (**self).batch_put(items).await
+    }
+    async fn batch_get(&self, keys: &[Key]) -> Result<Vec<Item>, StoreError> {
+        (**self).batch_get(keys).await
+    }
+    async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError> {
+        (**self).transact(writes).await
+    }
+}
+
 /// Checks an item before it is written: reserved names stay the store's, keys are non-empty.
 pub(crate) fn validate_item(item: &Item) -> Result<(), StoreError> {
     validate_key(&item.key)?;

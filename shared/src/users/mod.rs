@@ -46,6 +46,9 @@ pub struct Users<'s> {
     store: &'s dyn Store,
 }
 
+/// A user id nobody has (ids are `u-` and 20 hex digits): the profile read for unknown logins.
+const DECOY_USER_ID: &str = "u-decoy";
+
 impl<'s> Users<'s> {
     pub fn new(store: &'s dyn Store) -> Self {
         Self { store }
@@ -95,10 +98,13 @@ impl<'s> Users<'s> {
 
     /// The user with `login` and their password hash, if any.
     pub async fn credentials(&self, login: &str) -> Result<Option<(User, String)>, UserError> {
-        let Ok(login) = Self::normalize_login(login) else { return Ok(None) };
-        let Some(pointer) = self.store.get(&keys::user_login(&login)).await? else { return Ok(None) };
-        let Some(id) = pointer.str("user") else { return Ok(None) };
-        let Some(profile) = self.store.get(&keys::user_profile(id)).await? else { return Ok(None) };
+        // Known and unknown logins cost the same two reads: an unknown one reads a profile nobody has, so neither
+        // time nor the store's bill tells which logins exist.
+        let normalized = Self::normalize_login(login).unwrap_or_default();
+        let pointer = self.store.get(&keys::user_login(&normalized)).await?;
+        let id = pointer.as_ref().and_then(|p| p.str("user")).filter(|_| !normalized.is_empty());
+        let profile = self.store.get(&keys::user_profile(id.unwrap_or(DECOY_USER_ID))).await?;
+        let (Some(id), Some(profile)) = (id, profile) else { return Ok(None) };
         let hash = profile.str("passwordHash").unwrap_or_default().to_owned();
         Ok(Some((profile_user(id, &profile), hash)))
     }
