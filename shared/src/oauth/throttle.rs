@@ -54,7 +54,7 @@ impl LoginThrottle {
         // A refused attempt checks no password: it gives its count back, so hammering a locked login does not
         // prolong the lock (the granted attempts stay counted, so no later one can slip under the limit).
         self.release(store, login, window).await?;
-        let free_from = if current - 1 >= self.max_failures { window + 2 } else { window + 1 };
+        let free_from = if current > self.max_failures { window + 2 } else { window + 1 };
         Ok(Reservation::Refused { retry_after_s: free_from * self.window_s - now })
     }
 
