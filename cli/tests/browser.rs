@@ -1,6 +1,9 @@
-//! What only a browser judges, in headless Chromium against the local runner: CORS on `/smallcase/*` for the web
-//! origin smallcase whitelisted (a page there gets its user's smallcaseAuthToken with `fetch`; the same page from
-//! any other origin is refused by the browser itself).
+//! What only a browser judges, in headless Chromium against the local runner:
+//! - CORS on `/smallcase/*` for the web origin smallcase whitelisted (a page there gets its user's
+//!   smallcaseAuthToken with `fetch`; the same page from any other origin is refused by the browser itself);
+//! - our two pages, the sign-in form and RetailCRM's account page, render with no Content-Security-Policy
+//!   violation or script error, the form works as a person uses it, and a screenshot of each is kept in
+//!   `target/browser-screenshots/`.
 
 use serde_json::{Value, json};
 use std::path::Path;
@@ -92,4 +95,125 @@ async fn a_whitelisted_origin_gets_the_token_and_the_browser_refuses_others() {
         console.iter().any(|e| e.message.contains("CORS policy")),
         "the browser names CORS as the reason: {console:?}"
     );
+}
+
+fn screenshot_path(name: &str) -> std::path::PathBuf {
+    testkit::workspace_root().join("target/browser-screenshots").join(format!("{name}.png"))
+}
+
+/// No console error: a CSP violation ("Refused to ...") or a script error would be one. (The browser also notes a
+/// page answered 404 as an error: that one is the page's status, not a fault of it.)
+async fn assert_clean_console(browser: &Browser, page: &str) {
+    let console = browser.console().await;
+    let errors: Vec<_> = console
+        .iter()
+        .filter(|e| e.level == "SEVERE" || e.message.contains("Refused to"))
+        .filter(|e| !e.message.contains("the server responded with a status of 404"))
+        .collect();
+    assert!(errors.is_empty(), "{page}: {errors:?}");
+}
+
+/// A secrets file like `local/secrets.json` with a public OAuth client whose redirect URI is `redirect`.
+fn secrets_with_client(redirect: &str) -> std::path::PathBuf {
+    let local = testkit::stack::local_secrets();
+    let mut secrets = local.clone();
+    let client =
+        json!({"client_id": "browser", "redirect_uris": [redirect], "scopes": ["smallcase"], "audience": "smallcase"});
+    secrets["oauth"]["clients"].as_array_mut().unwrap().push(client);
+    let path = std::env::temp_dir().join(testkit::unique_name("secrets")).with_extension("json");
+    std::fs::write(&path, secrets.to_string()).unwrap();
+    path
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_sign_in_form_works_in_a_browser() {
+    let client_app = page_origin().await;
+    let redirect = format!("{client_app}/callback");
+    let secrets = secrets_with_client(&redirect);
+    let data = std::env::temp_dir().join(testkit::unique_name("runner"));
+    let (data_arg, _) = (data.to_str().unwrap(), ());
+    testkit::leaks::fixture_secrets(["browser-sign-in-password"]);
+    switchyard(&["user", "add", "bob", "--data", data_arg], "browser-sign-in-password\n").await;
+    let runner = Runner::start(env!("CARGO_BIN_EXE_switchyard"), &data, &secrets, &[]).await;
+    let browser = Browser::start().await;
+    // PKCE S256 of the verifier "browser-test-verifier-browser-test-verifier-0123456789".
+    let challenge = shared::crypto::to_base64url(&shared::crypto::sha256(
+        b"browser-test-verifier-browser-test-verifier-0123456789",
+    ));
+    let query = shared::codec::form::encode([
+        ("response_type", "code"),
+        ("client_id", "browser"),
+        ("redirect_uri", redirect.as_str()),
+        ("scope", "smallcase"),
+        ("state", "state-from-the-client"),
+        ("code_challenge", challenge.as_str()),
+        ("code_challenge_method", "S256"),
+    ]);
+    browser.goto(&format!("{}/oauth/authorize?{query}", runner.base)).await;
+    assert!(browser.text().await.contains("Sign in"), "{}", browser.text().await);
+    assert_clean_console(&browser, "sign-in form").await;
+    browser.screenshot(&screenshot_path("sign-in")).await;
+
+    browser.type_into("#username", "bob").await;
+    browser.type_into("#password", "not-the-password").await;
+    browser.click("button[type=submit]").await;
+    let text = browser.text().await;
+    assert!(text.contains("The login or password is incorrect."), "{text}");
+    assert_clean_console(&browser, "sign-in form after a wrong password").await;
+    browser.screenshot(&screenshot_path("sign-in-wrong-password")).await;
+
+    browser.type_into("#password", "browser-sign-in-password").await;
+    browser.click("button[type=submit]").await;
+    let landed = url::Url::parse(&browser.current_url().await).unwrap();
+    assert_eq!(format!("{}{}", landed.origin().ascii_serialization(), landed.path()), redirect);
+    let pairs: std::collections::HashMap<_, _> = landed.query_pairs().into_owned().collect();
+    assert_eq!(pairs.get("state").map(String::as_str), Some("state-from-the-client"));
+    let code = pairs.get("code").expect("a code");
+    testkit::leaks::fixture_secrets([code]);
+    assert!(code.len() >= 32);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_retailcrm_account_page_shows_the_installation() {
+    let crm = testkit::retailcrm::FakeCrm::start(testkit::retailcrm::Mode::Success).await;
+    let crm_page = page_origin().await;
+    let data = std::env::temp_dir().join(testkit::unique_name("runner"));
+    let secrets_path = testkit::workspace_root().join("local/secrets.json");
+    let runner =
+        Runner::start(env!("CARGO_BIN_EXE_switchyard"), &data, &secrets_path, &[("RETAILCRM_ALLOWED_HOSTS", &crm.url)])
+            .await;
+    let module_secret = testkit::stack::local_secrets()["retailcrm"]["secret"].as_str().unwrap().to_owned();
+    let headers = [("content-type", "application/x-www-form-urlencoded")];
+    let body = crm.register_json_body(&module_secret, "crm-api-key-for-the-browser");
+    let answer = testkit::http::send(&runner.base, "POST", "/retailcrm/register", &headers, body).await.json();
+    assert_eq!(answer["success"], true, "{answer}");
+    let client_id = crm.calls()[0].module["clientId"].as_str().unwrap().to_owned();
+    let browser = Browser::start().await;
+
+    // As the CRM does it: its page posts a form with clientId to the accountUrl it was given.
+    browser.goto(&format!("{crm_page}/crm")).await;
+    let account_url = answer["accountUrl"].as_str().unwrap();
+    let form = r#"
+        const [url, clientId] = arguments;
+        const form = document.createElement('form');
+        form.method = 'POST'; form.action = url;
+        const field = document.createElement('input');
+        field.type = 'hidden'; field.name = 'clientId'; field.value = clientId;
+        const button = document.createElement('button');
+        button.id = 'open-module'; button.type = 'submit'; button.textContent = 'Open the module';
+        form.append(field, button); document.body.appendChild(form);
+    "#;
+    browser.run(&format!("return (function() {{ {form} }}).apply(null, {})", json!([account_url, client_id]))).await;
+    // WebDriver's click waits for the navigation it starts.
+    browser.click("#open-module").await;
+    assert_eq!(browser.current_url().await, account_url);
+    let text = browser.text().await;
+    assert!(text.contains(&crm.url) && text.contains("Active"), "{text}");
+    assert!(!text.contains("crm-api-key-for-the-browser"), "never the API key");
+    assert_clean_console(&browser, "account page").await;
+    browser.screenshot(&screenshot_path("retailcrm-account")).await;
+
+    browser.goto(&format!("{}/retailcrm/account?clientId=nobody", runner.base)).await;
+    assert!(browser.text().await.contains("Installation not found"));
+    assert_clean_console(&browser, "account page, unknown installation").await;
 }
