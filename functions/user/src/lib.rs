@@ -7,7 +7,7 @@ use shared::codec::{ApiError, ErrorEnvelope};
 use shared::env::{ConfigError, Vars};
 use shared::http::{self, Body, Handler, Request, Response};
 use shared::oauth::{AccessClaims, OAuthSettings, TokenError, access_token, grants};
-use shared::sber::functions::Units;
+use shared::sber::features::Units;
 use shared::sber::{SberHome, requests};
 use shared::smartme::control::{DeviceControl, SmartMeApi};
 use std::sync::Arc;
@@ -69,8 +69,9 @@ impl UserFunction {
     }
 
     /// The token's user: 401 for a missing or invalid token, 403 for a user no longer linked with Sber. With
-    /// `unlinking`, a validly signed token of an already unlinked user passes (unlinking again is a no-op), but a
-    /// revoked token of a linked user does not: a token revoked for theft must not be able to unlink the account.
+    /// `unlinking`, a genuine token passes even expired (Sber unlinks whatever we answer: the link must go), and so
+    /// does one of an already unlinked user (unlinking again is a no-op); a revoked token of a linked user does not:
+    /// a token revoked for theft must not be able to unlink the account.
     async fn authenticate(&self, request: &Request, unlinking: bool) -> Result<AccessClaims, ApiError> {
         let unauthorized = |e: TokenError| ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", e.to_string());
         let unavailable = || ApiError::unavailable("authorization cannot be checked right now; try again");
@@ -84,8 +85,13 @@ impl UserFunction {
             tracing::error!(client_id = self.client_id, "SBER_CLIENT_ID names no client of the oauth secret");
             return Err(unavailable());
         };
-        let claims = access_token::verify(&settings, &token, &[client.audience.as_str()], (self.clock)())
-            .map_err(unauthorized)?;
+        let audiences = [client.audience.as_str()];
+        let claims = if unlinking {
+            access_token::verify_genuine(&settings, &token, &audiences)
+        } else {
+            access_token::verify(&settings, &token, &audiences, (self.clock)())
+        }
+        .map_err(unauthorized)?;
         if claims.client_id != self.client_id {
             return Err(unauthorized(TokenError::WrongAudience));
         }

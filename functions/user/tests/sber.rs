@@ -190,6 +190,9 @@ fn check_against_spec(devices: &Value, query: &Value) {
         for key in ["id", "manufacturer", "model", "category", "features"] {
             assert!(!model[key].is_null(), "model.{key} is required");
         }
+        for obligatory in category["obligatory"].as_array().unwrap() {
+            assert!(model["features"].as_array().unwrap().contains(obligatory), "{obligatory} is obligatory: {model}");
+        }
         assert!(device["partner_meta"].to_string().len() <= 1024);
         let id = device["id"].as_str().unwrap();
         let Some(states) = query["devices"][id]["states"].as_array() else { continue };
@@ -257,7 +260,7 @@ async fn sber_end_to_end(backend: Backend) {
         json!({"value": 1_879_583.2, "unit": "Wh", "obis": "1-0:1.8.0*255"})
     );
     let garage = list.iter().find(|d| d["id"] == PLAIN).unwrap();
-    assert_eq!(garage["model"]["features"], json!(["online", "power"]), "no switch state, no on_off");
+    assert_eq!(garage["model"], kitchen["model"], "every meter is a valid socket: on_off and online always");
 
     let body = json!({"devices": [SWITCHABLE, PLAIN, FOREIGN]});
     let (status, query) = stack.sber(Method::POST, "query", Some(&token), Some(body)).await;
@@ -271,7 +274,8 @@ async fn sber_end_to_end(backend: Backend) {
     let garage_states = &query["devices"][PLAIN]["states"];
     assert_eq!(state(garage_states, "online")["bool_value"], false, "an hour-old reading is stale");
     assert_eq!(state(garage_states, "power")["integer_value"], "50000", "clamped to Sber's range");
-    assert_eq!(query["errors"], json!([{"id": FOREIGN, "code": 404, "message": "no such device for this user"}]));
+    assert_eq!(state(garage_states, "on_off")["bool_value"], false, "no switch: its supply state, off while offline");
+    assert_eq!(query["errors"], json!([{"id": FOREIGN, "code": 400, "message": "no such device for this user"}]));
     check_against_spec(&devices, &query);
 
     // Time passes without a new reading: the same meter goes offline after the 5-minute window.
@@ -302,13 +306,24 @@ async fn sber_end_to_end(backend: Backend) {
     assert_eq!(failed["devices"], json!({}));
     let errors = failed["errors"].as_array().unwrap();
     let kitchen_error = errors.iter().find(|e| e["id"] == SWITCHABLE).unwrap();
-    assert_eq!(kitchen_error["code"], 502);
+    assert_eq!(kitchen_error["code"], 503);
+    assert!(errors.iter().all(|e| shared::sber::ERROR_CODES.contains(&(e["code"].as_u64().unwrap() as u16))));
 
-    // Strict bodies.
-    for bad in [json!({"devices": "x"}), json!({"devices": ["not-a-guid"]}), json!({"devices": [], "x": 1})] {
+    // The common error only for what cannot be tied to a device; a malformed id is that entry's error.
+    for bad in [json!({"devices": "x"}), json!({"devices": [], "x": 1}), json!([1])] {
         let (status, error) = stack.sber(Method::POST, "query", Some(&token), Some(bad)).await;
         assert_eq!((status, error["code"].as_i64()), (400, Some(400)));
     }
+    let mixed = json!({"devices": ["not-a-guid", SWITCHABLE]});
+    let (status, answer) = stack.sber(Method::POST, "query", Some(&token), Some(mixed)).await;
+    assert_eq!(status, 200, "{answer}");
+    assert!(answer["devices"][SWITCHABLE]["states"].is_array(), "the rest is answered");
+    assert_eq!(answer["errors"][0]["id"], "not-a-guid");
+    assert_eq!(answer["errors"][0]["code"], 400);
+    let mixed = json!({"devices": {"not-a-guid": {"states": []}, PLAIN: {"states": [{"key": "on_off", "value": {"type": "BOOL", "bool_value": true}}]}}});
+    let (status, answer) = stack.sber(Method::POST, "command", Some(&token), Some(mixed)).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["errors"].as_array().unwrap().len(), 2, "{answer}");
 
     // Unlink: 200 every time, and the old token is refused with 403 afterwards.
     assert_eq!(stack.sber(Method::POST, "unlink", Some(&token), None).await.0, 200);
@@ -346,7 +361,44 @@ async fn a_revoked_token_cannot_unlink_a_linked_user(backend: Backend) {
     assert_eq!(stack.sber(Method::POST, "unlink", Some(&fresh), None).await.0, 200);
 }
 
+/// Sber unlinks whatever we answer: a genuine token of the Sber client unlinks even once expired.
+async fn an_expired_token_still_unlinks(backend: Backend) {
+    let stack = stack(backend).await;
+    let token = stack.link().await;
+    OFFSET.with(|o| o.set(7200));
+    assert_eq!(stack.sber(Method::GET, "user", Some(&token), None).await.0, 401, "expired for everything else");
+    assert_eq!(stack.sber(Method::POST, "unlink", Some(&token), None).await.0, 200);
+    OFFSET.with(|o| o.set(0));
+    assert_eq!(stack.sber(Method::GET, "user", Some(&token), None).await.0, 403, "the link is gone");
+    let mut forged = token.clone();
+    forged.insert(forged.len() - 5, 'x');
+    assert_eq!(stack.sber(Method::POST, "unlink", Some(&forged), None).await.0, 401, "only genuine tokens");
+}
+
+/// Meters in every state (never read, switchable, not switchable, offline) are valid Sber devices.
+async fn every_meter_is_a_valid_device_in_every_state(backend: Backend) {
+    let stack = stack(backend).await;
+    let token = stack.link().await;
+    let ids = json!({"devices": [SWITCHABLE, PLAIN]});
+    let (_, devices) = stack.sber(Method::GET, "devices", Some(&token), None).await;
+    let (_, never_read) = stack.sber(Method::POST, "query", Some(&token), Some(ids.clone())).await;
+    check_against_spec(&devices, &never_read);
+    assert_eq!(state(&never_read["devices"][PLAIN]["states"], "online")["bool_value"], false);
+    stack.ingest(vec![reading(PLAIN, 5, &[([1, 0, 1, 7, 0, 255], 10.0)])]).await;
+    let (_, read) = stack.sber(Method::POST, "query", Some(&token), Some(ids.clone())).await;
+    check_against_spec(&devices, &read);
+    assert_eq!(state(&read["devices"][PLAIN]["states"], "on_off")["bool_value"], true, "on while it reports");
+    let (_, devices_after) = stack.sber(Method::GET, "devices", Some(&token), None).await;
+    assert_eq!(devices_after["devices"], devices["devices"], "a reading does not change a model");
+    OFFSET.with(|o| o.set(3600));
+    let (_, offline) = stack.sber(Method::POST, "query", Some(&token), Some(ids)).await;
+    check_against_spec(&devices, &offline);
+    OFFSET.with(|o| o.set(0));
+}
+
 testkit::on_both_backends!(
+    an_expired_token_still_unlinks,
+    every_meter_is_a_valid_device_in_every_state,
     sber_end_to_end,
     tokens_for_other_apis_are_refused,
     a_revoked_token_cannot_unlink_a_linked_user

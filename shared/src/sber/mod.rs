@@ -1,15 +1,19 @@
 //! Sber Smart Home cloud-to-cloud, the vendor side: a user's smart-me meters as Sber devices, their states from
 //! the latest readings `ingest` stores, and on/off commands through the device-control port.
+//!
+//! Every meter is a valid `socket` at every moment: `online` and `on_off` (the category's obligatory features) are
+//! always declared, and a device's model (its features) is the one stored with the device, not recomputed from
+//! each reading (Sber caches models). Per-device errors carry Sber's codes only (400, 401, 403, 500, 503).
 
-pub mod functions;
+pub mod features;
 pub mod requests;
 
 use crate::smartme::control::{ControlError, DeviceControl};
 use crate::smartme::obis::Obis;
 use crate::store::{Item, Store, StoreError, keys};
 use crate::users::{Device, Users};
-use functions::{Units, Values};
-use requests::{CommandState, StateValue};
+use features::{Units, Values};
+use requests::{CommandState, Entry, StateValue};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -23,9 +27,34 @@ pub struct SberHome {
     pub online_window_s: i64,
 }
 
+/// Sber's error codes (common and per device).
+pub const ERROR_CODES: [u16; 5] = [400, 401, 403, 500, 503];
+
 /// A per-device error (`{"id", "code", "message"}` in Sber's `errors` list).
 fn device_error(id: &str, code: u16, message: &str) -> Value {
+    debug_assert!(ERROR_CODES.contains(&code));
     json!({"id": id, "code": code, "message": message})
+}
+
+/// The per-device error for an id the user has no device under (or that is no device id at all).
+fn unknown_device(id: &str) -> Value {
+    device_error(id, 400, "no such device for this user")
+}
+
+/// The features `device` declares: its stored model, or every socket feature a meter can report.
+pub fn device_features(device: &Device) -> Vec<String> {
+    device.features.clone().unwrap_or_else(|| features::ALL_FEATURES.iter().map(|f| f.to_string()).collect())
+}
+
+/// The device's model: its id names its features, so a changed model is a new model for Sber's cache.
+pub fn model(features: &[String]) -> Value {
+    json!({
+        "id": format!("smartme-meter-{}", features.join("-")),
+        "manufacturer": "smart-me",
+        "model": "smart-me meter",
+        "category": "socket",
+        "features": features,
+    })
 }
 
 /// What the latest-state item of a meter says.
@@ -73,41 +102,40 @@ impl SberHome {
             .iter()
             .map(|device| {
                 let values = latest.get(&device.id).map_or(&empty, |l| &l.values);
-                let features = functions::features(values);
-                json!({
-                    "id": device.id,
-                    "name": device.name,
-                    "default_name": "smart-me meter",
-                    "model": {
-                        "id": format!("smartme-{}", features.join("-")),
-                        "manufacturer": "smart-me",
-                        "model": "smart-me meter",
-                        "category": "socket",
-                        "features": features,
-                    },
-                    "partner_meta": functions::partner_meta(values, &self.units),
-                })
+                sber_device(device, values, &self.units)
             })
             .collect();
         Ok(json!({"devices": devices}))
     }
 
-    /// `POST /v1/query`: states of every declared function for each owned device; per-device errors for others.
-    pub async fn query(&self, user_id: &str, ids: &[String], now: i64) -> Result<Value, StoreError> {
+    /// The states `device` reports now, from its latest reading (none yet: offline, zeros).
+    pub fn device_states(&self, device: &Device, latest: Option<(&Values, i64)>, now: i64) -> Vec<Value> {
+        let empty = Values::new();
+        let (values, time_ms) = latest.unwrap_or((&empty, 0));
+        let online = time_ms > 0 && now * 1000 - time_ms < self.online_window_s * 1000;
+        features::states(&device_features(device), values, online, &self.units)
+    }
+
+    /// `POST /v1/query`: states of every declared feature for each owned device; a per-device error for each
+    /// other entry (malformed or foreign ids), the rest answered.
+    pub async fn query(&self, user_id: &str, entries: &[Entry<String>], now: i64) -> Result<Value, StoreError> {
         let (devices, latest) = self.owned(user_id).await?;
         let mut states = serde_json::Map::new();
         let mut errors = Vec::new();
-        let empty = Latest { values: Values::new(), time_ms: 0 };
-        for id in ids {
-            if !devices.iter().any(|d| &d.id == id) {
-                errors.push(device_error(id, 404, "no such device for this user"));
+        for entry in entries {
+            let id = match entry {
+                Ok(id) => id,
+                Err((raw, reason)) => {
+                    errors.push(device_error(raw, 400, reason));
+                    continue;
+                }
+            };
+            let Some(device) = devices.iter().find(|d| &d.id == id) else {
+                errors.push(unknown_device(id));
                 continue;
-            }
-            let latest = latest.get(id).unwrap_or(&empty);
-            let online = latest.time_ms > 0 && now * 1000 - latest.time_ms < self.online_window_s * 1000;
-            let features = functions::features(&latest.values);
-            let device_states = functions::states(&features, &latest.values, online, &self.units);
-            states.insert(id.clone(), json!({"states": device_states}));
+            };
+            let latest = latest.get(id).map(|l| (&l.values, l.time_ms));
+            states.insert(id.clone(), json!({"states": self.device_states(device, latest, now)}));
         }
         let mut answer = json!({"devices": states});
         if !errors.is_empty() {
@@ -117,28 +145,39 @@ impl SberHome {
     }
 
     /// `POST /v1/command`: `on_off` on switchable meters through the control port; only confirmed states are
-    /// answered, everything else is a per-device error.
-    pub async fn command(&self, user_id: &str, commands: &[(String, Vec<CommandState>)]) -> Result<Value, StoreError> {
+    /// answered, everything else is a per-device error (a meter without a switch refuses `on_off`).
+    pub async fn command(
+        &self,
+        user_id: &str,
+        commands: &[Entry<(String, Vec<CommandState>)>],
+    ) -> Result<Value, StoreError> {
         let (devices, latest) = self.owned(user_id).await?;
         let mut confirmed = serde_json::Map::new();
         let mut errors = Vec::new();
-        for (id, states) in commands {
+        for entry in commands {
+            let (id, states) = match entry {
+                Ok((id, states)) => (id, states),
+                Err((raw, reason)) => {
+                    errors.push(device_error(raw, 400, reason));
+                    continue;
+                }
+            };
             if !devices.iter().any(|d| &d.id == id) {
-                errors.push(device_error(id, 404, "no such device for this user"));
+                errors.push(unknown_device(id));
                 continue;
             }
-            let switchable = latest.get(id).is_some_and(|l| l.values.keys().any(functions::is_switch_state));
+            let switchable = latest.get(id).is_some_and(|l| features::switchable(&l.values));
             let mut done = Vec::new();
             for state in states {
                 match (state.key.as_str(), &state.value) {
                     ("on_off", StateValue::Bool(on)) if switchable => match self.control.switch(id, *on).await {
-                        Ok(()) => done.push(functions::bool_state("on_off", *on)),
+                        Ok(()) => done.push(features::bool_state("on_off", *on)),
                         Err(ControlError::NotSwitchable) => {
                             errors.push(device_error(id, 400, "this meter cannot be switched"));
                         }
                         Err(error) => {
                             tracing::warn!(%error, device_id = id, "switch command failed");
-                            errors.push(device_error(id, 502, "the meter did not confirm the command"));
+                            errors.push(device_error(id, 503, "the meter did not confirm the command; try again"));
                         }
                     },
                     ("on_off", StateValue::Bool(_)) => {
@@ -158,4 +197,15 @@ impl SberHome {
         }
         Ok(answer)
     }
+}
+
+/// One device as `/v1/devices` describes it.
+pub fn sber_device(device: &Device, values: &Values, units: &Units) -> Value {
+    json!({
+        "id": device.id,
+        "name": device.name,
+        "default_name": "smart-me meter",
+        "model": model(&device_features(device)),
+        "partner_meta": features::partner_meta(values, units),
+    })
 }

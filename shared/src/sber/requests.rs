@@ -1,5 +1,6 @@
-//! Strict parsing of Sber's `query` and `command` bodies: wrong types, malformed device ids, unknown fields and
-//! oversized lists are refused as a whole (400); well-formed ids the user does not own are per-device errors later.
+//! Strict parsing of Sber's `query` and `command` bodies. What cannot be tied to a device (not JSON, unknown
+//! fields, `devices` of the wrong shape, oversized lists) refuses the whole request with Sber's common error (400);
+//! a malformed device id or a malformed device entry is that device's error, and the rest is answered.
 
 use serde_json::Value;
 
@@ -38,8 +39,11 @@ fn object<'v>(value: &'v Value, what: &str, allowed: &[&str]) -> Result<&'v serd
     Ok(fields)
 }
 
-/// `{"devices": ["id", ...]}`: the distinct device ids, in order.
-pub fn query(body: &[u8]) -> Result<Vec<String>, String> {
+/// One device's entry: its normalized id, or the id as sent with why it is refused.
+pub type Entry<T> = Result<T, (String, String)>;
+
+/// `{"devices": ["id", ...]}`: the distinct entries, in order; a malformed id is an entry of its own.
+pub fn query(body: &[u8]) -> Result<Vec<Entry<String>>, String> {
     let value: Value =
         crate::codec::json::parse_strict(body).map_err(|e| format!("the body is not valid JSON: {e}"))?;
     let fields = object(&value, "the body", &["devices"])?;
@@ -49,19 +53,20 @@ pub fn query(body: &[u8]) -> Result<Vec<String>, String> {
     if ids.len() > MAX_DEVICES {
         return Err(format!("at most {MAX_DEVICES} devices per request"));
     }
-    let mut out: Vec<String> = Vec::with_capacity(ids.len());
+    let mut out: Vec<Entry<String>> = Vec::with_capacity(ids.len());
     for id in ids {
         let Value::String(id) = id else { return Err("`devices` must hold strings".into()) };
-        let id = device_id(id)?;
-        if !out.contains(&id) {
-            out.push(id);
+        let entry = device_id(id).map_err(|reason| (truncate(id), reason));
+        if !out.contains(&entry) {
+            out.push(entry);
         }
     }
     Ok(out)
 }
 
-/// `{"devices": {"id": {"states": [{"key", "value": {"type", ...}}]}}}`.
-pub fn command(body: &[u8]) -> Result<Vec<(String, Vec<CommandState>)>, String> {
+/// `{"devices": {"id": {"states": [{"key", "value": {"type", ...}}]}}}`: one entry per device, a malformed id or
+/// malformed states refusing that device only.
+pub fn command(body: &[u8]) -> Result<Vec<Entry<(String, Vec<CommandState>)>>, String> {
     let value: Value =
         crate::codec::json::parse_strict(body).map_err(|e| format!("the body is not valid JSON: {e}"))?;
     let fields = object(&value, "the body", &["devices"])?;
@@ -71,9 +76,15 @@ pub fn command(body: &[u8]) -> Result<Vec<(String, Vec<CommandState>)>, String> 
     if devices.len() > MAX_DEVICES {
         return Err(format!("at most {MAX_DEVICES} devices per request"));
     }
-    let mut out = Vec::with_capacity(devices.len());
-    for (id, device) in devices {
-        let id = device_id(id)?;
+    Ok(devices
+        .iter()
+        .map(|(raw, device)| device_command(raw, device).map_err(|reason| (truncate(raw), reason)))
+        .collect())
+}
+
+fn device_command(raw: &str, device: &Value) -> Result<(String, Vec<CommandState>), String> {
+    let id = device_id(raw)?;
+    {
         let device = object(device, "a device", &["states"])?;
         let Some(Value::Array(states)) = device.get("states") else {
             return Err(format!("device {id}: `states` must be a list"));
@@ -89,9 +100,8 @@ pub fn command(body: &[u8]) -> Result<Vec<(String, Vec<CommandState>)>, String> 
             };
             parsed.push(CommandState { key: truncate(key), value: state_value(&id, state.get("value"))? });
         }
-        out.push((id, parsed));
+        Ok((id, parsed))
     }
-    Ok(out)
 }
 
 fn state_value(id: &str, value: Option<&Value>) -> Result<StateValue, String> {
@@ -123,13 +133,15 @@ mod tests {
     #[test]
     fn queries() {
         let body = format!(r#"{{"devices": ["{}", "{ID}"]}}"#, ID.to_uppercase());
-        assert_eq!(query(body.as_bytes()).unwrap(), vec![ID.to_owned()], "normalized and deduplicated");
+        assert_eq!(query(body.as_bytes()).unwrap(), vec![Ok(ID.to_owned())], "normalized and deduplicated");
+        let mixed = query(format!(r#"{{"devices": ["not-a-guid", "{ID}"]}}"#).as_bytes()).unwrap();
+        assert_eq!(mixed[0].as_ref().unwrap_err().0, "not-a-guid", "a malformed id is its own entry");
+        assert_eq!(mixed[1], Ok(ID.to_owned()));
         for bad in [
             "".to_owned(),
             "[]".to_owned(),
             r#"{"devices": "x"}"#.to_owned(),
             r#"{"devices": [1]}"#.to_owned(),
-            r#"{"devices": ["not-a-guid"]}"#.to_owned(),
             format!(r#"{{"devices": ["{ID}"], "extra": 1}}"#),
             format!(r#"{{"devices": [{}]}}"#, vec![format!("\"{ID}\""); MAX_DEVICES + 1].join(",")),
         ] {
@@ -145,8 +157,9 @@ mod tests {
         let parsed = command(body.as_bytes()).unwrap();
         assert_eq!(
             parsed,
-            vec![(ID.to_owned(), vec![CommandState { key: "on_off".into(), value: StateValue::Bool(false) }])]
+            vec![Ok((ID.to_owned(), vec![CommandState { key: "on_off".into(), value: StateValue::Bool(false) }]))]
         );
+        // Malformed entries are refused one by one.
         for bad in [
             format!(r#"{{"devices": {{"{ID}": {{"states": []}}}}}}"#),
             format!(
@@ -159,9 +172,12 @@ mod tests {
                 r#"{{"devices": {{"{ID}": {{"states": [{{"key": 1, "value": {{"type": "BOOL", "bool_value": true}}}}]}}}}}}"#
             ),
             r#"{"devices": {"nope": {"states": []}}}"#.to_owned(),
-            r#"{"devices": []}"#.to_owned(),
         ] {
-            assert!(command(bad.as_bytes()).is_err(), "{bad}");
+            let entries = command(bad.as_bytes()).unwrap();
+            assert!(entries.len() == 1 && entries[0].is_err(), "{bad}");
+        }
+        for bad in [r#"{"devices": []}"#, "{}", r#"{"devices": {}, "x": 1}"#] {
+            assert!(command(bad.as_bytes()).is_err(), "{bad}: nothing to tie to a device");
         }
     }
 
@@ -176,7 +192,7 @@ mod tests {
         fn arbitrary_json_shapes_never_panic(key in "[a-z_]{0,8}", n in any::<i64>(), b in any::<bool>()) {
             let body = serde_json::json!({"devices": {ID: {"states": [{"key": key, "value": {"type": "INTEGER", "integer_value": n.to_string()}}, {"key": "on_off", "value": {"type": "BOOL", "bool_value": b}}]}}});
             let parsed = command(body.to_string().as_bytes()).unwrap();
-            prop_assert_eq!(&parsed[0].1[0].value, &StateValue::Integer(n));
+            prop_assert_eq!(&parsed[0].as_ref().unwrap().1[0].value, &StateValue::Integer(n));
         }
     }
 }

@@ -20,6 +20,9 @@ pub struct Device {
     pub id: String,
     pub name: String,
     pub linked_at: i64,
+    /// The Sber features the device declares (its model), fixed when it was linked or last reconciled with
+    /// what the meter reports; `None` for a device nothing is known of yet.
+    pub features: Option<Vec<String>>,
 }
 
 /// Why a directory call failed.
@@ -152,7 +155,7 @@ impl<'s> Users<'s> {
             Write::Put { item, condition: Condition::Always },
         ];
         match self.store.transact(writes).await {
-            Ok(()) => Ok(Device { id, name: name.to_owned(), linked_at: now }),
+            Ok(()) => Ok(Device { id, name: name.to_owned(), linked_at: now, features: None }),
             Err(e) if e.is_condition_failed() => Err(UserError::NoSuchLogin(user_id.to_owned())),
             Err(e) => Err(e.into()),
         }
@@ -172,6 +175,10 @@ impl<'s> Users<'s> {
                     id: item.str("deviceId")?.to_owned(),
                     name: item.str("name").unwrap_or_default().to_owned(),
                     linked_at: item.i64("linkedAt").unwrap_or_default(),
+                    features: item.get("features").and_then(|v| match v {
+                        Value::L(list) => list.iter().map(|f| f.as_str().map(str::to_owned)).collect(),
+                        _ => None,
+                    }),
                 })
             })
             .collect())

@@ -1,12 +1,15 @@
-//! How smart-me readings become Sber functions: the one table of OBIS codes, unit scaling and Sber ranges.
+//! How smart-me readings become Sber features (Sber calls a device's capabilities its "functions"; here they are
+//! features, a function being a Lambda): the one table of OBIS codes, unit scaling and Sber ranges.
 //!
-//! | Sber function | unit | from OBIS (latest reading) | scaling | Sber range |
+//! | Sber feature | unit | from OBIS (latest reading) | scaling | Sber range |
 //! |---|---|---|---|---|
 //! | `online` | BOOL | the latest reading's time | true while younger than the online window | |
+//! | `on_off` | BOOL | `99-0:12.0.0` (smart-me switch state, any F) | non-zero is on; a meter without one reports its supply state (`online`) | |
 //! | `power` | INTEGER W | `1-0:16.7.0` net active power, else `1-0:1.7.0` import | x `power_to_w`, rounded | 0..50000 |
 //! | `voltage` | INTEGER V | `1-0:32.7.0`, `52.7.0`, `72.7.0` (L1..L3) | mean of the phases present | 0..5000 |
 //! | `current` | INTEGER mA | `1-0:31.7.0`, `51.7.0`, `71.7.0` (L1..L3) | sum of the phases, A x 1000 | 0..30000 |
-//! | `on_off` | BOOL | `99-0:12.0.0` (smart-me switch state, any F) | non-zero is on | |
+//!
+//! Every meter is a `socket`, whose obligatory features are `online` and `on_off`: both are always declared.
 //!
 //! Energy has no Sber function: import `1-0:1.8.0` and export `1-0:2.8.0` go to `partner_meta` with their unit.
 //! Values outside a range are clamped to it (Sber refuses out-of-range states); INTEGER values are strings.
@@ -61,12 +64,18 @@ fn phases(values: &Values, codes: &[Obis; 3]) -> Vec<f64> {
     codes.iter().filter_map(|c| values.get(c).copied()).collect()
 }
 
-/// The functions a meter reporting `values` declares, in Sber's order.
+/// The features of a meter nothing is known of yet: Sber's socket features a smart-me meter can report.
+pub const ALL_FEATURES: [&str; 5] = ["online", "on_off", "power", "voltage", "current"];
+
+/// Whether a meter reporting `values` can be switched (it reports smart-me's switch state).
+pub fn switchable(values: &Values) -> bool {
+    values.keys().any(is_switch_state)
+}
+
+/// The features a meter reporting `values` can fill, in Sber's order; `online` and `on_off` always (the socket
+/// category's obligatory features).
 pub fn features(values: &Values) -> Vec<&'static str> {
-    let mut features = vec!["online"];
-    if values.keys().any(is_switch_state) {
-        features.push("on_off");
-    }
+    let mut features = vec!["online", "on_off"];
     if values.contains_key(&NET_POWER) || values.contains_key(&IMPORT_POWER) {
         features.push("power");
     }
@@ -88,14 +97,18 @@ pub fn bool_state(key: &str, value: bool) -> Value {
     json!({"key": key, "value": {"type": "BOOL", "bool_value": value}})
 }
 
-/// The state of every function in `features`, from `values` read at a time that makes the meter `online`.
-/// A function without a current value reports its range's low end (Sber requires every declared function).
-pub fn states(features: &[&str], values: &Values, online: bool, units: &Units) -> Vec<Value> {
+/// The state of every feature in `features`, from `values` read at a time that makes the meter `online`. A
+/// feature without a current value reports its range's low end (Sber requires every declared feature); `on_off`
+/// of a meter without a switch is its supply state: on while it reports.
+pub fn states<S: AsRef<str>>(features: &[S], values: &Values, online: bool, units: &Units) -> Vec<Value> {
     features
         .iter()
-        .map(|feature| match *feature {
+        .map(|feature| match feature.as_ref() {
             "online" => bool_state("online", online),
-            "on_off" => bool_state("on_off", values.iter().any(|(k, v)| is_switch_state(k) && *v != 0.0)),
+            "on_off" if switchable(values) => {
+                bool_state("on_off", values.iter().any(|(k, v)| is_switch_state(k) && *v != 0.0))
+            }
+            "on_off" => bool_state("on_off", online),
             "power" => {
                 let watts = values.get(&NET_POWER).or_else(|| values.get(&IMPORT_POWER)).copied().unwrap_or(0.0);
                 integer_state("power", clamp(watts * units.power_to_w, POWER_RANGE))
@@ -137,16 +150,18 @@ mod tests {
     fn amperes_become_milliamps_and_ranges_clamp() {
         let v = values(&[(CURRENT_PHASES[0], 1.234), (IMPORT_POWER, 24.19), (VOLTAGE_PHASES[0], 231.4)]);
         let f = features(&v);
-        assert_eq!(f, ["online", "power", "voltage", "current"]);
+        assert_eq!(f, ["online", "on_off", "power", "voltage", "current"]);
         let s = states(&f, &v, true, &Units::default());
-        assert_eq!(s[1]["value"]["integer_value"], "24");
-        assert_eq!(s[2]["value"]["integer_value"], "231");
-        assert_eq!(s[3]["value"]["integer_value"], "1234", "1.234 A is 1234 mA");
+        assert_eq!(s[1]["value"]["bool_value"], true, "no switch: on_off is the supply state");
+        assert_eq!(s[2]["value"]["integer_value"], "24");
+        assert_eq!(s[3]["value"]["integer_value"], "231");
+        assert_eq!(s[4]["value"]["integer_value"], "1234", "1.234 A is 1234 mA");
         let huge = values(&[(CURRENT_PHASES[0], 80.0), (NET_POWER, -500.0), (IMPORT_POWER, 99.0)]);
         let s = states(&features(&huge), &huge, false, &Units::default());
         assert_eq!(s[0]["value"]["bool_value"], false);
-        assert_eq!(s[1]["value"]["integer_value"], "0", "net power wins and is clamped at 0");
-        assert_eq!(s[2]["value"]["integer_value"], "30000");
+        assert_eq!(s[1]["value"]["bool_value"], false, "offline: off");
+        assert_eq!(s[2]["value"]["integer_value"], "0", "net power wins and is clamped at 0");
+        assert_eq!(s[3]["value"]["integer_value"], "30000");
         let kw = Units { power_to_w: 1000.0, ..Units::default() };
         let s = states(&["power"], &values(&[(IMPORT_POWER, 1.5)]), true, &kw);
         assert_eq!(s[0]["value"]["integer_value"], "1500");
