@@ -13,7 +13,7 @@ use crate::smartme::obis::Obis;
 use crate::store::{Item, Store, StoreError, keys};
 use crate::users::{Device, Users};
 use features::{Units, Values};
-use requests::{CommandState, Entry, StateValue};
+use requests::{DeviceCommand, Entry, StateValue};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -149,7 +149,7 @@ impl SberHome {
     pub async fn command(
         &self,
         user_id: &str,
-        commands: &[Entry<(String, Vec<CommandState>)>],
+        commands: &[Entry<DeviceCommand>],
     ) -> Result<Value, StoreError> {
         let (devices, latest) = self.owned(user_id).await?;
         let mut confirmed = serde_json::Map::new();

@@ -42,6 +42,9 @@ fn object<'v>(value: &'v Value, what: &str, allowed: &[&str]) -> Result<&'v serd
 /// One device's entry: its normalized id, or the id as sent with why it is refused.
 pub type Entry<T> = Result<T, (String, String)>;
 
+/// One device's command: its id and the states to set.
+pub type DeviceCommand = (String, Vec<CommandState>);
+
 /// `{"devices": ["id", ...]}`: the distinct entries, in order; a malformed id is an entry of its own.
 pub fn query(body: &[u8]) -> Result<Vec<Entry<String>>, String> {
     let value: Value =
@@ -66,7 +69,7 @@ pub fn query(body: &[u8]) -> Result<Vec<Entry<String>>, String> {
 
 /// `{"devices": {"id": {"states": [{"key", "value": {"type", ...}}]}}}`: one entry per device, a malformed id or
 /// malformed states refusing that device only.
-pub fn command(body: &[u8]) -> Result<Vec<Entry<(String, Vec<CommandState>)>>, String> {
+pub fn command(body: &[u8]) -> Result<Vec<Entry<DeviceCommand>>, String> {
     let value: Value =
         crate::codec::json::parse_strict(body).map_err(|e| format!("the body is not valid JSON: {e}"))?;
     let fields = object(&value, "the body", &["devices"])?;
@@ -82,7 +85,7 @@ pub fn command(body: &[u8]) -> Result<Vec<Entry<(String, Vec<CommandState>)>>, S
         .collect())
 }
 
-fn device_command(raw: &str, device: &Value) -> Result<(String, Vec<CommandState>), String> {
+fn device_command(raw: &str, device: &Value) -> Result<DeviceCommand, String> {
     let id = device_id(raw)?;
     {
         let device = object(device, "a device", &["states"])?;
