@@ -146,11 +146,7 @@ impl SberHome {
 
     /// `POST /v1/command`: `on_off` on switchable meters through the control port; only confirmed states are
     /// answered, everything else is a per-device error (a meter without a switch refuses `on_off`).
-    pub async fn command(
-        &self,
-        user_id: &str,
-        commands: &[Entry<DeviceCommand>],
-    ) -> Result<Value, StoreError> {
+    pub async fn command(&self, user_id: &str, commands: &[Entry<DeviceCommand>]) -> Result<Value, StoreError> {
         let (devices, latest) = self.owned(user_id).await?;
         let mut confirmed = serde_json::Map::new();
         let mut errors = Vec::new();
