@@ -7,7 +7,8 @@
 //! | webhook MACs (every scheme), RetailCRM register token | `crypto::verify_hmac_sha256` | `hmac::Mac::verify_slice` (subtle) |
 //! | Basic credentials (smart-me), OAuth client secrets, PKCE challenges, CSRF nonce and tag | `crypto::constant_time_eq` | `subtle::ConstantTimeEq::ct_eq` |
 //! | user passwords | `users::password::verify` | `argon2::PasswordVerifier::verify_password` (compares hash outputs with subtle) |
-//! | access tokens (HS256) | `oauth::access_token::verify` | `jsonwebtoken::decode` (aws-lc-rs `hmac::verify`, constant time) |
+//! | access tokens (HS256) | `oauth::access_token::verify_genuine` | `jsonwebtoken::decode` (aws-lc-rs `hmac::verify`, constant time) |
+//! | smallcaseAuthTokens the Gateway returns | `smallcase::auth_token::auth_id_of` | `jsonwebtoken::decode` |
 //! | authorization codes, refresh tokens | `oauth::grants` | not compared: looked up by their SHA-256 as the key |
 
 use std::path::Path;
@@ -42,7 +43,9 @@ fn each_secret_comparison_goes_through_its_constant_time_call() {
         ("oauth/pkce.rs", "verifies", "constant_time_eq("),
         ("oauth/csrf.rs", "verify", "constant_time_eq("),
         ("users/password.rs", "verify", ".verify_password("),
-        ("oauth/access_token.rs", "verify", "jsonwebtoken::decode::<"),
+        ("oauth/access_token.rs", "verify_genuine", "jsonwebtoken::decode::<"),
+        ("oauth/access_token.rs", "verify", "verify_genuine("),
+        ("smallcase/auth_token.rs", "auth_id_of", "jsonwebtoken::decode::<"),
     ];
     for (file, name, call) in sites {
         let body = function(file, name);
