@@ -24,6 +24,7 @@ pub fn fresh_secrets(now: i64) -> Vec<(&'static str, Value)> {
     vec![
         ("retailcrm", json!({"secret": "replace-with-the-module-secret-from-the-retailcrm-partner-account"})),
         ("smartme", json!({"username": "switchyard", "password": random_token(32)})),
+        ("sber", json!({"api_key": "replace-with-the-project-api-key-from-smartmarket-studio"})),
         (
             "smallcase",
             json!({"gateway_name": "replace-with-gateway-name", "secret": "replace-with-smallcase-secret",

@@ -32,10 +32,12 @@ pub async fn run(listen: SocketAddr, data: &Path, secrets: &Path) -> Result<(), 
         vars = vars.with(env::PUBLIC_URL, &format!("http://{bound}"));
     }
     init_logging();
-    let deps = Deps {
-        store: Arc::new(EmbeddedStore::open(&data.join("store.redb")).map_err(|e| e.to_string())?),
-        secrets: Arc::new(FileSecrets::load(secrets)?),
-    };
+    let store: Arc<dyn shared::store::Store> =
+        Arc::new(EmbeddedStore::open(&data.join("store.redb")).map_err(|e| e.to_string())?);
+    let secrets: Arc<dyn shared::secrets::Secrets> = Arc::new(FileSecrets::load(secrets)?);
+    // Changes go to `notify` as the table's stream would take them (Sber pushes, off the request path).
+    let (store, _stream) = stack::change_stream(&vars, store, secrets.clone())?;
+    let deps = Deps { store, secrets };
     let handlers: Handlers = Arc::new(stack::handlers(&vars, &deps)?);
     // The first line is machine-readable: tests (and scripts) read the bound address from it.
     println!("listening on http://{bound}");

@@ -56,6 +56,16 @@ async fn prepare(function: &str, vars: &Vars) {
         "ingest" => prepare_with_aws("ingest", vars, switchyard_ingest::IngestFunction::new).await.map(drop),
         "webhook" => prepare_with_aws("webhook", vars, switchyard_webhook::WebhookFunction::new).await.map(drop),
         "token" => prepare_with_aws("token", vars, switchyard_token::TokenFunction::new).await.map(drop),
+        // A stream consumer, not an HTTP function: its main builds the same parts without lambda_http.
+        "notify" => {
+            async {
+                shared::lambda::Logging::from_vars(vars)?;
+                let deps = shared::aws::deployed_deps(vars).await?;
+                switchyard_notify::NotifyFunction::new(deps, vars)?;
+                Ok::<_, lambda_http::Error>(())
+            }
+            .await
+        }
         other => panic!("the template has a function {other} this test does not know how to prepare"),
     };
     outcome.unwrap_or_else(|e| panic!("{function} does not start with the template's environment: {e}"));

@@ -1,7 +1,7 @@
 //! `template.yaml` declares exactly the routes the local runner serves, and the resources the code relies on.
 
 use serde_yaml::Value;
-use shared::routes::{FUNCTIONS, ROUTES};
+use shared::routes::{FUNCTIONS, ROUTES, STREAM_FUNCTIONS};
 use std::collections::BTreeSet;
 
 fn template() -> Value {
@@ -24,6 +24,15 @@ fn template_routes_equal_the_runner_routes() {
     for (_, function) in functions(&template) {
         let binary = function["Metadata"]["BuildProperties"]["Binary"].as_str().unwrap().to_owned();
         for (_, event) in function["Properties"]["Events"].as_mapping().unwrap() {
+            if STREAM_FUNCTIONS.contains(&binary.as_str()) {
+                assert_eq!(event["Type"], "DynamoDB", "{binary} is invoked by the table's stream only");
+                assert_eq!(event["Properties"]["FunctionResponseTypes"][0], "ReportBatchItemFailures");
+                assert!(matches!(
+                    event["Properties"]["DestinationConfig"]["OnFailure"]["Destination"],
+                    Value::Tagged(_)
+                ));
+                continue;
+            }
             assert_eq!(event["Type"], "HttpApi");
             let method = event["Properties"]["Method"].as_str().unwrap().to_uppercase();
             let path = event["Properties"]["Path"].as_str().unwrap().to_owned();
@@ -42,7 +51,7 @@ fn every_function_is_built_by_cargo_lambda_from_the_workspace_root() {
         .iter()
         .map(|(_, f)| f["Metadata"]["BuildProperties"]["Binary"].as_str().unwrap())
         .collect();
-    assert_eq!(binaries, FUNCTIONS.into_iter().collect());
+    assert_eq!(binaries, FUNCTIONS.into_iter().chain(STREAM_FUNCTIONS).collect());
     for (name, function) in functions(&template) {
         assert_eq!(function["Metadata"]["BuildMethod"], "rust-cargolambda", "{name}");
         assert_eq!(function["Properties"]["CodeUri"], ".", "{name}: one workspace, one target/");
@@ -80,8 +89,10 @@ fn secrets_use_the_names_the_code_reads() {
             tagged.value.as_str().unwrap().trim_start_matches("${AWS::StackName}/").to_owned()
         })
         .collect();
-    let expected: BTreeSet<String> =
-        ["retailcrm", "smartme", "smallcase", "oauth", "webhook/schurter"].into_iter().map(String::from).collect();
+    let expected: BTreeSet<String> = ["retailcrm", "smartme", "sber", "smallcase", "oauth", "webhook/schurter"]
+        .into_iter()
+        .map(String::from)
+        .collect();
     assert_eq!(names, expected);
     // The same names are what the local secrets file provides.
     let local: serde_json::Value =

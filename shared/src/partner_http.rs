@@ -46,16 +46,24 @@ impl PartnerClient {
         &self,
         build: impl FnOnce(&reqwest::Client) -> reqwest::RequestBuilder,
     ) -> Result<(u16, Vec<u8>), CallFailure> {
+        self.exchange_with_headers(build).await.map(|(status, _, body)| (status, body))
+    }
+
+    /// [`Self::exchange`], also answering the answer's `Retry-After` (in seconds) when it has one.
+    pub async fn exchange_with_headers(
+        &self,
+        build: impl FnOnce(&reqwest::Client) -> reqwest::RequestBuilder,
+    ) -> Result<(u16, Option<Duration>, Vec<u8>), CallFailure> {
         let started = std::time::Instant::now();
         let result = match self.client() {
             Some(client) => self.send(build(client)).await,
             None => Err(CallFailure::Unreachable),
         };
-        let ok = matches!(result, Ok((status, _)) if (200..300).contains(&status));
+        let ok = matches!(result, Ok((status, _, _)) if (200..300).contains(&status));
         crate::telemetry::partner_call(PartnerCall { partner: self.partner, elapsed: started.elapsed(), ok });
         if !ok {
             let answer = match &result {
-                Ok((status, _)) => format!("status {status}"),
+                Ok((status, _, _)) => format!("status {status}"),
                 Err(failure) => format!("{failure:?}"),
             };
             tracing::warn!(
@@ -68,7 +76,7 @@ impl PartnerClient {
         result
     }
 
-    async fn send(&self, request: reqwest::RequestBuilder) -> Result<(u16, Vec<u8>), CallFailure> {
+    async fn send(&self, request: reqwest::RequestBuilder) -> Result<(u16, Option<Duration>, Vec<u8>), CallFailure> {
         let timeout = || CallFailure::Timeout(self.timeout.as_millis() as u64);
         let response = match request.send().await {
             Ok(response) => response,
@@ -76,6 +84,12 @@ impl PartnerClient {
             Err(_) => return Err(CallFailure::Unreachable),
         };
         let status = response.status().as_u16();
+        let retry_after = response
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(Duration::from_secs);
         let mut response = response;
         let mut body = Vec::new();
         loop {
@@ -89,7 +103,7 @@ impl PartnerClient {
                     );
                     return Err(CallFailure::BodyLost { status });
                 }
-                Ok(None) => return Ok((status, body)),
+                Ok(None) => return Ok((status, retry_after, body)),
                 Err(e) if e.is_timeout() => return Err(timeout()),
                 Err(_) => return Err(CallFailure::BodyLost { status }),
             }

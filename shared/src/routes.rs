@@ -15,8 +15,11 @@ const fn route(function: &'static str, method: &'static str, path: &'static str)
     Route { function, method, path }
 }
 
-/// Every function, in the order the README lists them.
+/// Every function with routes, in the order the README lists them.
 pub const FUNCTIONS: [&str; 6] = ["config", "register", "user", "ingest", "webhook", "token"];
+
+/// Functions without a route: the table's stream invokes them.
+pub const STREAM_FUNCTIONS: [&str; 1] = ["notify"];
 
 /// Every route.
 pub const ROUTES: &[Route] = &[

@@ -22,6 +22,12 @@ pub struct Browser {
     _profile: std::path::PathBuf,
 }
 
+/// Marks a document that a navigation is expected to replace (see [`Browser::submit`]).
+const STAMP: &str = "data-replaced-by-navigation";
+
+/// How long a find waits for its element (and so a submit for its next document) before it fails.
+const IMPLICIT_WAIT_MS: u64 = 15_000;
+
 /// One console message the page produced.
 #[derive(Debug, Clone)]
 pub struct ConsoleEntry {
@@ -63,6 +69,7 @@ impl Browser {
                 ],
             },
             "goog:loggingPrefs": {"browser": "ALL"},
+            "timeouts": {"implicit": IMPLICIT_WAIT_MS},
         }}});
         let answer = call(&driver, "POST", "/session", Some(&capabilities)).await;
         let session = answer["sessionId"]
@@ -118,6 +125,17 @@ impl Browser {
     pub async fn click(&self, selector: &str) {
         let element = self.find(selector).await;
         self.command("POST", &format!("/element/{element}/click"), Some(&json!({}))).await;
+    }
+
+    /// Clicks `selector`, which submits a form, and returns once the next document is there.
+    ///
+    /// A click returns when the click is dispatched; the navigation it schedules may not have started, so a
+    /// command right after it can still read the old page. The old document is stamped before the click, and the
+    /// next one is found by WebDriver's implicit wait as the first `html` without the stamp.
+    pub async fn submit(&self, selector: &str) {
+        self.run(&format!("document.documentElement.setAttribute('{STAMP}', '')")).await;
+        self.click(selector).await;
+        self.find(&format!("html:not([{STAMP}])")).await;
     }
 
     /// The page's text.

@@ -20,6 +20,7 @@ pub mod proxy;
 pub mod retailcrm;
 pub mod roles;
 pub mod runtime;
+pub mod sber_api;
 pub mod smallcase;
 pub mod smartme_api;
 pub mod stack;

@@ -239,6 +239,11 @@ impl<'a> Resolver<'a> {
             ("AWS::DynamoDB::Table", "Arn") => {
                 Ok(format!("arn:{PARTITION}:dynamodb:{}:{account}:table/{}", b.region, b.table))
             }
+            ("AWS::DynamoDB::Table", "StreamArn") => {
+                Ok(format!("arn:{PARTITION}:dynamodb:{}:{account}:table/{}/stream/*", b.region, b.table))
+            }
+            ("AWS::SQS::Queue", "Arn") => Ok(format!("arn:{PARTITION}:sqs:{}:{account}:{}-{name}", b.region, b.stack)),
+            ("AWS::SQS::Queue", "QueueName") => Ok(format!("{}-{name}", b.stack)),
             ("AWS::IAM::Role", "Arn") => Ok(format!("arn:{PARTITION}:iam::{account}:role/{}-{name}", b.stack)),
             ("AWS::Logs::LogGroup", "Arn") => {
                 let group = self.reference(name)?;

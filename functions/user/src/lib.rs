@@ -127,8 +127,15 @@ impl UserFunction {
             http::body_within(request, MAX_BODY)
         };
         match route {
-            "user" => Ok(json!({"id": user})),
-            "devices" => self.home.devices(user).await.map_err(failed),
+            "user" => {
+                // Sber asks who the user is when it links them: from now on their changes are pushed to Sber.
+                self.home.remember_link(user, now).await.map_err(failed)?;
+                Ok(json!({"id": user}))
+            }
+            "devices" => {
+                self.home.remember_link(user, now).await.map_err(failed)?;
+                self.home.devices(user).await.map_err(failed)
+            }
             "query" => {
                 let ids = requests::query(body()?).map_err(ApiError::bad_request)?;
                 self.home.query(user, &ids, now).await.map_err(failed)
@@ -141,6 +148,7 @@ impl UserFunction {
                 // Sber unlinks whatever we answer: revoke what we can, and answer 200 even if it was done before.
                 let revoked =
                     grants::unlink(self.deps.store.as_ref(), user, &self.client_id, now).await.map_err(failed)?;
+                self.home.forget_link(user).await.map_err(failed)?;
                 tracing::info!(user_id = user, revoked, "unlinked from Sber");
                 Ok(json!({}))
             }

@@ -6,6 +6,8 @@
 //! each reading (Sber caches models). Per-device errors carry Sber's codes only (400, 401, 403, 500, 503).
 
 pub mod features;
+pub mod notify;
+pub mod partner_api;
 pub mod requests;
 
 use crate::smartme::control::{ControlError, DeviceControl};
@@ -41,6 +43,14 @@ fn unknown_device(id: &str) -> Value {
     device_error(id, 400, "no such device for this user")
 }
 
+/// The model features an owner item holds, if its meter's were settled.
+pub fn stored_features(owner: &Item) -> Option<Vec<String>> {
+    match owner.get("features")? {
+        crate::store::Value::L(list) => list.iter().map(|f| f.as_str().map(str::to_owned)).collect(),
+        _ => None,
+    }
+}
+
 /// The features `device` declares: its stored model, or every socket feature a meter can report.
 pub fn device_features(device: &Device) -> Vec<String> {
     device.features.clone().unwrap_or_else(|| features::ALL_FEATURES.iter().map(|f| f.to_string()).collect())
@@ -74,24 +84,59 @@ fn latest_of(item: &Item) -> Latest {
 }
 
 impl SberHome {
-    /// The user's meters and their latest states, by device id.
+    /// The user's meters (each with the model its owner item holds) and their latest states, by device id.
     async fn owned(&self, user_id: &str) -> Result<(Vec<Device>, BTreeMap<String, Latest>), StoreError> {
-        let devices = Users::new(self.store.as_ref()).devices(user_id).await.map_err(|e| match e {
+        let mut devices = Users::new(self.store.as_ref()).devices(user_id).await.map_err(|e| match e {
             crate::users::UserError::Store(e) => e,
             other => StoreError::Invalid(other.to_string()),
         })?;
-        let keys: Vec<_> = devices.iter().map(|d| keys::meter_latest(&d.id)).collect();
-        let latest = self
-            .store
-            .batch_get(&keys)
-            .await?
-            .iter()
-            .filter_map(|item| {
-                let id = item.key.pk.strip_prefix("METER#")?.to_owned();
-                Some((id, latest_of(item)))
-            })
-            .collect();
+        let keys: Vec<_> =
+            devices.iter().flat_map(|d| [keys::meter_latest(&d.id), keys::meter_owner(&d.id, user_id)]).collect();
+        let mut latest = BTreeMap::new();
+        for item in self.store.batch_get(&keys).await? {
+            let Some(id) = item.key.pk.strip_prefix("METER#") else { continue };
+            if item.key.sk == "LATEST" {
+                latest.insert(id.to_owned(), latest_of(&item));
+            } else if let Some(device) = devices.iter_mut().find(|d| d.id == id) {
+                device.features = stored_features(&item);
+            }
+        }
         Ok((devices, latest))
+    }
+
+    /// Writes a confirmed switch state into the meter's latest state (until its next reading reports it), so the
+    /// change reaches Sber's other clients through the push like any other.
+    async fn record_switch(&self, device_id: &str, on: bool) -> Result<(), StoreError> {
+        let key = keys::meter_latest(device_id);
+        let Some(item) = self.store.get(&key).await? else { return Ok(()) };
+        let Some(mut values) = item.get("v").and_then(|v| v.as_map()).cloned() else { return Ok(()) };
+        let switch = values.keys().find(|k| k.parse::<Obis>().is_ok_and(|o| features::is_switch_state(&o))).cloned();
+        let Some(switch) = switch else { return Ok(()) };
+        values.insert(switch, crate::store::Value::float(if on { 1.0 } else { 0.0 }));
+        let t = item.get("t").cloned().unwrap_or(crate::store::Value::Null);
+        let update = crate::store::Update::default().set("v", crate::store::Value::M(values));
+        // Only over the reading it was read from: a newer reading knows better.
+        match self.store.update(&key, update, crate::store::Condition::Eq("t".into(), t)).await {
+            Err(error) if !error.is_condition_failed() => Err(error),
+            _ => Ok(()),
+        }
+    }
+
+    /// Records that Sber linked `user_id` (once: a later call finds it and writes nothing).
+    pub async fn remember_link(&self, user_id: &str, now: i64) -> Result<(), StoreError> {
+        let key = keys::sber_link(user_id);
+        if self.store.get(&key).await?.is_some() {
+            return Ok(());
+        }
+        let item = Item::new(key)
+            .with("userId", crate::store::Value::str(user_id))
+            .with("linkedAt", crate::store::Value::int(now));
+        self.store.put(item, crate::store::Condition::Always).await
+    }
+
+    /// Sber unlinked `user_id`: their changes are no longer pushed.
+    pub async fn forget_link(&self, user_id: &str) -> Result<(), StoreError> {
+        self.store.delete(&keys::sber_link(user_id), crate::store::Condition::Always).await
     }
 
     /// `GET /v1/devices`.
@@ -167,7 +212,12 @@ impl SberHome {
             for state in states {
                 match (state.key.as_str(), &state.value) {
                     ("on_off", StateValue::Bool(on)) if switchable => match self.control.switch(id, *on).await {
-                        Ok(()) => done.push(features::bool_state("on_off", *on)),
+                        Ok(()) => {
+                            done.push(features::bool_state("on_off", *on));
+                            if let Err(error) = self.record_switch(id, *on).await {
+                                tracing::warn!(%error, device_id = id, "confirmed switch state not recorded");
+                            }
+                        }
                         Err(ControlError::NotSwitchable) => {
                             errors.push(device_error(id, 400, "this meter cannot be switched"));
                         }

@@ -33,6 +33,21 @@ pub fn meter_latest(device_id: &str) -> Key {
     Key::new(meter_partition(device_id), "LATEST")
 }
 
+/// A user's link to a meter, in the meter's partition: who to tell when its state changes, and the Sber model
+/// (`features`) the device declares. Written with the user's device item.
+pub fn meter_owner(device_id: &str, user_id: &str) -> Key {
+    Key::new(meter_partition(device_id), format!("{OWNER_PREFIX}{user_id}"))
+}
+
+/// Sort-key prefix of owner items in a meter partition.
+pub const OWNER_PREFIX: &str = "OWNER#";
+
+/// That Sber linked the user (written when Sber first asks who the user is, deleted at unlink): whom state
+/// changes are pushed to, readable without access to the user's partition.
+pub fn sber_link(user_id: &str) -> Key {
+    Key::new(format!("SBERLINK#{user_id}"), "LINK")
+}
+
 /// A signed-webhook delivery id seen from a source (replay guard, with TTL).
 pub fn webhook_delivery(source: &str, delivery_id: &str) -> Key {
     Key::new(format!("WHID#{source}#{delivery_id}"), "DELIVERY")

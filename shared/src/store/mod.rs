@@ -6,6 +6,7 @@
 
 use std::collections::BTreeMap;
 
+pub mod changes;
 pub mod condition;
 pub mod dynamo;
 #[cfg(feature = "embedded")]

@@ -36,15 +36,18 @@ pub enum Counter {
     Duplicates,
     /// smart-me readings stored for the first time.
     ReadingsStored,
+    /// State pushes Sber took (`notify`, one per user per batch of changes).
+    SberStatePushes,
 }
 
 impl Counter {
-    pub const ALL: [Counter; 2] = [Counter::Duplicates, Counter::ReadingsStored];
+    pub const ALL: [Counter; 3] = [Counter::Duplicates, Counter::ReadingsStored, Counter::SberStatePushes];
 
     pub fn metric_name(self) -> &'static str {
         match self {
             Counter::Duplicates => "Duplicates",
             Counter::ReadingsStored => "ReadingsStored",
+            Counter::SberStatePushes => "SberStatePushes",
         }
     }
 }

@@ -3,7 +3,7 @@
 
 pub mod password;
 
-use crate::store::{Condition, Item, Query, SortRange, Store, StoreError, Value, Write, keys};
+use crate::store::{Condition, Item, Query, SortRange, Store, StoreError, Update, Value, Write, keys};
 
 /// One user, without the password hash.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,8 +20,8 @@ pub struct Device {
     pub id: String,
     pub name: String,
     pub linked_at: i64,
-    /// The Sber features the device declares (its model), fixed when it was linked or last reconciled with
-    /// what the meter reports; `None` for a device nothing is known of yet.
+    /// The Sber features the device declares (its model, kept on the meter's owner item), settled from the
+    /// meter's first readings; `None` for a device nothing is known of yet.
     pub features: Option<Vec<String>>,
 }
 
@@ -149,10 +149,18 @@ impl<'s> Users<'s> {
             .with("deviceId", Value::str(&id))
             .with("name", Value::str(name))
             .with("linkedAt", Value::int(now));
+        // The meter's side: whom to tell of its changes, and the device's Sber model once known. Linking again (a
+        // rename) keeps the model.
+        let owner = Update::default()
+            .set("userId", Value::str(user_id))
+            .set("deviceId", Value::str(&id))
+            .set("name", Value::str(name))
+            .set("linkedAt", Value::int(now));
         // The profile must exist: a device is never attached to a user id that was mistyped.
         let writes = vec![
             Write::Check { key: keys::user_profile(user_id), condition: Condition::ItemPresent },
             Write::Put { item, condition: Condition::Always },
+            Write::Update { key: keys::meter_owner(&id, user_id), update: owner, condition: Condition::Always },
         ];
         match self.store.transact(writes).await {
             Ok(()) => Ok(Device { id, name: name.to_owned(), linked_at: now, features: None }),
@@ -175,10 +183,8 @@ impl<'s> Users<'s> {
                     id: item.str("deviceId")?.to_owned(),
                     name: item.str("name").unwrap_or_default().to_owned(),
                     linked_at: item.i64("linkedAt").unwrap_or_default(),
-                    features: item.get("features").and_then(|v| match v {
-                        Value::L(list) => list.iter().map(|f| f.as_str().map(str::to_owned)).collect(),
-                        _ => None,
-                    }),
+                    // The model lives with the meter (its owner item): see `crate::sber`.
+                    features: None,
                 })
             })
             .collect())
@@ -191,6 +197,10 @@ impl Users<'_> {
     pub async fn remove(&self, login: &str) -> Result<User, UserError> {
         let user = self.by_login(login).await?;
         crate::smallcase::disconnect(self.store, &user.id).await?;
+        for device in self.devices(&user.id).await? {
+            self.store.delete(&keys::meter_owner(&device.id, &user.id), Condition::Always).await?;
+        }
+        self.store.delete(&keys::sber_link(&user.id), Condition::Always).await?;
         for item in self.store.query(&Query::partition(keys::user_partition(&user.id))).await? {
             self.store.delete(&item.key, Condition::Always).await?;
         }
@@ -212,8 +222,12 @@ impl Users<'_> {
 
     /// Unlinks meter `device_id` from user `user_id`; false when it was not linked.
     pub async fn unlink_device(&self, user_id: &str, device_id: &str) -> Result<bool, UserError> {
-        let key = keys::user_device(user_id, &normalize_device_id(device_id)?);
-        match self.store.delete(&key, Condition::ItemPresent).await {
+        let id = normalize_device_id(device_id)?;
+        let writes = vec![
+            Write::Delete { key: keys::user_device(user_id, &id), condition: Condition::ItemPresent },
+            Write::Delete { key: keys::meter_owner(&id, user_id), condition: Condition::Always },
+        ];
+        match self.store.transact(writes).await {
             Ok(()) => Ok(true),
             Err(e) if e.is_condition_failed() => Ok(false),
             Err(e) => Err(e.into()),

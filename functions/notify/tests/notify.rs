@@ -1,0 +1,255 @@
+//! Telling Sber: the table's change records (as a stream delivers them) through `notify`, against a fake of Sber's
+//! partner API, on both stores. Every push and device body is checked against Sber's published category and
+//! feature table (`spec.json`).
+
+use lambda_http::{Body, Request};
+use prost::Message;
+use serde_json::{Value, json};
+use shared::codec::BasicCredentials;
+use shared::env::Vars;
+use shared::http::Handler;
+use shared::sber::partner_api::RetryPolicy;
+use shared::smartme::UtcTicks;
+use shared::smartme::bcl::uuid_to_guid;
+use shared::smartme::proto::{DeviceData, DeviceDataArray, DeviceValue};
+use shared::store::changes::{Change, ChangeFeed, Delivered, deliver};
+use shared::store::{Item, Store, Value as Attr, keys};
+use shared::users::Users;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use switchyard_notify::NotifyFunction;
+use testkit::sber_api::{Failure, FakeSberApi};
+use testkit::stack::Backend;
+use uuid::Uuid;
+
+const API_KEY: &str = "sber-studio-api-key-for-tests";
+const REALTIME: (&str, &str) = ("smartme-user", "smartme-password-for-notify");
+const METER: Uuid = Uuid::from_u128(0x3bd0fce9_9f8e_4183_b3d1_0c1622a22ca1);
+const SWITCH: [u8; 6] = [99, 0, 12, 0, 0, 0];
+
+struct Stack {
+    notify: NotifyFunction,
+    ingest: switchyard_ingest::IngestFunction,
+    /// The operator's (and the user function's) writes, fed to the change log too.
+    admin: Arc<dyn Store>,
+    changes: Arc<Mutex<Vec<Change>>>,
+    sber: FakeSberApi,
+    alice: String,
+}
+
+fn now() -> i64 {
+    shared::clock::now_epoch()
+}
+
+async fn stack(backend: Backend) -> Stack {
+    let secrets =
+        [("sber", json!({"api_key": API_KEY})), ("smartme", json!({"username": REALTIME.0, "password": REALTIME.1}))];
+    let ports = testkit::stack::ports(backend, &secrets).await;
+    let changes: Arc<Mutex<Vec<Change>>> = Arc::default();
+    let sink = {
+        let changes = changes.clone();
+        Arc::new(move |batch: Vec<Change>| changes.lock().unwrap().extend(batch))
+    };
+    let admin: Arc<dyn Store> = Arc::new(ChangeFeed::new(ports.admin.clone(), sink.clone()));
+    // Every writer's changes reach the log, as a table's stream has them; the images are read by the harness.
+    let feed = |store: Arc<dyn Store>| -> Arc<dyn Store> {
+        Arc::new(ChangeFeed::observed_by(store, ports.admin.clone(), sink.clone()))
+    };
+    let ingest_deps = ports.as_function("ingest").await;
+    let ingest_deps = shared::Deps { store: feed(ingest_deps.store), ..ingest_deps };
+    let notify_deps = shared::Deps { store: feed(ports.deps.store.clone()), ..ports.deps.clone() };
+    let sber = FakeSberApi::start(&format!("Bearer {API_KEY}")).await;
+    let vars = Vars::from_pairs([("SBER_API_URL", sber.url.as_str()), ("SBER_TIMEOUT_MS", "1000")]);
+    let fast = RetryPolicy { attempts: 3, first_backoff: Duration::from_millis(5), budget: Duration::from_secs(3) };
+    let notify = NotifyFunction::new(notify_deps, &vars).unwrap().with_retry(fast);
+    testkit::leaks::fixture_secrets([API_KEY, REALTIME.1, "alice-password-1"]);
+    let alice = Users::new(admin.as_ref()).add("alice", "alice-password-1", now()).await.unwrap().id;
+    let ingest = switchyard_ingest::IngestFunction::new(ingest_deps, &Vars::default()).unwrap();
+    let stack = Stack { notify, ingest, admin, changes, sber, alice };
+    stack.take();
+    stack
+}
+
+impl Stack {
+    fn take(&self) -> Vec<Change> {
+        std::mem::take(&mut *self.changes.lock().unwrap())
+    }
+
+    /// What Lambda's event source mapping would do with the changes so far (2 retries, then the dead letters).
+    async fn deliver(&self) -> Delivered {
+        deliver(self.take(), 2, |event| async move { self.notify.handle("test-request", &event).await }).await
+    }
+
+    /// Sber linked alice (what the user function records when Sber first asks who she is).
+    async fn sber_links_alice(&self) {
+        let item = Item::new(keys::sber_link(&self.alice)).with("userId", Attr::str(&self.alice));
+        self.admin.put(item, shared::store::Condition::Always).await.unwrap();
+    }
+
+    async fn post(&self, values: &[([u8; 6], f64)], seconds_ago: i64) -> u16 {
+        let ms = (now() - seconds_ago) * 1000;
+        let item = DeviceData {
+            device_id: uuid_to_guid(METER),
+            date_time: UtcTicks(ms * 10_000).to_bcl(),
+            device_values: values
+                .iter()
+                .map(|(obis, value)| DeviceValue { obis: obis.to_vec(), value: *value })
+                .collect(),
+        };
+        let body = DeviceDataArray { device_data_items: vec![item] }.encode_to_vec();
+        let mut request = Request::new(Body::Binary(body));
+        *request.method_mut() = lambda_http::http::Method::POST;
+        *request.uri_mut() = "/smartme/realtime".parse().unwrap();
+        let auth = BasicCredentials::header_value(REALTIME.0, REALTIME.1);
+        request.headers_mut().insert("authorization", auth.parse().unwrap());
+        self.ingest.handle(request).await.status().as_u16()
+    }
+}
+
+fn spec() -> Value {
+    let path = testkit::workspace_root().join("../shared/vectors/sber/spec.json");
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// A pushed device's states: every obligatory socket feature, each of its type and in its range.
+fn check_states(states: &Value) {
+    let spec = spec();
+    let states = states.as_array().expect("states");
+    for obligatory in spec["categories"]["socket"]["obligatory"].as_array().unwrap() {
+        assert!(states.iter().any(|s| &s["key"] == obligatory), "{obligatory} missing: {states:?}");
+    }
+    for state in states {
+        let function = &spec["functions"][state["key"].as_str().unwrap()];
+        assert_eq!(state["value"]["type"], function["type"], "{state}");
+        if let (Some(range), Some(value)) = (function["range"].as_str(), state["value"]["integer_value"].as_str()) {
+            let (low, high) = range.split_once(", ").unwrap();
+            let value: i64 = value.parse().unwrap();
+            assert!((low.parse::<i64>().unwrap()..=high.parse().unwrap()).contains(&value), "{state} outside {range}");
+        }
+    }
+}
+
+fn check_device(device: &Value) {
+    let spec = spec();
+    let model = &device["model"];
+    let category = &spec["categories"][model["category"].as_str().unwrap()];
+    let features = model["features"].as_array().unwrap();
+    for obligatory in category["obligatory"].as_array().unwrap() {
+        assert!(features.contains(obligatory), "{obligatory} is obligatory: {model}");
+    }
+    for feature in features {
+        assert!(category["features"].as_array().unwrap().contains(feature), "{feature}");
+    }
+}
+
+async fn a_reading_pushes_what_sber_sees_and_a_redelivery_nothing(backend: Backend) {
+    let stack = stack(backend).await;
+    stack.sber_links_alice().await;
+    Users::new(stack.admin.as_ref()).link_device(&stack.alice, &METER.to_string(), "Kitchen", now()).await.unwrap();
+    let delivered = stack.deliver().await;
+    assert!(delivered.dead_letters.is_empty());
+    let added = stack.sber.accepted();
+    assert_eq!(added.len(), 1, "{added:?}");
+    assert_eq!((added[0].method.as_str(), added[0].path.as_str()), ("POST", "/v1/devices"));
+    assert_eq!(added[0].body["user_id"], stack.alice.as_str(), "the id our /v1/user answers");
+    check_device(&added[0].body["devices"][0]);
+
+    let values = [([1, 0, 1, 7, 0, 255], 24.19), ([1, 0, 32, 7, 0, 255], 231.4), (SWITCH, 1.0)];
+    assert_eq!(stack.post(&values, 2).await, 200);
+    stack.deliver().await;
+    let calls = stack.sber.accepted();
+    let push = calls.iter().find(|c| c.path == "/v1/state").expect("a state push");
+    let states = &push.body["devices"][METER.to_string()]["states"];
+    check_states(states);
+    assert!(
+        states
+            .as_array()
+            .unwrap()
+            .contains(&json!({"key": "power", "value": {"type": "INTEGER", "integer_value": "24"}}))
+    );
+    // The first readings settle the model (power, voltage, no current): Sber is told.
+    stack.deliver().await;
+    let changed = stack.sber.accepted().into_iter().find(|c| c.method == "PUT").expect("the model change");
+    let model = &changed.body["devices"][0]["model"];
+    assert_eq!(model["features"], json!(["online", "on_off", "power", "voltage"]));
+    check_device(&changed.body["devices"][0]);
+
+    // Redelivered: nothing changes, nothing is pushed. The same values a second later: the same states.
+    let before = stack.sber.calls().len();
+    assert_eq!(stack.post(&values, 2).await, 200);
+    assert_eq!(stack.post(&values, 1).await, 200);
+    stack.deliver().await;
+    assert_eq!(stack.sber.calls().len(), before, "no push for what Sber already has");
+    // A changed value is pushed.
+    assert_eq!(
+        stack.post(&[([1, 0, 1, 7, 0, 255], 99.0), ([1, 0, 32, 7, 0, 255], 231.4), (SWITCH, 1.0)], 0).await,
+        200
+    );
+    stack.deliver().await;
+    assert_eq!(stack.sber.accepted().last().unwrap().path, "/v1/state");
+}
+
+async fn users_sber_has_not_linked_are_never_pushed(backend: Backend) {
+    let stack = stack(backend).await;
+    Users::new(stack.admin.as_ref()).link_device(&stack.alice, &METER.to_string(), "Kitchen", now()).await.unwrap();
+    assert_eq!(stack.post(&[([1, 0, 1, 7, 0, 255], 5.0)], 1).await, 200);
+    stack.deliver().await;
+    stack.deliver().await;
+    assert!(stack.sber.calls().is_empty(), "{:?}", stack.sber.calls());
+}
+
+async fn sber_failing_is_retried_honouring_429_then_dead_lettered(backend: Backend) {
+    let stack = stack(backend).await;
+    stack.sber_links_alice().await;
+    Users::new(stack.admin.as_ref()).link_device(&stack.alice, &METER.to_string(), "Kitchen", now()).await.unwrap();
+    stack.deliver().await;
+    // A 500 then a 429 (Retry-After 0): both retried inside the call; the push goes through.
+    stack.sber.fail_next(&[Failure::ServerError, Failure::TooManyRequests(0)]);
+    assert_eq!(stack.post(&[([1, 0, 1, 7, 0, 255], 7.0)], 3).await, 200);
+    let delivered = stack.deliver().await;
+    assert_eq!(delivered.invocations, 1);
+    let pushes: Vec<_> = stack.sber.calls().into_iter().filter(|c| c.path == "/v1/state").collect();
+    assert_eq!(pushes.iter().map(|c| c.status).collect::<Vec<_>>(), [500, 429, 200]);
+    stack.deliver().await;
+    // A Retry-After beyond the budget is not waited for: the record is handed back, and retried by the mapping.
+    stack.sber.fail_next(&[Failure::TooManyRequests(3600)]);
+    assert_eq!(stack.post(&[([1, 0, 1, 7, 0, 255], 8.0)], 2).await, 200);
+    let delivered = stack.deliver().await;
+    assert_eq!((delivered.invocations, delivered.dead_letters.len()), (2, 0), "handed back once, then taken");
+    // Sber down for good: retried by the mapping, then dead-lettered with nothing lost.
+    stack.sber.fail_always(Some(Failure::ServerError));
+    assert_eq!(stack.post(&[([1, 0, 1, 7, 0, 255], 9.0)], 1).await, 200);
+    let delivered = stack.deliver().await;
+    assert_eq!(delivered.invocations, 3, "the first delivery and two retries");
+    assert_eq!(delivered.dead_letters.len(), 1);
+    assert_eq!(delivered.dead_letters[0].key, keys::meter_latest(&METER.to_string()));
+}
+
+async fn device_links_unlinks_and_removals_tell_sber(backend: Backend) {
+    let stack = stack(backend).await;
+    stack.sber_links_alice().await;
+    let users = Users::new(stack.admin.as_ref());
+    users.link_device(&stack.alice, &METER.to_string(), "Kitchen", now()).await.unwrap();
+    users.link_device(&stack.alice, &METER.to_string(), "Pantry", now()).await.unwrap();
+    stack.deliver().await;
+    let other = Uuid::from_u128(77).to_string();
+    users.link_device(&stack.alice, &other, "Garage", now()).await.unwrap();
+    users.unlink_device(&stack.alice, &METER.to_string()).await.unwrap();
+    stack.deliver().await;
+    users.remove("alice").await.unwrap();
+    stack.deliver().await;
+    let calls: Vec<(String, Value)> = stack.sber.accepted().into_iter().map(|c| (c.method, c.body)).collect();
+    let methods: Vec<&str> = calls.iter().map(|(m, _)| m.as_str()).collect();
+    assert_eq!(methods, ["POST", "DELETE", "POST", "DELETE"], "{calls:?}");
+    assert_eq!(calls[0].1["devices"][0]["name"], "Pantry", "linked and renamed in one batch: the last name");
+    assert_eq!(calls[1].1, json!({"device_ids": [METER.to_string()]}));
+    assert_eq!(calls[2].1["devices"][0]["id"], other);
+    assert_eq!(calls[3].1, json!({"device_ids": [other]}), "removing the user removes their devices");
+}
+
+testkit::on_both_backends!(
+    a_reading_pushes_what_sber_sees_and_a_redelivery_nothing,
+    users_sber_has_not_linked_are_never_pushed,
+    sber_failing_is_retried_honouring_429_then_dead_lettered,
+    device_links_unlinks_and_removals_tell_sber,
+);

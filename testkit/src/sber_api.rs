@@ -1,0 +1,138 @@
+//! A fake of Sber's partner API on loopback (`POST /v1/state`, `POST`/`PUT`/`DELETE /v1/devices`): checks the
+//! project's key in `Authorization`, records every call, and answers as told (success, 500, 429 with
+//! `Retry-After`) for a chosen number of calls.
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use tokio::net::TcpListener;
+
+/// One call as Sber received it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SberCall {
+    pub method: String,
+    pub path: String,
+    pub authorization: Option<String>,
+    pub body: serde_json::Value,
+    /// What the fake answered.
+    pub status: u16,
+}
+
+/// An answer the fake gives instead of success.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    ServerError,
+    /// 429 with `Retry-After: <seconds>`.
+    TooManyRequests(u64),
+}
+
+#[derive(Default)]
+struct State {
+    calls: Vec<SberCall>,
+    /// Answers for the next calls, in order; success once empty.
+    planned: VecDeque<Failure>,
+    /// Every call fails like this, when set.
+    always: Option<Failure>,
+}
+
+pub struct FakeSberApi {
+    /// `http://127.0.0.1:<port>`: the value for `SBER_API_URL`.
+    pub url: String,
+    state: Arc<Mutex<State>>,
+    called: Arc<tokio::sync::Notify>,
+}
+
+impl FakeSberApi {
+    /// Accepts `Authorization: <expected>`.
+    pub async fn start(expected: &str) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind fake Sber API");
+        let url = format!("http://{}", listener.local_addr().expect("address"));
+        let state = Arc::new(Mutex::new(State::default()));
+        let called = Arc::new(tokio::sync::Notify::new());
+        let (serving, notifying) = (state.clone(), called.clone());
+        let expected = Arc::new(expected.to_owned());
+        crate::serve_http(
+            listener,
+            hyper::service::service_fn(move |req| {
+                let (state, called, expected) = (serving.clone(), notifying.clone(), expected.clone());
+                async move {
+                    let answer = serve(state, expected, req).await;
+                    called.notify_waiters();
+                    answer
+                }
+            }),
+        );
+        Self { url, state, called }
+    }
+
+    /// Waits (at most `timeout`) until the calls so far satisfy `done`; whether they did.
+    pub async fn wait_for(&self, timeout: std::time::Duration, done: impl Fn(&[SberCall]) -> bool) -> bool {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let called = self.called.notified();
+            if done(&self.calls()) {
+                return true;
+            }
+            if tokio::time::timeout_at(deadline, called).await.is_err() {
+                return done(&self.calls());
+            }
+        }
+    }
+
+    pub fn calls(&self) -> Vec<SberCall> {
+        self.state.lock().unwrap().calls.clone()
+    }
+
+    /// The calls Sber took (2xx).
+    pub fn accepted(&self) -> Vec<SberCall> {
+        self.calls().into_iter().filter(|c| (200..300).contains(&c.status)).collect()
+    }
+
+    /// The next calls get these answers, then success.
+    pub fn fail_next(&self, failures: &[Failure]) {
+        self.state.lock().unwrap().planned.extend(failures.iter().copied());
+    }
+
+    /// Every call gets `failure` (`None`: success again).
+    pub fn fail_always(&self, failure: Option<Failure>) {
+        self.state.lock().unwrap().always = failure;
+    }
+}
+
+async fn serve(
+    state: Arc<Mutex<State>>,
+    expected: Arc<String>,
+    request: hyper::Request<Incoming>,
+) -> Result<hyper::Response<Full<Bytes>>, std::convert::Infallible> {
+    let authorization = request.headers().get("authorization").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let (method, path) = (request.method().to_string(), request.uri().path().to_owned());
+    let bytes = request.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+    let body = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
+    let known =
+        matches!((method.as_str(), path.as_str()), ("POST", "/v1/state") | ("POST" | "PUT" | "DELETE", "/v1/devices"));
+    let mut state = state.lock().unwrap();
+    let failure = state.always.or_else(|| state.planned.pop_front());
+    let (status, headers, answer): (u16, Vec<(&str, String)>, &str) =
+        if authorization.as_deref() != Some(expected.as_str()) {
+            (401, vec![], r#"{"code": 401, "message": "unauthorized"}"#)
+        } else if !known {
+            (404, vec![], r#"{"code": 404, "message": "not found"}"#)
+        } else {
+            match failure {
+                Some(Failure::ServerError) => (500, vec![], r#"{"code": 500, "message": "internal"}"#),
+                Some(Failure::TooManyRequests(seconds)) => {
+                    (429, vec![("retry-after", seconds.to_string())], r#"{"code": 429, "message": "slow down"}"#)
+                }
+                None => (200, vec![], "{}"),
+            }
+        };
+    state.calls.push(SberCall { method, path, authorization, body, status });
+    let mut response = hyper::Response::new(Full::new(Bytes::from(answer)));
+    *response.status_mut() = hyper::StatusCode::from_u16(status).unwrap();
+    for (name, value) in headers {
+        response.headers_mut().insert(name, value.parse().unwrap());
+    }
+    Ok(response)
+}
