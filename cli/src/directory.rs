@@ -1,6 +1,8 @@
 //! `switchyard user ...` and `switchyard device ...`: the user directory, on the embedded store of `serve` or on a
 //! deployed stack's DynamoDB table.
 
+use crate::local_stream::LocalStream;
+use shared::secrets::file::FileSecrets;
 use shared::store::Store;
 use shared::store::dynamo::DynamoStore;
 use shared::store::embedded::EmbeddedStore;
@@ -19,6 +21,33 @@ pub struct StoreArgs {
     /// credentials come from the usual AWS environment and profile.
     #[arg(long, env = "SWITCHYARD_TABLE")]
     table: Option<String>,
+    /// Secrets file of the embedded store (the one `serve --secrets` uses): Sber's key for telling Sber of
+    /// changed devices, the oauth clients for `token mint`.
+    #[arg(long, default_value = "local/secrets.json")]
+    secrets: PathBuf,
+}
+
+/// A directory opened for changes Sber hears of: on the embedded store, its own stand-in of the table's stream
+/// (deployed, the table's stream does it).
+pub struct Directory {
+    pub store: Arc<dyn Store>,
+    stream: Option<LocalStream>,
+}
+
+impl Directory {
+    /// Tells Sber of what changed, as the runner would, before the command ends.
+    pub async fn settle(self) -> Result<(), String> {
+        let Some(stream) = self.stream else { return Ok(()) };
+        let given_up = stream.drain().await;
+        if given_up.is_empty() {
+            return Ok(());
+        }
+        Err(format!(
+            "the change is stored, but Sber was not told of {} change(s) after every retry (is SBER_API_URL reachable \
+             and the `sber` secret's api_key right?)",
+            given_up.len()
+        ))
+    }
 }
 
 impl StoreArgs {
@@ -41,6 +70,17 @@ impl StoreArgs {
                 Ok(Arc::new(store))
             }
         }
+    }
+
+    /// The store, with the stream that tells Sber of its changes (see [`Directory::settle`]).
+    pub async fn open_for_changes(&self) -> Result<Directory, String> {
+        let store = self.open().await?;
+        if self.table.is_some() {
+            return Ok(Directory { store, stream: None });
+        }
+        let secrets = FileSecrets::load(&self.secrets)?;
+        let (store, stream) = LocalStream::over(&shared::env::Vars::from_process(), store, Arc::new(secrets))?;
+        Ok(Directory { store, stream: Some(stream) })
     }
 }
 
@@ -138,9 +178,10 @@ pub async fn user(command: UserCommand) -> Result<(), String> {
             println!("password changed {}\t{}", user.id, user.login);
         }
         UserCommand::Remove { login, store } => {
-            let store = store.open().await?;
-            let user = Users::new(store.as_ref()).remove(&login).await.map_err(|e| e.to_string())?;
+            let directory = store.open_for_changes().await?;
+            let user = Users::new(directory.store.as_ref()).remove(&login).await.map_err(|e| e.to_string())?;
             println!("removed {}\t{}", user.id, user.login);
+            directory.settle().await?;
         }
         UserCommand::List { store } => {
             let store = store.open().await?;
@@ -155,23 +196,25 @@ pub async fn user(command: UserCommand) -> Result<(), String> {
 pub async fn device(command: DeviceCommand) -> Result<(), String> {
     match command {
         DeviceCommand::Link { user, smartme_device, name, store } => {
-            let store = store.open().await?;
-            let users = Users::new(store.as_ref());
+            let directory = store.open_for_changes().await?;
+            let users = Users::new(directory.store.as_ref());
             let owner = users.by_login(&user).await.map_err(|e| e.to_string())?;
             let device = users
                 .link_device(&owner.id, &smartme_device, &name, shared::clock::now_epoch())
                 .await
                 .map_err(|e| e.to_string())?;
             println!("{}\t{}\t{}", owner.login, device.id, device.name);
+            directory.settle().await?;
         }
         DeviceCommand::Unlink { user, smartme_device, store } => {
-            let store = store.open().await?;
-            let users = Users::new(store.as_ref());
+            let directory = store.open_for_changes().await?;
+            let users = Users::new(directory.store.as_ref());
             let owner = users.by_login(&user).await.map_err(|e| e.to_string())?;
             if !users.unlink_device(&owner.id, &smartme_device).await.map_err(|e| e.to_string())? {
                 return Err(format!("{smartme_device} is not linked to {}", owner.login));
             }
             println!("unlinked {smartme_device}");
+            directory.settle().await?;
         }
         DeviceCommand::List { user, store } => {
             let store = store.open().await?;
@@ -199,9 +242,6 @@ pub enum TokenCommand {
         /// Space-separated scopes (default: the client's scopes).
         #[arg(long)]
         scope: Option<String>,
-        /// Secrets file for the embedded store (with `--table`, Secrets Manager under `--secret-prefix`).
-        #[arg(long, default_value = "local/secrets.json")]
-        secrets: PathBuf,
         /// Secrets Manager name prefix of the deployed stack (`<stack>/`).
         #[arg(long, env = "SWITCHYARD_SECRET_PREFIX", default_value = "")]
         secret_prefix: String,
@@ -211,9 +251,9 @@ pub enum TokenCommand {
 }
 
 pub async fn token(command: TokenCommand) -> Result<(), String> {
-    let TokenCommand::Mint { user, client, scope, secrets, secret_prefix, store } = command;
+    let TokenCommand::Mint { user, client, scope, secret_prefix, store } = command;
     let prefix = store.table.is_some().then_some(secret_prefix.as_str());
-    let secrets = crate::secret_source::open(&secrets, prefix).await?;
+    let secrets = crate::secret_source::open(&store.secrets, prefix).await?;
     let store = store.open().await?;
     let owner = Users::new(store.as_ref()).by_login(&user).await.map_err(|e| e.to_string())?;
     let settings = shared::oauth::OAuthSettings::load(secrets.as_ref(), None).await.map_err(|e| e.to_string())?;

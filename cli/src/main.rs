@@ -2,6 +2,7 @@
 
 mod apigw;
 mod directory;
+mod local_stream;
 mod secret_source;
 mod secrets_init;
 mod serve;

@@ -1,5 +1,6 @@
 //! `switchyard serve`: one HTTP server on loopback in front of all six functions' handlers.
 
+use crate::local_stream::LocalStream;
 use crate::{apigw, stack};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
@@ -36,7 +37,8 @@ pub async fn run(listen: SocketAddr, data: &Path, secrets: &Path) -> Result<(), 
         Arc::new(EmbeddedStore::open(&data.join("store.redb")).map_err(|e| e.to_string())?);
     let secrets: Arc<dyn shared::secrets::Secrets> = Arc::new(FileSecrets::load(secrets)?);
     // Changes go to `notify` as the table's stream would take them (Sber pushes, off the request path).
-    let (store, _stream) = stack::change_stream(&vars, store, secrets.clone())?;
+    let (store, stream) = LocalStream::over(&vars, store, secrets.clone())?;
+    tokio::spawn(stream.run());
     let deps = Deps { store, secrets };
     let handlers: Handlers = Arc::new(stack::handlers(&vars, &deps)?);
     // The first line is machine-readable: tests (and scripts) read the bound address from it.

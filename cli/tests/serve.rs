@@ -189,3 +189,86 @@ async fn an_app_links_an_account_and_gets_a_smallcase_token_through_the_runner()
     assert_eq!(smallcase.status, 200, "{}", smallcase.text());
     assert!(smallcase.json()["smallcaseAuthToken"].as_str().is_some_and(|t| t.split('.').count() == 3));
 }
+
+/// Runs `switchyard <args>` on the embedded store in `data` with the repository's secrets file; its standard output.
+async fn cli(data: &std::path::Path, env: &[(&str, &str)], args: &[&str], stdin: &str) -> String {
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_switchyard"));
+    command
+        .args(args)
+        .arg("--data")
+        .arg(data)
+        .arg("--secrets")
+        .arg(testkit::workspace_root().join("local/secrets.json"))
+        .envs(env.iter().copied())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = command.spawn().unwrap();
+    let mut input = child.stdin.take().unwrap();
+    tokio::io::AsyncWriteExt::write_all(&mut input, stdin.as_bytes()).await.unwrap();
+    drop(input);
+    let output = child.wait_with_output().await.unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "switchyard {args:?}: {stderr}");
+    String::from_utf8(output.stdout).unwrap()
+}
+
+#[tokio::test]
+async fn sber_hears_of_readings_through_the_runner_and_of_devices_through_the_cli() {
+    let secrets: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(testkit::workspace_root().join("local/secrets.json")).unwrap())
+            .unwrap();
+    let api_key = secrets["sber"]["api_key"].as_str().unwrap();
+    let sber = testkit::sber_api::FakeSberApi::start(&format!("Bearer {api_key}")).await;
+    let env = [("SBER_API_URL", sber.url.as_str())];
+    let data = std::env::temp_dir().join(testkit::unique_name("runner"));
+    let meter = "3bd0fce9-9f8e-4183-b3d1-0c1622a22ca1";
+
+    let added = cli(&data, &env, &["user", "add", "alice"], "alice-password-123\n").await;
+    let alice = added.split('\t').next().unwrap().to_owned();
+    cli(&data, &env, &["device", "link", "--user", "alice", "--smartme-device", meter, "--name", "Hall"], "").await;
+    assert!(sber.calls().is_empty(), "Sber has not linked alice yet: nothing to tell it");
+    let token = cli(&data, &env, &["token", "mint", "--user", "alice", "--client", "sber"], "").await;
+
+    let runner = Runner::start(
+        env!("CARGO_BIN_EXE_switchyard"),
+        &data,
+        &testkit::workspace_root().join("local/secrets.json"),
+        &env,
+    )
+    .await;
+    // Sber links alice: it asks who she is, then for her devices.
+    let bearer = format!("Bearer {}", token.trim());
+    let user = send(&runner.base, "GET", "/sber/v1/user", &[("authorization", &bearer)], "").await;
+    assert_eq!((user.status, user.json()["id"].as_str()), (200, Some(alice.as_str())));
+    // smart-me posts a reading: ingest answers smart-me, and Sber is told of the state off that path.
+    let realtime = shared::codec::BasicCredentials::header_value(
+        secrets["smartme"]["username"].as_str().unwrap(),
+        secrets["smartme"]["password"].as_str().unwrap(),
+    );
+    let now_ms = shared::clock::now_epoch() * 1000;
+    let post = shared::smartme::post::body(vec![shared::smartme::post::reading(
+        meter.parse().unwrap(),
+        now_ms,
+        &[([1, 0, 1, 7, 0, 255], 42.0), ([1, 0, 32, 7, 0, 255], 230.0)],
+    )]);
+    let posted = send(&runner.base, "POST", "/smartme/realtime", &[("authorization", &realtime)], post).await;
+    assert_eq!(posted.status, 200, "{}", posted.text());
+    let pushed = sber
+        .wait_for(std::time::Duration::from_secs(20), |calls| {
+            calls.iter().any(|c| c.path == "/v1/state" && c.status == 200)
+        })
+        .await;
+    assert!(pushed, "no state push reached Sber: {:?}", sber.calls());
+    let push = sber.accepted().into_iter().find(|c| c.path == "/v1/state").unwrap();
+    let states = push.body["devices"][meter]["states"].as_array().unwrap().clone();
+    assert!(states.contains(&serde_json::json!({"key": "power", "value": {"type": "INTEGER", "integer_value": "42"}})));
+    assert!(states.contains(&serde_json::json!({"key": "online", "value": {"type": "BOOL", "bool_value": true}})));
+    runner.stop().await;
+
+    // The operator unlinks the meter with the runner stopped: the CLI tells Sber before it exits.
+    cli(&data, &env, &["device", "unlink", "--user", "alice", "--smartme-device", meter], "").await;
+    let last = sber.accepted().pop().unwrap();
+    assert_eq!((last.method.as_str(), last.path.as_str()), ("DELETE", "/v1/devices"));
+    assert_eq!(last.body, serde_json::json!({"device_ids": [meter]}));
+}

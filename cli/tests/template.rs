@@ -249,3 +249,16 @@ fn logs_have_a_retention_and_the_api_logs_what_never_reaches_a_function() {
     }
     assert!(!access["Format"].as_str().unwrap().contains('\n'), "an access log format is one line");
 }
+
+#[test]
+fn openapi_lists_sbers_error_codes_and_only_those() {
+    let path = testkit::workspace_root().join("openapi.yaml");
+    let spec: Value = serde_yaml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let responses = &spec["components"]["responses"];
+    let per_device = &responses["SberStates"]["content"]["application/json"]["schema"]["properties"]["errors"];
+    let common = &responses["SberError"]["content"]["application/json"]["schema"]["properties"]["code"];
+    for codes in [&per_device["items"]["properties"]["code"]["enum"], &common["enum"]] {
+        let codes: Vec<u16> = serde_yaml::from_value(codes.clone()).expect("an enum of codes");
+        assert_eq!(codes, shared::sber::ERROR_CODES);
+    }
+}

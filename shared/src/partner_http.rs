@@ -26,6 +26,8 @@ pub struct PartnerClient {
     /// The partner's name in metrics (`PartnerCallLatency` and `PartnerCallFailures` by `Partner`).
     partner: &'static str,
     timeout: Duration,
+    /// Trust anchors added to the platform's (a partner whose certificates chain to a root the platform lacks).
+    extra_roots: Vec<reqwest::Certificate>,
     /// `None` when the client could not be built: calls then fail, never fall back to a client without the
     /// redirect policy and timeouts.
     client: OnceLock<Option<reqwest::Client>>,
@@ -33,7 +35,19 @@ pub struct PartnerClient {
 
 impl PartnerClient {
     pub fn new(partner: &'static str, timeout: Duration) -> Self {
-        Self { partner, timeout, client: OnceLock::new() }
+        Self { partner, timeout, extra_roots: Vec::new(), client: OnceLock::new() }
+    }
+
+    /// The same client, also trusting the certificates of the PEM bundle `pem` as roots. Line breaks may have been
+    /// turned into spaces (a CloudFormation parameter holds one line).
+    pub fn trusting(mut self, pem: &str) -> Result<Self, String> {
+        let roots = reqwest::Certificate::from_pem_bundle(rewrapped_pem(pem).as_bytes()).map_err(|e| e.to_string())?;
+        if roots.is_empty() {
+            return Err("no PEM certificate in it".into());
+        }
+        self.extra_roots = roots;
+        self.client = OnceLock::new();
+        Ok(self)
     }
 
     pub fn timeout(&self) -> Duration {
@@ -118,6 +132,7 @@ impl PartnerClient {
                     .redirect(reqwest::redirect::Policy::none())
                     .connect_timeout(self.timeout)
                     .timeout(self.timeout)
+                    .tls_certs_merge(self.extra_roots.iter().cloned())
                     .build();
                 built
                     .map_err(|error| tracing::error!(partner = self.partner, %error, "partner HTTP client not built"))
@@ -125,6 +140,26 @@ impl PartnerClient {
             })
             .as_ref()
     }
+}
+
+/// The certificates of `pem` with their base64 on lines of 64 characters, whatever whitespace separated it.
+fn rewrapped_pem(pem: &str) -> String {
+    const BEGIN: &str = "-----BEGIN CERTIFICATE-----";
+    const END: &str = "-----END CERTIFICATE-----";
+    let mut out = String::new();
+    for block in pem.split(BEGIN).skip(1) {
+        let Some((body, _)) = block.split_once(END) else { continue };
+        let base64: String = body.chars().filter(|c| !c.is_whitespace()).collect();
+        out.push_str(BEGIN);
+        out.push('\n');
+        for line in base64.as_bytes().chunks(64) {
+            out.push_str(&String::from_utf8_lossy(line));
+            out.push('\n');
+        }
+        out.push_str(END);
+        out.push('\n');
+    }
+    out
 }
 
 #[cfg(test)]

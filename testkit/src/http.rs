@@ -47,7 +47,7 @@ pub async fn send(base: &str, method: &str, path: &str, headers: &[(&str, &str)]
 /// A `switchyard serve` process on a free loopback port; killed when dropped.
 pub struct Runner {
     pub base: String,
-    _child: tokio::process::Child,
+    child: tokio::process::Child,
 }
 
 impl Runner {
@@ -87,6 +87,11 @@ impl Runner {
                 crate::leaks::keep_logs("runner", &(line + "\n"));
             }
         });
-        Self { base, _child: child }
+        Self { base, child }
+    }
+
+    /// Stops the runner and waits until it has exited (its store is free for the CLI again).
+    pub async fn stop(mut self) {
+        self.child.kill().await.expect("stop the runner");
     }
 }

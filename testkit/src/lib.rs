@@ -26,6 +26,7 @@ pub mod smartme_api;
 pub mod stack;
 pub mod telemetry;
 pub mod template;
+pub mod tls;
 
 use std::path::PathBuf;
 

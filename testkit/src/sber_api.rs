@@ -38,32 +38,43 @@ struct State {
 }
 
 pub struct FakeSberApi {
-    /// `http://127.0.0.1:<port>`: the value for `SBER_API_URL`.
+    /// `http(s)://127.0.0.1:<port>`: the value for `SBER_API_URL`.
     pub url: String,
     state: Arc<Mutex<State>>,
     called: Arc<tokio::sync::Notify>,
 }
 
 impl FakeSberApi {
-    /// Accepts `Authorization: <expected>`.
+    /// Accepts `Authorization: <expected>`, on plain HTTP.
     pub async fn start(expected: &str) -> Self {
+        Self::serving(expected, None).await
+    }
+
+    /// As [`Self::start`], over HTTPS with a certificate of `ca` (as Sber's, whose root Lambda's store lacks).
+    pub async fn start_tls(expected: &str, ca: &crate::tls::TestCa) -> Self {
+        Self::serving(expected, Some(ca)).await
+    }
+
+    async fn serving(expected: &str, ca: Option<&crate::tls::TestCa>) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind fake Sber API");
-        let url = format!("http://{}", listener.local_addr().expect("address"));
+        let scheme = if ca.is_some() { "https" } else { "http" };
+        let url = format!("{scheme}://{}", listener.local_addr().expect("address"));
         let state = Arc::new(Mutex::new(State::default()));
         let called = Arc::new(tokio::sync::Notify::new());
         let (serving, notifying) = (state.clone(), called.clone());
         let expected = Arc::new(expected.to_owned());
-        crate::serve_http(
-            listener,
-            hyper::service::service_fn(move |req| {
-                let (state, called, expected) = (serving.clone(), notifying.clone(), expected.clone());
-                async move {
-                    let answer = serve(state, expected, req).await;
-                    called.notify_waiters();
-                    answer
-                }
-            }),
-        );
+        let service = hyper::service::service_fn(move |req| {
+            let (state, called, expected) = (serving.clone(), notifying.clone(), expected.clone());
+            async move {
+                let answer = serve(state, expected, req).await;
+                called.notify_waiters();
+                answer
+            }
+        });
+        match ca {
+            Some(ca) => ca.serve_https(listener, service),
+            None => crate::serve_http(listener, service),
+        }
         Self { url, state, called }
     }
 

@@ -1,13 +1,11 @@
 //! `POST /smartme/realtime` on the embedded store and on DynamoDB + Secrets Manager (moto).
 
 use lambda_http::{Body, Request};
-use prost::Message;
 use shared::codec::BasicCredentials;
 use shared::env::Vars;
 use shared::http::Handler;
-use shared::smartme::UtcTicks;
-use shared::smartme::bcl::uuid_to_guid;
-use shared::smartme::proto::{DeviceData, DeviceDataArray, DeviceValue};
+use shared::smartme::post::{body, reading};
+use shared::smartme::proto::DeviceData;
 use shared::store::{Query, SortRange, Store, keys};
 use std::sync::Arc;
 use switchyard_ingest::IngestFunction;
@@ -48,18 +46,7 @@ fn auth() -> Option<String> {
 }
 
 fn item(device: Uuid, unix_ms: i64, power: f64) -> DeviceData {
-    DeviceData {
-        device_id: uuid_to_guid(device),
-        date_time: UtcTicks(unix_ms * 10_000).to_bcl(),
-        device_values: vec![
-            DeviceValue { obis: vec![1, 0, 1, 8, 0, 255], value: 1000.0 + power },
-            DeviceValue { obis: vec![1, 0, 1, 7, 0, 255], value: power },
-        ],
-    }
-}
-
-fn body(items: Vec<DeviceData>) -> Vec<u8> {
-    DeviceDataArray { device_data_items: items }.encode_to_vec()
+    reading(device, unix_ms, &[([1, 0, 1, 8, 0, 255], 1000.0 + power), ([1, 0, 1, 7, 0, 255], power)])
 }
 
 async fn send(

@@ -3,15 +3,12 @@
 //! feature table (`spec.json`).
 
 use lambda_http::{Body, Request};
-use prost::Message;
 use serde_json::{Value, json};
 use shared::codec::BasicCredentials;
 use shared::env::Vars;
 use shared::http::Handler;
 use shared::sber::partner_api::RetryPolicy;
-use shared::smartme::UtcTicks;
-use shared::smartme::bcl::uuid_to_guid;
-use shared::smartme::proto::{DeviceData, DeviceDataArray, DeviceValue};
+use shared::smartme::post::reading;
 use shared::store::changes::{Change, ChangeFeed, Delivered, deliver};
 use shared::store::{Item, Store, Value as Attr, keys};
 use shared::users::Users;
@@ -87,16 +84,7 @@ impl Stack {
     }
 
     async fn post(&self, values: &[([u8; 6], f64)], seconds_ago: i64) -> u16 {
-        let ms = (now() - seconds_ago) * 1000;
-        let item = DeviceData {
-            device_id: uuid_to_guid(METER),
-            date_time: UtcTicks(ms * 10_000).to_bcl(),
-            device_values: values
-                .iter()
-                .map(|(obis, value)| DeviceValue { obis: obis.to_vec(), value: *value })
-                .collect(),
-        };
-        let body = DeviceDataArray { device_data_items: vec![item] }.encode_to_vec();
+        let body = shared::smartme::post::body(vec![reading(METER, (now() - seconds_ago) * 1000, values)]);
         let mut request = Request::new(Body::Binary(body));
         *request.method_mut() = lambda_http::http::Method::POST;
         *request.uri_mut() = "/smartme/realtime".parse().unwrap();
@@ -253,3 +241,53 @@ testkit::on_both_backends!(
     sber_failing_is_retried_honouring_429_then_dead_lettered,
     device_links_unlinks_and_removals_tell_sber,
 );
+
+/// Sber's partner API chains to a root Lambda's trust store lacks (the Russian Trusted Root CA): without the
+/// operator's `SBER_CA_PEM` nothing reaches it and the change is kept for a retry; with it, the call goes through.
+#[tokio::test]
+async fn sber_behind_a_root_the_platform_lacks_is_reached_only_with_its_ca() {
+    let ca = testkit::tls::TestCa::new();
+    let sber = FakeSberApi::start_tls(&format!("Bearer {API_KEY}"), &ca).await;
+    let ports = testkit::stack::ports(Backend::Embedded, &[("sber", json!({"api_key": API_KEY}))]).await;
+    let changes: Arc<Mutex<Vec<Change>>> = Arc::default();
+    let sink = {
+        let changes = changes.clone();
+        Arc::new(move |batch: Vec<Change>| changes.lock().unwrap().extend(batch))
+    };
+    let admin: Arc<dyn Store> = Arc::new(ChangeFeed::new(ports.admin.clone(), sink));
+    let users = Users::new(admin.as_ref());
+    let alice = users.add("alice", "alice-password-1", now()).await.unwrap().id;
+    let link = Item::new(keys::sber_link(&alice)).with("userId", Attr::str(&alice));
+    admin.put(link, shared::store::Condition::Always).await.unwrap();
+    users.link_device(&alice, &METER.to_string(), "Kitchen", now()).await.unwrap();
+    let linked = std::mem::take(&mut *changes.lock().unwrap());
+    let fast = RetryPolicy { attempts: 1, first_backoff: Duration::from_millis(1), budget: Duration::from_secs(3) };
+
+    let untrusting = Vars::from_pairs([("SBER_API_URL", sber.url.as_str())]);
+    let notify = NotifyFunction::new(ports.deps.clone(), &untrusting).unwrap().with_retry(fast);
+    let delivered = deliver(linked.clone(), 0, |event| {
+        let notify = &notify;
+        async move { notify.handle("test-request", &event).await }
+    })
+    .await;
+    assert_eq!(delivered.dead_letters.len(), 1, "the platform's roots alone cannot reach Sber");
+    assert!(sber.calls().is_empty(), "no request got past the handshake");
+
+    // On one line, as a CloudFormation parameter carries it.
+    let one_line = ca.root_pem.replace('\n', " ");
+    let trusting = Vars::from_pairs([("SBER_API_URL", sber.url.as_str()), ("SBER_CA_PEM", one_line.as_str())]);
+    let notify = NotifyFunction::new(ports.deps.clone(), &trusting).unwrap().with_retry(fast);
+    let delivered = deliver(linked, 0, |event| {
+        let notify = &notify;
+        async move { notify.handle("test-request", &event).await }
+    })
+    .await;
+    assert!(delivered.dead_letters.is_empty());
+    let added = sber.accepted();
+    assert_eq!((added.len(), added[0].method.as_str()), (1, "POST"));
+
+    // A value that is no certificate stops the function at its start, not at its first push.
+    let broken = Vars::from_pairs([("SBER_CA_PEM", "not a certificate")]);
+    let error = NotifyFunction::new(ports.deps.clone(), &broken).err().expect("refused").to_string();
+    assert!(error.contains("SBER_CA_PEM"), "{error}");
+}

@@ -4,14 +4,11 @@
 
 use lambda_http::http::Method;
 use lambda_http::{Body, Request, Response};
-use prost::Message;
 use serde_json::{Value, json};
 use shared::codec::BasicCredentials;
 use shared::env::Vars;
 use shared::http::Handler;
-use shared::smartme::UtcTicks;
-use shared::smartme::bcl::uuid_to_guid;
-use shared::smartme::proto::{DeviceData, DeviceDataArray, DeviceValue};
+use shared::smartme::proto::DeviceData;
 use shared::users::Users;
 use std::cell::Cell;
 use testkit::smartme_api::{FakeSmartMe, SWITCH_OBIS};
@@ -151,7 +148,7 @@ impl Stack {
     }
 
     async fn ingest(&self, items: Vec<DeviceData>) {
-        let mut post = Request::new(Body::Binary(DeviceDataArray { device_data_items: items }.encode_to_vec()));
+        let mut post = Request::new(Body::Binary(shared::smartme::post::body(items)));
         *post.method_mut() = Method::POST;
         *post.uri_mut() = "/smartme/realtime".parse().unwrap();
         post.headers_mut()
@@ -162,12 +159,7 @@ impl Stack {
 }
 
 fn reading(device: &str, seconds_ago: i64, values: &[([u8; 6], f64)]) -> DeviceData {
-    let unix_ms = (clock() - seconds_ago) * 1000;
-    DeviceData {
-        device_id: uuid_to_guid(Uuid::parse_str(device).unwrap()),
-        date_time: UtcTicks(unix_ms * 10_000).to_bcl(),
-        device_values: values.iter().map(|(obis, value)| DeviceValue { obis: obis.to_vec(), value: *value }).collect(),
-    }
+    shared::smartme::post::reading(Uuid::parse_str(device).unwrap(), (clock() - seconds_ago) * 1000, values)
 }
 
 fn state<'a>(states: &'a Value, key: &str) -> &'a Value {

@@ -74,7 +74,14 @@ impl SberApi {
             return Err(crate::env::ConfigError::new("SBER_API_URL", "must be an absolute URL"));
         }
         let scheme = vars.get_raw("SBER_API_KEY_SCHEME").unwrap_or("Bearer");
-        Ok(Self::new(url, scheme.trim(), Duration::from_millis(vars.parse_or("SBER_TIMEOUT_MS", 5_000)?)))
+        let mut api = Self::new(url, scheme.trim(), Duration::from_millis(vars.parse_or("SBER_TIMEOUT_MS", 5_000)?));
+        // Sber's partner API presents certificates of the Russian Trusted Root CA, which Lambda's trust store
+        // lacks: the operator supplies that root here.
+        if let Some(pem) = vars.get_raw("SBER_CA_PEM").map(str::trim).filter(|pem| !pem.is_empty()) {
+            let trusting = api.http.clone().trusting(pem);
+            api.http = trusting.map_err(|e| crate::env::ConfigError::new("SBER_CA_PEM", &e))?;
+        }
+        Ok(api)
     }
 
     /// The `Authorization` value for the project's key in the `sber` secret.

@@ -4,6 +4,7 @@ pub mod bcl;
 pub mod control;
 pub mod obis;
 pub mod payload;
+pub mod post;
 pub mod registration;
 pub mod storage;
 
