@@ -198,7 +198,8 @@ mod tests {
 
     #[tokio::test]
     async fn without_a_client_calls_fail_and_nothing_is_sent() {
-        let client = PartnerClient { partner: "test", timeout: Duration::from_secs(1), client: OnceLock::from(None) };
+        let client =
+            PartnerClient { client: OnceLock::from(None), ..PartnerClient::new("test", Duration::from_secs(1)) };
         let mut built = false;
         let answer = client
             .exchange(|c| {
