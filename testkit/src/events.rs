@@ -35,15 +35,15 @@ pub struct Run {
 }
 
 /// A deployment environment: its label, its translated template and the parameters it overrides.
-struct Environment {
-    label: String,
-    translated: crate::template::Translated,
-    parameters: Vec<(&'static str, &'static str)>,
+pub struct Environment {
+    pub label: String,
+    pub translated: crate::template::Translated,
+    pub parameters: Vec<(&'static str, &'static str)>,
 }
 
 /// The environments every function's events run in: each `samconfig.toml` environment as translated, and the
 /// default one with custom metrics off.
-fn environments() -> Vec<Environment> {
+pub fn environments() -> Vec<Environment> {
     let mut out: Vec<_> = crate::template::Translated::environments()
         .into_iter()
         .map(|t| Environment { label: t.environment.clone(), translated: t, parameters: Vec::new() })

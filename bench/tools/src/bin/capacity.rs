@@ -5,7 +5,6 @@
 //! (5th) invocation median; prints a Markdown table per one million requests.
 
 use lambda_http::{Body, Request};
-use prost::Message;
 use serde_json::{Value, json};
 use shared::Deps;
 use shared::codec::BasicCredentials;
@@ -14,9 +13,9 @@ use shared::http::Handler;
 use shared::oauth::OAuthSettings;
 use shared::oauth::grants::{Grants, Lifetimes};
 use shared::secrets::FileSecrets;
-use shared::smartme::UtcTicks;
-use shared::smartme::bcl::uuid_to_guid;
-use shared::smartme::proto::{DeviceData, DeviceDataArray, DeviceValue};
+use shared::smartme::post;
+use shared::store::Store;
+use shared::store::changes::{Change, ChangeKind, to_stream_event};
 use shared::store::embedded::EmbeddedStore;
 use std::sync::Arc;
 use testkit::capacity::CountingStore;
@@ -31,29 +30,22 @@ const LAMBDA_GB_S: f64 = 0.000_013_333_4;
 const LAMBDA_PER_MILLION: f64 = 0.20;
 const HTTP_API_PER_MILLION: f64 = 1.00;
 
-fn ten_readings(start_ms: i64) -> Vec<u8> {
-    let items = (0..10)
-        .map(|i| DeviceData {
-            device_id: uuid_to_guid(uuid::Uuid::parse_str(METER).unwrap()),
-            date_time: UtcTicks((start_ms + i * 1000) * 10_000).to_bcl(),
-            device_values: [
-                ([1, 0, 1, 8, 0, 255], 1_879_583.2),
-                ([1, 0, 2, 8, 0, 255], 12.5),
-                ([1, 0, 1, 7, 0, 255], 240.0),
-                ([1, 0, 2, 7, 0, 255], 0.0),
-                ([1, 0, 31, 7, 0, 255], 1.1),
-                ([1, 0, 32, 7, 0, 255], 231.0),
-                ([1, 0, 13, 7, 0, 255], 0.98),
-                ([1, 0, 14, 7, 0, 255], 50.0),
-                ([1, 0, 1, 8, 1, 255], 1_000_000.0),
-                ([99, 0, 12, 0, 0, 0], 1.0),
-            ]
-            .iter()
-            .map(|(obis, value)| DeviceValue { obis: obis.to_vec(), value: *value })
-            .collect(),
-        })
-        .collect();
-    DeviceDataArray { device_data_items: items }.encode_to_vec()
+/// Ten readings a second apart, ten values each; `power` W of realtime power.
+fn ten_readings(start_ms: i64, power: f64) -> Vec<u8> {
+    let meter = uuid::Uuid::parse_str(METER).unwrap();
+    let values = [
+        ([1, 0, 1, 8, 0, 255], 1_879_583.2),
+        ([1, 0, 2, 8, 0, 255], 12.5),
+        ([1, 0, 1, 7, 0, 255], power),
+        ([1, 0, 2, 7, 0, 255], 0.0),
+        ([1, 0, 31, 7, 0, 255], 1.1),
+        ([1, 0, 32, 7, 0, 255], 231.0),
+        ([1, 0, 13, 7, 0, 255], 0.98),
+        ([1, 0, 14, 7, 0, 255], 50.0),
+        ([1, 0, 1, 8, 1, 255], 1_000_000.0),
+        ([99, 0, 12, 0, 0, 0], 1.0),
+    ];
+    post::body((0..10).map(|i| post::reading(meter, start_ms + i * 1000, &values)).collect())
 }
 
 fn request(method: &str, path: &str, headers: &[(&str, String)], body: Body) -> Request {
@@ -92,7 +84,7 @@ async fn main() {
         local["smartme"]["username"].as_str().unwrap(),
         local["smartme"]["password"].as_str().unwrap(),
     );
-    let post = ten_readings((now - 60) * 1000);
+    let post = ten_readings((now - 60) * 1000, 240.0);
     let send = || request("POST", "/smartme/realtime", &[("authorization", auth.clone())], Body::Binary(post.clone()));
     assert_eq!(ingest.handle(send()).await.status(), 200);
     rows.push(("ingest: new post of 10 readings", "ingest", store.take()));
@@ -119,9 +111,44 @@ async fn main() {
     );
     assert_eq!(sber.handle(query).await.status(), 200);
     rows.push(("Sber: query of one meter", "user", store.take()));
-    let devices = request("GET", "/sber/v1/devices", &[("authorization", bearer)], Body::Empty);
-    assert_eq!(sber.handle(devices).await.status(), 200);
+    // The first devices call records that Sber linked the user (one write, once): measured is every later one.
+    let devices = || request("GET", "/sber/v1/devices", &[("authorization", bearer.clone())], Body::Empty);
+    assert_eq!(sber.handle(devices()).await.status(), 200);
+    store.take();
+    assert_eq!(sber.handle(devices()).await.status(), 200);
     rows.push(("Sber: devices (one meter)", "user", store.take()));
+
+    // notify: Sber linked the user; a new post changes the meter's latest state, whose stream record notify
+    // turns into one state push. (The first record settles the device's model: a one-time update, left out.)
+    let sber_api =
+        testkit::sber_api::FakeSberApi::start(&format!("Bearer {}", local["sber"]["api_key"].as_str().unwrap())).await;
+    let notify_vars = Vars::from_pairs([("SBER_API_URL", sber_api.url.as_str())]);
+    let notify = switchyard_notify::NotifyFunction::new(deps.clone(), &notify_vars)
+        .unwrap()
+        .with_sink(Arc::new(shared::telemetry::NoMetrics));
+    sber.handle(request(
+        "GET",
+        "/sber/v1/user",
+        &[("authorization", format!("Bearer {}", tokens.access_token))],
+        Body::Empty,
+    ))
+    .await;
+    let mut pushes = 0;
+    for (k, start_ms, power) in [(1, (now - 30) * 1000, 250.0), (2, (now - 15) * 1000, 260.0)] {
+        let latest = shared::store::keys::meter_latest(METER);
+        let old = store.get(&latest).await.unwrap();
+        let post = ten_readings(start_ms, power);
+        let send = request("POST", "/smartme/realtime", &[("authorization", auth.clone())], Body::Binary(post));
+        assert_eq!(ingest.handle(send).await.status(), 200);
+        let new = store.get(&latest).await.unwrap();
+        let change = Change { sequence: format!("{k:021}"), kind: ChangeKind::Modify, key: latest, old, new };
+        store.take();
+        let answer = notify.handle("bench", &to_stream_event(&[change])).await;
+        assert_eq!(answer, json!({"batchItemFailures": []}));
+        pushes = sber_api.accepted().iter().filter(|c| c.path == "/v1/state").count();
+    }
+    assert_eq!(pushes, 2, "each changed reading is one push");
+    rows.push(("notify: push of one changed reading (stream record in)", "notify", store.take()));
 
     // A signed webhook (GitHub scheme, 1 KiB body).
     let webhook = switchyard_webhook::WebhookFunction::new(deps.clone(), &vars).unwrap();
@@ -143,12 +170,14 @@ async fn main() {
     println!("|---|---|---|---|---|---|---|");
     for (name, function, (reads, writes, calls)) in rows {
         let dynamo = (writes as f64 * WRU_PER_MILLION) + (reads as f64 * RRU_PER_MILLION);
+        // notify is invoked by the stream, not through the HTTP API (and Lambda's stream reads are free).
+        let api = if function == "notify" { 0.0 } else { HTTP_API_PER_MILLION };
         let (gb_s, compute) = match warm_ms(function) {
             Some(ms) => {
                 let gb_s = ms.ceil() / 1000.0 * 0.125 * 1e6;
                 (
                     format!("{gb_s:.0} (at {:.0} ms)", ms.ceil()),
-                    format!("{:.2}", gb_s * LAMBDA_GB_S + LAMBDA_PER_MILLION + HTTP_API_PER_MILLION),
+                    format!("{:.2}", gb_s * LAMBDA_GB_S + LAMBDA_PER_MILLION + api),
                 )
             }
             None => ("-".into(), "-".into()),

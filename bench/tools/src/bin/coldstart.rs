@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use testkit::runtime::{FunctionProcess, RuntimeApi};
 
 /// Each function with the event it is invoked with (a representative, answered request).
-const CASES: [(&str, &str); 7] = [
+const CASES: [(&str, &str); 8] = [
     ("hello", "config/get.json"),
     ("config", "config/get.json"),
     ("register", "register/bad-token.json"),
@@ -21,6 +21,8 @@ const CASES: [(&str, &str); 7] = [
     ("ingest", "ingest/sample.json"),
     ("webhook", "webhook/github-signed.json"),
     ("token", "token/authorize-get.json"),
+    // A changed latest state of a meter whose owner Sber linked: one state push to a fake Sber on loopback.
+    ("notify", "notify/reading.json"),
 ];
 
 struct Run {
@@ -72,6 +74,8 @@ async fn main() {
         local.as_object().expect("secrets object").iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
     // Each function as the default environment's translated template configures it, on a stack of its own.
     let translated = testkit::template::Translated::load("default");
+    let api_key = local["sber"]["api_key"].as_str().expect("sber api_key").to_owned();
+    let sber = testkit::sber_api::FakeSberApi::start(&format!("Bearer {api_key}")).await;
     let mut rows = Vec::new();
     let mut baseline = 0.0;
     println!(
@@ -84,6 +88,11 @@ async fn main() {
         let event: serde_json::Value = serde_json::from_str(&text).expect("event JSON");
         let env = if name == "hello" {
             testkit::moto::aws_env()
+        } else if name == "notify" {
+            let parameters = [("SberApiUrl", sber.url.as_str())];
+            let deployment = testkit::stack::Deployment::create(&translated, name, &secrets, &parameters).await;
+            seed_sber_link(&deployment.store, &event).await;
+            deployment.process_env()
         } else {
             // The sample smart-me event dates from 2019.
             let parameters = [("SmartMeRetentionDays", "36500")];
@@ -121,4 +130,19 @@ async fn main() {
         }));
     }
     println!("json: {}", serde_json::Value::Array(rows));
+}
+
+/// The meter of the stream event belongs to a user Sber linked, so notify pushes its state.
+async fn seed_sber_link(store: &shared::store::dynamo::DynamoStore, event: &serde_json::Value) {
+    use shared::store::{Condition, Item, Store, Value, keys};
+    let pk = event["Records"][0]["dynamodb"]["Keys"]["pk"]["S"].as_str().expect("a meter record");
+    let meter = pk.trim_start_matches("METER#");
+    let user = "coldstart-user";
+    let owner = Item::new(keys::meter_owner(meter, user))
+        .with("userId", Value::str(user))
+        .with("deviceId", Value::str(meter))
+        .with("name", Value::str("Meter"))
+        .with("features", Value::L(vec![Value::str("online"), Value::str("on_off"), Value::str("power")]));
+    store.put(owner, Condition::Always).await.expect("owner item");
+    store.put(Item::new(keys::sber_link(user)), Condition::Always).await.expect("Sber link");
 }

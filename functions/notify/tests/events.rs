@@ -1,0 +1,67 @@
+//! `events/notify/*` (DynamoDB stream events, as `sam local invoke NotifyFunction -e` takes them) through the real
+//! `notify` binary under the Lambda runtime-API emulator, deployed as the translated template configures it in
+//! every environment, against a fake of Sber's partner API.
+
+use serde_json::json;
+use shared::store::{Condition, Item, Store, Value, keys};
+use testkit::sber_api::FakeSberApi;
+
+const METER: &str = "3bd0fce9-9f8e-4183-b3d1-0c1622a22ca1";
+const USER: &str = "0b5f6c8e-2f7a-4d5c-9a51-6a3e1f2b9c01";
+const API_KEY: &str = "sber-studio-api-key-for-the-events";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_changed_reading_is_pushed_in_every_environment() {
+    let files: Vec<_> = std::fs::read_dir(testkit::events::events_dir().join("notify"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert_eq!(files, ["reading.json"], "every notify event is exercised here");
+    let text = std::fs::read_to_string(testkit::events::events_dir().join("notify/reading.json")).unwrap();
+    let event: serde_json::Value = serde_json::from_str(&text).unwrap();
+    testkit::leaks::fixture_secrets([API_KEY]);
+
+    for environment in testkit::events::environments() {
+        let label = &environment.label;
+        let sber = FakeSberApi::start(&format!("Bearer {API_KEY}")).await;
+        let parameters: Vec<(&str, &str)> =
+            environment.parameters.iter().copied().chain([("SberApiUrl", sber.url.as_str())]).collect();
+        let secrets = [("sber", json!({"api_key": API_KEY}))];
+        let deployment =
+            testkit::stack::Deployment::create(&environment.translated, "notify", &secrets, &parameters).await;
+        // The meter is the user's, and Sber linked the user.
+        let owner = Item::new(keys::meter_owner(METER, USER))
+            .with("userId", Value::str(USER))
+            .with("deviceId", Value::str(METER))
+            .with("name", Value::str("Hall"))
+            .with("linkedAt", Value::int(1_764_400_000));
+        deployment.store.put(owner, Condition::Always).await.unwrap();
+        deployment.store.put(Item::new(keys::sber_link(USER)), Condition::Always).await.unwrap();
+
+        let runtime = testkit::runtime::RuntimeApi::start().await;
+        let process = testkit::runtime::FunctionProcess::spawn(
+            env!("CARGO_BIN_EXE_notify"),
+            &runtime,
+            "notify",
+            &deployment.process_env(),
+        );
+        runtime.first_poll(std::time::Duration::from_secs(30)).await.unwrap_or_else(|e| panic!("[{label}] {e}"));
+        let outcome = runtime.invoke(event.clone(), std::time::Duration::from_secs(30)).await.unwrap();
+        let logs = process.stop().await;
+        let testkit::runtime::Outcome::Response(answer) = outcome else { panic!("[{label}] {outcome:?}\n{logs}") };
+        assert_eq!(answer, json!({"batchItemFailures": []}), "[{label}] {logs}");
+
+        let pushes: Vec<_> = sber.accepted().into_iter().filter(|c| c.path == "/v1/state").collect();
+        assert_eq!(pushes.len(), 1, "[{label}] {:?}", sber.calls());
+        let states = pushes[0].body["devices"][METER]["states"].as_array().unwrap().clone();
+        let power = json!({"key": "power", "value": {"type": "INTEGER", "integer_value": "1250"}});
+        assert!(states.contains(&power), "[{label}] {states:?}");
+
+        // What Lambda's log filter lets through still has the batch line, and the EMF document where metrics are on.
+        let level = deployment.spec.application_log_level.as_deref();
+        let delivered = testkit::lambda_logs::delivered(&logs, level).join("\n");
+        assert!(delivered.contains("\"stream batch\""), "[{label}] {delivered}");
+        let metrics_on = !deployment.spec.environment.get("METRICS_NAMESPACE").is_some_and(|n| n.is_empty());
+        assert_eq!(delivered.contains("\"SberStatePushes\""), metrics_on, "[{label}] {delivered}");
+    }
+}
