@@ -32,6 +32,8 @@ pub struct StoreArgs {
 pub struct Directory {
     pub store: Arc<dyn Store>,
     stream: Option<LocalStream>,
+    /// The secrets file the stream read Sber's key from (named when Sber could not be told).
+    secrets: PathBuf,
 }
 
 impl Directory {
@@ -43,9 +45,10 @@ impl Directory {
             return Ok(());
         }
         Err(format!(
-            "the change is stored, but Sber was not told of {} change(s) after every retry (is SBER_API_URL reachable \
-             and the `sber` secret's api_key right?)",
-            given_up.len()
+            "the change is stored, but Sber was not told of {} change(s) after every retry (is SBER_API_URL reachable, \
+             and the `sber` secret's api_key in {} right?)",
+            given_up.len(),
+            self.secrets.display()
         ))
     }
 }
@@ -76,11 +79,17 @@ impl StoreArgs {
     pub async fn open_for_changes(&self) -> Result<Directory, String> {
         let store = self.open().await?;
         if self.table.is_some() {
-            return Ok(Directory { store, stream: None });
+            return Ok(Directory { store, stream: None, secrets: self.secrets.clone() });
         }
-        let secrets = FileSecrets::load(&self.secrets)?;
+        // Without the secrets file the change is still made: Sber is told only if it linked the user, and then the
+        // missing `sber` key fails the command clearly.
+        let secrets = if self.secrets.exists() {
+            FileSecrets::load(&self.secrets)?
+        } else {
+            FileSecrets::from_json(serde_json::json!({}))?
+        };
         let (store, stream) = LocalStream::over(&shared::env::Vars::from_process(), store, Arc::new(secrets))?;
-        Ok(Directory { store, stream: Some(stream) })
+        Ok(Directory { store, stream: Some(stream), secrets: self.secrets.clone() })
     }
 }
 

@@ -179,10 +179,17 @@ async fn a_reading_pushes_what_sber_sees_and_a_redelivery_nothing(backend: Backe
 
 async fn users_sber_has_not_linked_are_never_pushed(backend: Backend) {
     let stack = stack(backend).await;
-    Users::new(stack.admin.as_ref()).link_device(&stack.alice, &METER.to_string(), "Kitchen", now()).await.unwrap();
+    let users = Users::new(stack.admin.as_ref());
+    users.link_device(&stack.alice, &METER.to_string(), "Kitchen", now()).await.unwrap();
     assert_eq!(stack.post(&[([1, 0, 1, 7, 0, 255], 5.0)], 1).await, 200);
     stack.deliver().await;
     stack.deliver().await;
+    // Nor told of removals: Sber never had the devices.
+    users.unlink_device(&stack.alice, &METER.to_string()).await.unwrap();
+    users.link_device(&stack.alice, &METER.to_string(), "Kitchen", now()).await.unwrap();
+    users.remove("alice").await.unwrap();
+    let delivered = stack.deliver().await;
+    assert!(delivered.dead_letters.is_empty());
     assert!(stack.sber.calls().is_empty(), "{:?}", stack.sber.calls());
 }
 

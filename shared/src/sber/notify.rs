@@ -222,8 +222,11 @@ impl Notifier {
 
     async fn plan_device(&self, change: &Change, calls: &mut BTreeMap<String, UserCalls>) -> Result<(), StoreError> {
         match (change.kind, change.old.as_ref().and_then(owner_device), change.new.as_ref().and_then(owner_device)) {
-            // Removed: Sber forgets the device whatever the user's link (a removed user has none left).
+            // Removed: Sber forgets the device if it linked the user (a removed user's link outlives them a while).
             (ChangeKind::Remove, Some((user_id, device)), _) => {
+                if !self.linked(&user_id).await? {
+                    return Ok(());
+                }
                 let user = calls.entry(user_id).or_default();
                 // Added and removed in one batch: Sber need not hear of it at all.
                 if user.added.remove(&device.id).is_none() {

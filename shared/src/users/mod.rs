@@ -191,6 +191,9 @@ impl<'s> Users<'s> {
     }
 }
 
+/// How long a removed user's Sber link is kept: past the stream's retention (24 hours) and Lambda's retries.
+const LINK_OUTLIVES_USER_S: i64 = 2 * 86_400;
+
 impl Users<'_> {
     /// Removes the user with `login` and everything in their partition (profile, devices, links, token families,
     /// smallcase connection): their access and refresh tokens stop working, since their families are gone.
@@ -200,7 +203,14 @@ impl Users<'_> {
         for device in self.devices(&user.id).await? {
             self.store.delete(&keys::meter_owner(&device.id, &user.id), Condition::Always).await?;
         }
-        self.store.delete(&keys::sber_link(&user.id), Condition::Always).await?;
+        // Sber hears of the removed devices from the owner items' removal, which notify sends only for users Sber
+        // linked: the link outlives the user long enough for that (the stream keeps records a day), then expires.
+        let outlived =
+            crate::store::Update::default().expiring_at(Some(crate::clock::now_epoch() + LINK_OUTLIVES_USER_S));
+        match self.store.update(&keys::sber_link(&user.id), outlived, Condition::ItemPresent).await {
+            Err(error) if !error.is_condition_failed() => return Err(error.into()),
+            _ => {}
+        }
         for item in self.store.query(&Query::partition(keys::user_partition(&user.id))).await? {
             self.store.delete(&item.key, Condition::Always).await?;
         }
