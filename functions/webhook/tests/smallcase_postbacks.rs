@@ -232,7 +232,21 @@ async fn an_account_is_never_shared_between_users(backend: Backend) {
     assert_eq!(connection(&stack, "u-2").await, None);
 }
 
+/// A user who completes a connection with another broker account moves to it, and the old account is free for
+/// whoever logs in with it next.
+async fn moving_to_another_account_frees_the_old_one(backend: Backend) {
+    let stack = stack(backend).await;
+    for (user, account) in [("u-1", "auth-first"), ("u-1", "auth-second"), ("u-2", "auth-first")] {
+        let txn = created(&stack, user, "CONNECT").await;
+        stack.gateway.set_transaction(&txn, "COMPLETED", Some(account));
+        assert_eq!(send(&stack, &postback(account, &txn, "COMPLETED", now())).await.0, 200);
+    }
+    assert_eq!(connection(&stack, "u-1").await.as_deref(), Some("auth-second"));
+    assert_eq!(connection(&stack, "u-2").await.as_deref(), Some("auth-first"), "the freed account is taken");
+}
+
 testkit::on_both_backends!(
+    moving_to_another_account_frees_the_old_one,
     a_replayed_postback_connects_no_one,
     placed_and_completed_postbacks_are_both_stored,
     stale_and_broken_postbacks_store_nothing,
