@@ -7,7 +7,7 @@ use base64::Engine as _;
 use http::request::Parts;
 use lambda_http::{Body, Request, Response};
 use serde_json::{Map, Value, json};
-use shared::routes::Route;
+use shared::edge::routes::Route;
 
 /// Content types API Gateway passes as text; every other body arrives base64-encoded.
 fn is_text(content_type: Option<&str>) -> bool {
@@ -142,7 +142,7 @@ mod tests {
 
     #[test]
     fn binary_bodies_arrive_intact_and_text_stays_text() {
-        let route = shared::routes::find("POST", "/smartme/realtime").unwrap().0;
+        let route = shared::edge::routes::find("POST", "/smartme/realtime").unwrap().0;
         let raw = [0x0a, 0xff, 0x00, 0x80];
         let p = parts("POST", "/smartme/realtime", &[("content-type", "application/octet-stream")]);
         let ev = event(&p, &raw, &route, &[], "r1");
@@ -158,7 +158,7 @@ mod tests {
 
     #[test]
     fn path_query_and_headers_reach_the_handler() {
-        let (route, params) = shared::routes::find("POST", "/webhooks/schurter").unwrap();
+        let (route, params) = shared::edge::routes::find("POST", "/webhooks/schurter").unwrap();
         let p = parts(
             "POST",
             "/webhooks/schurter?a=1&b=x%20y",

@@ -2,11 +2,11 @@
 //! deployed stack's DynamoDB table.
 
 use crate::local_stream::LocalStream;
-use shared::secrets::file::FileSecrets;
-use shared::store::Store;
-use shared::store::dynamo::DynamoStore;
-use shared::store::embedded::EmbeddedStore;
-use shared::users::Users;
+use shared::identity::users::Users;
+use shared::ports::secrets::file::FileSecrets;
+use shared::ports::store::Store;
+use shared::ports::store::dynamo::DynamoStore;
+use shared::ports::store::embedded::EmbeddedStore;
 use std::io::BufRead;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -58,7 +58,7 @@ impl StoreArgs {
         match &self.table {
             Some(table) => {
                 let vars = shared::env::Vars::from_process();
-                let config = shared::aws::sdk_config(&vars).await.map_err(|e| e.to_string())?;
+                let config = shared::ports::aws::sdk_config(&vars).await.map_err(|e| e.to_string())?;
                 Ok(Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::new(&config), table)))
             }
             None => {
@@ -175,7 +175,7 @@ pub async fn user(command: UserCommand) -> Result<(), String> {
             let password = read_password()?;
             let store = store.open().await?;
             let user = Users::new(store.as_ref())
-                .add(&login, &password, shared::clock::now_epoch())
+                .add(&login, &password, shared::ports::clock::now_epoch())
                 .await
                 .map_err(|e| e.to_string())?;
             println!("{}\t{}", user.id, user.login);
@@ -195,7 +195,7 @@ pub async fn user(command: UserCommand) -> Result<(), String> {
         UserCommand::List { store } => {
             let store = store.open().await?;
             for user in Users::new(store.as_ref()).list().await.map_err(|e| e.to_string())? {
-                println!("{}\t{}\t{}", user.id, user.login, shared::clock::rfc3339(user.created_at));
+                println!("{}\t{}\t{}", user.id, user.login, shared::ports::clock::rfc3339(user.created_at));
             }
         }
     }
@@ -209,7 +209,7 @@ pub async fn device(command: DeviceCommand) -> Result<(), String> {
             let users = Users::new(directory.store.as_ref());
             let owner = users.by_login(&user).await.map_err(|e| e.to_string())?;
             let device = users
-                .link_device(&owner.id, &smartme_device, &name, shared::clock::now_epoch())
+                .link_device(&owner.id, &smartme_device, &name, shared::ports::clock::now_epoch())
                 .await
                 .map_err(|e| e.to_string())?;
             println!("{}\t{}\t{}", owner.login, device.id, device.name);
@@ -265,19 +265,20 @@ pub async fn token(command: TokenCommand) -> Result<(), String> {
     let secrets = crate::secret_source::open(&store.secrets, prefix).await?;
     let store = store.open().await?;
     let owner = Users::new(store.as_ref()).by_login(&user).await.map_err(|e| e.to_string())?;
-    let settings = shared::oauth::OAuthSettings::load(secrets.as_ref(), None).await.map_err(|e| e.to_string())?;
+    let settings =
+        shared::identity::oauth::OAuthSettings::load(secrets.as_ref(), None).await.map_err(|e| e.to_string())?;
     let client = settings.client(&client).ok_or_else(|| format!("the oauth secret has no client `{client}`"))?;
     let scope = scope.unwrap_or_else(|| client.scopes.join(" "));
     if !scope.split(' ').all(|s| client.scopes.iter().any(|c| c == s)) {
         return Err(format!("scope `{scope}` is not among the client's scopes"));
     }
-    let lifetimes =
-        shared::oauth::grants::Lifetimes::from_vars(&shared::env::Vars::from_process()).map_err(|e| e.to_string())?;
-    let grants = shared::oauth::grants::Grants {
+    let lifetimes = shared::identity::oauth::grants::Lifetimes::from_vars(&shared::env::Vars::from_process())
+        .map_err(|e| e.to_string())?;
+    let grants = shared::identity::oauth::grants::Grants {
         store: store.as_ref(),
         settings: &settings,
         lifetimes,
-        now: shared::clock::now_epoch(),
+        now: shared::ports::clock::now_epoch(),
     };
     let tokens = grants.mint(&owner.id, client, &scope).await.map_err(|e| e.to_string())?;
     println!("{}", tokens.access_token);

@@ -7,8 +7,8 @@
 
 use shared::Deps;
 use shared::env::Vars;
-use shared::store::Store;
-use shared::store::changes::{Change, ChangeFeed, deliver};
+use shared::ports::store::Store;
+use shared::ports::store::changes::{Change, ChangeFeed, deliver};
 use shared::telemetry::NoMetrics;
 use std::sync::{Arc, Mutex};
 
@@ -26,14 +26,14 @@ impl LocalStream {
     pub fn over(
         vars: &Vars,
         store: Arc<dyn Store>,
-        secrets: Arc<dyn shared::secrets::Secrets>,
+        secrets: Arc<dyn shared::ports::secrets::Secrets>,
     ) -> Result<(Arc<dyn Store>, Self), String> {
         let pending = Arc::new(Mutex::new(Vec::new()));
         let wake = Arc::new(tokio::sync::Notify::new());
         let sink = {
             let (pending, wake) = (pending.clone(), wake.clone());
             Arc::new(move |changes: Vec<Change>| {
-                let relevant = changes.into_iter().filter(shared::sber::notify::is_relevant);
+                let relevant = changes.into_iter().filter(shared::partners::sber::notify::is_relevant);
                 let mut queue = pending.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
                 let before = queue.len();
                 queue.extend(relevant);

@@ -1,6 +1,6 @@
 //! Where an operator command reads secrets: the local secrets file, or a deployed stack's Secrets Manager secrets.
 
-use shared::secrets::{CachePolicy, FileSecrets, Secrets, SecretsManager};
+use shared::ports::secrets::{CachePolicy, FileSecrets, Secrets, SecretsManager};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -10,7 +10,7 @@ pub async fn open(file: &Path, prefix: Option<&str>) -> Result<Arc<dyn Secrets>,
     match prefix {
         Some(prefix) => {
             let vars = shared::env::Vars::from_process();
-            let config = shared::aws::sdk_config(&vars).await.map_err(|e| e.to_string())?;
+            let config = shared::ports::aws::sdk_config(&vars).await.map_err(|e| e.to_string())?;
             let client = aws_sdk_secretsmanager::Client::new(&config);
             Ok(Arc::new(SecretsManager::new(client, prefix.to_owned(), CachePolicy::default())))
         }

@@ -20,7 +20,7 @@ const SBER_REDIRECTS: [&str; 2] =
 
 /// Every secret by name. 32 random bytes (256 bits) for each value we choose.
 pub fn fresh_secrets(now: i64) -> Vec<(&'static str, Value)> {
-    let kid = shared::clock::rfc3339(now)[..10].to_owned();
+    let kid = shared::ports::clock::rfc3339(now)[..10].to_owned();
     vec![
         ("retailcrm", json!({"secret": "replace-with-the-module-secret-from-the-retailcrm-partner-account"})),
         ("smartme", json!({"username": "switchyard", "password": random_token(32)})),
@@ -44,14 +44,14 @@ pub fn fresh_secrets(now: i64) -> Vec<(&'static str, Value)> {
 }
 
 pub async fn run(args: &InitArgs) -> Result<(), String> {
-    let secrets = fresh_secrets(shared::clock::now_epoch());
+    let secrets = fresh_secrets(shared::ports::clock::now_epoch());
     if !args.create {
         let file: serde_json::Map<String, Value> = secrets.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
         println!("{}", serde_json::to_string_pretty(&Value::Object(file)).unwrap_or_default());
         return Ok(());
     }
     let vars = shared::env::Vars::from_process();
-    let config = shared::aws::sdk_config(&vars).await.map_err(|e| e.to_string())?;
+    let config = shared::ports::aws::sdk_config(&vars).await.map_err(|e| e.to_string())?;
     let client = aws_sdk_secretsmanager::Client::new(&config);
     for (name, value) in secrets {
         let id = format!("{}{name}", args.prefix);

@@ -8,11 +8,11 @@ use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use shared::Deps;
 use shared::codec::{ApiError, ErrorEnvelope};
+use shared::edge::http::Handler;
+use shared::edge::routes::{self, ROUTES};
 use shared::env::{self, Vars};
-use shared::http::Handler;
-use shared::routes::{self, ROUTES};
-use shared::secrets::FileSecrets;
-use shared::store::embedded::EmbeddedStore;
+use shared::ports::secrets::FileSecrets;
+use shared::ports::store::embedded::EmbeddedStore;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::Path;
@@ -33,9 +33,9 @@ pub async fn run(listen: SocketAddr, data: &Path, secrets: &Path) -> Result<(), 
         vars = vars.with(env::PUBLIC_URL, &format!("http://{bound}"));
     }
     init_logging();
-    let store: Arc<dyn shared::store::Store> =
+    let store: Arc<dyn shared::ports::store::Store> =
         Arc::new(EmbeddedStore::open(&data.join("store.redb")).map_err(|e| e.to_string())?);
-    let secrets: Arc<dyn shared::secrets::Secrets> = Arc::new(FileSecrets::load(secrets)?);
+    let secrets: Arc<dyn shared::ports::secrets::Secrets> = Arc::new(FileSecrets::load(secrets)?);
     // Changes go to `notify` as the table's stream would take them (Sber pushes, off the request path).
     let (store, stream) = LocalStream::over(&vars, store, secrets.clone())?;
     tokio::spawn(stream.run());

@@ -27,14 +27,14 @@ pub struct SignArgs {
 
 #[derive(serde::Deserialize)]
 struct SourceSecret {
-    scheme: shared::webhooks::Scheme,
+    scheme: shared::partners::webhooks::Scheme,
     #[serde(default)]
     secrets: Vec<String>,
     secret: Option<String>,
 }
 
 pub async fn run(args: &SignArgs) -> Result<(), String> {
-    if !shared::webhooks::receiver::valid_source(&args.source) {
+    if !shared::partners::webhooks::receiver::valid_source(&args.source) {
         return Err(format!("`{}` is not a source name ([a-z0-9-], at most 32)", args.source));
     }
     let body = std::fs::read(&args.body).map_err(|e| format!("cannot read {}: {e}", args.body.display()))?;
@@ -43,8 +43,8 @@ pub async fn run(args: &SignArgs) -> Result<(), String> {
     let secret: SourceSecret =
         secrets.get(&name).await.map_err(|e| e.to_string())?.json(&name).map_err(|e| e.to_string())?;
     let current = secret.secrets.into_iter().chain(secret.secret).next().ok_or(format!("{name} holds no secret"))?;
-    let t = args.timestamp.unwrap_or_else(shared::store::now_epoch);
-    let headers = shared::webhooks::signing::sign_headers(secret.scheme, &current, &body, t, &args.id)?;
+    let t = args.timestamp.unwrap_or_else(shared::ports::store::now_epoch);
+    let headers = shared::partners::webhooks::signing::sign_headers(secret.scheme, &current, &body, t, &args.id)?;
     for (name, value) in headers {
         println!("{name}: {value}");
     }

@@ -1,7 +1,7 @@
 //! `switchyard smartme register`: registers our realtime receiver with smart-me.
 
-use shared::smartme::control::SmartMeAuth;
-use shared::smartme::registration::{self, Scope};
+use shared::partners::smartme::control::SmartMeAuth;
+use shared::partners::smartme::registration::{self, Scope};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -42,7 +42,9 @@ pub async fn run(args: &RegisterArgs) -> Result<(), String> {
     let auth = SmartMeAuth::from_secret(&secret)
         .ok_or("the smartme secret needs `api_key` (or `api_username` and `api_password`) for smart-me's REST API")?;
     let scope = match (&args.meter, args.serial) {
-        (Some(meter), _) => Scope::Meter(shared::users::normalize_device_id(meter).map_err(|e| e.to_string())?),
+        (Some(meter), _) => {
+            Scope::Meter(shared::identity::users::normalize_device_id(meter).map_err(|e| e.to_string())?)
+        }
         (None, Some(serial)) => Scope::Serial(serial),
         (None, None) => Scope::User,
     };

@@ -2,8 +2,8 @@
 //! their Lambda `main`s build them over DynamoDB and Secrets Manager.
 
 use shared::Deps;
+use shared::edge::http::Handler;
 use shared::env::Vars;
-use shared::http::Handler;
 use shared::telemetry::{NoMetrics, Observed};
 use std::collections::HashMap;
 use std::sync::Arc;

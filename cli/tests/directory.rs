@@ -1,7 +1,7 @@
 //! `switchyard user` and `switchyard device` on the embedded store and on a DynamoDB table (moto).
 
-use shared::store::dynamo::DynamoStore;
-use shared::users::{Users, password};
+use shared::identity::users::{Users, password};
+use shared::ports::store::dynamo::DynamoStore;
 use std::path::Path;
 use std::process::Stdio;
 use tokio::io::AsyncWriteExt;
@@ -131,13 +131,13 @@ async fn manages_users_and_devices_on_the_embedded_store() {
     assert!(!unknown.ok && unknown.stderr.contains("nobody"), "{}", unknown.stderr);
     // What the CLI wrote is what the functions read: the stored hash verifies the password, the minted token
     // verifies for Sber's audience.
-    let store = shared::store::embedded::EmbeddedStore::open(&Path::new(data_arg).join("store.redb")).unwrap();
+    let store = shared::ports::store::embedded::EmbeddedStore::open(&Path::new(data_arg).join("store.redb")).unwrap();
     let deps = shared::Deps {
         store: std::sync::Arc::new(store),
-        secrets: std::sync::Arc::new(shared::secrets::FileSecrets::load(&secrets_path).unwrap()),
+        secrets: std::sync::Arc::new(shared::ports::secrets::FileSecrets::load(&secrets_path).unwrap()),
     };
-    let verifier = shared::oauth::AccessVerifier { fallback_issuer: None, audiences: vec!["sber".into()] };
-    let claims = verifier.verify(&deps, Some(minted.stdout.trim()), shared::clock::now_epoch()).await.unwrap();
+    let verifier = shared::identity::oauth::AccessVerifier { fallback_issuer: None, audiences: vec!["sber".into()] };
+    let claims = verifier.verify(&deps, Some(minted.stdout.trim()), shared::ports::clock::now_epoch()).await.unwrap();
     let store = deps.store.as_ref();
     let (user, hash) = Users::new(store).credentials("alice").await.unwrap().unwrap();
     assert_eq!(claims.sub, user.id);

@@ -48,7 +48,7 @@ fn documented() -> BTreeSet<String> {
 
 /// Prepares `function` as its `main` does, from `vars`.
 async fn prepare(function: &str, vars: &Vars) {
-    use shared::lambda::{prepare, prepare_with_aws};
+    use shared::edge::lambda::{prepare, prepare_with_aws};
     let outcome = match function {
         "config" => prepare("config", vars, switchyard_config::ConfigFunction::from_vars).map(drop),
         "register" => prepare_with_aws("register", vars, switchyard_register::RegisterFunction::new).await.map(drop),
@@ -59,8 +59,8 @@ async fn prepare(function: &str, vars: &Vars) {
         // A stream consumer, not an HTTP function: its main builds the same parts without lambda_http.
         "notify" => {
             async {
-                shared::lambda::Logging::from_vars(vars)?;
-                let deps = shared::aws::deployed_deps(vars).await?;
+                shared::edge::lambda::Logging::from_vars(vars)?;
+                let deps = shared::ports::aws::deployed_deps(vars).await?;
                 switchyard_notify::NotifyFunction::new(deps, vars)?;
                 Ok::<_, lambda_http::Error>(())
             }

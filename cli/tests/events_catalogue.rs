@@ -8,7 +8,7 @@ fn files(dir: &std::path::Path, root: &std::path::Path, out: &mut BTreeSet<Strin
         let path = entry.unwrap().path();
         if path.is_dir() {
             // Stream functions' events are DynamoDB stream events, exercised by their own tests.
-            if path.file_name().is_some_and(|n| shared::routes::STREAM_FUNCTIONS.iter().any(|f| n == *f)) {
+            if path.file_name().is_some_and(|n| shared::edge::routes::STREAM_FUNCTIONS.iter().any(|f| n == *f)) {
                 continue;
             }
             files(&path, root, out);
@@ -37,7 +37,7 @@ fn every_event_parses_as_an_http_api_request_of_its_function() {
         assert_eq!(event["version"], "2.0", "{file}");
         // The route key names a route of the function it is catalogued under, or the event probes a wrong path
         // or method on purpose (then it must expect a 4xx).
-        let served = shared::routes::find(request.method().as_str(), request.uri().path());
+        let served = shared::edge::routes::find(request.method().as_str(), request.uri().path());
         match served {
             Some((route, _)) => assert_eq!(route.function, expected.function, "{file}"),
             None => assert!(
@@ -55,11 +55,11 @@ fn every_route_has_an_event() {
     for file in testkit::events::manifest().keys() {
         let text = std::fs::read_to_string(testkit::events::events_dir().join(file)).unwrap();
         let request = lambda_http::request::from_str(&text).unwrap();
-        if let Some((route, _)) = shared::routes::find(request.method().as_str(), request.uri().path()) {
+        if let Some((route, _)) = shared::edge::routes::find(request.method().as_str(), request.uri().path()) {
             covered.insert((route.method, route.path));
         }
     }
-    for route in shared::routes::ROUTES {
+    for route in shared::edge::routes::ROUTES {
         assert!(covered.contains(&(route.method, route.path)), "no event for {} {}", route.method, route.path);
     }
 }

@@ -5,8 +5,8 @@
 use lambda_http::http::{HeaderName, HeaderValue, Method};
 use lambda_http::{Body, Request, RequestExt};
 use serde_json::{Value, json};
-use shared::http::Handler;
-use shared::store::Store;
+use shared::edge::http::Handler;
+use shared::ports::store::Store;
 use std::collections::HashMap;
 use std::sync::Arc;
 use testkit::capacity::CountingStore;
@@ -186,7 +186,7 @@ async fn every_endpoint_refuses_every_class_of_bad_input_without_writing() {
     std::fs::create_dir_all(&dir).unwrap();
     testkit::leaks::capture_tracing();
     let credentials = seed(&dir).await;
-    let inner = shared::store::embedded::EmbeddedStore::open(&dir.join("store.redb")).unwrap();
+    let inner = shared::ports::store::embedded::EmbeddedStore::open(&dir.join("store.redb")).unwrap();
     let store = Arc::new(CountingStore::new(inner));
     let mut secrets: Value =
         serde_json::from_str(&std::fs::read_to_string(testkit::workspace_root().join("local/secrets.json")).unwrap())
@@ -194,7 +194,7 @@ async fn every_endpoint_refuses_every_class_of_bad_input_without_writing() {
     secrets["webhook/smallcase"] = json!({"scheme": "smallcase", "secret": "smallcase-api-secret-for-hostile"});
     let deps = shared::Deps {
         store: store.clone() as Arc<dyn Store>,
-        secrets: Arc::new(shared::secrets::FileSecrets::from_json(secrets).unwrap()),
+        secrets: Arc::new(shared::ports::secrets::FileSecrets::from_json(secrets).unwrap()),
     };
     let vars = shared::env::Vars::from_pairs([("SWITCHYARD_PUBLIC_URL", "https://api.switchyard.test")]);
     let handlers: HashMap<&str, Arc<dyn Handler>> = HashMap::from([

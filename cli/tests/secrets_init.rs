@@ -1,9 +1,9 @@
 //! `switchyard secrets init`: a complete, loadable set of secrets with fresh random values, printed or created in
 //! Secrets Manager (moto) without overwriting what exists.
 
-use shared::oauth::OAuthSettings;
-use shared::secrets::{CachePolicy, FileSecrets, Secrets, SecretsManager};
-use shared::smallcase::SmallcaseSecret;
+use shared::identity::oauth::OAuthSettings;
+use shared::partners::smallcase::SmallcaseSecret;
+use shared::ports::secrets::{CachePolicy, FileSecrets, Secrets, SecretsManager};
 
 async fn init(args: &[&str], env: &[(String, String)]) -> (bool, String, String) {
     let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_switchyard"))
@@ -18,7 +18,7 @@ async fn init(args: &[&str], env: &[(String, String)]) -> (bool, String, String)
     (output.status.success(), text(&output.stdout), text(&output.stderr))
 }
 
-async fn check_loadable(secrets: &dyn shared::secrets::Secrets) {
+async fn check_loadable(secrets: &dyn shared::ports::secrets::Secrets) {
     let oauth = OAuthSettings::load(secrets, Some("https://api.example.com")).await.unwrap();
     let sber = oauth.client("sber").unwrap();
     assert!(sber.redirect_uris.iter().any(|u| u == "https://gateway.iot.sberdevices.ru/gateway/v1/binder/backward"));
@@ -82,7 +82,7 @@ async fn sign_reads_a_deployed_sources_secret_from_secrets_manager() {
         let (name, value) = line.split_once(": ").unwrap();
         headers.insert(http::HeaderName::try_from(name).unwrap(), value.parse().unwrap());
     }
-    use shared::webhooks::{Scheme, SigningKeys, verify};
+    use shared::partners::webhooks::{Scheme, SigningKeys, verify};
     let verifies = |key: &str| {
         let keys = SigningKeys::new(Scheme::Schurter, &[key.to_owned()]).unwrap();
         verify(Scheme::Schurter, &keys, 300, &headers, b"{\"event\":\"test\"}", 1_700_000_000).is_ok()

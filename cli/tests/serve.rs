@@ -142,7 +142,7 @@ async fn an_app_links_an_account_and_gets_a_smallcase_token_through_the_runner()
     let runner = Runner::start(env!("CARGO_BIN_EXE_switchyard"), &data, &secrets, &[]).await;
 
     let verifier = "runner-verifier-runner-verifier-runner-verifier";
-    let challenge = shared::oauth::pkce::challenge_of(verifier);
+    let challenge = shared::identity::oauth::pkce::challenge_of(verifier);
     let query = shared::codec::form::encode([
         ("response_type", "code"),
         ("client_id", "app-dev"),
@@ -246,8 +246,8 @@ async fn sber_hears_of_readings_through_the_runner_and_of_devices_through_the_cl
         secrets["smartme"]["username"].as_str().unwrap(),
         secrets["smartme"]["password"].as_str().unwrap(),
     );
-    let now_ms = shared::clock::now_epoch() * 1000;
-    let post = shared::smartme::post::body(vec![shared::smartme::post::reading(
+    let now_ms = shared::ports::clock::now_epoch() * 1000;
+    let post = shared::partners::smartme::post::body(vec![shared::partners::smartme::post::reading(
         meter.parse().unwrap(),
         now_ms,
         &[([1, 0, 1, 7, 0, 255], 42.0), ([1, 0, 32, 7, 0, 255], 230.0)],

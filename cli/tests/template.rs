@@ -1,7 +1,7 @@
 //! `template.yaml` declares exactly the routes the local runner serves, and the resources the code relies on.
 
 use serde_yaml::Value;
-use shared::routes::{FUNCTIONS, ROUTES, STREAM_FUNCTIONS};
+use shared::edge::routes::{FUNCTIONS, ROUTES, STREAM_FUNCTIONS};
 use std::collections::BTreeSet;
 
 fn template() -> Value {
@@ -72,8 +72,8 @@ fn the_table_matches_the_store() {
         .iter()
         .map(|k| (k["AttributeName"].as_str().unwrap(), k["KeyType"].as_str().unwrap()))
         .collect();
-    assert_eq!(keys, [(shared::store::PK, "HASH"), (shared::store::SK, "RANGE")]);
-    assert_eq!(table["TimeToLiveSpecification"]["AttributeName"], shared::store::TTL);
+    assert_eq!(keys, [(shared::ports::store::PK, "HASH"), (shared::ports::store::SK, "RANGE")]);
+    assert_eq!(table["TimeToLiveSpecification"]["AttributeName"], shared::ports::store::TTL);
     assert_eq!(table["TimeToLiveSpecification"]["Enabled"], true);
     assert_eq!(table["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"], true);
 }
@@ -259,6 +259,6 @@ fn openapi_lists_sbers_error_codes_and_only_those() {
     let common = &responses["SberError"]["content"]["application/json"]["schema"]["properties"]["code"];
     for codes in [&per_device["items"]["properties"]["code"]["enum"], &common["enum"]] {
         let codes: Vec<u16> = serde_yaml::from_value(codes.clone()).expect("an enum of codes");
-        assert_eq!(codes, shared::sber::ERROR_CODES);
+        assert_eq!(codes, shared::partners::sber::ERROR_CODES);
     }
 }

@@ -2,8 +2,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use shared::oauth::access_token::{bearer, verify};
-use shared::oauth::settings::{OAuthSettings, SigningKey};
+use shared::identity::oauth::access_token::{bearer, verify};
+use shared::identity::oauth::settings::{OAuthSettings, SigningKey};
 
 fuzz_target!(|text: &str| {
     let settings = OAuthSettings {

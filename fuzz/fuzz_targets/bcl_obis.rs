@@ -4,9 +4,9 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use shared::smartme::bcl::{guid_to_uuid, uuid_to_guid};
-use shared::smartme::proto::bcl;
-use shared::smartme::{Obis, UtcTicks};
+use shared::partners::smartme::bcl::{guid_to_uuid, uuid_to_guid};
+use shared::partners::smartme::proto::bcl;
+use shared::partners::smartme::{Obis, UtcTicks};
 
 fuzz_target!(|input: (i64, i32, i32, u64, u64, [u8; 6], &str)| {
     let (value, scale, kind, lo, hi, obis, text) = input;

@@ -7,6 +7,6 @@ fuzz_target!(|body: &[u8]| {
     if let Ok(form) = shared::codec::Form::parse(body) {
         let _ = form.group("register");
         let _ = form.require("clientId");
-        let _ = shared::retailcrm::registration::RegisterRequest::from_form(&form);
+        let _ = shared::partners::retailcrm::registration::RegisterRequest::from_form(&form);
     }
 });

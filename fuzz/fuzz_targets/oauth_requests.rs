@@ -3,7 +3,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use shared::codec::Form;
-use shared::oauth::settings::{Client, OAuthSettings, SigningKey};
+use shared::identity::oauth::settings::{Client, OAuthSettings, SigningKey};
 
 fuzz_target!(|input: (&[u8], Option<&str>)| {
     let (body, authorization) = input;
@@ -21,10 +21,10 @@ fuzz_target!(|input: (&[u8], Option<&str>)| {
         clients: vec![client("web", Some("secret")), client("app", None)],
     };
     if let Ok(form) = Form::parse(body) {
-        let _ = shared::oauth::authorize::validate(&settings, &form);
-        let _ = shared::oauth::client_auth::authenticate(&settings, authorization, &form);
+        let _ = shared::identity::oauth::authorize::validate(&settings, &form);
+        let _ = shared::identity::oauth::client_auth::authenticate(&settings, authorization, &form);
         if let Ok(Some(verifier)) = form.get("code_verifier") {
-            let _ = shared::oauth::pkce::verifies(verifier, "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM");
+            let _ = shared::identity::oauth::pkce::verifies(verifier, "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM");
         }
     }
 });

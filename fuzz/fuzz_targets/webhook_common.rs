@@ -1,6 +1,6 @@
 // Shared body of the per-scheme webhook fuzz targets: `SCHEME` is set by the including target.
 use libfuzzer_sys::fuzz_target;
-use shared::webhooks::{SigningKeys, verify};
+use shared::partners::webhooks::{SigningKeys, verify};
 
 const NAMES: [&str; 12] = [
     "x-signature", "webhook-id", "webhook-timestamp", "webhook-signature", "svix-id", "svix-timestamp",

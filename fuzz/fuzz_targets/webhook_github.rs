@@ -1,5 +1,5 @@
 //! `Github` signature parsing and verification never panic.
 #![no_main]
 
-const SCHEME: shared::webhooks::Scheme = shared::webhooks::Scheme::Github;
+const SCHEME: shared::partners::webhooks::Scheme = shared::partners::webhooks::Scheme::Github;
 include!("webhook_common.rs");

@@ -1,5 +1,5 @@
 //! `Schurter` signature parsing and verification never panic.
 #![no_main]
 
-const SCHEME: shared::webhooks::Scheme = shared::webhooks::Scheme::Schurter;
+const SCHEME: shared::partners::webhooks::Scheme = shared::partners::webhooks::Scheme::Schurter;
 include!("webhook_common.rs");

@@ -1,5 +1,5 @@
 //! `Slack` signature parsing and verification never panic.
 #![no_main]
 
-const SCHEME: shared::webhooks::Scheme = shared::webhooks::Scheme::Slack;
+const SCHEME: shared::partners::webhooks::Scheme = shared::partners::webhooks::Scheme::Slack;
 include!("webhook_common.rs");

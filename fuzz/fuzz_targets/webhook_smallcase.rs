@@ -1,5 +1,5 @@
 //! `Smallcase` signature parsing and verification never panic.
 #![no_main]
 
-const SCHEME: shared::webhooks::Scheme = shared::webhooks::Scheme::Smallcase;
+const SCHEME: shared::partners::webhooks::Scheme = shared::partners::webhooks::Scheme::Smallcase;
 include!("webhook_common.rs");

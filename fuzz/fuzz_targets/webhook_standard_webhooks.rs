@@ -1,5 +1,5 @@
 //! `StandardWebhooks` signature parsing and verification never panic.
 #![no_main]
 
-const SCHEME: shared::webhooks::Scheme = shared::webhooks::Scheme::StandardWebhooks;
+const SCHEME: shared::partners::webhooks::Scheme = shared::partners::webhooks::Scheme::StandardWebhooks;
 include!("webhook_common.rs");

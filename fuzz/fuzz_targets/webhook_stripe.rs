@@ -1,5 +1,5 @@
 //! `Stripe` signature parsing and verification never panic.
 #![no_main]
 
-const SCHEME: shared::webhooks::Scheme = shared::webhooks::Scheme::Stripe;
+const SCHEME: shared::partners::webhooks::Scheme = shared::partners::webhooks::Scheme::Stripe;
 include!("webhook_common.rs");

@@ -3,8 +3,8 @@
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use prost::Message;
-use shared::smartme::proto::{DeviceData, DeviceDataArray, DeviceValue};
-use shared::smartme::{UtcTicks, bcl::uuid_to_guid, decode};
+use shared::partners::smartme::proto::{DeviceData, DeviceDataArray, DeviceValue};
+use shared::partners::smartme::{UtcTicks, bcl::uuid_to_guid, decode};
 use std::hint::black_box;
 
 fn large_post(items: usize) -> Vec<u8> {

@@ -3,8 +3,8 @@
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use shared::codec::form::Form;
-use shared::oauth::access_token::{self, AccessClaims};
-use shared::oauth::settings::{OAuthSettings, SigningKey};
+use shared::identity::oauth::access_token::{self, AccessClaims};
+use shared::identity::oauth::settings::{OAuthSettings, SigningKey};
 use std::hint::black_box;
 
 const KEY: &str = "benchmark-signing-key-benchmark-signing-key";
@@ -43,7 +43,9 @@ fn bench(c: &mut Criterion) {
         b.iter(|| access_token::verify(black_box(&settings), black_box(&token), &["sber"], 1_795_374_300).unwrap())
     });
     group.bench_function("smallcase_token_sign", |b| {
-        b.iter(|| shared::smallcase::auth_token::sign(black_box(KEY), Some("SC_AUTH_ID"), 1_795_374_238, 86_400))
+        b.iter(|| {
+            shared::partners::smallcase::auth_token::sign(black_box(KEY), Some("SC_AUTH_ID"), 1_795_374_238, 86_400)
+        })
     });
     group.bench_function("raw_hmac_sha256_of_signing_input", |b| {
         b.iter(|| shared::crypto::hmac_sha256(black_box(KEY.as_bytes()), &[black_box(signing_input.as_bytes())]))
@@ -65,11 +67,11 @@ fn bench(c: &mut Criterion) {
     }
     group.finish();
 
-    let hash = shared::users::password::hash("correct horse battery staple").unwrap();
+    let hash = shared::identity::users::password::hash("correct horse battery staple").unwrap();
     let mut group = c.benchmark_group("password");
     group.sample_size(10);
     group.bench_function("argon2id_verify", |b| {
-        b.iter(|| shared::users::password::verify(black_box("correct horse battery staple"), Some(&hash)))
+        b.iter(|| shared::identity::users::password::verify(black_box("correct horse battery staple"), Some(&hash)))
     });
     group.finish();
 }

@@ -2,8 +2,8 @@
 //! (the physical limit the verifiers are measured against).
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use shared::webhooks::signing::sign_headers;
-use shared::webhooks::{Scheme, SigningKeys, verify};
+use shared::partners::webhooks::signing::sign_headers;
+use shared::partners::webhooks::{Scheme, SigningKeys, verify};
 use std::hint::black_box;
 
 const T: i64 = 1_795_374_238;

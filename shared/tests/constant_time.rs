@@ -36,16 +36,16 @@ fn each_secret_comparison_goes_through_its_constant_time_call() {
     let sites = [
         ("crypto.rs", "verify_hmac_sha256", ".verify_slice("),
         ("crypto.rs", "constant_time_eq", ".ct_eq("),
-        ("webhooks/schemes.rs", "matching", "verify_hmac_sha256("),
-        ("retailcrm/registration.rs", "token_is_valid", "verify_hmac_sha256("),
+        ("partners/webhooks/schemes.rs", "matching", "verify_hmac_sha256("),
+        ("partners/retailcrm/registration.rs", "token_is_valid", "verify_hmac_sha256("),
         ("codec/basic_auth.rs", "matches", "constant_time_eq("),
-        ("oauth/client_auth.rs", "authenticate", "constant_time_eq(expected"),
-        ("oauth/pkce.rs", "verifies", "constant_time_eq("),
-        ("oauth/csrf.rs", "verify", "constant_time_eq("),
-        ("users/password.rs", "verify", ".verify_password("),
-        ("oauth/access_token.rs", "verify_genuine", "jsonwebtoken::decode::<"),
-        ("oauth/access_token.rs", "verify", "verify_genuine("),
-        ("smallcase/auth_token.rs", "auth_id_of", "jsonwebtoken::decode::<"),
+        ("identity/oauth/client_auth.rs", "authenticate", "constant_time_eq(expected"),
+        ("identity/oauth/pkce.rs", "verifies", "constant_time_eq("),
+        ("identity/oauth/csrf.rs", "verify", "constant_time_eq("),
+        ("identity/users/password.rs", "verify", ".verify_password("),
+        ("identity/oauth/access_token.rs", "verify_genuine", "jsonwebtoken::decode::<"),
+        ("identity/oauth/access_token.rs", "verify", "verify_genuine("),
+        ("partners/smallcase/auth_token.rs", "auth_id_of", "jsonwebtoken::decode::<"),
     ];
     for (file, name, call) in sites {
         let body = function(file, name);

@@ -4,8 +4,8 @@
 
 use proptest::prelude::*;
 use shared::codec::Form;
-use shared::oauth::settings::{Client, OAuthSettings, SigningKey};
-use shared::webhooks::{Scheme, SigningKeys, verify};
+use shared::identity::oauth::settings::{Client, OAuthSettings, SigningKey};
+use shared::partners::webhooks::{Scheme, SigningKeys, verify};
 
 const HEADER_SCHEMES: [Scheme; 5] =
     [Scheme::Schurter, Scheme::StandardWebhooks, Scheme::Stripe, Scheme::Github, Scheme::Slack];
@@ -68,7 +68,7 @@ proptest! {
         flip in any::<prop::sample::Index>(),
         scheme in prop::sample::select(HEADER_SCHEMES.to_vec()),
     ) {
-        let signed = shared::webhooks::signing::sign_headers(scheme, SECRET, &body, NOW, "msg_prop").unwrap();
+        let signed = shared::partners::webhooks::signing::sign_headers(scheme, SECRET, &body, NOW, "msg_prop").unwrap();
         let mut headers = http::HeaderMap::new();
         for (name, value) in signed {
             headers.insert(http::HeaderName::try_from(name.as_str()).unwrap(), value.parse().unwrap());
@@ -103,8 +103,8 @@ proptest! {
             clients: vec![client("web", Some("prop-client-secret")), client("app", None)],
         };
         if let Ok(form) = Form::parse(body.as_bytes()) {
-            let _ = shared::oauth::authorize::validate(&settings, &form);
-            if let Ok(authenticated) = shared::oauth::client_auth::authenticate(&settings, authorization.as_deref(), &form) {
+            let _ = shared::identity::oauth::authorize::validate(&settings, &form);
+            if let Ok(authenticated) = shared::identity::oauth::client_auth::authenticate(&settings, authorization.as_deref(), &form) {
                 // Only the public client can authenticate without knowing a secret the generator cannot produce.
                 prop_assert_eq!(authenticated.client_id.as_str(), "app");
             }
@@ -145,12 +145,12 @@ fn smallcase_json() -> impl Strategy<Value = serde_json::Value> {
 proptest! {
     #[test]
     fn gateway_details_and_postback_fields_never_panic_and_keep_their_bounds(value in smallcase_json()) {
-        if let Ok(details) = shared::smallcase::gateway::parse_details(&value, "TRX_1", "secret") {
+        if let Ok(details) = shared::partners::smallcase::gateway::parse_details(&value, "TRX_1", "secret") {
             prop_assert_eq!(details.transaction_id, "TRX_1");
-            prop_assert!(details.smallcase_auth_id.is_none_or(|id| shared::smallcase::gateway::valid_auth_id(&id)));
+            prop_assert!(details.smallcase_auth_id.is_none_or(|id| shared::partners::smallcase::gateway::valid_auth_id(&id)));
         }
-        if let Ok(fields) = shared::smallcase::postback::fields(&value) {
-            prop_assert!(fields.transaction_id.is_none_or(|id| shared::smallcase::postback::valid_transaction_id(&id)));
+        if let Ok(fields) = shared::partners::smallcase::postback::fields(&value) {
+            prop_assert!(fields.transaction_id.is_none_or(|id| shared::partners::smallcase::postback::valid_transaction_id(&id)));
             let classes = ["INITIALIZED", "USED", "PROCESSING", "ACTION_REQUIRED", "ERRORED", "COMPLETED", "OTHER"];
             prop_assert!(classes.contains(&fields.status_class));
         }

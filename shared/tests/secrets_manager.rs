@@ -1,7 +1,7 @@
 //! The Secrets Manager adapter against moto_server: values, caching, rotation, missing secrets, and serving stale
 //! values for a bounded window while Secrets Manager is unreachable (then failing closed).
 
-use shared::secrets::{CachePolicy, SecretError, Secrets, SecretsManager};
+use shared::ports::secrets::{CachePolicy, SecretError, Secrets, SecretsManager};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -28,7 +28,7 @@ impl TestClock {
         self.offset_s.fetch_add(seconds, Ordering::SeqCst);
     }
 
-    fn clock(&self) -> shared::secrets::manager::Clock {
+    fn clock(&self) -> shared::ports::secrets::manager::Clock {
         let this = self.clone();
         Arc::new(move || this.start + Duration::from_secs(this.offset_s.load(Ordering::SeqCst)))
     }

@@ -1,6 +1,6 @@
 //! smart-me's official sample payload (`../shared/vectors/smartme/`) decodes to exactly its published values.
 
-use shared::smartme::decode;
+use shared::partners::smartme::decode;
 
 fn vectors_dir() -> std::path::PathBuf {
     testkit::workspace_root().join("../shared/vectors/smartme")

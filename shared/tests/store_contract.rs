@@ -1,7 +1,9 @@
 //! The store contract: one suite of behaviour, run against the embedded store in-process and against the
 //! DynamoDB store on moto_server (started by scripts/test).
 
-use shared::store::{Condition, Item, Key, Query, SortRange, Store, StoreError, Update, Value, Write, keys, now_epoch};
+use shared::ports::store::{
+    Condition, Item, Key, Query, SortRange, Store, StoreError, Update, Value, Write, keys, now_epoch,
+};
 
 fn item(pk: &str, sk: &str) -> Item {
     Item::new(Key::new(pk, sk)).with("v", Value::str(sk))
@@ -234,7 +236,7 @@ macro_rules! contract {
                 #[tokio::test]
                 async fn $case() {
                     let dir = std::env::temp_dir().join(testkit::unique_name("store"));
-                    let store = shared::store::embedded::EmbeddedStore::open(&dir.join("store.redb")).unwrap();
+                    let store = shared::ports::store::embedded::EmbeddedStore::open(&dir.join("store.redb")).unwrap();
                     super::$case(&store).await;
                     drop(store);
                     let _ = std::fs::remove_dir_all(dir);
@@ -245,10 +247,10 @@ macro_rules! contract {
             async fn data_survives_reopening() {
                 let dir = std::env::temp_dir().join(testkit::unique_name("store"));
                 let path = dir.join("store.redb");
-                let store = shared::store::embedded::EmbeddedStore::open(&path).unwrap();
+                let store = shared::ports::store::embedded::EmbeddedStore::open(&path).unwrap();
                 store.put(item("P", "1"), Condition::Always).await.unwrap();
                 drop(store);
-                let reopened = shared::store::embedded::EmbeddedStore::open(&path).unwrap();
+                let reopened = shared::ports::store::embedded::EmbeddedStore::open(&path).unwrap();
                 assert_eq!(reopened.get(&Key::new("P", "1")).await.unwrap(), Some(item("P", "1")));
                 drop(reopened);
                 let _ = std::fs::remove_dir_all(dir);
@@ -284,7 +286,7 @@ macro_rules! contract {
             #[tokio::test]
             async fn a_missing_table_is_an_invalid_request() {
                 let config = testkit::moto::sdk_config().await;
-                let store = shared::store::dynamo::DynamoStore::new(aws_sdk_dynamodb::Client::new(&config), "no-such-table");
+                let store = shared::ports::store::dynamo::DynamoStore::new(aws_sdk_dynamodb::Client::new(&config), "no-such-table");
                 assert!(matches!(store.get(&Key::new("a", "b")).await, Err(StoreError::Invalid(_))));
             }
         }

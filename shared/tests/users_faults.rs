@@ -1,7 +1,7 @@
 //! Adding a user when DynamoDB applies the transaction but the answer is lost: the SDK's retry meets the login's
 //! condition, and the directory recognises its own write instead of calling the login taken.
 
-use shared::users::{UserError, Users};
+use shared::identity::users::{UserError, Users};
 use testkit::faults::{Fault, Plan, Service};
 
 #[tokio::test]

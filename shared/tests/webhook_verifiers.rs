@@ -4,7 +4,7 @@
 
 use http::{HeaderMap, HeaderName, HeaderValue};
 use shared::crypto::{hmac_sha256, to_base64, to_hex};
-use shared::webhooks::{Scheme, SigningKeys, WebhookError, verify};
+use shared::partners::webhooks::{Scheme, SigningKeys, WebhookError, verify};
 
 fn headers(pairs: &[(&str, String)]) -> HeaderMap {
     pairs

@@ -1,8 +1,8 @@
 //! DynamoDB capacity accounting: a store wrapper that counts the read and write request units each call would
-//! consume on an on-demand table (sizes from `shared::store::size`). Used by the cost model (`capacity` binary).
+//! consume on an on-demand table (sizes from `shared::ports::store::size`). Used by the cost model (`capacity` binary).
 
-use shared::store::size::{self, item_size, read_units};
-use shared::store::{Condition, Item, Key, Query, Store, StoreError, Update, Write};
+use shared::ports::store::size::{self, item_size, read_units};
+use shared::ports::store::{Condition, Item, Key, Query, Store, StoreError, Update, Write};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 

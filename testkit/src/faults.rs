@@ -153,7 +153,7 @@ impl FaultProxy {
         self.state.lock().unwrap().requests
     }
 
-    /// The SDK configuration the functions build (`shared::aws::sdk_config`: timeouts, the standard retry mode
+    /// The SDK configuration the functions build (`shared::ports::aws::sdk_config`: timeouts, the standard retry mode
     /// with its 3 attempts, HTTP client), aimed at this proxy with the test's credentials ([`crate::moto::caller_key`]:
     /// the role of the function under test). Only the retry backoff is shortened (10 ms initial instead of 1 s) so a test of thousands of
     /// faults runs in seconds.
@@ -163,7 +163,7 @@ impl FaultProxy {
             ("SWITCHYARD_AWS_ATTEMPT_TIMEOUT_MS", attempt_ms.to_string().as_str()),
             ("SWITCHYARD_AWS_OPERATION_TIMEOUT_MS", operation_ms.to_string().as_str()),
         ]);
-        let config = shared::aws::sdk_config(&vars).await.expect("sdk config");
+        let config = shared::ports::aws::sdk_config(&vars).await.expect("sdk config");
         config
             .into_builder()
             .endpoint_url(&self.endpoint)
@@ -333,7 +333,7 @@ pub(crate) async fn send_to(target: &str, parts: &http::request::Parts, body: By
 pub struct Faulty {
     pub proxy: FaultProxy,
     pub deps: shared::Deps,
-    pub direct: std::sync::Arc<dyn shared::store::Store>,
+    pub direct: std::sync::Arc<dyn shared::ports::store::Store>,
     pub table: String,
     /// The Secrets Manager prefix the secrets live under (`<prefix><name>` on moto).
     pub prefix: String,
@@ -384,7 +384,11 @@ impl Faulty {
 
 /// A fresh table and fresh Secrets Manager secrets (`secrets`, under a unique prefix) on moto, reached through a
 /// proxy injecting `plan`: SDK attempts time out after 250 ms (below `plan.slow`), operations after 3 s.
-pub async fn deps(plan: Plan, secrets: &[(&str, serde_json::Value)], cache: shared::secrets::CachePolicy) -> Faulty {
+pub async fn deps(
+    plan: Plan,
+    secrets: &[(&str, serde_json::Value)],
+    cache: shared::ports::secrets::CachePolicy,
+) -> Faulty {
     deps_with_clock(plan, secrets, cache, None).await
 }
 
@@ -392,18 +396,21 @@ pub async fn deps(plan: Plan, secrets: &[(&str, serde_json::Value)], cache: shar
 pub async fn deps_with_clock(
     plan: Plan,
     secrets: &[(&str, serde_json::Value)],
-    cache: shared::secrets::CachePolicy,
-    clock: Option<shared::secrets::manager::Clock>,
+    cache: shared::ports::secrets::CachePolicy,
+    clock: Option<shared::ports::secrets::manager::Clock>,
 ) -> Faulty {
-    use shared::store::dynamo::DynamoStore;
+    use shared::ports::store::dynamo::DynamoStore;
     crate::leaks::capture_tracing();
     let (binding, direct) = crate::stack::create_stack(secrets).await;
     let (table, prefix) = (binding.table.clone(), format!("{}/", binding.stack));
     let proxy = FaultProxy::start(&crate::moto::endpoint(), plan).await;
     let config = proxy.sdk_config(250, 3000).await;
     let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&config), table.clone());
-    let mut secrets =
-        shared::secrets::SecretsManager::new(aws_sdk_secretsmanager::Client::new(&config), prefix.clone(), cache);
+    let mut secrets = shared::ports::secrets::SecretsManager::new(
+        aws_sdk_secretsmanager::Client::new(&config),
+        prefix.clone(),
+        cache,
+    );
     if let Some(clock) = clock {
         secrets = secrets.with_clock(clock);
     }

@@ -4,7 +4,7 @@ use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType, TimeToLiveSpecification,
 };
-use shared::store::dynamo::DynamoStore;
+use shared::ports::store::dynamo::DynamoStore;
 
 /// The moto_server endpoint. Tests that need it fail with instructions when it is not set: they are never
 /// silently skipped.

@@ -62,14 +62,14 @@ impl FakeCrm {
 
     /// The registration body the CRM sends, in the official clients' shape (`register=<JSON>`).
     pub fn register_json_body(&self, secret: &str, api_key: &str) -> String {
-        let token = shared::retailcrm::registration::token_for(secret.as_bytes(), api_key);
+        let token = shared::partners::retailcrm::registration::token_for(secret.as_bytes(), api_key);
         let json = serde_json::json!({"token": token, "apiKey": api_key, "systemUrl": self.url}).to_string();
         shared::codec::form::encode([("register", json.as_str())])
     }
 
     /// The registration body in the documentation's bracket notation (`register[token]=...`).
     pub fn register_bracket_body(&self, secret: &str, api_key: &str) -> String {
-        let token = shared::retailcrm::registration::token_for(secret.as_bytes(), api_key);
+        let token = shared::partners::retailcrm::registration::token_for(secret.as_bytes(), api_key);
         shared::codec::form::encode([
             ("register[token]", token.as_str()),
             ("register[apiKey]", api_key),

@@ -209,8 +209,8 @@ async fn serve(
             };
             let mut details = serde_json::json!({"status": transaction.status, "intent": transaction.intent});
             if let Some(auth_id) = &transaction.auth_id {
-                let now = shared::clock::now_epoch();
-                let token = shared::smallcase::auth_token::sign(&expected.secret, Some(auth_id), now, 86_400);
+                let now = shared::ports::clock::now_epoch();
+                let token = shared::partners::smallcase::auth_token::sign(&expected.secret, Some(auth_id), now, 86_400);
                 details["success"] = serde_json::json!({"smallcaseAuthToken": token, "broker": "kite"});
             }
             Ok(reply(

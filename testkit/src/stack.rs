@@ -7,9 +7,9 @@
 
 use crate::template::{Binding, FunctionSpec, Resolver, Translated};
 use shared::Deps;
-use shared::secrets::{CachePolicy, FileSecrets, SecretsManager};
-use shared::store::Store;
-use shared::store::dynamo::DynamoStore;
+use shared::ports::secrets::{CachePolicy, FileSecrets, SecretsManager};
+use shared::ports::store::Store;
+use shared::ports::store::dynamo::DynamoStore;
 use std::sync::Arc;
 
 /// Which implementation of the ports a test runs on.
@@ -76,8 +76,9 @@ pub async fn ports(backend: Backend, secrets: &[(&str, serde_json::Value)]) -> P
         Backend::Embedded => {
             keep_fixture_secrets(secrets);
             let dir = std::env::temp_dir().join(crate::unique_name("store"));
-            let store: Arc<dyn Store> =
-                Arc::new(shared::store::embedded::EmbeddedStore::open(&dir.join("store.redb")).expect("open store"));
+            let store: Arc<dyn Store> = Arc::new(
+                shared::ports::store::embedded::EmbeddedStore::open(&dir.join("store.redb")).expect("open store"),
+            );
             let json = secrets.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
             let secrets = FileSecrets::from_json(serde_json::Value::Object(json)).expect("secrets");
             Ports { deps: Deps { store: store.clone(), secrets: Arc::new(secrets) }, admin: store, binding: None }

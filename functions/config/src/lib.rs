@@ -2,9 +2,9 @@
 
 use lambda_http::http::{Method, StatusCode};
 use shared::codec::{ApiError, ErrorEnvelope};
+use shared::edge::http::{self, Body, Handler, Request, Response};
 use shared::env::{ConfigError, Vars};
-use shared::http::{self, Body, Handler, Request, Response};
-use shared::retailcrm::ConnectionConfig;
+use shared::partners::retailcrm::ConnectionConfig;
 
 /// The function's state: configuration read once at start-up.
 pub struct ConfigFunction {

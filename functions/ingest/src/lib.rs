@@ -4,10 +4,10 @@ use lambda_http::http::{HeaderValue, Method, StatusCode, header};
 use serde_json::json;
 use shared::Deps;
 use shared::codec::{ApiError, BasicCredentials, ErrorEnvelope};
+use shared::edge::http::{self, Body, Handler, Request, Response};
 use shared::env::{ConfigError, Vars};
-use shared::http::{self, Body, Handler, Request, Response};
-use shared::secrets::SecretError;
-use shared::smartme::storage::{StorageSettings, store_readings};
+use shared::partners::smartme::storage::{StorageSettings, store_readings};
+use shared::ports::secrets::SecretError;
 use shared::telemetry::{self, Counter};
 use std::time::Duration;
 
@@ -88,7 +88,7 @@ impl Handler for IngestFunction {
             Err(error) => return http::error(ErrorEnvelope::Plain, &error),
         };
         // The whole post is validated before anything is written: one bad item rejects it all.
-        let readings = match shared::smartme::decode(body) {
+        let readings = match shared::partners::smartme::decode(body) {
             Ok(readings) => readings,
             Err(error) => {
                 tracing::warn!(%error, bytes = body.len(), "invalid realtime post");

@@ -2,5 +2,5 @@
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
-    shared::lambda::serve_with_aws("ingest", switchyard_ingest::IngestFunction::new).await
+    shared::edge::lambda::serve_with_aws("ingest", switchyard_ingest::IngestFunction::new).await
 }

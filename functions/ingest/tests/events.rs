@@ -2,7 +2,7 @@
 //! the translated template configures it in every environment. The sample event carries smart-me's official
 //! payload, base64-encoded as an HTTP API delivers binary bodies.
 
-use shared::store::Store;
+use shared::ports::store::Store;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn every_ingest_event_gets_its_status() {
@@ -14,7 +14,7 @@ async fn every_ingest_event_gets_its_status() {
     for run in runs {
         let password = local["smartme"]["password"].as_str().unwrap();
         assert!(!run.logs.contains(password), "the password never reaches the logs");
-        let latest = shared::store::keys::meter_latest("3bd0fce9-9f8e-4183-b3d1-0c1622a22ca1");
+        let latest = shared::ports::store::keys::meter_latest("3bd0fce9-9f8e-4183-b3d1-0c1622a22ca1");
         let stored = run.deployment.store.get(&latest).await.unwrap();
         assert!(stored.is_some(), "[{}] the sample event was stored", run.environment);
     }

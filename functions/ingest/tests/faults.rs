@@ -4,11 +4,11 @@
 use lambda_http::{Body, Request};
 use prost::Message;
 use shared::codec::BasicCredentials;
-use shared::http::Handler;
-use shared::smartme::UtcTicks;
-use shared::smartme::bcl::uuid_to_guid;
-use shared::smartme::proto::{DeviceData, DeviceDataArray, DeviceValue};
-use shared::store::{Query, SortRange, keys};
+use shared::edge::http::Handler;
+use shared::partners::smartme::UtcTicks;
+use shared::partners::smartme::bcl::uuid_to_guid;
+use shared::partners::smartme::proto::{DeviceData, DeviceDataArray, DeviceValue};
+use shared::ports::store::{Query, SortRange, keys};
 use std::sync::Arc;
 use switchyard_ingest::IngestFunction;
 use testkit::faults::{Fault, Faulty, Plan, Service};
@@ -72,7 +72,7 @@ async fn ten_thousand_readings_through_twenty_percent_faults_are_stored_exactly_
     let Faulty { proxy, deps, direct, .. } = faulty;
     let function = Arc::new(IngestFunction::new(deps, &vars).unwrap());
 
-    let start_ms = shared::store::now_epoch() * 1000 - 3_600_000;
+    let start_ms = shared::ports::store::now_epoch() * 1000 - 3_600_000;
     let posts = posts(start_ms);
     let queue = Arc::new(std::sync::Mutex::new(posts.into_iter().enumerate().collect::<Vec<_>>()));
     let mut senders = Vec::new();

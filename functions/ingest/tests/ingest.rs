@@ -2,11 +2,11 @@
 
 use lambda_http::{Body, Request};
 use shared::codec::BasicCredentials;
+use shared::edge::http::Handler;
 use shared::env::Vars;
-use shared::http::Handler;
-use shared::smartme::post::{body, reading};
-use shared::smartme::proto::DeviceData;
-use shared::store::{Query, SortRange, Store, keys};
+use shared::partners::smartme::post::{body, reading};
+use shared::partners::smartme::proto::DeviceData;
+use shared::ports::store::{Query, SortRange, Store, keys};
 use std::sync::Arc;
 use switchyard_ingest::IngestFunction;
 use testkit::stack::Backend;
@@ -67,7 +67,7 @@ async fn readings_of(stack: &Stack, device: Uuid) -> usize {
 }
 
 fn recent_ms() -> i64 {
-    shared::store::now_epoch() * 1000 - 60_000
+    shared::ports::store::now_epoch() * 1000 - 60_000
 }
 
 async fn the_official_sample_is_stored_once(backend: Backend) {
@@ -195,8 +195,8 @@ async fn an_unreachable_store_answers_503_and_the_redelivery_stores_everything()
         )
         .build();
     let store: Arc<dyn Store> =
-        Arc::new(shared::store::dynamo::DynamoStore::new(aws_sdk_dynamodb::Client::new(&config), table));
-    let secrets = shared::secrets::FileSecrets::from_json(
+        Arc::new(shared::ports::store::dynamo::DynamoStore::new(aws_sdk_dynamodb::Client::new(&config), table));
+    let secrets = shared::ports::secrets::FileSecrets::from_json(
         serde_json::json!({"smartme": {"username": USER, "password": PASSWORD}}),
     )
     .unwrap();

@@ -1,15 +1,15 @@
 //! `notify`: tells Sber what changed, from the table's stream (no HTTP route): state pushes after readings and
 //! after confirmed commands, device notifications after links, unlinks and model changes
-//! (`shared::sber::notify`). Failed records are reported back to Lambda (`ReportBatchItemFailures`), which retries
+//! (`shared::partners::sber::notify`). Failed records are reported back to Lambda (`ReportBatchItemFailures`), which retries
 //! them and, past its retries, sends them to the dead-letter queue.
 
 use serde_json::{Value, json};
 use shared::Deps;
 use shared::env::{ConfigError, Vars};
-use shared::sber::features::Units;
-use shared::sber::notify::Notifier;
-use shared::sber::partner_api::SberApi;
-use shared::store::changes;
+use shared::partners::sber::features::Units;
+use shared::partners::sber::notify::Notifier;
+use shared::partners::sber::partner_api::SberApi;
+use shared::ports::store::changes;
 use shared::telemetry::{Counter, MetricSink, Outcome, RequestRecord, emf};
 use std::sync::Arc;
 use std::time::Instant;
@@ -42,12 +42,12 @@ impl NotifyFunction {
             },
             namespace,
             sink,
-            clock: shared::clock::now_epoch,
+            clock: shared::ports::clock::now_epoch,
         })
     }
 
     /// The same function with Sber's retry policy replaced (tests shorten the waits).
-    pub fn with_retry(mut self, retry: shared::sber::partner_api::RetryPolicy) -> Self {
+    pub fn with_retry(mut self, retry: shared::partners::sber::partner_api::RetryPolicy) -> Self {
         self.notifier.sber.retry = retry;
         self
     }
@@ -78,7 +78,7 @@ impl NotifyFunction {
         let result = if outcome.failed.is_empty() { Outcome::Accepted } else { Outcome::Failed("sber_unavailable") };
         let latency = started.elapsed();
         tracing::info!(
-            target: shared::lambda::REQUEST_TARGET,
+            target: shared::edge::lambda::REQUEST_TARGET,
             request_id,
             function = "notify",
             partner = "sber",
@@ -97,7 +97,7 @@ impl NotifyFunction {
             outcome: result,
             latency,
             record: &record,
-            timestamp_ms: shared::clock::now_epoch_ms(),
+            timestamp_ms: shared::ports::clock::now_epoch_ms(),
         };
         for document in emf::documents(&metrics) {
             self.sink.emit(&document.to_string());

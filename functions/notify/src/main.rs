@@ -7,8 +7,8 @@ use shared::env::Vars;
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
     let vars = Vars::from_process();
-    let logging = shared::lambda::Logging::from_vars(&vars)?;
-    let deps = shared::aws::deployed_deps(&vars).await?;
+    let logging = shared::edge::lambda::Logging::from_vars(&vars)?;
+    let deps = shared::ports::aws::deployed_deps(&vars).await?;
     let function = switchyard_notify::NotifyFunction::new(deps, &vars)?;
     logging.init();
     let function = &function;

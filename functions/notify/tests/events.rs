@@ -3,7 +3,7 @@
 //! every environment, against a fake of Sber's partner API.
 
 use serde_json::json;
-use shared::store::{Condition, Item, Store, Value, keys};
+use shared::ports::store::{Condition, Item, Store, Value, keys};
 use testkit::sber_api::FakeSberApi;
 
 const METER: &str = "3bd0fce9-9f8e-4183-b3d1-0c1622a22ca1";

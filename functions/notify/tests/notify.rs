@@ -5,13 +5,13 @@
 use lambda_http::{Body, Request};
 use serde_json::{Value, json};
 use shared::codec::BasicCredentials;
+use shared::edge::http::Handler;
 use shared::env::Vars;
-use shared::http::Handler;
-use shared::sber::partner_api::RetryPolicy;
-use shared::smartme::post::reading;
-use shared::store::changes::{Change, ChangeFeed, Delivered, deliver};
-use shared::store::{Item, Store, Value as Attr, keys};
-use shared::users::Users;
+use shared::identity::users::Users;
+use shared::partners::sber::partner_api::RetryPolicy;
+use shared::partners::smartme::post::reading;
+use shared::ports::store::changes::{Change, ChangeFeed, Delivered, deliver};
+use shared::ports::store::{Item, Store, Value as Attr, keys};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use switchyard_notify::NotifyFunction;
@@ -35,7 +35,7 @@ struct Stack {
 }
 
 fn now() -> i64 {
-    shared::clock::now_epoch()
+    shared::ports::clock::now_epoch()
 }
 
 async fn stack(backend: Backend) -> Stack {
@@ -80,11 +80,11 @@ impl Stack {
     /// Sber linked alice (what the user function records when Sber first asks who she is).
     async fn sber_links_alice(&self) {
         let item = Item::new(keys::sber_link(&self.alice)).with("userId", Attr::str(&self.alice));
-        self.admin.put(item, shared::store::Condition::Always).await.unwrap();
+        self.admin.put(item, shared::ports::store::Condition::Always).await.unwrap();
     }
 
     async fn post(&self, values: &[([u8; 6], f64)], seconds_ago: i64) -> u16 {
-        let body = shared::smartme::post::body(vec![reading(METER, (now() - seconds_ago) * 1000, values)]);
+        let body = shared::partners::smartme::post::body(vec![reading(METER, (now() - seconds_ago) * 1000, values)]);
         let mut request = Request::new(Body::Binary(body));
         *request.method_mut() = lambda_http::http::Method::POST;
         *request.uri_mut() = "/smartme/realtime".parse().unwrap();
@@ -265,7 +265,7 @@ async fn sber_behind_a_root_the_platform_lacks_is_reached_only_with_its_ca() {
     let users = Users::new(admin.as_ref());
     let alice = users.add("alice", "alice-password-1", now()).await.unwrap().id;
     let link = Item::new(keys::sber_link(&alice)).with("userId", Attr::str(&alice));
-    admin.put(link, shared::store::Condition::Always).await.unwrap();
+    admin.put(link, shared::ports::store::Condition::Always).await.unwrap();
     users.link_device(&alice, &METER.to_string(), "Kitchen", now()).await.unwrap();
     let linked = std::mem::take(&mut *changes.lock().unwrap());
     let fast = RetryPolicy { attempts: 1, first_backoff: Duration::from_millis(1), budget: Duration::from_secs(3) };

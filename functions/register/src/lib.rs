@@ -4,9 +4,9 @@
 use lambda_http::http::{Method, StatusCode};
 use shared::Deps;
 use shared::codec::{ApiError, ErrorEnvelope};
+use shared::edge::http::{self, Body, Handler, Request, Response};
 use shared::env::{ConfigError, Vars};
-use shared::http::{self, Body, Handler, Request, Response};
-use shared::retailcrm::module::{Failure, Module};
+use shared::partners::retailcrm::module::{Failure, Module};
 use shared::telemetry::Reason;
 
 /// The function's state, built once per sandbox.
@@ -21,19 +21,20 @@ impl RegisterFunction {
     pub fn new(deps: Deps, vars: &Vars) -> Result<Self, ConfigError> {
         Ok(Self {
             module: Module::new(deps, vars)?,
-            error_status: shared::retailcrm::error_status(vars)?,
+            error_status: shared::partners::retailcrm::error_status(vars)?,
             max_body: vars.parse_or("RETAILCRM_MAX_BODY_BYTES", 64 * 1024)?,
         })
     }
 
     /// The installation's account page: `clientId` from the query or, as the CRM sends it, a form body.
     async fn account_page(&self, request: &Request) -> Response<Body> {
-        use shared::retailcrm::account_page;
+        use shared::partners::retailcrm::account_page;
         if !matches!(*request.method(), Method::GET | Method::POST) {
             return http::error(ErrorEnvelope::Plain, &ApiError::method_not_allowed(request.method()));
         }
         let name = &self.module.settings().name;
-        let not_found = || shared::web_page::response(StatusCode::NOT_FOUND, account_page::not_found_page(name), None);
+        let not_found =
+            || shared::edge::web_page::response(StatusCode::NOT_FOUND, account_page::not_found_page(name), None);
         let from_query = request.uri().query().and_then(|q| shared::codec::Form::parse(q.as_bytes()).ok());
         let from_body = match http::body_within(request, self.max_body) {
             Ok(body) if !body.is_empty() => shared::codec::Form::parse(body).ok(),
@@ -46,13 +47,15 @@ impl RegisterFunction {
             .find_map(|form| form.get("clientId").ok().flatten().map(str::to_owned));
         let Some(client_id) = client_id else { return not_found() };
         match self.module.installation(&client_id).await {
-            Ok(Some(account)) => shared::web_page::response(StatusCode::OK, account_page::page(&account, name), None),
+            Ok(Some(account)) => {
+                shared::edge::web_page::response(StatusCode::OK, account_page::page(&account, name), None)
+            }
             Ok(None) => not_found(),
             Err(failure) => {
                 let error = ApiError::unavailable(failure.message);
-                let mut response = shared::web_page::response(
+                let mut response = shared::edge::web_page::response(
                     StatusCode::SERVICE_UNAVAILABLE,
-                    shared::web_page::document(
+                    shared::edge::web_page::document(
                         "Try again",
                         "<h1>Try again</h1>\n<p>The page is unavailable for a moment.</p>\n",
                     ),

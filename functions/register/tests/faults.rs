@@ -3,9 +3,9 @@
 //! re-sends refused registrations ends registered with its newest API key and one module.
 
 use lambda_http::{Body, Request};
-use shared::http::Handler;
-use shared::retailcrm::account::Accounts;
-use shared::store::Store;
+use shared::edge::http::Handler;
+use shared::partners::retailcrm::account::Accounts;
+use shared::ports::store::Store;
 use std::sync::Arc;
 use switchyard_register::RegisterFunction;
 use testkit::faults::{Fault, Faulty, Plan, Service};
@@ -24,7 +24,7 @@ fn register(body: String) -> Request {
 }
 
 /// The CRM's installation is whole or absent: the index and the account exist together and agree.
-async fn whole_or_absent(store: &dyn Store, crm: &FakeCrm) -> Option<shared::retailcrm::account::Account> {
+async fn whole_or_absent(store: &dyn Store, crm: &FakeCrm) -> Option<shared::partners::retailcrm::account::Account> {
     let accounts = Accounts::new(store);
     let client_id = accounts.client_id_for(&crm.url).await.unwrap()?;
     let account = accounts.by_client_id(&client_id).await.unwrap();
@@ -60,7 +60,7 @@ async fn register_until_accepted(
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn registrations_through_faults_store_whole_accounts_or_nothing() {
     let plan = Plan::every_fault(0.2, &[Service::DynamoDb, Service::SecretsManager], 11);
-    let cache = shared::secrets::CachePolicy { ttl: std::time::Duration::from_secs(1), ..Default::default() };
+    let cache = shared::ports::secrets::CachePolicy { ttl: std::time::Duration::from_secs(1), ..Default::default() };
     let secret = serde_json::json!({"secret": SECRET});
     let faulty = testkit::faults::deps(plan, &[("retailcrm", secret)], cache).await;
     let mut crms = Vec::new();

@@ -2,10 +2,10 @@
 //! Secrets Manager (moto).
 
 use lambda_http::{Body, Request};
+use shared::edge::http::Handler;
 use shared::env::Vars;
-use shared::http::Handler;
-use shared::retailcrm::account::Accounts;
-use shared::store::Store;
+use shared::partners::retailcrm::account::Accounts;
+use shared::ports::store::Store;
 use std::sync::Arc;
 use switchyard_register::RegisterFunction;
 use testkit::retailcrm::{FakeCrm, Mode};
@@ -127,7 +127,7 @@ async fn refuses_bad_tokens_before_anything_else(backend: Backend) {
     assert_eq!(answer["success"], false);
     assert!(answer["errorMsg"].as_str().unwrap().contains("invalid token"), "{answer}");
     // A token computed for another apiKey.
-    let token = shared::retailcrm::registration::token_for(SECRET.as_bytes(), "key-A");
+    let token = shared::partners::retailcrm::registration::token_for(SECRET.as_bytes(), "key-A");
     let json = serde_json::json!({"token": token, "apiKey": "key-B", "systemUrl": stack.crm.url}).to_string();
     let answer = call(&stack, "/retailcrm/register", shared::codec::form::encode([("register", json.as_str())])).await;
     assert_eq!(answer["success"], false);
@@ -139,7 +139,7 @@ async fn refuses_addresses_outside_the_allow_list(backend: Backend) {
     let stack = stack(backend, Mode::Success).await;
     for url in ["http://169.254.169.254", "https://127.0.0.1", "https://shop.retailcrm.ru", "https://user@x.simla.com"]
     {
-        let token = shared::retailcrm::registration::token_for(SECRET.as_bytes(), "k");
+        let token = shared::partners::retailcrm::registration::token_for(SECRET.as_bytes(), "k");
         let json = serde_json::json!({"token": token, "apiKey": "k", "systemUrl": url}).to_string();
         let answer =
             call(&stack, "/retailcrm/register", shared::codec::form::encode([("register", json.as_str())])).await;
@@ -182,7 +182,7 @@ async fn re_registration_updates_the_one_account(backend: Backend) {
     let client_id = accounts.client_id_for(&stack.crm.url).await.unwrap().unwrap();
     let account = accounts.by_client_id(&client_id).await.unwrap().unwrap();
     assert_eq!(account.api_key, "key-2");
-    let partition = shared::store::Query::partition(format!("RCRM#{client_id}"));
+    let partition = shared::ports::store::Query::partition(format!("RCRM#{client_id}"));
     assert_eq!(stack.store.query(&partition).await.unwrap().len(), 1);
 }
 

@@ -4,18 +4,18 @@
 use crate::{MAX_FORM_BODY, TokenFunction, content_type_is};
 use lambda_http::http::{HeaderValue, StatusCode, header};
 use shared::codec::form::Form;
-use shared::http::{self, Body, Request, Response};
-use shared::oauth::authorize::{self, AuthorizeError, AuthorizeRequest};
-use shared::oauth::grants::{CodeGrant, Grants};
-use shared::oauth::throttle::Reservation;
-use shared::oauth::{OAuthSettings, csrf, login_page};
-use shared::users::{Users, password};
+use shared::edge::http::{self, Body, Request, Response};
+use shared::identity::oauth::authorize::{self, AuthorizeError, AuthorizeRequest};
+use shared::identity::oauth::grants::{CodeGrant, Grants};
+use shared::identity::oauth::throttle::Reservation;
+use shared::identity::oauth::{OAuthSettings, csrf, login_page};
+use shared::identity::users::{Users, password};
 
 const WRONG_CREDENTIALS: &str = "The login or password is incorrect.";
 
-/// An HTML page with the headers every page of ours carries (see `shared::web_page::response`).
+/// An HTML page with the headers every page of ours carries (see `shared::edge::web_page::response`).
 fn page(status: StatusCode, html: String, form_target: Option<&str>) -> Response<Body> {
-    shared::web_page::response(status, html, form_target)
+    shared::edge::web_page::response(status, html, form_target)
 }
 
 fn error_page(status: StatusCode, message: &str) -> Response<Body> {

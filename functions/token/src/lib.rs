@@ -9,13 +9,13 @@ mod token_endpoint;
 use lambda_http::http::{HeaderValue, Method, StatusCode, header};
 use shared::Deps;
 use shared::codec::{ApiError, ErrorEnvelope};
-use shared::cors::Cors;
+use shared::edge::cors::Cors;
+use shared::edge::http::{self, Body, Handler, Request, Response};
 use shared::env::{ConfigError, Vars};
-use shared::http::{self, Body, Handler, Request, Response};
-use shared::oauth::grants::Lifetimes;
-use shared::oauth::throttle::{HashBudget, LoginThrottle};
-use shared::oauth::{AccessVerifier, OAuthSettings};
-use shared::smallcase::gateway::Gateway;
+use shared::identity::oauth::grants::Lifetimes;
+use shared::identity::oauth::throttle::{HashBudget, LoginThrottle};
+use shared::identity::oauth::{AccessVerifier, OAuthSettings};
+use shared::partners::smallcase::gateway::Gateway;
 
 /// Largest OAuth form body accepted (bytes).
 const MAX_FORM_BODY: usize = 16 * 1024;
@@ -67,7 +67,7 @@ impl TokenFunction {
             smallcase_token_ttl_s,
             gateway: Gateway::from_vars(vars)?,
             smallcase_cors: Cors::from_list("SMALLCASE_ALLOWED_ORIGINS", vars.get_or("SMALLCASE_ALLOWED_ORIGINS", ""))?,
-            clock: shared::clock::now_epoch,
+            clock: shared::ports::clock::now_epoch,
         })
     }
 

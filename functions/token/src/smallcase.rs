@@ -5,10 +5,10 @@ use crate::{TokenFunction, content_type_is, no_store};
 use lambda_http::http::{HeaderValue, Method, StatusCode, header};
 use serde_json::json;
 use shared::codec::{ApiError, ErrorEnvelope};
-use shared::http::{self, Body, Request, Response};
-use shared::oauth::access_token::bearer;
-use shared::oauth::{AccessClaims, TokenError};
-use shared::smallcase::{
+use shared::edge::http::{self, Body, Request, Response};
+use shared::identity::oauth::access_token::bearer;
+use shared::identity::oauth::{AccessClaims, TokenError};
+use shared::partners::smallcase::{
     self as partner, ReconcileError, RecordedTransaction, SmallcaseSecret, auth_token, transaction,
 };
 
@@ -16,13 +16,13 @@ use shared::smallcase::{
 pub async fn route(function: &TokenFunction, request: &Request, path: &str, method: &Method) -> Response<Body> {
     let status_of = path.strip_prefix("/smallcase/transaction/");
     match (path, method) {
-        (_, &Method::OPTIONS) if shared::routes::path_exists(path) => function.smallcase_cors.preflight(request),
+        (_, &Method::OPTIONS) if shared::edge::routes::path_exists(path) => function.smallcase_cors.preflight(request),
         ("/smallcase/token", &Method::POST) => auth_token(function, request).await,
         ("/smallcase/transaction", &Method::POST) => transaction(function, request).await,
         (_, &Method::GET) if status_of.is_some_and(|id| !id.contains('/')) => {
             transaction_status(function, request, status_of.unwrap_or_default()).await
         }
-        _ if shared::routes::path_exists(path) => {
+        _ if shared::edge::routes::path_exists(path) => {
             http::error(ErrorEnvelope::Plain, &ApiError::method_not_allowed(method))
         }
         _ => http::error(ErrorEnvelope::Plain, &ApiError::not_found("no such path")),
@@ -90,7 +90,7 @@ pub async fn auth_token(function: &TokenFunction, request: &Request) -> Response
     match answer.await {
         Ok((token, expires_at, _)) => no_store(http::json(
             StatusCode::OK,
-            &json!({"smallcaseAuthToken": token, "expiresAt": shared::clock::rfc3339(expires_at)}),
+            &json!({"smallcaseAuthToken": token, "expiresAt": shared::ports::clock::rfc3339(expires_at)}),
         )),
         Err(error) => http::error(ErrorEnvelope::Plain, &error),
     }

@@ -4,9 +4,9 @@ use crate::{MAX_FORM_BODY, TokenFunction, content_type_is, no_store};
 use lambda_http::http::{HeaderValue, StatusCode, header};
 use shared::codec::form::Form;
 use shared::codec::{ApiError, ErrorEnvelope};
-use shared::http::{self, Body, Request, Response};
-use shared::oauth::client_auth;
-use shared::oauth::grants::Grants;
+use shared::edge::http::{self, Body, Request, Response};
+use shared::identity::oauth::client_auth;
+use shared::identity::oauth::grants::Grants;
 
 fn invalid_request(message: impl Into<String>) -> ApiError {
     ApiError::new(StatusCode::BAD_REQUEST, "invalid_request", message)

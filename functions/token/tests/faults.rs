@@ -4,8 +4,8 @@
 mod common;
 
 use common::*;
-use shared::store::{Query, SortRange, keys};
-use shared::users::Users;
+use shared::identity::users::Users;
+use shared::ports::store::{Query, SortRange, keys};
 use switchyard_token::TokenFunction;
 use testkit::faults::{Fault, Faulty, Plan, Service};
 
@@ -19,7 +19,7 @@ fn refresh_form(token: &str) -> String {
 #[tokio::test]
 async fn no_family_is_left_with_two_valid_refresh_tokens() {
     let plan = Plan::every_fault(0.0, &[Service::DynamoDb, Service::SecretsManager], 5);
-    let cache = shared::secrets::CachePolicy { ttl: std::time::Duration::from_secs(1), ..Default::default() };
+    let cache = shared::ports::secrets::CachePolicy { ttl: std::time::Duration::from_secs(1), ..Default::default() };
     let faulty = testkit::faults::deps(plan, &secrets(), cache).await;
     let user = Users::new(faulty.direct.as_ref()).add(LOGIN, PASSWORD, now()).await.unwrap();
     let gateway = FakeGateway::start(GATEWAY_NAME, SC_API_SECRET, SC_SECRET, Mode::Success).await;

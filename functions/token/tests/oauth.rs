@@ -7,7 +7,7 @@ mod common;
 use common::*;
 use lambda_http::http::StatusCode;
 use serde_json::json;
-use shared::oauth::{AccessVerifier, TokenError};
+use shared::identity::oauth::{AccessVerifier, TokenError};
 
 async fn linking_flow_as_a_client_drives_it(backend: Backend) {
     let stack = stack(backend).await;
@@ -390,7 +390,7 @@ async fn known_and_unknown_logins_cost_the_same(backend: Backend) {
     let mut costs = Vec::new();
     for login in [LOGIN, "nobody-by-that-name"] {
         counting.take();
-        let response = shared::http::Handler::handle(&function, page.submit(login, "wrong-password")).await;
+        let response = shared::edge::http::Handler::handle(&function, page.submit(login, "wrong-password")).await;
         assert_eq!(response.status(), 200);
         let (reads, writes, calls) = counting.take();
         costs.push((reads, writes, calls));
@@ -413,7 +413,7 @@ async fn a_sandbox_hashes_within_its_budget(backend: Backend) {
     for n in 0..10 {
         let (function, request) = (function.clone(), page.submit(&format!("login-{n}"), "wrong-password"));
         attempts.spawn(async move {
-            let response = shared::http::Handler::handle(function.as_ref(), request).await;
+            let response = shared::edge::http::Handler::handle(function.as_ref(), request).await;
             (response.status().as_u16(), response.headers().get("retry-after").is_some())
         });
     }
@@ -459,7 +459,7 @@ async fn a_removed_user_loses_every_token(backend: Backend) {
     let tokens = stack.link("sber", "smarthome").await;
     let access = tokens["access_token"].as_str().unwrap();
     assert!(stack.verify(access, "sber").await.is_ok());
-    shared::users::Users::new(stack.admin.as_ref()).remove(LOGIN).await.unwrap();
+    shared::identity::users::Users::new(stack.admin.as_ref()).remove(LOGIN).await.unwrap();
     assert_eq!(stack.verify(access, "sber").await, Err(TokenError::Revoked));
     let refresh = tokens["refresh_token"].as_str().unwrap();
     let (status, answer, _) =
@@ -473,11 +473,11 @@ async fn a_removed_user_loses_every_token(backend: Backend) {
 async fn a_new_password_replaces_the_old_one_and_keeps_links(backend: Backend) {
     let stack = stack(backend).await;
     let tokens = stack.link("sber", "smarthome").await;
-    let users = shared::users::Users::new(stack.admin.as_ref());
+    let users = shared::identity::users::Users::new(stack.admin.as_ref());
     users.set_password(" Alice", "a brand new password").await.unwrap();
     assert!(matches!(
         users.set_password("nobody", "a brand new password").await,
-        Err(shared::users::UserError::NoSuchLogin(_))
+        Err(shared::identity::users::UserError::NoSuchLogin(_))
     ));
     let page = stack.login_page("sber", SBER_REDIRECT, None).await;
     let old = stack.call(page.submit(LOGIN, PASSWORD)).await;

@@ -5,7 +5,7 @@ mod common;
 
 use common::*;
 use serde_json::{Value, json};
-use shared::store::keys;
+use shared::ports::store::keys;
 
 fn bearer_post(path: &str, token: &str, body: &str) -> lambda_http::Request {
     let mut request = post(path, body, "application/json");
@@ -32,9 +32,9 @@ async fn guest_then_connected_tokens(backend: Backend) {
     assert_eq!(payload, json!({"guest": true, "iat": iat, "exp": exp}), "only the documented fields");
     assert_eq!(exp - iat, 86_400, "one day by default");
     assert!((iat - now()).abs() <= 5);
-    assert_eq!(answer["expiresAt"], shared::clock::rfc3339(exp));
+    assert_eq!(answer["expiresAt"], shared::ports::clock::rfc3339(exp));
 
-    shared::smallcase::connect(stack.admin.as_ref(), &stack.user_id, "SC_AUTH_42", now()).await.unwrap();
+    shared::partners::smallcase::connect(stack.admin.as_ref(), &stack.user_id, "SC_AUTH_42", now()).await.unwrap();
     let answer = json_of(stack.call(bearer_post("/smallcase/token", &access, "")).await);
     let (_, payload) = decode_hs256(answer["smallcaseAuthToken"].as_str().unwrap(), SC_SECRET).unwrap();
     let (iat, exp) = (payload["iat"].as_i64().unwrap(), payload["exp"].as_i64().unwrap());
@@ -176,7 +176,7 @@ async fn connect_through_the_status_route(backend: Backend) {
 
     // Another user of ours, and ids that are not ours: not found, and the Gateway is not asked.
     testkit::leaks::fixture_secrets(["bob-password-123"]);
-    shared::users::Users::new(stack.admin.as_ref()).add("bob", "bob-password-123", now()).await.unwrap();
+    shared::identity::users::Users::new(stack.admin.as_ref()).add("bob", "bob-password-123", now()).await.unwrap();
     let bob = stack.link_app_as("bob", "bob-password-123").await["access_token"].as_str().unwrap().to_owned();
     let asked = stack.gateway.detail_calls().len();
     for (id, token) in [(transaction.as_str(), bob.as_str()), ("TRX_404", access.as_str()), ("a%20b", access.as_str())]

@@ -4,12 +4,12 @@ use lambda_http::http::{Method, StatusCode};
 use serde_json::json;
 use shared::Deps;
 use shared::codec::{ApiError, ErrorEnvelope};
+use shared::edge::http::{self, Body, Handler, Request, Response};
 use shared::env::{ConfigError, Vars};
-use shared::http::{self, Body, Handler, Request, Response};
-use shared::oauth::{AccessClaims, OAuthSettings, TokenError, access_token, grants};
-use shared::sber::features::Units;
-use shared::sber::{SberHome, requests};
-use shared::smartme::control::{DeviceControl, SmartMeApi};
+use shared::identity::oauth::{AccessClaims, OAuthSettings, TokenError, access_token, grants};
+use shared::partners::sber::features::Units;
+use shared::partners::sber::{SberHome, requests};
+use shared::partners::smartme::control::{DeviceControl, SmartMeApi};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -49,7 +49,7 @@ impl UserFunction {
             client_id: vars.get_or("SBER_CLIENT_ID", "sber").to_owned(),
             token_query_param: vars.get("SBER_TOKEN_QUERY_PARAM").filter(|p| !p.is_empty()).map(str::to_owned),
             public_url: vars.public_url()?,
-            clock: shared::clock::now_epoch,
+            clock: shared::ports::clock::now_epoch,
         })
     }
 
@@ -104,7 +104,7 @@ impl UserFunction {
                 return Err(unavailable());
             }
         }
-        shared::oauth::check_not_revoked(self.deps.store.as_ref(), &claims).await.map_err(|e| match e {
+        shared::identity::oauth::check_not_revoked(self.deps.store.as_ref(), &claims).await.map_err(|e| match e {
             TokenError::Unavailable => unavailable(),
             other => unauthorized(other),
         })?;
@@ -115,7 +115,7 @@ impl UserFunction {
         let claims = self.authenticate(request, route == "unlink").await?;
         let user = claims.sub.as_str();
         let now = (self.clock)();
-        let failed = |error: shared::store::StoreError| {
+        let failed = |error: shared::ports::store::StoreError| {
             tracing::error!(%error, "store call failed");
             ApiError::unavailable("the device store is unavailable; try again")
         };

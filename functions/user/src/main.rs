@@ -2,5 +2,5 @@
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
-    shared::lambda::serve_with_aws("user", switchyard_user::UserFunction::new).await
+    shared::edge::lambda::serve_with_aws("user", switchyard_user::UserFunction::new).await
 }

@@ -6,10 +6,10 @@ use lambda_http::http::Method;
 use lambda_http::{Body, Request, Response};
 use serde_json::{Value, json};
 use shared::codec::BasicCredentials;
+use shared::edge::http::Handler;
 use shared::env::Vars;
-use shared::http::Handler;
-use shared::smartme::proto::DeviceData;
-use shared::users::Users;
+use shared::identity::users::Users;
+use shared::partners::smartme::proto::DeviceData;
 use std::cell::Cell;
 use testkit::smartme_api::{FakeSmartMe, SWITCH_OBIS};
 use testkit::stack::Backend;
@@ -29,7 +29,7 @@ thread_local! {
 }
 
 fn clock() -> i64 {
-    shared::clock::now_epoch() + OFFSET.with(Cell::get)
+    shared::ports::clock::now_epoch() + OFFSET.with(Cell::get)
 }
 
 struct Stack {
@@ -148,7 +148,7 @@ impl Stack {
     }
 
     async fn ingest(&self, items: Vec<DeviceData>) {
-        let mut post = Request::new(Body::Binary(shared::smartme::post::body(items)));
+        let mut post = Request::new(Body::Binary(shared::partners::smartme::post::body(items)));
         *post.method_mut() = Method::POST;
         *post.uri_mut() = "/smartme/realtime".parse().unwrap();
         post.headers_mut()
@@ -159,7 +159,7 @@ impl Stack {
 }
 
 fn reading(device: &str, seconds_ago: i64, values: &[([u8; 6], f64)]) -> DeviceData {
-    shared::smartme::post::reading(Uuid::parse_str(device).unwrap(), (clock() - seconds_ago) * 1000, values)
+    shared::partners::smartme::post::reading(Uuid::parse_str(device).unwrap(), (clock() - seconds_ago) * 1000, values)
 }
 
 fn state<'a>(states: &'a Value, key: &str) -> &'a Value {
@@ -299,7 +299,7 @@ async fn sber_end_to_end(backend: Backend) {
     let errors = failed["errors"].as_array().unwrap();
     let kitchen_error = errors.iter().find(|e| e["id"] == SWITCHABLE).unwrap();
     assert_eq!(kitchen_error["code"], 503);
-    assert!(errors.iter().all(|e| shared::sber::ERROR_CODES.contains(&(e["code"].as_u64().unwrap() as u16))));
+    assert!(errors.iter().all(|e| shared::partners::sber::ERROR_CODES.contains(&(e["code"].as_u64().unwrap() as u16))));
 
     // The common error only for what cannot be tied to a device; a malformed id is that entry's error.
     for bad in [json!({"devices": "x"}), json!({"devices": [], "x": 1}), json!([1])] {

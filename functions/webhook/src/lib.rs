@@ -6,12 +6,12 @@ use lambda_http::http::{Method, StatusCode};
 use serde_json::json;
 use shared::Deps;
 use shared::codec::{ApiError, ErrorEnvelope};
+use shared::edge::http::{self, Body, Handler, Request, Response};
 use shared::env::{ConfigError, Vars};
-use shared::http::{self, Body, Handler, Request, Response};
-use shared::smallcase::gateway::Gateway;
-use shared::smallcase::postback::PostbackRules;
-use shared::webhooks::Scheme;
-use shared::webhooks::receiver::{DeliveryRules, Received, Rulebook, receive};
+use shared::partners::smallcase::gateway::Gateway;
+use shared::partners::smallcase::postback::PostbackRules;
+use shared::partners::webhooks::Scheme;
+use shared::partners::webhooks::receiver::{DeliveryRules, Received, Rulebook, receive};
 
 /// The function's state, built once per sandbox.
 pub struct WebhookFunction {
@@ -27,8 +27,8 @@ impl WebhookFunction {
         Ok(Self {
             deps,
             max_body: vars.parse_or("WEBHOOK_MAX_BODY_BYTES", 256 * 1024)?,
-            postbacks: PostbackRules { gateway: Gateway::from_vars(vars)?, clock: shared::store::now_epoch },
-            clock: shared::store::now_epoch,
+            postbacks: PostbackRules { gateway: Gateway::from_vars(vars)?, clock: shared::ports::store::now_epoch },
+            clock: shared::ports::store::now_epoch,
         })
     }
 

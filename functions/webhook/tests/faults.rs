@@ -4,8 +4,8 @@
 
 use lambda_http::{Body, Request, RequestExt};
 use shared::crypto::{hmac_sha256, to_hex};
-use shared::http::Handler;
-use shared::store::{Query, keys};
+use shared::edge::http::Handler;
+use shared::ports::store::{Query, keys};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use switchyard_webhook::WebhookFunction;
@@ -46,11 +46,11 @@ async fn deliveries_through_faults_are_stored_exactly_once() {
     let plan = Plan::every_fault(0.2, &[Service::DynamoDb, Service::SecretsManager], 7);
     let secret = serde_json::json!({"scheme": "schurter", "secret": SECRET, "tolerance_s": 300});
     // A one-second secrets cache, so Secrets Manager is asked again (and faulted) during the run.
-    let cache = shared::secrets::CachePolicy { ttl: std::time::Duration::from_secs(1), ..Default::default() };
+    let cache = shared::ports::secrets::CachePolicy { ttl: std::time::Duration::from_secs(1), ..Default::default() };
     let faulty = testkit::faults::deps(plan, &[("webhook/schurter", secret)], cache).await;
     let function = Arc::new(WebhookFunction::new(faulty.deps.clone(), &faulty.vars(&[])).unwrap());
     let Faulty { proxy, direct, .. } = faulty;
-    let t = shared::store::now_epoch();
+    let t = shared::ports::store::now_epoch();
 
     // An outage first: every AWS call fails, so the first deliveries are refused and must be sent again.
     proxy.set_share(1.0);
@@ -128,7 +128,7 @@ async fn rotation_is_picked_up_after_the_ttl_and_an_outage_fails_closed_after_th
     let offset_s = Arc::new(AtomicU64::new(0));
     let start = Instant::now();
     let clock_offset = offset_s.clone();
-    let clock: shared::secrets::manager::Clock =
+    let clock: shared::ports::secrets::manager::Clock =
         Arc::new(move || start + Duration::from_secs(clock_offset.load(Ordering::SeqCst)));
     let advance = |seconds: u64| offset_s.fetch_add(seconds, Ordering::SeqCst);
     let plan = Plan {
@@ -137,13 +137,13 @@ async fn rotation_is_picked_up_after_the_ttl_and_an_outage_fails_closed_after_th
     };
     let secret = serde_json::json!({"scheme": "schurter", "secrets": ["key-1"]});
     // TTL 300 s, stale window 900 s.
-    let policy = shared::secrets::CachePolicy::default();
+    let policy = shared::ports::secrets::CachePolicy::default();
     let faulty = testkit::faults::deps_with_clock(plan, &[("webhook/rotating", secret)], policy, Some(clock)).await;
     let (proxy, deps, store) = (&faulty.proxy, faulty.deps.clone(), faulty.direct.clone());
     let base = testkit::moto::sdk_config().await;
     let id = format!("{}webhook/rotating", faulty.prefix);
     let function = WebhookFunction::new(deps, &faulty.vars(&[])).unwrap();
-    let t = shared::store::now_epoch();
+    let t = shared::ports::store::now_epoch();
     let mut n = 0;
     let mut status_with = async |key: &str| {
         n += 1;

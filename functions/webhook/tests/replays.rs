@@ -3,10 +3,10 @@
 //! cannot be varied without the secret (401, nothing stored).
 
 use lambda_http::{Body, Request, RequestExt};
-use shared::http::Handler;
-use shared::store::{Query, Store, keys};
-use shared::webhooks::Scheme;
-use shared::webhooks::signing::sign_headers;
+use shared::edge::http::Handler;
+use shared::partners::webhooks::Scheme;
+use shared::partners::webhooks::signing::sign_headers;
+use shared::ports::store::{Query, Store, keys};
 use std::collections::HashMap;
 use std::sync::Arc;
 use switchyard_webhook::WebhookFunction;

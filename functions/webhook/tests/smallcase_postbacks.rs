@@ -4,9 +4,9 @@
 use lambda_http::{Body, Request, RequestExt};
 use serde_json::{Value, json};
 use shared::crypto::{hmac_sha256, to_hex};
-use shared::http::Handler;
-use shared::smallcase::RecordedTransaction;
-use shared::store::{Query, Store, keys};
+use shared::edge::http::Handler;
+use shared::partners::smallcase::RecordedTransaction;
+use shared::ports::store::{Query, Store, keys};
 use std::collections::HashMap;
 use std::sync::Arc;
 use switchyard_webhook::WebhookFunction;
@@ -19,7 +19,7 @@ const SC_API_SECRET: &str = "smallcase-api-secret";
 
 /// The real clock: the fake Gateway checks the expiry of the tokens we sign, as the Gateway does.
 fn now() -> i64 {
-    shared::clock::now_epoch()
+    shared::ports::clock::now_epoch()
 }
 
 struct Stack {
@@ -53,7 +53,7 @@ async fn created(stack: &Stack, user: &str, intent: &str) -> String {
         status: None,
         connected: false,
     };
-    shared::smallcase::record_transaction(stack.store.as_ref(), &record, now()).await.unwrap();
+    shared::partners::smallcase::record_transaction(stack.store.as_ref(), &record, now()).await.unwrap();
     id
 }
 
@@ -84,7 +84,7 @@ async fn send(stack: &Stack, body: &Value) -> (u16, Value) {
 }
 
 async fn connection(stack: &Stack, user: &str) -> Option<String> {
-    shared::smallcase::connected_auth_id(stack.store.as_ref(), user).await.unwrap()
+    shared::partners::smallcase::connected_auth_id(stack.store.as_ref(), user).await.unwrap()
 }
 
 async fn stored_postbacks(stack: &Stack) -> usize {
@@ -108,8 +108,8 @@ async fn a_replayed_postback_connects_no_one(backend: Backend) {
     let (status, answer) = send(&stack, &replayed).await;
     assert_eq!(status, 200, "{answer}");
     assert_eq!(connection(&stack, "u-b").await, None, "B's transaction is not done: B is not connected");
-    let b_record = shared::smallcase::recorded(stack.store.as_ref(), &b_txn).await.unwrap().unwrap();
-    assert_eq!(b_record.status, Some(shared::smallcase::gateway::TransactionStatus::Initialized));
+    let b_record = shared::partners::smallcase::recorded(stack.store.as_ref(), &b_txn).await.unwrap().unwrap();
+    assert_eq!(b_record.status, Some(shared::partners::smallcase::gateway::TransactionStatus::Initialized));
 
     // Even B completing with another broker account never hands B A's account; A keeps theirs.
     stack.gateway.set_transaction(&b_txn, "COMPLETED", Some("auth-b"));

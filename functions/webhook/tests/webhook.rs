@@ -2,9 +2,9 @@
 
 use lambda_http::{Body, Request, RequestExt};
 use shared::crypto::{hmac_sha256, to_hex};
+use shared::edge::http::Handler;
 use shared::env::Vars;
-use shared::http::Handler;
-use shared::store::{Query, Store, keys};
+use shared::ports::store::{Query, Store, keys};
 use std::collections::HashMap;
 use std::sync::Arc;
 use switchyard_webhook::WebhookFunction;
@@ -60,7 +60,7 @@ async fn send(stack: &Stack, request: Request) -> (u16, serde_json::Value) {
     (response.status().as_u16(), serde_json::from_slice(response.body().as_ref()).unwrap())
 }
 
-async fn events(stack: &Stack, source: &str) -> Vec<shared::store::Item> {
+async fn events(stack: &Stack, source: &str) -> Vec<shared::ports::store::Item> {
     stack.store.query(&Query::partition(keys::webhook_event(source, "x").pk)).await.unwrap()
 }
 

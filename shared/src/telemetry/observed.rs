@@ -2,8 +2,8 @@
 
 use super::emf::{self, RequestMetrics};
 use super::record::{Outcome, Reason, RequestRecord};
+use crate::edge::http::{Body, Handler, Request, Response};
 use crate::env::Vars;
-use crate::http::{Body, Handler, Request, Response};
 use std::io::Write;
 use std::sync::Arc;
 use std::time::Instant;
@@ -85,7 +85,7 @@ impl<H: Handler> Handler for Observed<H> {
         macro_rules! log {
             ($level:ident, $message:literal) => {
                 tracing::$level!(
-                    target: crate::lambda::REQUEST_TARGET,
+                    target: crate::edge::lambda::REQUEST_TARGET,
                     request_id,
                     api_request_id = ids.api.as_deref().unwrap_or(""),
                     partner_request_id = ids.partner.as_deref().unwrap_or(""),
@@ -114,7 +114,7 @@ impl<H: Handler> Handler for Observed<H> {
             outcome,
             latency,
             record: &record,
-            timestamp_ms: crate::clock::now_epoch_ms(),
+            timestamp_ms: crate::ports::clock::now_epoch_ms(),
         };
         for document in emf::documents(&metrics) {
             self.sink.emit(&document.to_string());
@@ -140,7 +140,7 @@ impl RequestIds {
             Some(RequestContext::ApiGatewayV2(ctx)) => ctx.request_id.clone(),
             _ => None,
         };
-        let partner = crate::http::header_str(request, "x-request-id")
+        let partner = crate::edge::http::header_str(request, "x-request-id")
             .filter(|id| !id.is_empty() && id.len() <= 128 && id.bytes().all(|b| b.is_ascii_graphic()))
             .map(str::to_owned);
         Self { lambda, api, partner }

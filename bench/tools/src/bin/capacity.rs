@@ -8,15 +8,15 @@ use lambda_http::{Body, Request};
 use serde_json::{Value, json};
 use shared::Deps;
 use shared::codec::BasicCredentials;
+use shared::edge::http::Handler;
 use shared::env::Vars;
-use shared::http::Handler;
-use shared::oauth::OAuthSettings;
-use shared::oauth::grants::{Grants, Lifetimes};
-use shared::secrets::FileSecrets;
-use shared::smartme::post;
-use shared::store::Store;
-use shared::store::changes::{Change, ChangeKind, to_stream_event};
-use shared::store::embedded::EmbeddedStore;
+use shared::identity::oauth::OAuthSettings;
+use shared::identity::oauth::grants::{Grants, Lifetimes};
+use shared::partners::smartme::post;
+use shared::ports::secrets::FileSecrets;
+use shared::ports::store::Store;
+use shared::ports::store::changes::{Change, ChangeKind, to_stream_event};
+use shared::ports::store::embedded::EmbeddedStore;
 use std::sync::Arc;
 use testkit::capacity::CountingStore;
 
@@ -75,7 +75,7 @@ async fn main() {
     let local = testkit::stack::local_secrets();
     let deps = Deps { store: store.clone(), secrets: Arc::new(FileSecrets::from_json(local.clone()).unwrap()) };
     let vars = Vars::default();
-    let now = shared::clock::now_epoch();
+    let now = shared::ports::clock::now_epoch();
     let mut rows = Vec::new();
 
     // smart-me: a post of 10 readings (10 values each), then its redelivery.
@@ -92,7 +92,7 @@ async fn main() {
     rows.push(("ingest: the same post delivered again", "ingest", store.take()));
 
     // Sber: a linked user with that meter queries it.
-    let users = shared::users::Users::new(store.as_ref());
+    let users = shared::identity::users::Users::new(store.as_ref());
     let user = users.add("bench", "bench-password", now).await.unwrap();
     users.link_device(&user.id, METER, "Meter", now).await.unwrap();
     let settings = OAuthSettings::load(deps.secrets.as_ref(), None).await.unwrap();
@@ -135,7 +135,7 @@ async fn main() {
     .await;
     let mut pushes = 0;
     for (k, start_ms, power) in [(1, (now - 30) * 1000, 250.0), (2, (now - 15) * 1000, 260.0)] {
-        let latest = shared::store::keys::meter_latest(METER);
+        let latest = shared::ports::store::keys::meter_latest(METER);
         let old = store.get(&latest).await.unwrap();
         let post = ten_readings(start_ms, power);
         let send = request("POST", "/smartme/realtime", &[("authorization", auth.clone())], Body::Binary(post));

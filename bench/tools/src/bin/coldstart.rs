@@ -133,8 +133,8 @@ async fn main() {
 }
 
 /// The meter of the stream event belongs to a user Sber linked, so notify pushes its state.
-async fn seed_sber_link(store: &shared::store::dynamo::DynamoStore, event: &serde_json::Value) {
-    use shared::store::{Condition, Item, Store, Value, keys};
+async fn seed_sber_link(store: &shared::ports::store::dynamo::DynamoStore, event: &serde_json::Value) {
+    use shared::ports::store::{Condition, Item, Store, Value, keys};
     let pk = event["Records"][0]["dynamodb"]["Keys"]["pk"]["S"].as_str().expect("a meter record");
     let meter = pk.trim_start_matches("METER#");
     let user = "coldstart-user";

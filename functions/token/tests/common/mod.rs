@@ -9,11 +9,11 @@ use lambda_http::http::{HeaderMap, Method};
 use lambda_http::{Body, Request, Response};
 use serde_json::{Value, json};
 use shared::Deps;
+use shared::edge::http::Handler;
 use shared::env::Vars;
-use shared::http::Handler;
-use shared::oauth::{AccessVerifier, TokenError};
-use shared::store::Store;
-use shared::users::Users;
+use shared::identity::oauth::{AccessVerifier, TokenError};
+use shared::identity::users::Users;
+use shared::ports::store::Store;
 use std::cell::Cell;
 use std::sync::Arc;
 use switchyard_token::TokenFunction;
@@ -40,7 +40,7 @@ thread_local! {
 }
 
 fn clock() -> i64 {
-    shared::clock::now_epoch() + OFFSET.with(Cell::get)
+    shared::ports::clock::now_epoch() + OFFSET.with(Cell::get)
 }
 
 /// Moves this test's clock forward.
@@ -149,7 +149,7 @@ pub fn json_of(response: Response<Body>) -> Value {
 }
 
 pub fn authorize_query(client_id: &str, redirect: &str, scope: &str, state: &str, verifier: Option<&str>) -> String {
-    let challenge = verifier.map(shared::oauth::pkce::challenge_of);
+    let challenge = verifier.map(shared::identity::oauth::pkce::challenge_of);
     let mut pairs = vec![
         ("response_type", "code"),
         ("client_id", client_id),
@@ -323,7 +323,7 @@ impl Stack {
     }
 
     pub async fn is_linked(&self, client_id: &str) -> bool {
-        let link = self.admin.get(&shared::store::keys::user_link(&self.user_id, client_id)).await.unwrap();
+        let link = self.admin.get(&shared::ports::store::keys::user_link(&self.user_id, client_id)).await.unwrap();
         link.and_then(|l| l.get("linked").and_then(|v| v.as_bool())) == Some(true)
     }
 }

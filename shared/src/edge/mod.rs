@@ -1,0 +1,9 @@
+//! The edge: what turns an HTTP request into a call of a partner's use case and its outcome back into the
+//! partner's answer (the handler contract, the route table and admission, Lambda and the local runner's plumbing,
+//! CORS, HTML pages).
+
+pub mod cors;
+pub mod http;
+pub mod lambda;
+pub mod routes;
+pub mod web_page;

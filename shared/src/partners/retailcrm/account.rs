@@ -1,0 +1,133 @@
+//! A RetailCRM installation of the module, as stored: one account item by clientId and one index item by systemUrl.
+
+use crate::ports::store::{Condition, Item, Key, Store, StoreError, Update, Value, Write, keys, now_epoch};
+
+/// One CRM's installation of the module.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Account {
+    pub client_id: String,
+    pub code: String,
+    pub system_url: String,
+    pub api_key: String,
+    pub active: bool,
+    pub freeze: bool,
+    /// The module settings the CRM sent last, as JSON text.
+    pub settings: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl std::fmt::Debug for Account {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Account")
+            .field("client_id", &self.client_id)
+            .field("code", &self.code)
+            .field("system_url", &self.system_url)
+            .field("active", &self.active)
+            .field("freeze", &self.freeze)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Account {
+    /// Whether the CRM lets the module work for this account.
+    pub fn usable(&self) -> bool {
+        self.active && !self.freeze
+    }
+
+    fn to_item(&self) -> Item {
+        let mut item = Item::new(keys::retailcrm_account(&self.client_id))
+            .with("code", Value::str(&self.code))
+            .with("systemUrl", Value::str(&self.system_url))
+            .with("apiKey", Value::str(&self.api_key))
+            .with("active", Value::Bool(self.active))
+            .with("freeze", Value::Bool(self.freeze))
+            .with("createdAt", Value::int(self.created_at))
+            .with("updatedAt", Value::int(self.updated_at));
+        if let Some(settings) = &self.settings {
+            item = item.with("settings", Value::str(settings));
+        }
+        item
+    }
+
+    fn from_item(item: &Item) -> Option<Self> {
+        let client_id = item.key.pk.strip_prefix("RCRM#")?.to_owned();
+        Some(Self {
+            client_id,
+            code: item.str("code")?.to_owned(),
+            system_url: item.str("systemUrl")?.to_owned(),
+            api_key: item.str("apiKey")?.to_owned(),
+            active: item.get("active").and_then(Value::as_bool).unwrap_or(false),
+            freeze: item.get("freeze").and_then(Value::as_bool).unwrap_or(false),
+            settings: item.str("settings").map(str::to_owned),
+            created_at: item.i64("createdAt").unwrap_or(0),
+            updated_at: item.i64("updatedAt").unwrap_or(0),
+        })
+    }
+}
+
+/// Stored accounts.
+pub struct Accounts<'a> {
+    store: &'a dyn Store,
+}
+
+impl<'a> Accounts<'a> {
+    pub fn new(store: &'a dyn Store) -> Self {
+        Self { store }
+    }
+
+    pub async fn by_client_id(&self, client_id: &str) -> Result<Option<Account>, StoreError> {
+        Ok(self.store.get(&keys::retailcrm_account(client_id)).await?.as_ref().and_then(Account::from_item))
+    }
+
+    /// The clientId already installed for `system_url`, if any.
+    pub async fn client_id_for(&self, system_url: &str) -> Result<Option<String>, StoreError> {
+        let item = self.store.get(&keys::retailcrm_system(system_url)).await?;
+        Ok(item.and_then(|i| i.str("clientId").map(str::to_owned)))
+    }
+
+    /// Stores an account and its systemUrl index in one transaction. The index may only be new or already point
+    /// at this clientId, so two concurrent first registrations of one CRM cannot both win.
+    pub async fn save(&self, account: &Account) -> Result<(), StoreError> {
+        let index =
+            Item::new(keys::retailcrm_system(&account.system_url)).with("clientId", Value::str(&account.client_id));
+        let index_condition = Condition::Or(vec![
+            Condition::ItemAbsent,
+            Condition::Eq("clientId".into(), Value::str(&account.client_id)),
+        ]);
+        self.store
+            .transact(vec![
+                Write::Put { item: account.to_item(), condition: Condition::Always },
+                Write::Put { item: index, condition: index_condition },
+            ])
+            .await
+    }
+
+    /// Applies an activity callback: the flags it names (never the systemUrl: only a registration sets that).
+    pub async fn record_activity(
+        &self,
+        client_id: &str,
+        active: Option<bool>,
+        freeze: Option<bool>,
+    ) -> Result<(), StoreError> {
+        let mut update = Update::default().set("updatedAt", Value::int(now_epoch()));
+        if let Some(active) = active {
+            update = update.set("active", Value::Bool(active));
+        }
+        if let Some(freeze) = freeze {
+            update = update.set("freeze", Value::Bool(freeze));
+        }
+        self.store.update(&keys::retailcrm_account(client_id), update, Condition::ItemPresent).await.map(|_| ())
+    }
+
+    /// Stores the settings JSON an account's CRM sent.
+    pub async fn record_settings(&self, client_id: &str, settings: &str) -> Result<(), StoreError> {
+        let update = Update::default().set("settings", Value::str(settings)).set("updatedAt", Value::int(now_epoch()));
+        self.store.update(&keys::retailcrm_account(client_id), update, Condition::ItemPresent).await.map(|_| ())
+    }
+
+    /// Every key an account owns (for tests that check nothing else was written).
+    pub fn keys_of(account: &Account) -> [Key; 2] {
+        [keys::retailcrm_account(&account.client_id), keys::retailcrm_system(&account.system_url)]
+    }
+}

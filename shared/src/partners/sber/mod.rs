@@ -1,0 +1,257 @@
+//! Sber Smart Home cloud-to-cloud, the vendor side: a user's smart-me meters as Sber devices, their states from
+//! the latest readings `ingest` stores, and on/off commands through the device-control port.
+//!
+//! Every meter is a valid `socket` at every moment: `online` and `on_off` (the category's obligatory features) are
+//! always declared, and a device's model (its features) is the one stored with the device, not recomputed from
+//! each reading (Sber caches models). Per-device errors carry Sber's codes only (400, 401, 403, 500, 503).
+
+pub mod features;
+pub mod notify;
+pub mod partner_api;
+pub mod requests;
+
+use crate::identity::users::{Device, Users};
+use crate::partners::smartme::control::{ControlError, DeviceControl};
+use crate::partners::smartme::obis::Obis;
+use crate::ports::store::{Item, Store, StoreError, keys};
+use features::{Units, Values};
+use requests::{DeviceCommand, Entry, StateValue};
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// The Sber side of one deployment.
+pub struct SberHome {
+    pub store: Arc<dyn Store>,
+    pub control: Arc<dyn DeviceControl>,
+    pub units: Units,
+    /// A meter is `online` while its newest reading is younger than this.
+    pub online_window_s: i64,
+}
+
+/// Sber's error codes (common and per device).
+pub const ERROR_CODES: [u16; 5] = [400, 401, 403, 500, 503];
+
+/// A per-device error (`{"id", "code", "message"}` in Sber's `errors` list).
+fn device_error(id: &str, code: u16, message: &str) -> Value {
+    debug_assert!(ERROR_CODES.contains(&code));
+    json!({"id": id, "code": code, "message": message})
+}
+
+/// The per-device error for an id the user has no device under (or that is no device id at all).
+fn unknown_device(id: &str) -> Value {
+    device_error(id, 400, "no such device for this user")
+}
+
+/// The model features an owner item holds, if its meter's were settled.
+pub fn stored_features(owner: &Item) -> Option<Vec<String>> {
+    match owner.get("features")? {
+        crate::ports::store::Value::L(list) => list.iter().map(|f| f.as_str().map(str::to_owned)).collect(),
+        _ => None,
+    }
+}
+
+/// The features `device` declares: its stored model, or every socket feature a meter can report.
+pub fn device_features(device: &Device) -> Vec<String> {
+    device.features.clone().unwrap_or_else(|| features::ALL_FEATURES.iter().map(|f| f.to_string()).collect())
+}
+
+/// The device's model: its id names its features, so a changed model is a new model for Sber's cache.
+pub fn model(features: &[String]) -> Value {
+    json!({
+        "id": format!("smartme-meter-{}", features.join("-")),
+        "manufacturer": "smart-me",
+        "model": "smart-me meter",
+        "category": "socket",
+        "features": features,
+    })
+}
+
+/// What the latest-state item of a meter says.
+struct Latest {
+    values: Values,
+    /// Epoch milliseconds of the newest reading.
+    time_ms: i64,
+}
+
+fn latest_of(item: &Item) -> Latest {
+    let values = item
+        .get("v")
+        .and_then(|v| v.as_map())
+        .map(|map| map.iter().filter_map(|(k, v)| Some((k.parse::<Obis>().ok()?, v.as_f64()?))).collect::<Values>())
+        .unwrap_or_default();
+    Latest { values, time_ms: item.i64("t").unwrap_or(0) }
+}
+
+impl SberHome {
+    /// The user's meters (each with the model its owner item holds) and their latest states, by device id.
+    async fn owned(&self, user_id: &str) -> Result<(Vec<Device>, BTreeMap<String, Latest>), StoreError> {
+        let mut devices = Users::new(self.store.as_ref()).devices(user_id).await.map_err(|e| match e {
+            crate::identity::users::UserError::Store(e) => e,
+            other => StoreError::Invalid(other.to_string()),
+        })?;
+        let keys: Vec<_> =
+            devices.iter().flat_map(|d| [keys::meter_latest(&d.id), keys::meter_owner(&d.id, user_id)]).collect();
+        let mut latest = BTreeMap::new();
+        for item in self.store.batch_get(&keys).await? {
+            let Some(id) = item.key.pk.strip_prefix("METER#") else { continue };
+            if item.key.sk == "LATEST" {
+                latest.insert(id.to_owned(), latest_of(&item));
+            } else if let Some(device) = devices.iter_mut().find(|d| d.id == id) {
+                device.features = stored_features(&item);
+            }
+        }
+        Ok((devices, latest))
+    }
+
+    /// Writes a confirmed switch state into the meter's latest state (until its next reading reports it), so the
+    /// change reaches Sber's other clients through the push like any other.
+    async fn record_switch(&self, device_id: &str, on: bool) -> Result<(), StoreError> {
+        let key = keys::meter_latest(device_id);
+        let Some(item) = self.store.get(&key).await? else { return Ok(()) };
+        let Some(mut values) = item.get("v").and_then(|v| v.as_map()).cloned() else { return Ok(()) };
+        let switch = values.keys().find(|k| k.parse::<Obis>().is_ok_and(|o| features::is_switch_state(&o))).cloned();
+        let Some(switch) = switch else { return Ok(()) };
+        values.insert(switch, crate::ports::store::Value::float(if on { 1.0 } else { 0.0 }));
+        let t = item.get("t").cloned().unwrap_or(crate::ports::store::Value::Null);
+        let update = crate::ports::store::Update::default().set("v", crate::ports::store::Value::M(values));
+        // Only over the reading it was read from: a newer reading knows better.
+        match self.store.update(&key, update, crate::ports::store::Condition::Eq("t".into(), t)).await {
+            Err(error) if !error.is_condition_failed() => Err(error),
+            _ => Ok(()),
+        }
+    }
+
+    /// Records that Sber linked `user_id` (once: a later call finds it and writes nothing).
+    pub async fn remember_link(&self, user_id: &str, now: i64) -> Result<(), StoreError> {
+        let key = keys::sber_link(user_id);
+        if self.store.get(&key).await?.is_some() {
+            return Ok(());
+        }
+        let item = Item::new(key)
+            .with("userId", crate::ports::store::Value::str(user_id))
+            .with("linkedAt", crate::ports::store::Value::int(now));
+        self.store.put(item, crate::ports::store::Condition::Always).await
+    }
+
+    /// Sber unlinked `user_id`: their changes are no longer pushed.
+    pub async fn forget_link(&self, user_id: &str) -> Result<(), StoreError> {
+        self.store.delete(&keys::sber_link(user_id), crate::ports::store::Condition::Always).await
+    }
+
+    /// `GET /v1/devices`.
+    pub async fn devices(&self, user_id: &str) -> Result<Value, StoreError> {
+        let (devices, latest) = self.owned(user_id).await?;
+        let empty = Values::new();
+        let devices: Vec<Value> = devices
+            .iter()
+            .map(|device| {
+                let values = latest.get(&device.id).map_or(&empty, |l| &l.values);
+                sber_device(device, values, &self.units)
+            })
+            .collect();
+        Ok(json!({"devices": devices}))
+    }
+
+    /// The states `device` reports now, from its latest reading (none yet: offline, zeros).
+    pub fn device_states(&self, device: &Device, latest: Option<(&Values, i64)>, now: i64) -> Vec<Value> {
+        let empty = Values::new();
+        let (values, time_ms) = latest.unwrap_or((&empty, 0));
+        let online = time_ms > 0 && now * 1000 - time_ms < self.online_window_s * 1000;
+        features::states(&device_features(device), values, online, &self.units)
+    }
+
+    /// `POST /v1/query`: states of every declared feature for each owned device; a per-device error for each
+    /// other entry (malformed or foreign ids), the rest answered.
+    pub async fn query(&self, user_id: &str, entries: &[Entry<String>], now: i64) -> Result<Value, StoreError> {
+        let (devices, latest) = self.owned(user_id).await?;
+        let mut states = serde_json::Map::new();
+        let mut errors = Vec::new();
+        for entry in entries {
+            let id = match entry {
+                Ok(id) => id,
+                Err((raw, reason)) => {
+                    errors.push(device_error(raw, 400, reason));
+                    continue;
+                }
+            };
+            let Some(device) = devices.iter().find(|d| &d.id == id) else {
+                errors.push(unknown_device(id));
+                continue;
+            };
+            let latest = latest.get(id).map(|l| (&l.values, l.time_ms));
+            states.insert(id.clone(), json!({"states": self.device_states(device, latest, now)}));
+        }
+        let mut answer = json!({"devices": states});
+        if !errors.is_empty() {
+            answer["errors"] = Value::Array(errors);
+        }
+        Ok(answer)
+    }
+
+    /// `POST /v1/command`: `on_off` on switchable meters through the control port; only confirmed states are
+    /// answered, everything else is a per-device error (a meter without a switch refuses `on_off`).
+    pub async fn command(&self, user_id: &str, commands: &[Entry<DeviceCommand>]) -> Result<Value, StoreError> {
+        let (devices, latest) = self.owned(user_id).await?;
+        let mut confirmed = serde_json::Map::new();
+        let mut errors = Vec::new();
+        for entry in commands {
+            let (id, states) = match entry {
+                Ok((id, states)) => (id, states),
+                Err((raw, reason)) => {
+                    errors.push(device_error(raw, 400, reason));
+                    continue;
+                }
+            };
+            if !devices.iter().any(|d| &d.id == id) {
+                errors.push(unknown_device(id));
+                continue;
+            }
+            let switchable = latest.get(id).is_some_and(|l| features::switchable(&l.values));
+            let mut done = Vec::new();
+            for state in states {
+                match (state.key.as_str(), &state.value) {
+                    ("on_off", StateValue::Bool(on)) if switchable => match self.control.switch(id, *on).await {
+                        Ok(()) => {
+                            done.push(features::bool_state("on_off", *on));
+                            if let Err(error) = self.record_switch(id, *on).await {
+                                tracing::warn!(%error, device_id = id, "confirmed switch state not recorded");
+                            }
+                        }
+                        Err(ControlError::NotSwitchable) => {
+                            errors.push(device_error(id, 400, "this meter cannot be switched"));
+                        }
+                        Err(error) => {
+                            tracing::warn!(%error, device_id = id, "switch command failed");
+                            errors.push(device_error(id, 503, "the meter did not confirm the command; try again"));
+                        }
+                    },
+                    ("on_off", StateValue::Bool(_)) => {
+                        errors.push(device_error(id, 400, "this meter cannot be switched"));
+                    }
+                    ("on_off", _) => errors.push(device_error(id, 400, "on_off takes a BOOL value")),
+                    (key, _) => errors.push(device_error(id, 400, &format!("function `{key}` cannot be set"))),
+                }
+            }
+            if !done.is_empty() {
+                confirmed.insert(id.clone(), json!({"states": done}));
+            }
+        }
+        let mut answer = json!({"devices": confirmed});
+        if !errors.is_empty() {
+            answer["errors"] = Value::Array(errors);
+        }
+        Ok(answer)
+    }
+}
+
+/// One device as `/v1/devices` describes it.
+pub fn sber_device(device: &Device, values: &Values, units: &Units) -> Value {
+    json!({
+        "id": device.id,
+        "name": device.name,
+        "default_name": "smart-me meter",
+        "model": model(&device_features(device)),
+        "partner_meta": features::partner_meta(values, units),
+    })
+}

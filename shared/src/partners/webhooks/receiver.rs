@@ -1,0 +1,213 @@
+//! Receiving a signed webhook for a source: its configuration from the secret `webhook/<source>`, verification,
+//! the replay guard and the stored event, written together.
+
+use super::{Scheme, SigningKeys, Verified, WebhookError, verify};
+use crate::Deps;
+use crate::codec::ApiError;
+use crate::ports::secrets::SecretError;
+use crate::ports::store::{Condition, Item, StoreError, Value, Write, keys};
+use http::{HeaderMap, StatusCode};
+
+/// The longest source name: the name is part of a secret id and of store keys.
+pub const MAX_SOURCE_LEN: usize = 32;
+
+/// Whether `source` is a well-formed source name (`[a-z0-9-]`, 1 to 32 characters), checked before any lookup.
+pub fn valid_source(source: &str) -> bool {
+    !source.is_empty()
+        && source.len() <= MAX_SOURCE_LEN
+        && source.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+#[derive(serde::Deserialize)]
+struct SourceSecret {
+    scheme: Scheme,
+    #[serde(default)]
+    secrets: Vec<String>,
+    /// A single secret, as the template generates it; joins `secrets`.
+    secret: Option<String>,
+    #[serde(default = "default_tolerance")]
+    tolerance_s: i64,
+}
+
+fn default_tolerance() -> i64 {
+    300
+}
+
+/// What happened to a verified delivery.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Received {
+    Stored {
+        id: String,
+    },
+    Duplicate {
+        id: String,
+    },
+    /// Verified but not kept, for the scheme's reason.
+    Ignored {
+        id: String,
+        reason: &'static str,
+    },
+}
+
+/// Whether a verified delivery is stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Admission {
+    Store,
+    Ignore(&'static str),
+}
+
+/// A scheme's own rules around storing a verified delivery (smallcase postbacks name a transaction to re-read).
+#[async_trait::async_trait]
+pub trait DeliveryRules: Send + Sync {
+    /// Before storing: whether to keep the delivery at all.
+    async fn admit(&self, deps: &Deps, body: &[u8]) -> Result<Admission, ApiError>;
+    /// After the delivery is stored, or found stored before (a redelivery): what follows from it. An error is
+    /// answered, so the sender delivers again.
+    async fn follow_up(&self, deps: &Deps, body: &[u8]) -> Result<(), ApiError>;
+}
+
+/// The rules of each scheme that has any.
+pub trait Rulebook: Send + Sync {
+    fn rules(&self, scheme: Scheme) -> Option<&dyn DeliveryRules>;
+}
+
+/// No scheme has rules of its own.
+pub struct NoRules;
+
+impl Rulebook for NoRules {
+    fn rules(&self, _scheme: Scheme) -> Option<&dyn DeliveryRules> {
+        None
+    }
+}
+
+/// Headers kept with a stored event: the ones that identify, sign or describe it.
+const KEPT_HEADERS: [&str; 13] = [
+    "content-type",
+    "user-agent",
+    "x-signature",
+    "webhook-id",
+    "webhook-timestamp",
+    "svix-id",
+    "svix-timestamp",
+    "stripe-signature",
+    "x-hub-signature-256",
+    "x-github-delivery",
+    "x-github-event",
+    "x-slack-request-timestamp",
+    "x-slack-signature",
+];
+
+/// Verifies and stores one delivery to `source` at `now`, with the rules `rulebook` has for its scheme.
+pub async fn receive(
+    deps: &Deps,
+    rulebook: &dyn Rulebook,
+    source: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+    now: i64,
+) -> Result<Received, ApiError> {
+    if !valid_source(source) {
+        return Err(ApiError::not_found("unknown webhook source"));
+    }
+    let secret = match deps.secrets.get(&format!("webhook/{source}")).await {
+        Ok(secret) => secret,
+        Err(SecretError::NotFound(_)) => return Err(ApiError::not_found("unknown webhook source")),
+        Err(error) => {
+            tracing::error!(%error, source, "webhook secret unavailable");
+            return Err(ApiError::unavailable("the source's keys are temporarily unavailable"));
+        }
+    };
+    let config: SourceSecret = secret.json(&format!("webhook/{source}")).map_err(|error| {
+        tracing::error!(%error, source, "webhook secret malformed");
+        ApiError::unavailable("the source is misconfigured")
+    })?;
+    let mut secrets = config.secrets;
+    secrets.extend(config.secret);
+    let keys = SigningKeys::new(config.scheme, &secrets).map_err(|reason| {
+        tracing::error!(reason, source, "webhook secret unusable");
+        ApiError::unavailable("the source is misconfigured")
+    })?;
+    let verified = verify(config.scheme, &keys, config.tolerance_s, headers, body, now).map_err(|error| {
+        tracing::warn!(%error, source, "webhook refused");
+        let status = if error.is_malformed() { StatusCode::BAD_REQUEST } else { StatusCode::UNAUTHORIZED };
+        let code = match error {
+            WebhookError::TimestampOutsideTolerance => "stale",
+            WebhookError::NoMatchingSignature => "invalid_signature",
+            _ => "malformed",
+        };
+        ApiError::new(status, code, error.to_string())
+    })?;
+    let rules = rulebook.rules(config.scheme);
+    if let Some(rules) = rules
+        && let Admission::Ignore(reason) = rules.admit(deps, body).await?
+    {
+        return Ok(Received::Ignored { id: verified.delivery_id, reason });
+    }
+    let received = store(deps, source, config.scheme, config.tolerance_s, &verified, headers, body, now).await?;
+    if let Some(rules) = rules {
+        rules.follow_up(deps, body).await?;
+    }
+    Ok(received)
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn store(
+    deps: &Deps,
+    source: &str,
+    scheme: Scheme,
+    tolerance_s: i64,
+    verified: &Verified,
+    headers: &HeaderMap,
+    body: &[u8],
+    now: i64,
+) -> Result<Received, ApiError> {
+    // The replay guard outlives the tolerance window; schemes without a timestamp keep it a week.
+    let guard_ttl = (2 * tolerance_s).max(7 * 86_400);
+    let id = verified.delivery_id.clone();
+    let received = now_rfc3339(now);
+    let kept: crate::ports::store::Attrs = KEPT_HEADERS
+        .iter()
+        .filter_map(|name| headers.get(*name).and_then(|v| v.to_str().ok()).map(|v| (name.to_string(), Value::str(v))))
+        .collect();
+    let scheme_name = serde_json::to_value(scheme).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+    let event = Item::new(keys::webhook_event(source, &format!("{received}#{id}")))
+        .with("source", Value::str(source))
+        .with("scheme", Value::str(&scheme_name))
+        .with("deliveryId", Value::str(&id))
+        .with("receivedAt", Value::int(now))
+        .with("headers", Value::M(kept))
+        .with("body", Value::B(body.to_vec()));
+    let guard =
+        Item::new(keys::webhook_delivery(source, &id)).with("receivedAt", Value::int(now)).expiring_at(now + guard_ttl);
+    let writes = vec![
+        Write::Put { item: guard, condition: Condition::ItemAbsent },
+        Write::Put { item: event, condition: Condition::ItemAbsent },
+    ];
+    match deps.store.transact(writes).await {
+        Ok(()) => Ok(Received::Stored { id }),
+        Err(StoreError::ConditionFailed { .. }) => Ok(Received::Duplicate { id }),
+        Err(error) => {
+            tracing::error!(%error, source, "webhook not stored");
+            Err(ApiError::unavailable("the event could not be stored; deliver again"))
+        }
+    }
+}
+
+fn now_rfc3339(now: i64) -> String {
+    crate::partners::smartme::UtcTicks(now.saturating_mul(10_000_000)).to_rfc3339()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn source_names() {
+        for good in ["schurter", "a", "stripe-live-2", &"a".repeat(32)] {
+            assert!(valid_source(good), "{good}");
+        }
+        for bad in ["", "Schurter", "../etc", "a/b", "a.b", "a b", "ü", &"a".repeat(33), "%2e%2e"] {
+            assert!(!valid_source(bad), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,8 @@
+//! The ports the use cases run on, each with its adapters: the store (DynamoDB, embedded), secrets (Secrets
+//! Manager, a file), partners' HTTP APIs, the clock, and the AWS configuration the deployed adapters share.
+
+pub mod aws;
+pub mod clock;
+pub mod partner_http;
+pub mod secrets;
+pub mod store;
