@@ -188,7 +188,13 @@ pub async fn user(command: UserCommand) -> Result<(), String> {
         }
         UserCommand::Remove { login, store } => {
             let directory = store.open_for_changes().await?;
-            let user = Users::new(directory.store.as_ref()).remove(&login).await.map_err(|e| e.to_string())?;
+            let user = shared::partners::offboarding::remove_user(
+                directory.store.as_ref(),
+                &login,
+                shared::ports::clock::now_epoch(),
+            )
+            .await
+            .map_err(|e| e.to_string())?;
             println!("removed {}\t{}", user.id, user.login);
             directory.settle().await?;
         }

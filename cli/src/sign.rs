@@ -43,7 +43,7 @@ pub async fn run(args: &SignArgs) -> Result<(), String> {
     let secret: SourceSecret =
         secrets.get(&name).await.map_err(|e| e.to_string())?.json(&name).map_err(|e| e.to_string())?;
     let current = secret.secrets.into_iter().chain(secret.secret).next().ok_or(format!("{name} holds no secret"))?;
-    let t = args.timestamp.unwrap_or_else(shared::ports::store::now_epoch);
+    let t = args.timestamp.unwrap_or_else(shared::ports::clock::now_epoch);
     let headers = shared::partners::webhooks::signing::sign_headers(secret.scheme, &current, &body, t, &args.id)?;
     for (name, value) in headers {
         println!("{name}: {value}");

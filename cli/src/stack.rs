@@ -3,8 +3,9 @@
 
 use shared::Deps;
 use shared::edge::http::Handler;
+use shared::edge::observed::Observed;
 use shared::env::Vars;
-use shared::telemetry::{NoMetrics, Observed};
+use shared::telemetry::NoMetrics;
 use std::collections::HashMap;
 use std::sync::Arc;
 

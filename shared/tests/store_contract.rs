@@ -1,9 +1,8 @@
 //! The store contract: one suite of behaviour, run against the embedded store in-process and against the
 //! DynamoDB store on moto_server (started by scripts/test).
 
-use shared::ports::store::{
-    Condition, Item, Key, Query, SortRange, Store, StoreError, Update, Value, Write, keys, now_epoch,
-};
+use shared::ports::clock::now_epoch;
+use shared::ports::store::{Condition, Item, Key, Query, SortRange, Store, StoreError, Update, Value, Write, keys};
 
 fn item(pk: &str, sk: &str) -> Item {
     Item::new(Key::new(pk, sk)).with("v", Value::str(sk))

@@ -72,7 +72,7 @@ async fn ten_thousand_readings_through_twenty_percent_faults_are_stored_exactly_
     let Faulty { proxy, deps, direct, .. } = faulty;
     let function = Arc::new(IngestFunction::new(deps, &vars).unwrap());
 
-    let start_ms = shared::ports::store::now_epoch() * 1000 - 3_600_000;
+    let start_ms = shared::ports::clock::now_epoch() * 1000 - 3_600_000;
     let posts = posts(start_ms);
     let queue = Arc::new(std::sync::Mutex::new(posts.into_iter().enumerate().collect::<Vec<_>>()));
     let mut senders = Vec::new();

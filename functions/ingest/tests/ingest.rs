@@ -67,7 +67,7 @@ async fn readings_of(stack: &Stack, device: Uuid) -> usize {
 }
 
 fn recent_ms() -> i64 {
-    shared::ports::store::now_epoch() * 1000 - 60_000
+    shared::ports::clock::now_epoch() * 1000 - 60_000
 }
 
 async fn the_official_sample_is_stored_once(backend: Backend) {
@@ -224,7 +224,7 @@ async fn an_unreachable_store_answers_503_and_the_redelivery_stores_everything()
 /// Readings stored for the first time and redelivered ones are counted; a refused post counts by its reason.
 #[tokio::test]
 async fn readings_and_duplicates_are_measured() {
-    use shared::telemetry::Observed;
+    use shared::edge::observed::Observed;
     let stack = stack(Backend::Embedded, &[]).await;
     let metrics = testkit::telemetry::CollectedMetrics::new();
     let observed = Observed::new("ingest", stack.function, &Vars::default()).with_sink(metrics.clone());

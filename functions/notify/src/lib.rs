@@ -26,12 +26,7 @@ impl NotifyFunction {
     pub fn new(deps: Deps, vars: &Vars) -> Result<Self, ConfigError> {
         let power_to_w: f64 = vars.parse_or("SMARTME_POWER_TO_W", 1.0)?;
         let units = Units { power_to_w, energy_unit: vars.get_or("SMARTME_ENERGY_UNIT", "Wh").to_owned() };
-        let namespace = vars.get_raw("METRICS_NAMESPACE").unwrap_or(emf::DEFAULT_NAMESPACE).trim().to_owned();
-        let sink: Arc<dyn MetricSink> = if namespace.is_empty() {
-            Arc::new(shared::telemetry::NoMetrics)
-        } else {
-            Arc::new(shared::telemetry::StdoutMetrics)
-        };
+        let (namespace, sink) = shared::telemetry::sink::configured(vars);
         Ok(Self {
             notifier: Notifier {
                 store: deps.store,
@@ -78,7 +73,7 @@ impl NotifyFunction {
         let result = if outcome.failed.is_empty() { Outcome::Accepted } else { Outcome::Failed("sber_unavailable") };
         let latency = started.elapsed();
         tracing::info!(
-            target: shared::edge::lambda::REQUEST_TARGET,
+            target: shared::edge::observed::REQUEST_TARGET,
             request_id,
             function = "notify",
             partner = "sber",

@@ -187,7 +187,7 @@ async fn users_sber_has_not_linked_are_never_pushed(backend: Backend) {
     // Nor told of removals: Sber never had the devices.
     users.unlink_device(&stack.alice, &METER.to_string()).await.unwrap();
     users.link_device(&stack.alice, &METER.to_string(), "Kitchen", now()).await.unwrap();
-    users.remove("alice").await.unwrap();
+    shared::partners::offboarding::remove_user(stack.admin.as_ref(), "alice", now()).await.unwrap();
     let delivered = stack.deliver().await;
     assert!(delivered.dead_letters.is_empty());
     assert!(stack.sber.calls().is_empty(), "{:?}", stack.sber.calls());
@@ -231,7 +231,7 @@ async fn device_links_unlinks_and_removals_tell_sber(backend: Backend) {
     users.link_device(&stack.alice, &other, "Garage", now()).await.unwrap();
     users.unlink_device(&stack.alice, &METER.to_string()).await.unwrap();
     stack.deliver().await;
-    users.remove("alice").await.unwrap();
+    shared::partners::offboarding::remove_user(stack.admin.as_ref(), "alice", now()).await.unwrap();
     stack.deliver().await;
     let calls: Vec<(String, Value)> = stack.sber.accepted().into_iter().map(|c| (c.method, c.body)).collect();
     let methods: Vec<&str> = calls.iter().map(|(m, _)| m.as_str()).collect();

@@ -55,7 +55,7 @@ impl RegisterFunction {
                 let error = ApiError::unavailable(failure.message);
                 let mut response = shared::edge::web_page::response(
                     StatusCode::SERVICE_UNAVAILABLE,
-                    shared::edge::web_page::document(
+                    shared::codec::html::document(
                         "Try again",
                         "<h1>Try again</h1>\n<p>The page is unavailable for a moment.</p>\n",
                     ),

@@ -365,7 +365,7 @@ testkit::on_both_backends!(
 /// token the caller's (`Rejected`), although RetailCRM's protocol answers both with 200.
 #[tokio::test]
 async fn partner_calls_and_outcomes_are_measured() {
-    use shared::telemetry::Observed;
+    use shared::edge::observed::Observed;
     let stack = stack(Backend::Embedded, Mode::Success).await;
     let metrics = testkit::telemetry::CollectedMetrics::new();
     let observed = Observed::new("register", stack.function, &Vars::default()).with_sink(metrics.clone());

@@ -27,8 +27,8 @@ impl WebhookFunction {
         Ok(Self {
             deps,
             max_body: vars.parse_or("WEBHOOK_MAX_BODY_BYTES", 256 * 1024)?,
-            postbacks: PostbackRules { gateway: Gateway::from_vars(vars)?, clock: shared::ports::store::now_epoch },
-            clock: shared::ports::store::now_epoch,
+            postbacks: PostbackRules { gateway: Gateway::from_vars(vars)?, clock: shared::ports::clock::now_epoch },
+            clock: shared::ports::clock::now_epoch,
         })
     }
 

@@ -50,7 +50,7 @@ async fn deliveries_through_faults_are_stored_exactly_once() {
     let faulty = testkit::faults::deps(plan, &[("webhook/schurter", secret)], cache).await;
     let function = Arc::new(WebhookFunction::new(faulty.deps.clone(), &faulty.vars(&[])).unwrap());
     let Faulty { proxy, direct, .. } = faulty;
-    let t = shared::ports::store::now_epoch();
+    let t = shared::ports::clock::now_epoch();
 
     // An outage first: every AWS call fails, so the first deliveries are refused and must be sent again.
     proxy.set_share(1.0);
@@ -143,7 +143,7 @@ async fn rotation_is_picked_up_after_the_ttl_and_an_outage_fails_closed_after_th
     let base = testkit::moto::sdk_config().await;
     let id = format!("{}webhook/rotating", faulty.prefix);
     let function = WebhookFunction::new(deps, &faulty.vars(&[])).unwrap();
-    let t = shared::ports::store::now_epoch();
+    let t = shared::ports::clock::now_epoch();
     let mut n = 0;
     let mut status_with = async |key: &str| {
         n += 1;

@@ -129,7 +129,7 @@ testkit::on_both_backends!(valid_deliveries_are_stored_once, refusals_have_their
 /// Each outcome is published: a stored delivery, its duplicate, and refusals by their error code.
 #[tokio::test]
 async fn outcomes_duplicates_and_reasons_are_measured() {
-    use shared::telemetry::Observed;
+    use shared::edge::observed::Observed;
     let stack = stack(Backend::Embedded).await;
     let metrics = testkit::telemetry::CollectedMetrics::new();
     let observed = Observed::new("webhook", stack.function, &Vars::default()).with_sink(metrics.clone());

@@ -1,8 +1,10 @@
-//! Wire formats shared by several endpoints: form bodies and the partners' JSON error envelopes.
+//! Wire formats shared by several endpoints: form bodies, JSON, Basic credentials, the partners' JSON error
+//! envelopes and our HTML pages' text.
 
 pub mod basic_auth;
 pub mod envelope;
 pub mod form;
+pub mod html;
 pub mod json;
 
 pub use basic_auth::BasicCredentials;

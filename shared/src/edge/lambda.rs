@@ -9,13 +9,11 @@
 
 use crate::Deps;
 use crate::edge::http::Handler;
+use crate::edge::observed::{Observed, REQUEST_TARGET};
 use crate::env::{ConfigError, Vars};
-use crate::telemetry::Observed;
 use lambda_http::tracing::subscriber::filter::LevelFilter;
 use lambda_http::tracing::{Level, Metadata};
 
-/// The tracing target of the request log line, kept at every log level.
-pub const REQUEST_TARGET: &str = "switchyard::request";
 /// The operator's log level (`LogLevel` in the template); Lambda's `AWS_LAMBDA_LOG_LEVEL` when unset.
 pub const LOG_LEVEL: &str = "SWITCHYARD_LOG_LEVEL";
 /// What Lambda sets from `LoggingConfig`.

@@ -5,5 +5,6 @@
 pub mod cors;
 pub mod http;
 pub mod lambda;
+pub mod observed;
 pub mod routes;
 pub mod web_page;

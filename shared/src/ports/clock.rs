@@ -1,6 +1,9 @@
 //! Time as the functions use it: epoch seconds in, RFC 3339 text out.
 
-pub use crate::ports::store::now_epoch;
+/// The current time in epoch seconds.
+pub fn now_epoch() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+}
 
 /// Milliseconds since the epoch (metric timestamps).
 pub fn now_epoch_ms() -> u64 {

@@ -1,13 +1,13 @@
 //! What a function tells its operator: one structured log line and one set of CloudWatch embedded-metric-format
-//! (EMF) metrics per request, written by [`Observed`] around each function's handler.
+//! (EMF) metrics per request, written by [`crate::edge::observed::Observed`] around each function's handler.
 //!
 //! Handlers and domain code add to the current request's record through [`count`] and [`partner_call`] (no-ops
 //! outside an observed request, so domain code stays usable from the CLI and tests); the reason of a rejection
 //! travels on the response as a [`Reason`] extension set by [`crate::edge::http::error`].
 
 pub mod emf;
-mod observed;
 mod record;
+pub mod sink;
 
-pub use observed::{MetricSink, NoMetrics, Observed, StdoutMetrics, partner_of};
 pub use record::{Counter, Outcome, PartnerCall, Reason, RequestRecord, count, partner_call};
+pub use sink::{MetricSink, NoMetrics, StdoutMetrics};

@@ -2,10 +2,10 @@
 
 use super::authorize::AuthorizeRequest;
 
-pub use crate::edge::web_page::{STYLE, escape};
+pub use crate::codec::html::{STYLE, escape};
 
 fn page(title: &str, main: &str) -> String {
-    crate::edge::web_page::document(title, main)
+    crate::codec::html::document(title, main)
 }
 
 /// The sign-in form for `request`. Credential inputs are `username` and `password`; everything else the POST needs

@@ -191,31 +191,26 @@ impl<'s> Users<'s> {
     }
 }
 
-/// How long a removed user's Sber link is kept: past the stream's retention (24 hours) and Lambda's retries.
-const LINK_OUTLIVES_USER_S: i64 = 2 * 86_400;
-
 impl Users<'_> {
-    /// Removes the user with `login` and everything in their partition (profile, devices, links, token families,
-    /// smallcase connection): their access and refresh tokens stop working, since their families are gone.
+    /// Removes the user with `login` and everything in their partition (profile, devices, links, token families):
+    /// their access and refresh tokens stop working, since their families are gone. Partners' records of the user
+    /// go with `crate::partners::offboarding::remove_user`, which calls this.
     pub async fn remove(&self, login: &str) -> Result<User, UserError> {
         let user = self.by_login(login).await?;
-        crate::partners::smallcase::disconnect(self.store, &user.id).await?;
+        self.remove_found(&user).await?;
+        Ok(user)
+    }
+
+    /// [`Self::remove`] of a user already read.
+    pub async fn remove_found(&self, user: &User) -> Result<(), UserError> {
         for device in self.devices(&user.id).await? {
             self.store.delete(&keys::meter_owner(&device.id, &user.id), Condition::Always).await?;
-        }
-        // Sber hears of the removed devices from the owner items' removal, which notify sends only for users Sber
-        // linked: the link outlives the user long enough for that (the stream keeps records a day), then expires.
-        let outlived = crate::ports::store::Update::default()
-            .expiring_at(Some(crate::ports::clock::now_epoch() + LINK_OUTLIVES_USER_S));
-        match self.store.update(&keys::sber_link(&user.id), outlived, Condition::ItemPresent).await {
-            Err(error) if !error.is_condition_failed() => return Err(error.into()),
-            _ => {}
         }
         for item in self.store.query(&Query::partition(keys::user_partition(&user.id))).await? {
             self.store.delete(&item.key, Condition::Always).await?;
         }
         self.store.delete(&keys::user_login(&user.login), Condition::Always).await?;
-        Ok(user)
+        Ok(())
     }
 
     /// Replaces the password of the user with `login`. Links and tokens stay: partners keep their access; `remove`

@@ -1,6 +1,7 @@
 //! A RetailCRM installation of the module, as stored: one account item by clientId and one index item by systemUrl.
 
-use crate::ports::store::{Condition, Item, Key, Store, StoreError, Update, Value, Write, keys, now_epoch};
+use crate::ports::clock::now_epoch;
+use crate::ports::store::{Condition, Item, Key, Store, StoreError, Update, Value, Write, keys};
 
 /// One CRM's installation of the module.
 #[derive(Clone, PartialEq, Eq)]

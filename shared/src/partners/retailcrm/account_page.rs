@@ -1,9 +1,9 @@
 //! The module's personal account in the CRM: the page the CRM sends its user to after connecting, and whenever the
 //! user opens the module (a POST with `clientId`, seed 002). It shows the installation as we keep it, never its
-//! API key, with the headers and escaping of every page of ours (see [`crate::edge::web_page`]).
+//! API key, with the headers and escaping of every page of ours (see [`crate::codec::html`]).
 
 use super::account::Account;
-use crate::edge::web_page::{document, escape};
+use crate::codec::html::{document, escape};
 
 /// The page of `account`, for a module named `module_name`.
 pub fn page(account: &Account, module_name: &str) -> String {

@@ -11,8 +11,9 @@ use crate::Deps;
 use crate::codec::Form;
 use crate::crypto;
 use crate::env::{ConfigError, Vars};
+use crate::ports::clock::now_epoch;
 use crate::ports::secrets::SecretError;
-use crate::ports::store::{StoreError, now_epoch};
+use crate::ports::store::StoreError;
 use serde_json::{Value, json};
 use std::time::Duration;
 

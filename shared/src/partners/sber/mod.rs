@@ -255,3 +255,16 @@ pub fn sber_device(device: &Device, values: &Values, units: &Units) -> Value {
         "partner_meta": features::partner_meta(values, units),
     })
 }
+
+/// How long a removed user's Sber link is kept: past the stream's retention (24 hours) and Lambda's retries.
+const LINK_OUTLIVES_USER_S: i64 = 2 * 86_400;
+
+/// A user is being removed: Sber hears of their devices' removal from the owner items' removal, which `notify`
+/// sends only for users Sber linked. The link outlives the user long enough for that, then expires.
+pub async fn keep_link_after_removal(store: &dyn Store, user_id: &str, now: i64) -> Result<(), StoreError> {
+    let outlived = crate::ports::store::Update::default().expiring_at(Some(now + LINK_OUTLIVES_USER_S));
+    match store.update(&keys::sber_link(user_id), outlived, crate::ports::store::Condition::ItemPresent).await {
+        Err(error) if !error.is_condition_failed() => Err(error),
+        _ => Ok(()),
+    }
+}

@@ -2,9 +2,8 @@
 //! only ever moves forward in time.
 
 use super::payload::Reading;
-use crate::ports::store::{
-    Attrs, BATCH_WRITE_LIMIT, Condition, Item, Key, Store, StoreError, Update, Value, keys, now_epoch,
-};
+use crate::ports::clock::now_epoch;
+use crate::ports::store::{Attrs, BATCH_WRITE_LIMIT, Condition, Item, Key, Store, StoreError, Update, Value, keys};
 use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::time::{Duration, Instant};
 

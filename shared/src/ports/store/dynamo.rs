@@ -3,8 +3,9 @@
 use super::condition::Expression;
 use super::{
     Attrs, BATCH_GET_LIMIT, BATCH_WRITE_LIMIT, Condition, Item, Key, PK, Query, SK, SortRange, Store, StoreError, TTL,
-    Update, Value, Write, now_epoch, validate_item, validate_key, validate_transaction, validate_update,
+    Update, Value, Write, validate_item, validate_key, validate_transaction, validate_update,
 };
+use crate::ports::clock::now_epoch;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::primitives::Blob;

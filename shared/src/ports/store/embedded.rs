@@ -4,9 +4,10 @@
 //! transactions the same atomicity DynamoDB gives them.
 
 use super::{
-    Attrs, BATCH_WRITE_LIMIT, Item, Key, Query, SortRange, Store, StoreError, Update, Value, Write, now_epoch,
-    validate_item, validate_key, validate_transaction, validate_update,
+    Attrs, BATCH_WRITE_LIMIT, Item, Key, Query, SortRange, Store, StoreError, Update, Value, Write, validate_item,
+    validate_key, validate_transaction, validate_update,
 };
+use crate::ports::clock::now_epoch;
 use crate::ports::store::Condition;
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use std::path::Path;

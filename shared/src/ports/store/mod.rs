@@ -390,8 +390,3 @@ pub(crate) fn validate_transaction(writes: &[Write]) -> Result<(), StoreError> {
     }
     Ok(())
 }
-
-/// The current time in epoch seconds.
-pub fn now_epoch() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
-}

@@ -1,42 +1,14 @@
 //! The wrapper that observes every request of a function: one log line and its metrics.
 
-use super::emf::{self, RequestMetrics};
-use super::record::{Outcome, Reason, RequestRecord};
 use crate::edge::http::{Body, Handler, Request, Response};
 use crate::env::Vars;
-use std::io::Write;
+use crate::telemetry::emf::{self, RequestMetrics};
+use crate::telemetry::{MetricSink, Outcome, Reason, RequestRecord};
 use std::sync::Arc;
 use std::time::Instant;
 
-/// The variable naming the metrics namespace.
-pub const METRICS_NAMESPACE: &str = "METRICS_NAMESPACE";
-
-/// Where EMF documents go.
-pub trait MetricSink: Send + Sync {
-    fn emit(&self, line: &str);
-}
-
-/// Standard output, where Lambda's log agent picks EMF lines up; one write per line keeps lines whole.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct StdoutMetrics;
-
-impl MetricSink for StdoutMetrics {
-    fn emit(&self, line: &str) {
-        let mut buffered = String::with_capacity(line.len() + 1);
-        buffered.push_str(line);
-        buffered.push('\n');
-        // A closed stdout must not fail the request.
-        let _ = std::io::stdout().lock().write_all(buffered.as_bytes());
-    }
-}
-
-/// No metrics (the local runner: its request log line says the same).
-#[derive(Debug, Clone, Copy, Default)]
-pub struct NoMetrics;
-
-impl MetricSink for NoMetrics {
-    fn emit(&self, _line: &str) {}
-}
+/// The tracing target of the request log line, kept at every log level.
+pub const REQUEST_TARGET: &str = "switchyard::request";
 
 /// A function's handler with its requests logged and measured.
 pub struct Observed<H> {
@@ -50,9 +22,7 @@ impl<H: Handler> Observed<H> {
     /// Observes `handler` as `function`, publishing metrics to standard output under `METRICS_NAMESPACE`
     /// (`Switchyard` when unset; set and empty, as the template's `CustomMetrics=off` sets it, no metrics at all).
     pub fn new(function: &'static str, handler: H, vars: &Vars) -> Self {
-        let namespace = vars.get_raw(METRICS_NAMESPACE).unwrap_or(emf::DEFAULT_NAMESPACE).trim().to_owned();
-        let sink: Arc<dyn MetricSink> =
-            if namespace.is_empty() { Arc::new(NoMetrics) } else { Arc::new(StdoutMetrics) };
+        let (namespace, sink) = crate::telemetry::sink::configured(vars);
         Self { function, namespace, handler, sink }
     }
 
@@ -85,7 +55,7 @@ impl<H: Handler> Handler for Observed<H> {
         macro_rules! log {
             ($level:ident, $message:literal) => {
                 tracing::$level!(
-                    target: crate::edge::lambda::REQUEST_TARGET,
+                    target: REQUEST_TARGET,
                     request_id,
                     api_request_id = ids.api.as_deref().unwrap_or(""),
                     partner_request_id = ids.partner.as_deref().unwrap_or(""),
