@@ -257,9 +257,16 @@ fn smallcase_checksum_covers_timestamp_and_auth_id() {
     let checksum = to_hex(&hmac_sha256(api_secret.as_bytes(), &[b"2026-11-22T19:00:00Z", b"auth-123"]));
     let body = serde_json::json!({"timestamp": "2026-11-22T19:00:00Z", "smallcaseAuthId": "auth-123", "transactionId": "TRX_1", "checksum": checksum});
     let verified = verify(Scheme::Smallcase, &k, 300, &HeaderMap::new(), body.to_string().as_bytes(), NOW).unwrap();
-    // What is signed (the MAC's SHA-256), the transaction, and the status class (none given: OTHER).
-    let (signed, rest) = verified.delivery_id.split_once('.').unwrap();
+    // What is signed (the MAC's SHA-256), then, by smallcase's delivery rules, the transaction and the status
+    // class (none given: OTHER).
+    use shared::partners::webhooks::receiver::DeliveryRules;
+    let vars = shared::env::Vars::default();
+    let gateway = shared::partners::smallcase::gateway::Gateway::from_vars(&vars).unwrap();
+    let rules = shared::partners::smallcase::postback::PostbackRules { gateway, clock: || NOW };
+    let id = rules.delivery_id(&verified.delivery_id, body.to_string().as_bytes()).unwrap();
+    let (signed, rest) = id.split_once('.').unwrap();
     assert_eq!((signed.len(), rest), (64, "TRX_1.OTHER"));
+    assert_eq!(signed, verified.delivery_id);
     assert_eq!(verified.timestamp, Some(NOW - 238), "the RFC 3339 timestamp, in seconds");
     let stale = verify(Scheme::Smallcase, &k, 60, &HeaderMap::new(), body.to_string().as_bytes(), NOW);
     assert_eq!(stale, Err(WebhookError::TimestampOutsideTolerance));

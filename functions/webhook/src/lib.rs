@@ -10,8 +10,8 @@ use shared::edge::http::{self, Body, Handler, Request, Response};
 use shared::env::{ConfigError, Vars};
 use shared::partners::smallcase::gateway::Gateway;
 use shared::partners::smallcase::postback::PostbackRules;
-use shared::partners::webhooks::Scheme;
-use shared::partners::webhooks::receiver::{DeliveryRules, Received, Rulebook, receive};
+use shared::partners::webhooks::receiver::{DeliveryRules, ReceiveError, Received, Rulebook, receive};
+use shared::partners::webhooks::{Scheme, WebhookError};
 
 /// The function's state, built once per sandbox.
 pub struct WebhookFunction {
@@ -78,7 +78,24 @@ impl Handler for WebhookFunction {
                 tracing::info!(source, delivery_id = id, reason, "webhook verified, not kept");
                 http::json(StatusCode::OK, &json!({"received": true, "ignored": reason, "id": id}))
             }
-            Err(error) => http::error(ErrorEnvelope::Plain, &error),
+            Err(error) => http::error(ErrorEnvelope::Plain, &answer(error)),
         }
+    }
+}
+
+/// A delivery not received, as the sender is answered: 404, 400 or 401 (not worth delivering again), or 503.
+fn answer(error: ReceiveError) -> ApiError {
+    match error {
+        ReceiveError::UnknownSource => ApiError::not_found("unknown webhook source"),
+        ReceiveError::Refused(refused) => {
+            let status = if refused.is_malformed() { StatusCode::BAD_REQUEST } else { StatusCode::UNAUTHORIZED };
+            let code = match refused {
+                WebhookError::TimestampOutsideTolerance => "stale",
+                WebhookError::NoMatchingSignature => "invalid_signature",
+                _ => "malformed",
+            };
+            ApiError::new(status, code, refused.to_string())
+        }
+        ReceiveError::Unavailable(message) => ApiError::unavailable(message),
     }
 }

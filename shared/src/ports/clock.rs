@@ -1,4 +1,5 @@
-//! Time as the functions use it: epoch seconds in, RFC 3339 text out.
+//! Time's one home: "now" (epoch seconds; handlers take it as an injected `fn() -> i64` so tests move it) and
+//! every text form of a time we read or write.
 
 /// The current time in epoch seconds.
 pub fn now_epoch() -> i64 {
@@ -24,6 +25,37 @@ pub fn rfc3339(epoch_s: i64) -> String {
     )
 }
 
+/// `unix_nanos` as RFC 3339 UTC with exactly seven fractional digits (`2026-11-23T02:38:03.1234567Z`, .NET's tick
+/// precision): fixed width, so the text sorts as the time does (store keys). `None` outside years 1 to 9999.
+pub fn rfc3339_sortable(unix_nanos: i128) -> Option<String> {
+    let t = time::OffsetDateTime::from_unix_timestamp_nanos(unix_nanos).ok()?;
+    if !(1..=9999).contains(&t.year()) {
+        return None;
+    }
+    Some(format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:07}Z",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        t.nanosecond() / 100
+    ))
+}
+
+/// A time a partner sent as text, in epoch seconds: unix seconds or milliseconds (digits; milliseconds from 13
+/// digits on, 2001-09-09 in ms), or an RFC 3339 date-time. Anything else is `None`.
+pub fn epoch_seconds(text: &str) -> Option<i64> {
+    let text = text.trim();
+    if !text.is_empty() && text.len() <= 16 && text.bytes().all(|b| b.is_ascii_digit()) {
+        let n: i64 = text.parse().ok()?;
+        return Some(if text.len() >= 13 { n / 1000 } else { n });
+    }
+    use aws_sdk_dynamodb::primitives::{DateTime, DateTimeFormat as Format};
+    DateTime::from_str(text, Format::DateTime).ok().map(|t| t.secs())
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -31,5 +63,17 @@ mod tests {
         assert_eq!(super::rfc3339(0), "1970-01-01T00:00:00Z");
         assert_eq!(super::rfc3339(1_795_401_483), "2026-11-23T02:38:03Z");
         assert_eq!(super::rfc3339(i64::MAX), "1970-01-01T00:00:00Z");
+    }
+
+    #[test]
+    fn sortable_text_and_partner_times() {
+        assert_eq!(super::rfc3339_sortable(1_795_401_483_123_456_700).as_deref(), Some("2026-11-23T02:38:03.1234567Z"));
+        assert_eq!(super::rfc3339_sortable(i128::MAX), None);
+        assert_eq!(super::epoch_seconds("1795374200"), Some(1_795_374_200));
+        assert_eq!(super::epoch_seconds("1795374200123"), Some(1_795_374_200));
+        assert_eq!(super::epoch_seconds("2026-11-23T02:38:03.123Z"), Some(1_795_401_483));
+        for bad in ["", "yesterday", "12345678901234567", "-5"] {
+            assert_eq!(super::epoch_seconds(bad), None, "{bad}");
+        }
     }
 }

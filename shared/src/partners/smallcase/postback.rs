@@ -11,8 +11,8 @@
 use super::gateway::{Gateway, TransactionStatus};
 use super::{SmallcaseSecret, reconcile, recorded};
 use crate::Deps;
-use crate::codec::ApiError;
-use crate::partners::webhooks::receiver::{Admission, DeliveryRules};
+use crate::partners::webhooks::WebhookError;
+use crate::partners::webhooks::receiver::{Admission, DeliverAgain, DeliveryRules};
 
 /// The fields of a postback that identify it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,18 +32,11 @@ pub fn valid_transaction_id(id: &str) -> bool {
 /// A postback `timestamp` in epoch seconds: unix seconds or milliseconds (as a number or digits), or an RFC 3339
 /// date-time. smallcase does not document the format, so each is taken; anything else is refused.
 pub fn timestamp_seconds(value: &serde_json::Value) -> Option<i64> {
-    let text = match value {
-        serde_json::Value::String(s) => s.trim().to_owned(),
-        serde_json::Value::Number(n) => n.to_string(),
-        _ => return None,
-    };
-    if !text.is_empty() && text.len() <= 16 && text.bytes().all(|b| b.is_ascii_digit()) {
-        let n: i64 = text.parse().ok()?;
-        // Milliseconds from 13 digits on (2001-09-09 in ms), seconds below.
-        return Some(if text.len() >= 13 { n / 1000 } else { n });
+    match value {
+        serde_json::Value::String(s) => crate::ports::clock::epoch_seconds(s),
+        serde_json::Value::Number(n) => crate::ports::clock::epoch_seconds(&n.to_string()),
+        _ => None,
     }
-    use aws_sdk_dynamodb::primitives::{DateTime, DateTimeFormat as Format};
-    DateTime::from_str(&text, Format::DateTime).ok().map(|t| t.secs())
 }
 
 /// The identifying fields of a postback body (already parsed), or why it is malformed.
@@ -75,15 +68,25 @@ fn transaction_of(body: &[u8]) -> Option<String> {
     fields(&value).ok()?.transaction_id
 }
 
-fn deliver_again(what: &str) -> ApiError {
-    ApiError::unavailable(format!("{what}; deliver again"))
+fn deliver_again(what: &str) -> DeliverAgain {
+    DeliverAgain(what.to_owned())
 }
 
 #[async_trait::async_trait]
 impl DeliveryRules for PostbackRules {
+    /// What is signed, plus the transaction and the class of its status: a re-send is a duplicate, the order's
+    /// second postback (another status) is not, and unsigned variations make at most a few distinct deliveries.
+    fn delivery_id(&self, signed_id: &str, body: &[u8]) -> Result<String, WebhookError> {
+        let json = crate::codec::json::parse_strict(body)
+            .map_err(|_| WebhookError::MalformedBody("not a JSON object with unique keys"))?;
+        let fields = fields(&json).map_err(WebhookError::MalformedBody)?;
+        let transaction = fields.transaction_id.as_deref().unwrap_or("-");
+        Ok(format!("{signed_id}.{transaction}.{}", fields.status_class))
+    }
+
     /// Only postbacks of transactions our users created are kept (the Gateway sends no others); one without a
     /// transaction (a pending action on an invested smallcase) is kept as sent.
-    async fn admit(&self, deps: &Deps, body: &[u8]) -> Result<Admission, ApiError> {
+    async fn admit(&self, deps: &Deps, body: &[u8]) -> Result<Admission, DeliverAgain> {
         let Some(transaction_id) = transaction_of(body) else { return Ok(Admission::Store) };
         match recorded(deps.store.as_ref(), &transaction_id).await {
             Ok(Some(_)) => Ok(Admission::Store),
@@ -97,7 +100,7 @@ impl DeliveryRules for PostbackRules {
 
     /// The transaction is re-read from the Gateway until its status is final; until then every delivery of
     /// the postback re-reads it, and a failed re-read is answered 503 so smallcase delivers again.
-    async fn follow_up(&self, deps: &Deps, body: &[u8]) -> Result<(), ApiError> {
+    async fn follow_up(&self, deps: &Deps, body: &[u8]) -> Result<(), DeliverAgain> {
         let Some(transaction_id) = transaction_of(body) else { return Ok(()) };
         let store = deps.store.as_ref();
         let record = match recorded(store, &transaction_id).await {

@@ -97,21 +97,8 @@ impl UtcTicks {
 
     /// RFC 3339 with seven fraction digits, `Z`: fixed width for years 1 to 9999, so text order is time order.
     pub fn to_rfc3339(self) -> String {
-        let nanos = i128::from(self.0) * 100;
-        // Within MIN_TICKS..=MAX_TICKS the time crate always has a date (years 1 to 9999).
-        match time::OffsetDateTime::from_unix_timestamp_nanos(nanos) {
-            Ok(t) => format!(
-                "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:07}Z",
-                t.year(),
-                u8::from(t.month()),
-                t.day(),
-                t.hour(),
-                t.minute(),
-                t.second(),
-                t.nanosecond() / 100
-            ),
-            Err(_) => format!("ticks:{}", self.0),
-        }
+        // Within MIN_TICKS..=MAX_TICKS there is always a date (years 1 to 9999).
+        crate::ports::clock::rfc3339_sortable(i128::from(self.0) * 100).unwrap_or_else(|| format!("ticks:{}", self.0))
     }
 }
 

@@ -3,10 +3,9 @@
 
 use super::{Scheme, SigningKeys, Verified, WebhookError, verify};
 use crate::Deps;
-use crate::codec::ApiError;
 use crate::ports::secrets::SecretError;
 use crate::ports::store::{Condition, Item, StoreError, Value, Write, keys};
-use http::{HeaderMap, StatusCode};
+use http::HeaderMap;
 
 /// The longest source name: the name is part of a secret id and of store keys.
 pub const MAX_SOURCE_LEN: usize = 32;
@@ -49,6 +48,31 @@ pub enum Received {
     },
 }
 
+/// Why a delivery was not received; the edge answers each in the sender's format.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReceiveError {
+    /// No source of that name is configured (or the name is malformed).
+    #[error("unknown webhook source")]
+    UnknownSource,
+    /// The delivery is unreadable or unauthentic: delivering it again cannot help.
+    #[error(transparent)]
+    Refused(#[from] WebhookError),
+    /// Nothing was decided (keys, store or a scheme's partner unavailable): the sender should deliver again.
+    #[error("{0}")]
+    Unavailable(String),
+}
+
+/// A scheme's rules could not decide now: the sender should deliver again.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}; deliver again")]
+pub struct DeliverAgain(pub String);
+
+impl From<DeliverAgain> for ReceiveError {
+    fn from(again: DeliverAgain) -> Self {
+        Self::Unavailable(again.to_string())
+    }
+}
+
 /// Whether a verified delivery is stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Admission {
@@ -59,11 +83,16 @@ pub enum Admission {
 /// A scheme's own rules around storing a verified delivery (smallcase postbacks name a transaction to re-read).
 #[async_trait::async_trait]
 pub trait DeliveryRules: Send + Sync {
+    /// The delivery's id for the replay guard, from the id the scheme's signature gave: a scheme whose signature
+    /// covers too little to tell deliveries apart refines it from the body, or refuses a malformed one.
+    fn delivery_id(&self, signed_id: &str, _body: &[u8]) -> Result<String, WebhookError> {
+        Ok(signed_id.to_owned())
+    }
     /// Before storing: whether to keep the delivery at all.
-    async fn admit(&self, deps: &Deps, body: &[u8]) -> Result<Admission, ApiError>;
+    async fn admit(&self, deps: &Deps, body: &[u8]) -> Result<Admission, DeliverAgain>;
     /// After the delivery is stored, or found stored before (a redelivery): what follows from it. An error is
     /// answered, so the sender delivers again.
-    async fn follow_up(&self, deps: &Deps, body: &[u8]) -> Result<(), ApiError>;
+    async fn follow_up(&self, deps: &Deps, body: &[u8]) -> Result<(), DeliverAgain>;
 }
 
 /// The rules of each scheme that has any.
@@ -105,43 +134,40 @@ pub async fn receive(
     headers: &HeaderMap,
     body: &[u8],
     now: i64,
-) -> Result<Received, ApiError> {
+) -> Result<Received, ReceiveError> {
     if !valid_source(source) {
-        return Err(ApiError::not_found("unknown webhook source"));
+        return Err(ReceiveError::UnknownSource);
     }
     let secret = match deps.secrets.get(&format!("webhook/{source}")).await {
         Ok(secret) => secret,
-        Err(SecretError::NotFound(_)) => return Err(ApiError::not_found("unknown webhook source")),
+        Err(SecretError::NotFound(_)) => return Err(ReceiveError::UnknownSource),
         Err(error) => {
             tracing::error!(%error, source, "webhook secret unavailable");
-            return Err(ApiError::unavailable("the source's keys are temporarily unavailable"));
+            return Err(ReceiveError::Unavailable("the source's keys are temporarily unavailable".into()));
         }
     };
+    let misconfigured = || ReceiveError::Unavailable("the source is misconfigured".into());
     let config: SourceSecret = secret.json(&format!("webhook/{source}")).map_err(|error| {
         tracing::error!(%error, source, "webhook secret malformed");
-        ApiError::unavailable("the source is misconfigured")
+        misconfigured()
     })?;
     let mut secrets = config.secrets;
     secrets.extend(config.secret);
     let keys = SigningKeys::new(config.scheme, &secrets).map_err(|reason| {
         tracing::error!(reason, source, "webhook secret unusable");
-        ApiError::unavailable("the source is misconfigured")
+        misconfigured()
     })?;
-    let verified = verify(config.scheme, &keys, config.tolerance_s, headers, body, now).map_err(|error| {
+    let refused = |error: WebhookError| {
         tracing::warn!(%error, source, "webhook refused");
-        let status = if error.is_malformed() { StatusCode::BAD_REQUEST } else { StatusCode::UNAUTHORIZED };
-        let code = match error {
-            WebhookError::TimestampOutsideTolerance => "stale",
-            WebhookError::NoMatchingSignature => "invalid_signature",
-            _ => "malformed",
-        };
-        ApiError::new(status, code, error.to_string())
-    })?;
+        ReceiveError::Refused(error)
+    };
+    let mut verified = verify(config.scheme, &keys, config.tolerance_s, headers, body, now).map_err(refused)?;
     let rules = rulebook.rules(config.scheme);
-    if let Some(rules) = rules
-        && let Admission::Ignore(reason) = rules.admit(deps, body).await?
-    {
-        return Ok(Received::Ignored { id: verified.delivery_id, reason });
+    if let Some(rules) = rules {
+        verified.delivery_id = rules.delivery_id(&verified.delivery_id, body).map_err(refused)?;
+        if let Admission::Ignore(reason) = rules.admit(deps, body).await? {
+            return Ok(Received::Ignored { id: verified.delivery_id, reason });
+        }
     }
     let received = store(deps, source, config.scheme, config.tolerance_s, &verified, headers, body, now).await?;
     if let Some(rules) = rules {
@@ -160,7 +186,7 @@ async fn store(
     headers: &HeaderMap,
     body: &[u8],
     now: i64,
-) -> Result<Received, ApiError> {
+) -> Result<Received, ReceiveError> {
     // The replay guard outlives the tolerance window; schemes without a timestamp keep it a week.
     let guard_ttl = (2 * tolerance_s).max(7 * 86_400);
     let id = verified.delivery_id.clone();
@@ -188,13 +214,14 @@ async fn store(
         Err(StoreError::ConditionFailed { .. }) => Ok(Received::Duplicate { id }),
         Err(error) => {
             tracing::error!(%error, source, "webhook not stored");
-            Err(ApiError::unavailable("the event could not be stored; deliver again"))
+            Err(ReceiveError::Unavailable("the event could not be stored; deliver again".into()))
         }
     }
 }
 
+/// The receipt time in the stored event's sort key: fixed-width text that sorts as the time does.
 fn now_rfc3339(now: i64) -> String {
-    crate::partners::smartme::UtcTicks(now.saturating_mul(10_000_000)).to_rfc3339()
+    crate::ports::clock::rfc3339_sortable(i128::from(now) * 1_000_000_000).unwrap_or_else(|| now.to_string())
 }
 
 #[cfg(test)]

@@ -224,12 +224,12 @@ fn smallcase(keys: &SigningKeys, body: &[u8]) -> Result<Verified, WebhookError> 
     let checksum = text("checksum").ok_or(WebhookError::MalformedBody("checksum is missing"))?;
     let signature = from_hex(&checksum).ok_or(WebhookError::MalformedBody("checksum is not hex"))?;
     let timestamp = text("timestamp").ok_or(WebhookError::MalformedBody("timestamp is missing"))?;
-    let fields = crate::partners::smallcase::postback::fields(&json).map_err(WebhookError::MalformedBody)?;
+    // smallcase does not document the format: unix seconds or milliseconds, or RFC 3339, are taken.
+    let t = crate::ports::clock::epoch_seconds(&timestamp)
+        .ok_or(WebhookError::MalformedBody("timestamp is neither unix time nor RFC 3339"))?;
     let auth_id = text("smallcaseAuthId").unwrap_or_default();
     let signed = matching(keys, &[timestamp.as_bytes(), auth_id.as_bytes()], &[signature])?;
-    // What is signed, plus the transaction and the class of its status: a re-send is a duplicate, the order's
-    // second postback (another status) is not, and unsigned variations make at most a few distinct deliveries.
-    let transaction = fields.transaction_id.as_deref().unwrap_or("-");
-    let id = format!("{signed}.{transaction}.{}", fields.status_class);
-    Ok(Verified { delivery_id: id, timestamp: Some(fields.timestamp) })
+    // What is signed; smallcase's delivery rules add the transaction and its status class (a re-send is a
+    // duplicate, the order's second postback is not): `crate::partners::smallcase::postback`.
+    Ok(Verified { delivery_id: signed, timestamp: Some(t) })
 }
