@@ -1,7 +1,7 @@
 //! `switchyard smartme register`: registers our realtime receiver with smart-me.
 
-use shared::partners::smartme::control::SmartMeAuth;
 use shared::partners::smartme::registration::{self, Scope};
+use shared::partners::smartme::secret::SmartMeSecret;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -33,13 +33,12 @@ pub async fn run(args: &RegisterArgs) -> Result<(), String> {
         return Err(format!("`{}` is not an http(s) URL", args.api_url));
     }
     let secrets = crate::secret_source::open(&args.secrets, args.secret_prefix.as_deref()).await?;
-    let secret: serde_json::Value =
-        secrets.get("smartme").await.and_then(|s| s.json("smartme")).map_err(|e| e.to_string())?;
-    let field = |name: &str| secret.get(name).and_then(|v| v.as_str()).filter(|v| !v.is_empty());
-    let (Some(username), Some(password)) = (field("username"), field("password")) else {
+    let secret = SmartMeSecret::load(secrets.as_ref()).await.map_err(|e| e.to_string())?;
+    let Some((username, password)) = secret.realtime_credentials() else {
         return Err("the smartme secret needs the realtime `username` and `password`".into());
     };
-    let auth = SmartMeAuth::from_secret(&secret)
+    let auth = secret
+        .rest_auth()
         .ok_or("the smartme secret needs `api_key` (or `api_username` and `api_password`) for smart-me's REST API")?;
     let scope = match (&args.meter, args.serial) {
         (Some(meter), _) => {

@@ -136,7 +136,7 @@ async fn manages_users_and_devices_on_the_embedded_store() {
         store: std::sync::Arc::new(store),
         secrets: std::sync::Arc::new(shared::ports::secrets::FileSecrets::load(&secrets_path).unwrap()),
     };
-    let verifier = shared::identity::oauth::AccessVerifier { fallback_issuer: None, audiences: vec!["sber".into()] };
+    let verifier = shared::identity::oauth::AccessVerifier::for_audiences(None, vec!["sber".into()]);
     let claims = verifier.verify(&deps, Some(minted.stdout.trim()), shared::ports::clock::now_epoch()).await.unwrap();
     let store = deps.store.as_ref();
     let (user, hash) = Users::new(store).credentials("alice").await.unwrap().unwrap();

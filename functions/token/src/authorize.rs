@@ -6,10 +6,8 @@ use lambda_http::http::{HeaderValue, StatusCode, header};
 use shared::codec::form::Form;
 use shared::edge::http::{self, Body, Request, Response};
 use shared::identity::oauth::authorize::{self, AuthorizeError, AuthorizeRequest};
-use shared::identity::oauth::grants::{CodeGrant, Grants};
-use shared::identity::oauth::throttle::Reservation;
+use shared::identity::oauth::sign_in::SignInError;
 use shared::identity::oauth::{OAuthSettings, csrf, login_page};
-use shared::identity::users::{Users, password};
 
 const WRONG_CREDENTIALS: &str = "The login or password is incorrect.";
 
@@ -111,71 +109,22 @@ pub async fn submit(function: &TokenFunction, request: &Request) -> Response<Bod
         return show_again(StatusCode::BAD_REQUEST, "Enter your login and password.");
     }
     let store = function.deps.store.as_ref();
-    let unavailable =
-        || error_page(StatusCode::SERVICE_UNAVAILABLE, "Sign-in is unavailable right now. Please try again later.");
-    // A ceiling on hashing per sandbox, checked before anything is counted or read.
-    if !function.hash_budget.try_take() {
-        tracing::warn!("sign-in refused: the sandbox's hashing budget is spent");
-        let mut response =
-            show_again(StatusCode::SERVICE_UNAVAILABLE, "Sign-in is busy right now. Please try again in a moment.");
-        response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-        return response;
-    }
-    // Throttled by the normalized login, so spelling variants share one counter; unknown logins count too. The
-    // attempt is reserved before the password is hashed, so concurrent attempts cannot overtake the count.
-    let throttle_key = Users::normalize_login(login).unwrap_or_else(|_| login.to_owned());
-    let window = match function.throttle.reserve(store, &throttle_key, now).await {
-        Ok(Reservation::Granted { window }) => window,
-        Ok(Reservation::Refused { retry_after_s }) => {
-            tracing::warn!("sign-in throttled");
+    match function.sign_in.sign_in(store, &settings, &authorization, (login, password), now).await {
+        Ok(location) => redirect(&location),
+        Err(SignInError::Busy) => {
+            let mut response =
+                show_again(StatusCode::SERVICE_UNAVAILABLE, "Sign-in is busy right now. Please try again in a moment.");
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            response
+        }
+        Err(SignInError::Throttled { retry_after_s }) => {
             let minutes = (retry_after_s + 59) / 60;
-            return show_again(
-                StatusCode::TOO_MANY_REQUESTS,
-                &format!("Too many failed sign-ins for this login. Try again in {minutes} minute(s)."),
-            );
+            let message = format!("Too many failed sign-ins for this login. Try again in {minutes} minute(s).");
+            show_again(StatusCode::TOO_MANY_REQUESTS, &message)
         }
-        Err(error) => {
-            tracing::error!(%error, "throttle check failed");
-            return unavailable();
+        Err(SignInError::WrongCredentials) => show_again(StatusCode::OK, WRONG_CREDENTIALS),
+        Err(SignInError::Unavailable) => {
+            error_page(StatusCode::SERVICE_UNAVAILABLE, "Sign-in is unavailable right now. Please try again later.")
         }
-    };
-    let credentials = match Users::new(store).credentials(login).await {
-        Ok(credentials) => credentials,
-        Err(error) => {
-            tracing::error!(%error, "user lookup failed");
-            return unavailable();
-        }
-    };
-    // Unknown logins are checked against a decoy hash: the same work, so the answer time does not tell.
-    let accepted = password::verify(password, credentials.as_ref().map(|(_, hash)| hash.as_str()));
-    let user = match credentials {
-        Some((user, _)) if accepted => user,
-        _ => {
-            tracing::info!(client_id = authorization.client_id, "sign-in refused");
-            return show_again(StatusCode::OK, WRONG_CREDENTIALS);
-        }
-    };
-    // A successful sign-in is not a failed attempt.
-    if let Err(error) = function.throttle.release(store, &throttle_key, window).await {
-        tracing::warn!(%error, "sign-in reservation not given back");
-    }
-    let grants = Grants { store, settings: &settings, lifetimes: function.lifetimes, now };
-    let grant = CodeGrant {
-        user_id: user.id.clone(),
-        client_id: authorization.client_id.clone(),
-        redirect_uri: authorization.redirect_uri.clone(),
-        scope: authorization.scope.clone(),
-        challenge: authorization.code_challenge.clone(),
-    };
-    match grants.issue_code(&grant).await {
-        Ok(code) => {
-            tracing::info!(client_id = authorization.client_id, user_id = user.id, "authorization code issued");
-            let location = authorize::redirect_with(
-                &authorization.redirect_uri,
-                &[("code", code.as_str()), ("state", authorization.state.as_str())],
-            );
-            redirect(&location)
-        }
-        Err(_) => unavailable(),
     }
 }

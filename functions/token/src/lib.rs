@@ -13,6 +13,7 @@ use shared::edge::cors::Cors;
 use shared::edge::http::{self, Body, Handler, Request, Response};
 use shared::env::{ConfigError, Vars};
 use shared::identity::oauth::grants::Lifetimes;
+use shared::identity::oauth::sign_in::SignInPolicy;
 use shared::identity::oauth::throttle::{HashBudget, LoginThrottle};
 use shared::identity::oauth::{AccessVerifier, OAuthSettings};
 use shared::partners::smallcase::gateway::Gateway;
@@ -25,9 +26,8 @@ pub struct TokenFunction {
     deps: Deps,
     public_url: Option<String>,
     lifetimes: Lifetimes,
-    throttle: LoginThrottle,
-    /// Password hashes this sandbox may still compute (Argon2id is the costly part of a sign-in).
-    hash_budget: HashBudget,
+    /// The throttle, the sandbox's hashing budget and the code lifetimes of `POST /oauth/authorize`.
+    sign_in: SignInPolicy,
     smallcase_verifier: AccessVerifier,
     smallcase_token_ttl_s: i64,
     gateway: Gateway,
@@ -54,16 +54,16 @@ impl TokenFunction {
         }
         let hash_budget =
             HashBudget::new(vars.parse_or("OAUTH_HASHES_PER_MINUTE", 120)?, vars.parse_or("OAUTH_HASH_BURST", 4)?);
+        let lifetimes = Lifetimes::from_vars(vars)?;
         Ok(Self {
-            hash_budget,
-            smallcase_verifier: AccessVerifier {
-                fallback_issuer: public_url.clone(),
-                audiences: vars.list_or("SMALLCASE_AUDIENCES", "smallcase"),
-            },
+            sign_in: SignInPolicy { throttle, hash_budget, lifetimes },
+            smallcase_verifier: AccessVerifier::for_audiences(
+                public_url.clone(),
+                vars.list_or("SMALLCASE_AUDIENCES", "smallcase"),
+            ),
             deps,
             public_url,
-            lifetimes: Lifetimes::from_vars(vars)?,
-            throttle,
+            lifetimes,
             smallcase_token_ttl_s,
             gateway: Gateway::from_vars(vars)?,
             smallcase_cors: Cors::from_list("SMALLCASE_ALLOWED_ORIGINS", vars.get_or("SMALLCASE_ALLOWED_ORIGINS", ""))?,

@@ -449,7 +449,7 @@ async fn secrets_outage_fails_closed(backend: Backend) {
     let (status, answer, _) =
         stack.token(&form(&[("grant_type", "refresh_token"), ("refresh_token", "x")]), Some(SBER)).await;
     assert_eq!((status, answer["error"].as_str()), (503, Some("temporarily_unavailable")));
-    let verifier = AccessVerifier { fallback_issuer: None, audiences: vec!["sber".into()] };
+    let verifier = AccessVerifier::for_audiences(None, vec!["sber".into()]);
     assert_eq!(verifier.verify(&stack.deps, Some("a.b.c"), 0).await, Err(TokenError::Unavailable));
     let _ = StatusCode::OK;
 }

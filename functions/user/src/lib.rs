@@ -6,7 +6,7 @@ use shared::Deps;
 use shared::codec::{ApiError, ErrorEnvelope};
 use shared::edge::http::{self, Body, Handler, Request, Response};
 use shared::env::{ConfigError, Vars};
-use shared::identity::oauth::{AccessClaims, OAuthSettings, TokenError, access_token, grants};
+use shared::identity::oauth::{AccessClaims, AccessVerifier, TokenError, access_token, grants};
 use shared::partners::sber::features::Units;
 use shared::partners::sber::{SberHome, requests};
 use shared::partners::smartme::control::{DeviceControl, SmartMeApi};
@@ -20,10 +20,11 @@ const MAX_BODY: usize = 64 * 1024;
 pub struct UserFunction {
     deps: Deps,
     home: SberHome,
-    /// The OAuth client Sber links with: its tokens (and only its) are accepted here.
+    /// Sber's OAuth client: its tokens (and only its), of users still linked with it, are accepted here.
+    verifier: AccessVerifier,
+    /// The client, whose links Sber's unlink revokes.
     client_id: String,
     token_query_param: Option<String>,
-    public_url: Option<String>,
     clock: fn() -> i64,
 }
 
@@ -43,12 +44,13 @@ impl UserFunction {
         }
         let units = Units { power_to_w, energy_unit: vars.get_or("SMARTME_ENERGY_UNIT", "Wh").to_owned() };
         let online_window_s = vars.parse_or("SBER_ONLINE_WINDOW_S", 300)?;
+        let client_id = vars.get_or("SBER_CLIENT_ID", "sber");
         Ok(Self {
             home: SberHome { store: deps.store.clone(), control, units, online_window_s },
             deps,
-            client_id: vars.get_or("SBER_CLIENT_ID", "sber").to_owned(),
+            verifier: AccessVerifier::for_linked_client(vars.public_url()?, client_id),
+            client_id: client_id.to_owned(),
             token_query_param: vars.get("SBER_TOKEN_QUERY_PARAM").filter(|p| !p.is_empty()).map(str::to_owned),
-            public_url: vars.public_url()?,
             clock: shared::ports::clock::now_epoch,
         })
     }
@@ -68,47 +70,20 @@ impl UserFunction {
         query.get(name).ok().flatten().filter(|t| !t.is_empty()).map(str::to_owned)
     }
 
-    /// The token's user: 401 for a missing or invalid token, 403 for a user no longer linked with Sber. With
-    /// `unlinking`, a genuine token passes even expired (Sber unlinks whatever we answer: the link must go), and so
-    /// does one of an already unlinked user (unlinking again is a no-op); a revoked token of a linked user does not:
-    /// a token revoked for theft must not be able to unlink the account.
+    /// The token's user: 401 for a missing or invalid token, 403 for a user no longer linked with Sber; for
+    /// unlinking, see [`AccessVerifier::verify_unlinking`].
     async fn authenticate(&self, request: &Request, unlinking: bool) -> Result<AccessClaims, ApiError> {
-        let unauthorized = |e: TokenError| ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", e.to_string());
-        let unavailable = || ApiError::unavailable("authorization cannot be checked right now; try again");
-        let token = self.token(request).ok_or(unauthorized(TokenError::Missing))?;
-        let settings =
-            OAuthSettings::load(self.deps.secrets.as_ref(), self.public_url.as_deref()).await.map_err(|e| {
-                tracing::error!(error = %e, "oauth secret unavailable");
-                unavailable()
-            })?;
-        let Some(client) = settings.client(&self.client_id) else {
-            tracing::error!(client_id = self.client_id, "SBER_CLIENT_ID names no client of the oauth secret");
-            return Err(unavailable());
-        };
-        let audiences = [client.audience.as_str()];
-        let claims = if unlinking {
-            access_token::verify_genuine(&settings, &token, &audiences)
+        let token = self.token(request);
+        let verified = if unlinking {
+            self.verifier.verify_unlinking(&self.deps, token.as_deref()).await
         } else {
-            access_token::verify(&settings, &token, &audiences, (self.clock)())
-        }
-        .map_err(unauthorized)?;
-        if claims.client_id != self.client_id {
-            return Err(unauthorized(TokenError::WrongAudience));
-        }
-        match grants::is_linked(self.deps.store.as_ref(), &claims.sub, &self.client_id).await {
-            Ok(true) => {}
-            Ok(false) if unlinking => return Ok(claims),
-            Ok(false) => return Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", "the account is not linked")),
-            Err(error) => {
-                tracing::error!(%error, "link state unavailable");
-                return Err(unavailable());
-            }
-        }
-        shared::identity::oauth::check_not_revoked(self.deps.store.as_ref(), &claims).await.map_err(|e| match e {
-            TokenError::Unavailable => unavailable(),
-            other => unauthorized(other),
-        })?;
-        Ok(claims)
+            self.verifier.verify(&self.deps, token.as_deref(), (self.clock)()).await
+        };
+        verified.map_err(|error| match error {
+            TokenError::Unavailable => ApiError::unavailable("authorization cannot be checked right now; try again"),
+            TokenError::NotLinked => ApiError::new(StatusCode::FORBIDDEN, "forbidden", error.to_string()),
+            other => ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", other.to_string()),
+        })
     }
 
     async fn route(&self, request: &Request, route: &str) -> Result<serde_json::Value, ApiError> {

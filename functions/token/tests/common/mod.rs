@@ -318,7 +318,7 @@ impl Stack {
 
     /// Full verification as a protected API does it; the user id on success.
     pub async fn verify(&self, token: &str, audience: &str) -> Result<String, TokenError> {
-        let verifier = AccessVerifier { fallback_issuer: None, audiences: vec![audience.to_owned()] };
+        let verifier = AccessVerifier::for_audiences(None, vec![audience.to_owned()]);
         verifier.verify(&self.deps, Some(token), now()).await.map(|c| c.sub)
     }
 

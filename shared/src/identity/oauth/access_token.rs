@@ -51,6 +51,9 @@ pub enum TokenError {
     WrongIssuer,
     #[error("the access token has been revoked")]
     Revoked,
+    /// Genuine, but its user is no longer linked with the client the API accepts (403, not 401).
+    #[error("the account is not linked")]
+    NotLinked,
     #[error("tokens cannot be checked right now; try again")]
     Unavailable,
 }

@@ -9,6 +9,7 @@ pub mod grants;
 pub mod login_page;
 pub mod pkce;
 pub mod settings;
+pub mod sign_in;
 pub mod throttle;
 
 pub use access_token::{AccessClaims, TokenError};
@@ -17,25 +18,81 @@ pub use settings::OAuthSettings;
 use crate::Deps;
 use crate::ports::store::{Store, keys};
 
-/// Verifies bearer access tokens for one API (one or more accepted audiences).
+/// Which tokens an API accepts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Accepts {
+    /// Any client's token for one of these audiences (the smallcase routes).
+    Audiences(Vec<String>),
+    /// Only tokens issued to this client, for its audience, of a user still linked with it (Sber).
+    LinkedClient(String),
+}
+
+/// Verifies bearer access tokens for one API.
 #[derive(Debug, Clone)]
 pub struct AccessVerifier {
     /// The issuer when the `oauth` secret names none (the public URL), as the token function uses it.
     pub fallback_issuer: Option<String>,
-    pub audiences: Vec<String>,
+    pub accepts: Accepts,
 }
 
 impl AccessVerifier {
-    /// Full verification of `token` at `now`: signature by `kid`, issuer, audience, expiry, then revocation.
+    pub fn for_audiences(fallback_issuer: Option<String>, audiences: Vec<String>) -> Self {
+        Self { fallback_issuer, accepts: Accepts::Audiences(audiences) }
+    }
+
+    pub fn for_linked_client(fallback_issuer: Option<String>, client_id: &str) -> Self {
+        Self { fallback_issuer, accepts: Accepts::LinkedClient(client_id.to_owned()) }
+    }
+
+    /// Full verification of `token` at `now`: signature by `kid`, issuer, audience, expiry, the client's link
+    /// where the API needs one, then revocation.
     pub async fn verify(&self, deps: &Deps, token: Option<&str>, now: i64) -> Result<AccessClaims, TokenError> {
+        self.check(deps, token, Some(now)).await
+    }
+
+    /// Verification for unlinking (a partner unlinks whatever we answer, so the link must go): a genuine token
+    /// passes even expired, and so does one of a user already unlinked (unlinking again is a no-op); a revoked
+    /// token of a still-linked user does not (a token revoked for theft must not unlink the account).
+    pub async fn verify_unlinking(&self, deps: &Deps, token: Option<&str>) -> Result<AccessClaims, TokenError> {
+        self.check(deps, token, None).await
+    }
+
+    /// `now` is `None` when unlinking: expiry is not checked, and an unlinked user passes.
+    async fn check(&self, deps: &Deps, token: Option<&str>, now: Option<i64>) -> Result<AccessClaims, TokenError> {
         let token = token.ok_or(TokenError::Missing)?;
         let settings =
             OAuthSettings::load(deps.secrets.as_ref(), self.fallback_issuer.as_deref()).await.map_err(|e| {
                 tracing::error!(error = %e, "oauth secret unavailable");
                 TokenError::Unavailable
             })?;
-        let audiences: Vec<&str> = self.audiences.iter().map(String::as_str).collect();
-        let claims = access_token::verify(&settings, token, &audiences, now)?;
+        let audiences: Vec<&str> = match &self.accepts {
+            Accepts::Audiences(audiences) => audiences.iter().map(String::as_str).collect(),
+            Accepts::LinkedClient(client_id) => match settings.client(client_id) {
+                Some(client) => vec![client.audience.as_str()],
+                None => {
+                    tracing::error!(client_id, "the linked client is no client of the oauth secret");
+                    return Err(TokenError::Unavailable);
+                }
+            },
+        };
+        let claims = match now {
+            Some(now) => access_token::verify(&settings, token, &audiences, now)?,
+            None => access_token::verify_genuine(&settings, token, &audiences)?,
+        };
+        if let Accepts::LinkedClient(client_id) = &self.accepts {
+            if &claims.client_id != client_id {
+                return Err(TokenError::WrongAudience);
+            }
+            match grants::is_linked(deps.store.as_ref(), &claims.sub, client_id).await {
+                Ok(true) => {}
+                Ok(false) if now.is_none() => return Ok(claims),
+                Ok(false) => return Err(TokenError::NotLinked),
+                Err(error) => {
+                    tracing::error!(%error, "link state unavailable");
+                    return Err(TokenError::Unavailable);
+                }
+            }
+        }
         check_not_revoked(deps.store.as_ref(), &claims).await?;
         Ok(claims)
     }

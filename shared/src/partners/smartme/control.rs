@@ -1,7 +1,7 @@
 //! The device-control port, and its smart-me REST implementation: `GET /api/Actions/{id}` finds the meter's
 //! on/off action, `POST /api/Actions` `{"DeviceID", "Actions": [{"ObisCode", "Value"}]}` sets it (204 confirms).
 
-use crate::codec::basic_auth::BasicCredentials;
+use super::secret::SmartMeSecret;
 use crate::ports::partner_http::{CallFailure, PartnerClient};
 use crate::ports::secrets::Secrets;
 use serde_json::{Value, json};
@@ -24,35 +24,6 @@ pub trait DeviceControl: Send + Sync {
     async fn switch(&self, device_id: &str, on: bool) -> Result<(), ControlError>;
 }
 
-/// How we authenticate to smart-me's REST API: the `smartme` secret's `api_key`, else its `api_username` and
-/// `api_password` (our smart-me account; not the realtime `username`/`password` smart-me sends us).
-#[derive(Clone)]
-pub enum SmartMeAuth {
-    ApiKey(String),
-    Basic { username: String, password: String },
-}
-
-impl SmartMeAuth {
-    /// From the `smartme` secret's JSON; `None` when it holds no REST credentials.
-    pub fn from_secret(secret: &Value) -> Option<Self> {
-        let field = |name: &str| secret.get(name).and_then(Value::as_str).filter(|v| !v.is_empty());
-        match (field("api_key"), field("api_username"), field("api_password")) {
-            (Some(key), _, _) => Some(Self::ApiKey(key.to_owned())),
-            (None, Some(username), Some(password)) => {
-                Some(Self::Basic { username: username.to_owned(), password: password.to_owned() })
-            }
-            _ => None,
-        }
-    }
-
-    pub fn header(&self) -> String {
-        match self {
-            Self::ApiKey(key) => format!("ApiKey {key}"),
-            Self::Basic { username, password } => BasicCredentials::header_value(username, password),
-        }
-    }
-}
-
 /// smart-me's REST API, with credentials read from the `smartme` secret at each call (so rotation needs no
 /// redeploy; the secrets port caches them).
 pub struct SmartMeApi {
@@ -67,9 +38,10 @@ impl SmartMeApi {
     }
 
     async fn auth(&self) -> Result<String, ControlError> {
-        let secret = self.secrets.get("smartme").await.map_err(|e| ControlError::Failed(e.to_string()))?;
-        let json: Value = secret.json("smartme").map_err(|e| ControlError::Failed(e.to_string()))?;
-        SmartMeAuth::from_secret(&json)
+        let secret =
+            SmartMeSecret::load(self.secrets.as_ref()).await.map_err(|e| ControlError::Failed(e.to_string()))?;
+        secret
+            .rest_auth()
             .map(|a| a.header())
             .ok_or_else(|| ControlError::Failed("the smartme secret holds no REST API credentials".into()))
     }

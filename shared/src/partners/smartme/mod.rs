@@ -5,7 +5,9 @@ pub mod control;
 pub mod obis;
 pub mod payload;
 pub mod post;
+pub mod realtime;
 pub mod registration;
+pub mod secret;
 pub mod storage;
 
 /// Types generated from `proto/` by the build script.

@@ -1,7 +1,7 @@
 //! Registering our receiver with smart-me's Realtime API: `POST /api/RegisterForRealtimeApi` with our URL and the
 //! Basic credentials smart-me will send.
 
-use super::control::SmartMeAuth;
+use super::secret::SmartMeAuth;
 use crate::ports::partner_http::{CallFailure, PartnerClient};
 use serde_json::{Value, json};
 use std::time::Duration;

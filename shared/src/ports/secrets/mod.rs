@@ -64,6 +64,14 @@ pub trait Secrets: Send + Sync {
     async fn get(&self, name: &str) -> Result<SecretValue, SecretError>;
 }
 
+impl dyn Secrets + '_ {
+    /// Secret `name` parsed as JSON into `T`: the one way a secret is read (its problems are [`SecretError`]s
+    /// that name the secret and the shape, never the value).
+    pub async fn get_json<T: serde::de::DeserializeOwned>(&self, name: &str) -> Result<T, SecretError> {
+        self.get(name).await?.json(name)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,96 @@
+//! Signing in at `POST /oauth/authorize`, once the form itself checked out (CSRF, fields): the sandbox's hashing
+//! budget, the per-login throttle reserved before hashing, the password checked (a decoy hash for unknown logins,
+//! so the answer time tells nothing), then a one-time code for the client (RFC 6749 section 4.1.2).
+
+use super::authorize::{self, AuthorizeRequest};
+use super::grants::{CodeGrant, Grants, Lifetimes};
+use super::settings::OAuthSettings;
+use super::throttle::{HashBudget, LoginThrottle, Reservation};
+use crate::identity::users::{Users, password};
+use crate::ports::store::Store;
+
+/// Why no code was issued; the edge shows each on the form.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SignInError {
+    /// The sandbox's hashing budget is spent: try again in a moment.
+    #[error("sign-in is busy")]
+    Busy,
+    /// Too many failed attempts for this login within the window.
+    #[error("too many failed sign-ins; retry in {retry_after_s} s")]
+    Throttled { retry_after_s: i64 },
+    /// The login is unknown or the password wrong (one answer for both).
+    #[error("the login or password is incorrect")]
+    WrongCredentials,
+    /// The store could not answer.
+    #[error("sign-in is unavailable")]
+    Unavailable,
+}
+
+/// The sign-in policy of one function: how failed attempts are counted and how much hashing a sandbox does.
+pub struct SignInPolicy {
+    pub throttle: LoginThrottle,
+    pub hash_budget: HashBudget,
+    pub lifetimes: Lifetimes,
+}
+
+impl SignInPolicy {
+    /// Signs `login` in for `authorization` at `now`: the client's redirect location, with a code and the state.
+    pub async fn sign_in(
+        &self,
+        store: &dyn Store,
+        settings: &OAuthSettings,
+        authorization: &AuthorizeRequest,
+        (login, password): (&str, &str),
+        now: i64,
+    ) -> Result<String, SignInError> {
+        // A ceiling on hashing per sandbox, checked before anything is counted or read.
+        if !self.hash_budget.try_take() {
+            tracing::warn!("sign-in refused: the sandbox's hashing budget is spent");
+            return Err(SignInError::Busy);
+        }
+        // Throttled by the normalized login, so spelling variants share one counter; unknown logins count too.
+        // The attempt is reserved before the password is hashed, so concurrent attempts cannot overtake the count.
+        let throttle_key = Users::normalize_login(login).unwrap_or_else(|_| login.to_owned());
+        let window = match self.throttle.reserve(store, &throttle_key, now).await {
+            Ok(Reservation::Granted { window }) => window,
+            Ok(Reservation::Refused { retry_after_s }) => {
+                tracing::warn!("sign-in throttled");
+                return Err(SignInError::Throttled { retry_after_s });
+            }
+            Err(error) => {
+                tracing::error!(%error, "throttle check failed");
+                return Err(SignInError::Unavailable);
+            }
+        };
+        let credentials = Users::new(store).credentials(login).await.map_err(|error| {
+            tracing::error!(%error, "user lookup failed");
+            SignInError::Unavailable
+        })?;
+        let accepted = password::verify(password, credentials.as_ref().map(|(_, hash)| hash.as_str()));
+        let user = match credentials {
+            Some((user, _)) if accepted => user,
+            _ => {
+                tracing::info!(client_id = authorization.client_id, "sign-in refused");
+                return Err(SignInError::WrongCredentials);
+            }
+        };
+        // A successful sign-in is not a failed attempt.
+        if let Err(error) = self.throttle.release(store, &throttle_key, window).await {
+            tracing::warn!(%error, "sign-in reservation not given back");
+        }
+        let grants = Grants { store, settings, lifetimes: self.lifetimes, now };
+        let grant = CodeGrant {
+            user_id: user.id.clone(),
+            client_id: authorization.client_id.clone(),
+            redirect_uri: authorization.redirect_uri.clone(),
+            scope: authorization.scope.clone(),
+            challenge: authorization.code_challenge.clone(),
+        };
+        let code = grants.issue_code(&grant).await.map_err(|_| SignInError::Unavailable)?;
+        tracing::info!(client_id = authorization.client_id, user_id = user.id, "authorization code issued");
+        Ok(authorize::redirect_with(
+            &authorization.redirect_uri,
+            &[("code", code.as_str()), ("state", authorization.state.as_str())],
+        ))
+    }
+}

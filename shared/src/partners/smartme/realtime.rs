@@ -1,0 +1,64 @@
+//! smart-me's realtime posts, the use case behind `POST /smartme/realtime`: authenticated with the `smartme`
+//! secret's Basic credentials, validated whole (one bad item refuses the post), then stored.
+
+use super::secret::SmartMeSecret;
+use super::storage::{StorageSettings, Stored, store_readings};
+use super::{PayloadError, decode};
+use crate::Deps;
+use crate::env::{ConfigError, Vars};
+use crate::ports::secrets::SecretError;
+use std::time::Duration;
+
+/// Why a post was not stored; the edge answers each in our plain error format.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RealtimeError {
+    #[error("valid Basic credentials are required")]
+    Unauthorized,
+    #[error("credentials are temporarily unavailable")]
+    CredentialsUnavailable,
+    #[error("the receiver is not configured")]
+    Unconfigured,
+    #[error(transparent)]
+    Invalid(#[from] PayloadError),
+    /// Some readings may be written (idempotently); smart-me delivers again after a non-2xx answer.
+    #[error("readings could not be stored; deliver again")]
+    NotStored,
+}
+
+pub struct Realtime {
+    deps: Deps,
+    storage: StorageSettings,
+}
+
+impl Realtime {
+    /// With `SMARTME_RETENTION_DAYS` (400) and `SMARTME_WRITE_BUDGET_MS` (3000).
+    pub fn from_vars(deps: Deps, vars: &Vars) -> Result<Self, ConfigError> {
+        let retention_days: u64 = vars.parse_or("SMARTME_RETENTION_DAYS", 400)?;
+        let storage = StorageSettings {
+            retention: Duration::from_secs(retention_days * 86_400),
+            write_budget: Duration::from_millis(vars.parse_or("SMARTME_WRITE_BUDGET_MS", 3_000)?),
+        };
+        Ok(Self { deps, storage })
+    }
+
+    /// Receives one post carrying `authorization` (the request's header).
+    pub async fn receive(&self, authorization: Option<&str>, body: &[u8]) -> Result<Stored, RealtimeError> {
+        let secret = SmartMeSecret::load(self.deps.secrets.as_ref()).await.map_err(|error| {
+            tracing::error!(%error, "smartme secret unusable");
+            match error {
+                SecretError::Unavailable { .. } => RealtimeError::CredentialsUnavailable,
+                _ => RealtimeError::Unconfigured,
+            }
+        })?;
+        if !secret.admits(authorization) {
+            return Err(RealtimeError::Unauthorized);
+        }
+        let readings = decode(body).inspect_err(|error| {
+            tracing::warn!(%error, bytes = body.len(), "invalid realtime post");
+        })?;
+        store_readings(self.deps.store.as_ref(), &readings, self.storage).await.map_err(|error| {
+            tracing::error!(%error, "realtime post not fully stored");
+            RealtimeError::NotStored
+        })
+    }
+}
