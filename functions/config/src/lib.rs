@@ -1,8 +1,8 @@
 //! `config`: answers RetailCRM's connection-configuration request (`GET /retailcrm/config`).
 
-use lambda_http::http::{Method, StatusCode};
-use shared::codec::{ApiError, ErrorEnvelope};
+use lambda_http::http::StatusCode;
 use shared::edge::http::{self, Body, Handler, Request, Response};
+use shared::edge::routes;
 use shared::env::{ConfigError, Vars};
 use shared::partners::retailcrm::ConnectionConfig;
 
@@ -20,12 +20,8 @@ impl ConfigFunction {
 #[async_trait::async_trait]
 impl Handler for ConfigFunction {
     async fn handle(&self, request: Request) -> Response<Body> {
-        if request.uri().path() != "/retailcrm/config" {
-            return http::error(ErrorEnvelope::RetailCrm, &ApiError::not_found("no such path"));
-        }
-        // The CRM sends GET; HEAD is answered too so uptime probes work.
-        if request.method() != Method::GET && request.method() != Method::HEAD {
-            return http::error(ErrorEnvelope::RetailCrm, &ApiError::method_not_allowed(request.method()));
+        if let Err(refused) = routes::admit("config", &request) {
+            return *refused;
         }
         let base = http::public_base(&request, self.config.public_url.as_deref());
         http::json(StatusCode::OK, &self.config.response_body(&base))
@@ -35,6 +31,7 @@ impl Handler for ConfigFunction {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use lambda_http::http::Method;
 
     fn function() -> ConfigFunction {
         ConfigFunction::from_vars(&Vars::from_pairs([("SWITCHYARD_PUBLIC_URL", "https://api.example.com")])).unwrap()

@@ -1,11 +1,12 @@
 //! `ingest`: smart-me's Realtime API posts (`POST /smartme/realtime`, protobuf `DeviceDataArray`) handed to
 //! `shared::partners::smartme::realtime`, which authenticates, validates and stores the meter readings.
 
-use lambda_http::http::{HeaderValue, Method, StatusCode, header};
+use lambda_http::http::{HeaderValue, StatusCode, header};
 use serde_json::json;
 use shared::Deps;
 use shared::codec::{ApiError, ErrorEnvelope};
 use shared::edge::http::{self, Body, Handler, Request, Response};
+use shared::edge::routes;
 use shared::env::{ConfigError, Vars};
 use shared::partners::smartme::realtime::{Realtime, RealtimeError};
 use shared::telemetry::{self, Counter};
@@ -46,11 +47,8 @@ fn refusal(error: &RealtimeError) -> Response<Body> {
 #[async_trait::async_trait]
 impl Handler for IngestFunction {
     async fn handle(&self, request: Request) -> Response<Body> {
-        if request.uri().path() != "/smartme/realtime" {
-            return http::error(ErrorEnvelope::Plain, &ApiError::not_found("no such path"));
-        }
-        if request.method() != Method::POST {
-            return http::error(ErrorEnvelope::Plain, &ApiError::method_not_allowed(request.method()));
+        if let Err(refused) = routes::admit("ingest", &request) {
+            return *refused;
         }
         let body = match http::body_within(&request, self.max_body) {
             Ok(body) => body,

@@ -1,10 +1,11 @@
 //! `register`: RetailCRM's registration request (`POST /retailcrm/register`), the module's lifecycle callbacks
 //! (`POST /retailcrm/activity`, `/retailcrm/settings`) and its account page (`GET`/`POST /retailcrm/account`).
 
-use lambda_http::http::{Method, StatusCode};
+use lambda_http::http::StatusCode;
 use shared::Deps;
 use shared::codec::{ApiError, ErrorEnvelope};
 use shared::edge::http::{self, Body, Handler, Request, Response};
+use shared::edge::routes;
 use shared::env::{ConfigError, Vars};
 use shared::partners::retailcrm::module::{Failure, Module};
 use shared::telemetry::Reason;
@@ -29,9 +30,6 @@ impl RegisterFunction {
     /// The installation's account page: `clientId` from the query or, as the CRM sends it, a form body.
     async fn account_page(&self, request: &Request) -> Response<Body> {
         use shared::partners::retailcrm::account_page;
-        if !matches!(*request.method(), Method::GET | Method::POST) {
-            return http::error(ErrorEnvelope::Plain, &ApiError::method_not_allowed(request.method()));
-        }
         let name = &self.module.settings().name;
         let not_found =
             || shared::edge::web_page::response(StatusCode::NOT_FOUND, account_page::not_found_page(name), None);
@@ -83,15 +81,13 @@ impl RegisterFunction {
 #[async_trait::async_trait]
 impl Handler for RegisterFunction {
     async fn handle(&self, request: Request) -> Response<Body> {
-        let path = request.uri().path();
+        let route = match routes::admit("register", &request) {
+            Ok(route) => route,
+            Err(refused) => return *refused,
+        };
+        let path = route.path;
         if path == "/retailcrm/account" {
             return self.account_page(&request).await;
-        }
-        if !matches!(path, "/retailcrm/register" | "/retailcrm/activity" | "/retailcrm/settings") {
-            return http::error(ErrorEnvelope::RetailCrm, &ApiError::not_found("no such path"));
-        }
-        if request.method() != Method::POST {
-            return http::error(ErrorEnvelope::RetailCrm, &ApiError::method_not_allowed(request.method()));
         }
         let body = match http::body_within(&request, self.max_body) {
             Ok(body) => body,

@@ -6,11 +6,12 @@ mod authorize;
 mod smallcase;
 mod token_endpoint;
 
-use lambda_http::http::{HeaderValue, Method, StatusCode, header};
+use lambda_http::http::{HeaderValue, StatusCode, header};
 use shared::Deps;
-use shared::codec::{ApiError, ErrorEnvelope};
+use shared::codec::ApiError;
 use shared::edge::cors::Cors;
 use shared::edge::http::{self, Body, Handler, Request, Response};
+use shared::edge::routes;
 use shared::env::{ConfigError, Vars};
 use shared::identity::oauth::grants::Lifetimes;
 use shared::identity::oauth::sign_in::SignInPolicy;
@@ -97,20 +98,21 @@ impl TokenFunction {
 #[async_trait::async_trait]
 impl Handler for TokenFunction {
     async fn handle(&self, request: Request) -> Response<Body> {
-        let path = request.uri().path().to_owned();
-        let method = request.method().clone();
-        if path.starts_with("/smallcase/") {
-            let response = smallcase::route(self, &request, &path, &method).await;
+        let route = match routes::admit("token", &request) {
+            Ok(route) => route,
+            Err(refused) if request.uri().path().starts_with("/smallcase/") => {
+                return self.smallcase_cors.decorate(&request, *refused);
+            }
+            Err(refused) => return *refused,
+        };
+        if route.path.starts_with("/smallcase/") {
+            let response = smallcase::route(self, &request, route).await;
             return self.smallcase_cors.decorate(&request, response);
         }
-        match (path.as_str(), method) {
-            ("/oauth/authorize", Method::GET) => authorize::show(self, &request).await,
-            ("/oauth/authorize", Method::POST) => authorize::submit(self, &request).await,
-            ("/oauth/token", Method::POST) => token_endpoint::handle(self, &request).await,
-            ("/oauth/authorize" | "/oauth/token", method) => {
-                http::error(ErrorEnvelope::OAuth, &ApiError::method_not_allowed(&method))
-            }
-            _ => http::error(ErrorEnvelope::Plain, &ApiError::not_found("no such path")),
+        match (route.path, route.method) {
+            ("/oauth/authorize", "POST") => authorize::submit(self, &request).await,
+            ("/oauth/authorize", _) => authorize::show(self, &request).await,
+            _ => token_endpoint::handle(self, &request).await,
         }
     }
 }

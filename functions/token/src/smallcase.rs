@@ -2,30 +2,27 @@
 //! users holding our access token, and their CORS preflights.
 
 use crate::{TokenFunction, content_type_is, no_store};
-use lambda_http::http::{HeaderValue, Method, StatusCode, header};
+use lambda_http::http::{HeaderValue, StatusCode, header};
 use serde_json::json;
 use shared::codec::{ApiError, ErrorEnvelope};
 use shared::edge::http::{self, Body, Request, Response};
+use shared::edge::routes::Route;
 use shared::identity::oauth::access_token::bearer;
 use shared::identity::oauth::{AccessClaims, TokenError};
 use shared::partners::smallcase::{
     self as partner, ReconcileError, RecordedTransaction, SmallcaseSecret, auth_token, transaction,
 };
 
-/// The smallcase routes of the token function.
-pub async fn route(function: &TokenFunction, request: &Request, path: &str, method: &Method) -> Response<Body> {
-    let status_of = path.strip_prefix("/smallcase/transaction/");
-    match (path, method) {
-        (_, &Method::OPTIONS) if shared::edge::routes::path_exists(path) => function.smallcase_cors.preflight(request),
-        ("/smallcase/token", &Method::POST) => auth_token(function, request).await,
-        ("/smallcase/transaction", &Method::POST) => transaction(function, request).await,
-        (_, &Method::GET) if status_of.is_some_and(|id| !id.contains('/')) => {
-            transaction_status(function, request, status_of.unwrap_or_default()).await
+/// The smallcase routes of the token function, once admitted.
+pub async fn route(function: &TokenFunction, request: &Request, route: Route) -> Response<Body> {
+    match (route.method, route.path) {
+        ("OPTIONS", _) => function.smallcase_cors.preflight(request),
+        ("POST", "/smallcase/token") => auth_token(function, request).await,
+        ("POST", _) => transaction(function, request).await,
+        _ => {
+            let id = request.uri().path().trim_start_matches("/smallcase/transaction/");
+            transaction_status(function, request, id).await
         }
-        _ if shared::edge::routes::path_exists(path) => {
-            http::error(ErrorEnvelope::Plain, &ApiError::method_not_allowed(method))
-        }
-        _ => http::error(ErrorEnvelope::Plain, &ApiError::not_found("no such path")),
     }
 }
 

@@ -1,10 +1,11 @@
 //! `user`: the Sber Smart Home cloud-to-cloud webhook at `/sber/v1/*` (ping, user, devices, query, command, unlink).
 
-use lambda_http::http::{Method, StatusCode};
+use lambda_http::http::StatusCode;
 use serde_json::json;
 use shared::Deps;
 use shared::codec::{ApiError, ErrorEnvelope};
 use shared::edge::http::{self, Body, Handler, Request, Response};
+use shared::edge::routes;
 use shared::env::{ConfigError, Vars};
 use shared::identity::oauth::{AccessClaims, AccessVerifier, TokenError, access_token, grants};
 use shared::partners::sber::features::Units;
@@ -134,21 +135,15 @@ impl UserFunction {
 #[async_trait::async_trait]
 impl Handler for UserFunction {
     async fn handle(&self, request: Request) -> Response<Body> {
-        let path = request.uri().path();
-        let method = request.method().clone();
-        let route = match path.strip_prefix("/sber/v1/") {
-            Some(route @ ("ping" | "user" | "devices")) if method == Method::GET => route.to_owned(),
-            Some(route @ ("query" | "command" | "unlink")) if method == Method::POST => route.to_owned(),
-            Some("ping" | "user" | "devices" | "query" | "command" | "unlink") => {
-                return http::error(ErrorEnvelope::Sber, &ApiError::method_not_allowed(&method));
-            }
-            _ => return http::error(ErrorEnvelope::Sber, &ApiError::not_found("no such path")),
+        let route = match routes::admit("user", &request) {
+            Ok(route) => route.path.trim_start_matches("/sber/v1/"),
+            Err(refused) => return *refused,
         };
         if route == "ping" {
             return http::json(StatusCode::OK, &json!({"status": "ok"}));
         }
         // The request log line (with Sber's x-request-id) is written by the telemetry wrapper.
-        match self.route(&request, &route).await {
+        match self.route(&request, route).await {
             Ok(answer) => http::json(StatusCode::OK, &answer),
             Err(error) => http::error(ErrorEnvelope::Sber, &error),
         }

@@ -2,11 +2,12 @@
 //! smallcase Gateway postbacks (re-reading the transaction each names from the Gateway).
 
 use lambda_http::RequestExt;
-use lambda_http::http::{Method, StatusCode};
+use lambda_http::http::StatusCode;
 use serde_json::json;
 use shared::Deps;
 use shared::codec::{ApiError, ErrorEnvelope};
 use shared::edge::http::{self, Body, Handler, Request, Response};
+use shared::edge::routes;
 use shared::env::{ConfigError, Vars};
 use shared::partners::smallcase::gateway::Gateway;
 use shared::partners::smallcase::postback::PostbackRules;
@@ -49,6 +50,9 @@ impl Rulebook for WebhookFunction {
 #[async_trait::async_trait]
 impl Handler for WebhookFunction {
     async fn handle(&self, request: Request) -> Response<Body> {
+        if let Err(refused) = routes::admit("webhook", &request) {
+            return *refused;
+        }
         let source = request
             .path_parameters_ref()
             .and_then(|p| p.first("source").map(str::to_owned))
@@ -56,9 +60,6 @@ impl Handler for WebhookFunction {
         let Some(source) = source else {
             return http::error(ErrorEnvelope::Plain, &ApiError::not_found("no such path"));
         };
-        if request.method() != Method::POST {
-            return http::error(ErrorEnvelope::Plain, &ApiError::method_not_allowed(request.method()));
-        }
         // Size first: nothing larger than the limit is hashed.
         let body = match http::body_within(&request, self.max_body) {
             Ok(body) => body,

@@ -1,6 +1,10 @@
 //! The API's route table: which function serves which method and path. The local runner serves exactly these,
 //! and a test checks `template.yaml` declares the same set.
 
+use crate::codec::{ApiError, ErrorEnvelope};
+use crate::edge::http::{self, Body, Request, Response};
+use ::http::{HeaderValue, header};
+
 /// One route of the HTTP API.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Route {
@@ -81,6 +85,45 @@ pub fn path_exists(path: &str) -> bool {
 /// The methods served at `path`, for a 405's `Allow` header (RFC 9110 section 15.5.6).
 pub fn methods_for(path: &str) -> Vec<&'static str> {
     ROUTES.iter().filter(|r| match_path(r.path, path).is_some()).map(|r| r.method).collect()
+}
+
+/// The envelope of a path's partner, for an answer to a request no route takes: RetailCRM's and Sber's formats
+/// for their paths (the account page is ours, as are the OAuth server's unknown paths), OAuth's for a wrong
+/// method on its endpoints.
+fn envelope_for(path: &str, wrong_method: bool) -> ErrorEnvelope {
+    if path == "/retailcrm/account" {
+        ErrorEnvelope::Plain
+    } else if path.starts_with("/retailcrm/") {
+        ErrorEnvelope::RetailCrm
+    } else if path.starts_with("/sber/") {
+        ErrorEnvelope::Sber
+    } else if wrong_method && path.starts_with("/oauth/") {
+        ErrorEnvelope::OAuth
+    } else {
+        ErrorEnvelope::Plain
+    }
+}
+
+/// The route of `function` that serves `request`, or the answer when none does: 404 for a path the function does
+/// not serve, 405 with `Allow` for one it serves under other methods (RFC 9110 section 15.5.6). Every handler
+/// admits its requests here first, as API Gateway and the local runner route them.
+pub fn admit(function: &str, request: &Request) -> Result<Route, Box<Response<Body>>> {
+    let (method, path) = (request.method().as_str(), request.uri().path());
+    let serves = |r: &&Route| r.function == function && match_path(r.path, path).is_some();
+    // A GET route serves HEAD too (uptime probes), as RFC 9110 section 9.3.2 has it.
+    let serves_method = |r: &&Route| r.method == method || (method == "HEAD" && r.method == "GET");
+    if let Some(route) = ROUTES.iter().filter(serves).find(serves_method) {
+        return Ok(*route);
+    }
+    let allowed: Vec<&str> = ROUTES.iter().filter(serves).map(|r| r.method).collect();
+    if allowed.is_empty() {
+        return Err(Box::new(http::error(envelope_for(path, false), &ApiError::not_found("no such path"))));
+    }
+    let mut response = http::error(envelope_for(path, true), &ApiError::method_not_allowed(request.method()));
+    if let Ok(allow) = HeaderValue::from_str(&allowed.join(", ")) {
+        response.headers_mut().insert(header::ALLOW, allow);
+    }
+    Err(Box::new(response))
 }
 
 #[cfg(test)]

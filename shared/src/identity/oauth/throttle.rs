@@ -43,12 +43,18 @@ impl LoginThrottle {
     /// Reserves one attempt for `login` at `now`, or refuses it.
     pub async fn reserve(&self, store: &dyn Store, login: &str, now: i64) -> Result<Reservation, StoreError> {
         let window = self.window(now);
-        let previous = store.get(&keys::login_throttle(login, window - 1)).await?.and_then(|i| i.i64("attempts"));
         // Kept through the next window, where it is the previous one.
         let update = Update::default().add("attempts", 1).expiring_at(Some((window + 2) * self.window_s));
         let current = store.update(&keys::login_throttle(login, window), update, Condition::Always).await?;
         let current = current.i64("attempts").unwrap_or(1);
-        if previous.unwrap_or(0) + current <= self.max_failures {
+        // Counted first, then the neighbours read: of two concurrent attempts on either side of a window boundary,
+        // at least one sees the other's count. The next window counts too: an attempt whose clock was read just
+        // before the boundary may reserve after attempts of the next window did.
+        let count_in = |w: i64| async move {
+            Ok::<_, StoreError>(store.get(&keys::login_throttle(login, w)).await?.and_then(|i| i.i64("attempts")))
+        };
+        let (previous, next) = (count_in(window - 1).await?.unwrap_or(0), count_in(window + 1).await?.unwrap_or(0));
+        if previous + current <= self.max_failures && current + next <= self.max_failures {
             return Ok(Reservation::Granted { window });
         }
         // A refused attempt checks no password: it gives its count back, so hammering a locked login does not
