@@ -268,7 +268,8 @@ macro_rules! contract {
             #[tokio::test]
             async fn ttl_is_the_tables_ttl_attribute() {
                 let (store, config) = testkit::moto::fresh_store().await;
-                store.put(item("T", "1").expiring_at(now_epoch() + 100), Condition::Always).await.unwrap();
+                let expires_at = now_epoch() + 100;
+                store.put(item("T", "1").expiring_at(expires_at), Condition::Always).await.unwrap();
                 let client = aws_sdk_dynamodb::Client::new(&config);
                 let raw = client
                     .get_item()
@@ -279,7 +280,7 @@ macro_rules! contract {
                     .await
                     .unwrap();
                 let ttl = raw.item.unwrap().remove("ttl").unwrap();
-                assert_eq!(ttl.as_n().unwrap().parse::<i64>().unwrap(), now_epoch() + 100);
+                assert_eq!(ttl.as_n().unwrap().parse::<i64>().unwrap(), expires_at);
             }
 
             #[tokio::test]

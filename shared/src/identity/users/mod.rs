@@ -1,9 +1,12 @@
 //! Our own user directory: stable user ids, logins with Argon2id password hashes, and the smart-me meters each user
 //! owns. The CLI writes it; the token function checks passwords against it; the `user` function reads devices.
 
+mod meter_owner;
 pub mod password;
 
-use crate::ports::store::{Condition, Item, Query, SortRange, Store, StoreError, Update, Value, Write, keys};
+pub use meter_owner::MeterOwner;
+
+use crate::ports::store::{Condition, Item, Query, SortRange, Store, StoreError, Value, Write, keys};
 
 /// One user, without the password hash.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -145,25 +148,20 @@ impl<'s> Users<'s> {
         if !(1..=64).contains(&name.chars().count()) || name.chars().any(char::is_control) {
             return Err(UserError::InvalidDeviceName);
         }
-        let item = Item::new(keys::user_device(user_id, &id))
-            .with("deviceId", Value::str(&id))
-            .with("name", Value::str(name))
-            .with("linkedAt", Value::int(now));
+        let device = Device { id, name: name.to_owned(), linked_at: now, features: None };
         // The meter's side: whom to tell of its changes, and the device's Sber model once known. Linking again (a
-        // rename) keeps the model.
-        let owner = Update::default()
-            .set("userId", Value::str(user_id))
-            .set("deviceId", Value::str(&id))
-            .set("name", Value::str(name))
-            .set("linkedAt", Value::int(now));
-        // The profile must exist: a device is never attached to a user id that was mistyped.
+        // rename) keeps the model. The profile must exist: a device is never attached to a mistyped user id.
         let writes = vec![
             Write::Check { key: keys::user_profile(user_id), condition: Condition::ItemPresent },
-            Write::Put { item, condition: Condition::Always },
-            Write::Update { key: keys::meter_owner(&id, user_id), update: owner, condition: Condition::Always },
+            Write::Put { item: device.user_item(user_id), condition: Condition::Always },
+            Write::Update {
+                key: MeterOwner::key(&device.id, user_id),
+                update: MeterOwner::link(user_id, &device),
+                condition: Condition::Always,
+            },
         ];
         match self.store.transact(writes).await {
-            Ok(()) => Ok(Device { id, name: name.to_owned(), linked_at: now, features: None }),
+            Ok(()) => Ok(device),
             Err(e) if e.is_condition_failed() => Err(UserError::NoSuchLogin(user_id.to_owned())),
             Err(e) => Err(e.into()),
         }
@@ -173,21 +171,7 @@ impl<'s> Users<'s> {
     pub async fn devices(&self, user_id: &str) -> Result<Vec<Device>, UserError> {
         let query =
             Query::partition(keys::user_partition(user_id)).range(SortRange::Prefix(keys::DEVICE_PREFIX.to_owned()));
-        Ok(self
-            .store
-            .query(&query)
-            .await?
-            .iter()
-            .filter_map(|item| {
-                Some(Device {
-                    id: item.str("deviceId")?.to_owned(),
-                    name: item.str("name").unwrap_or_default().to_owned(),
-                    linked_at: item.i64("linkedAt").unwrap_or_default(),
-                    // The model lives with the meter (its owner item): see `crate::partners::sber`.
-                    features: None,
-                })
-            })
-            .collect())
+        Ok(self.store.query(&query).await?.iter().filter_map(Device::from_user_item).collect())
     }
 }
 
@@ -204,7 +188,7 @@ impl Users<'_> {
     /// [`Self::remove`] of a user already read.
     pub async fn remove_found(&self, user: &User) -> Result<(), UserError> {
         for device in self.devices(&user.id).await? {
-            self.store.delete(&keys::meter_owner(&device.id, &user.id), Condition::Always).await?;
+            self.store.delete(&MeterOwner::key(&device.id, &user.id), Condition::Always).await?;
         }
         for item in self.store.query(&Query::partition(keys::user_partition(&user.id))).await? {
             self.store.delete(&item.key, Condition::Always).await?;
@@ -230,7 +214,7 @@ impl Users<'_> {
         let id = normalize_device_id(device_id)?;
         let writes = vec![
             Write::Delete { key: keys::user_device(user_id, &id), condition: Condition::ItemPresent },
-            Write::Delete { key: keys::meter_owner(&id, user_id), condition: Condition::Always },
+            Write::Delete { key: MeterOwner::key(&id, user_id), condition: Condition::Always },
         ];
         match self.store.transact(writes).await {
             Ok(()) => Ok(true),

@@ -10,9 +10,9 @@ pub mod notify;
 pub mod partner_api;
 pub mod requests;
 
-use crate::identity::users::{Device, Users};
+use crate::identity::users::{Device, MeterOwner, Users};
 use crate::partners::smartme::control::{ControlError, DeviceControl};
-use crate::partners::smartme::obis::Obis;
+use crate::partners::smartme::latest::LatestState;
 use crate::ports::store::{Item, Store, StoreError, keys};
 use features::{Units, Values};
 use requests::{DeviceCommand, Entry, StateValue};
@@ -43,14 +43,6 @@ fn unknown_device(id: &str) -> Value {
     device_error(id, 400, "no such device for this user")
 }
 
-/// The model features an owner item holds, if its meter's were settled.
-pub fn stored_features(owner: &Item) -> Option<Vec<String>> {
-    match owner.get("features")? {
-        crate::ports::store::Value::L(list) => list.iter().map(|f| f.as_str().map(str::to_owned)).collect(),
-        _ => None,
-    }
-}
-
 /// The features `device` declares: its stored model, or every socket feature a meter can report.
 pub fn device_features(device: &Device) -> Vec<String> {
     device.features.clone().unwrap_or_else(|| features::ALL_FEATURES.iter().map(|f| f.to_string()).collect())
@@ -67,38 +59,21 @@ pub fn model(features: &[String]) -> Value {
     })
 }
 
-/// What the latest-state item of a meter says.
-struct Latest {
-    values: Values,
-    /// Epoch milliseconds of the newest reading.
-    time_ms: i64,
-}
-
-fn latest_of(item: &Item) -> Latest {
-    let values = item
-        .get("v")
-        .and_then(|v| v.as_map())
-        .map(|map| map.iter().filter_map(|(k, v)| Some((k.parse::<Obis>().ok()?, v.as_f64()?))).collect::<Values>())
-        .unwrap_or_default();
-    Latest { values, time_ms: item.i64("t").unwrap_or(0) }
-}
-
 impl SberHome {
     /// The user's meters (each with the model its owner item holds) and their latest states, by device id.
-    async fn owned(&self, user_id: &str) -> Result<(Vec<Device>, BTreeMap<String, Latest>), StoreError> {
+    async fn owned(&self, user_id: &str) -> Result<(Vec<Device>, BTreeMap<String, LatestState>), StoreError> {
         let mut devices = Users::new(self.store.as_ref()).devices(user_id).await.map_err(|e| match e {
             crate::identity::users::UserError::Store(e) => e,
             other => StoreError::Invalid(other.to_string()),
         })?;
         let keys: Vec<_> =
-            devices.iter().flat_map(|d| [keys::meter_latest(&d.id), keys::meter_owner(&d.id, user_id)]).collect();
+            devices.iter().flat_map(|d| [keys::meter_latest(&d.id), MeterOwner::key(&d.id, user_id)]).collect();
         let mut latest = BTreeMap::new();
         for item in self.store.batch_get(&keys).await? {
-            let Some(id) = item.key.pk.strip_prefix("METER#") else { continue };
-            if item.key.sk == "LATEST" {
-                latest.insert(id.to_owned(), latest_of(&item));
-            } else if let Some(device) = devices.iter_mut().find(|d| d.id == id) {
-                device.features = stored_features(&item);
+            if let Some(id) = LatestState::device_of(&item.key) {
+                latest.insert(id.to_owned(), LatestState::from_item(Some(&item)));
+            } else if let Some(device) = devices.iter_mut().find(|d| keys::meter_of(&item.key.pk) == Some(&d.id)) {
+                device.features = MeterOwner::features_of(&item);
             }
         }
         Ok((devices, latest))
@@ -107,16 +82,15 @@ impl SberHome {
     /// Writes a confirmed switch state into the meter's latest state (until its next reading reports it), so the
     /// change reaches Sber's other clients through the push like any other.
     async fn record_switch(&self, device_id: &str, on: bool) -> Result<(), StoreError> {
-        let key = keys::meter_latest(device_id);
+        let key = LatestState::key(device_id);
         let Some(item) = self.store.get(&key).await? else { return Ok(()) };
-        let Some(mut values) = item.get("v").and_then(|v| v.as_map()).cloned() else { return Ok(()) };
-        let switch = values.keys().find(|k| k.parse::<Obis>().is_ok_and(|o| features::is_switch_state(&o))).cloned();
-        let Some(switch) = switch else { return Ok(()) };
-        values.insert(switch, crate::ports::store::Value::float(if on { 1.0 } else { 0.0 }));
-        let t = item.get("t").cloned().unwrap_or(crate::ports::store::Value::Null);
-        let update = crate::ports::store::Update::default().set("v", crate::ports::store::Value::M(values));
+        let state = LatestState::from_item(Some(&item));
+        let Some(switch) = state.values.keys().copied().find(features::is_switch_state) else { return Ok(()) };
+        let mut values = state.values.clone();
+        values.insert(switch, if on { 1.0 } else { 0.0 });
         // Only over the reading it was read from: a newer reading knows better.
-        match self.store.update(&key, update, crate::ports::store::Condition::Eq("t".into(), t)).await {
+        let (update, same_reading) = state.replace_values(&values);
+        match self.store.update(&key, update, same_reading).await {
             Err(error) if !error.is_condition_failed() => Err(error),
             _ => Ok(()),
         }

@@ -13,12 +13,12 @@
 
 use super::features::{self, Units, Values};
 use super::partner_api::{PushError, SberApi};
-use super::{device_features, model, stored_features};
-use crate::identity::users::Device;
-use crate::partners::smartme::obis::Obis;
+use super::{device_features, model};
+use crate::identity::users::{Device, MeterOwner};
+use crate::partners::smartme::latest::LatestState;
 use crate::ports::secrets::Secrets;
 use crate::ports::store::changes::{Change, ChangeKind};
-use crate::ports::store::{Condition, Item, Query, SortRange, Store, StoreError, Update, Value, keys};
+use crate::ports::store::{Item, Query, SortRange, Store, StoreError, keys};
 use serde_json::{Value as Json, json};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -26,7 +26,8 @@ use std::sync::Arc;
 /// Whether `change` is one `notify` handles: a meter's latest state or an owner item (the template's stream
 /// filter passes exactly these).
 pub fn is_relevant(change: &Change) -> bool {
-    change.key.pk.starts_with("METER#") && (change.key.sk == "LATEST" || change.key.sk.starts_with(keys::OWNER_PREFIX))
+    LatestState::device_of(&change.key).is_some()
+        || (keys::meter_of(&change.key.pk).is_some() && change.key.sk.starts_with(keys::OWNER_PREFIX))
 }
 
 /// The notifier of one deployment.
@@ -61,23 +62,12 @@ struct UserCalls {
 }
 
 fn values_of(item: Option<&Item>) -> (Values, i64) {
-    let Some(item) = item else { return (Values::new(), 0) };
-    let values = item
-        .get("v")
-        .and_then(|v| v.as_map())
-        .map(|map| map.iter().filter_map(|(k, v)| Some((k.parse::<Obis>().ok()?, v.as_f64()?))).collect())
-        .unwrap_or_default();
-    (values, item.i64("t").unwrap_or(0))
+    let state = LatestState::from_item(item);
+    (state.values, state.time_ms)
 }
 
 fn owner_device(owner: &Item) -> Option<(String, Device)> {
-    let device = Device {
-        id: owner.str("deviceId")?.to_owned(),
-        name: owner.str("name").unwrap_or_default().to_owned(),
-        linked_at: owner.i64("linkedAt").unwrap_or(0),
-        features: stored_features(owner),
-    };
-    Some((owner.str("userId")?.to_owned(), device))
+    MeterOwner::from_item(owner).map(|o| (o.user_id, o.device))
 }
 
 impl Notifier {
@@ -91,7 +81,7 @@ impl Notifier {
 
     /// A device as `/v1/devices` describes it, with its meter's latest values for `partner_meta`.
     async fn described(&self, device: &Device) -> Result<Json, StoreError> {
-        let latest = self.store.get(&keys::meter_latest(&device.id)).await?;
+        let latest = self.store.get(&LatestState::key(&device.id)).await?;
         Ok(super::sber_device(device, &values_of(latest.as_ref()).0, &self.units))
     }
 
@@ -166,7 +156,7 @@ impl Notifier {
 
     /// What `change` asks to tell Sber, added to `calls`.
     async fn plan(&self, change: &Change, now: i64, calls: &mut BTreeMap<String, UserCalls>) -> Result<(), StoreError> {
-        let Some(meter) = change.key.pk.strip_prefix("METER#") else { return Ok(()) };
+        let Some(meter) = keys::meter_of(&change.key.pk) else { return Ok(()) };
         if change.key.sk == "LATEST" {
             return self.plan_state(meter, change, now, calls).await;
         }
@@ -196,10 +186,9 @@ impl Notifier {
             let Some((user_id, mut device)) = owner_device(owner) else { continue };
             if device.features.is_none() && !new.is_empty() {
                 // The meter's first readings settle its model; the owner item's change tells Sber (PUT).
-                let settled: Vec<Value> = features::features(&new).iter().map(|f| Value::str(*f)).collect();
-                let update = Update::default().set("features", Value::L(settled));
-                match self.store.update(&owner.key, update, Condition::AttrAbsent("features".into())).await {
-                    Ok(item) => device.features = stored_features(&item),
+                let (update, unsettled) = MeterOwner::settle(&features::features(&new));
+                match self.store.update(&owner.key, update, unsettled).await {
+                    Ok(item) => device.features = MeterOwner::features_of(&item),
                     Err(error) if error.is_condition_failed() => {}
                     Err(error) => return Err(error),
                 }

@@ -2,6 +2,7 @@
 
 pub mod bcl;
 pub mod control;
+pub mod latest;
 pub mod obis;
 pub mod payload;
 pub mod post;

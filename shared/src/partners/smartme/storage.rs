@@ -1,9 +1,10 @@
 //! Storing readings: one item per (device, reading time), written once, and a latest-state item per device that
 //! only ever moves forward in time.
 
+use super::latest::LatestState;
 use super::payload::Reading;
 use crate::ports::clock::now_epoch;
-use crate::ports::store::{Attrs, BATCH_WRITE_LIMIT, Condition, Item, Key, Store, StoreError, Update, Value, keys};
+use crate::ports::store::{Attrs, BATCH_WRITE_LIMIT, Item, Key, Store, StoreError, Value, keys};
 use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::time::{Duration, Instant};
 
@@ -116,14 +117,8 @@ async fn update_latest(
         }
     }
     for (device, reading) in newest {
-        let t = reading.time.unix_millis();
-        let values: Attrs = reading.values.iter().map(|(obis, v)| (obis.to_string(), Value::float(*v))).collect();
-        let update = Update::default()
-            .set("t", Value::int(t))
-            .set("time", Value::str(reading.time.to_rfc3339()))
-            .set("v", Value::M(values));
-        let newer = Condition::Or(vec![Condition::AttrAbsent("t".into()), Condition::Lt("t".into(), Value::int(t))]);
-        let key = keys::meter_latest(&device.to_string());
+        let (update, newer) = LatestState::advance_to(reading);
+        let key = LatestState::key(&device.to_string());
         let result = retry(started, budget, || store.update(&key, update.clone(), newer.clone())).await;
         match result {
             Ok(_) => {}

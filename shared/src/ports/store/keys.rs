@@ -25,6 +25,11 @@ pub fn meter_partition(device_id: &str) -> String {
     format!("METER#{device_id}")
 }
 
+/// The meter whose partition `pk` is.
+pub fn meter_of(pk: &str) -> Option<&str> {
+    pk.strip_prefix("METER#")
+}
+
 /// Sort-key prefix of readings in a meter partition.
 pub const READING_PREFIX: &str = "R#";
 
