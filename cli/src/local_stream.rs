@@ -44,7 +44,7 @@ impl LocalStream {
         };
         let feed: Arc<dyn Store> = Arc::new(ChangeFeed::observed_by(store.clone(), store, sink));
         // notify writes through the feed too (a device's settled model): its own changes come back to it, as on AWS.
-        let deps = Deps { store: feed.clone(), secrets };
+        let deps = Deps::new(feed.clone(), secrets);
         let notify = switchyard_notify::NotifyFunction::new(deps, vars)
             .map_err(|e| format!("notify: {e}"))?
             .with_sink(Arc::new(NoMetrics));

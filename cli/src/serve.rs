@@ -39,7 +39,7 @@ pub async fn run(listen: SocketAddr, data: &Path, secrets: &Path) -> Result<(), 
     // Changes go to `notify` as the table's stream would take them (Sber pushes, off the request path).
     let (store, stream) = LocalStream::over(&vars, store, secrets.clone())?;
     tokio::spawn(stream.run());
-    let deps = Deps { store, secrets };
+    let deps = Deps::new(store, secrets);
     let handlers: Handlers = Arc::new(stack::handlers(&vars, &deps)?);
     // The first line is machine-readable: tests (and scripts) read the bound address from it.
     println!("listening on http://{bound}");

@@ -132,10 +132,10 @@ async fn manages_users_and_devices_on_the_embedded_store() {
     // What the CLI wrote is what the functions read: the stored hash verifies the password, the minted token
     // verifies for Sber's audience.
     let store = shared::ports::store::embedded::EmbeddedStore::open(&Path::new(data_arg).join("store.redb")).unwrap();
-    let deps = shared::Deps {
-        store: std::sync::Arc::new(store),
-        secrets: std::sync::Arc::new(shared::ports::secrets::FileSecrets::load(&secrets_path).unwrap()),
-    };
+    let deps = shared::Deps::new(
+        std::sync::Arc::new(store),
+        std::sync::Arc::new(shared::ports::secrets::FileSecrets::load(&secrets_path).unwrap()),
+    );
     let verifier = shared::identity::oauth::AccessVerifier::for_audiences(None, vec!["sber".into()]);
     let claims = verifier.verify(&deps, Some(minted.stdout.trim()), shared::ports::clock::now_epoch()).await.unwrap();
     let store = deps.store.as_ref();

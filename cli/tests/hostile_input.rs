@@ -192,10 +192,10 @@ async fn every_endpoint_refuses_every_class_of_bad_input_without_writing() {
         serde_json::from_str(&std::fs::read_to_string(testkit::workspace_root().join("local/secrets.json")).unwrap())
             .unwrap();
     secrets["webhook/smallcase"] = json!({"scheme": "smallcase", "secret": "smallcase-api-secret-for-hostile"});
-    let deps = shared::Deps {
-        store: store.clone() as Arc<dyn Store>,
-        secrets: Arc::new(shared::ports::secrets::FileSecrets::from_json(secrets).unwrap()),
-    };
+    let deps = shared::Deps::new(
+        store.clone() as Arc<dyn Store>,
+        Arc::new(shared::ports::secrets::FileSecrets::from_json(secrets).unwrap()),
+    );
     let vars = shared::env::Vars::from_pairs([("SWITCHYARD_PUBLIC_URL", "https://api.switchyard.test")]);
     let handlers: HashMap<&str, Arc<dyn Handler>> = HashMap::from([
         ("config", Arc::new(switchyard_config::ConfigFunction::from_vars(&vars).unwrap()) as Arc<dyn Handler>),

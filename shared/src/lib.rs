@@ -20,4 +20,17 @@ use std::sync::Arc;
 pub struct Deps {
     pub store: Arc<dyn ports::store::Store>,
     pub secrets: Arc<dyn ports::secrets::Secrets>,
+    pub clock: ports::clock::Clock,
+}
+
+impl Deps {
+    /// The ports on the system clock.
+    pub fn new(store: Arc<dyn ports::store::Store>, secrets: Arc<dyn ports::secrets::Secrets>) -> Self {
+        Self { store, secrets, clock: ports::clock::Clock::SYSTEM }
+    }
+
+    /// The same ports reading "now" from `now` (tests move time).
+    pub fn with_clock(self, now: fn() -> i64) -> Self {
+        Self { clock: ports::clock::Clock::reading(now), ..self }
+    }
 }

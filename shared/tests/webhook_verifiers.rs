@@ -262,7 +262,7 @@ fn smallcase_checksum_covers_timestamp_and_auth_id() {
     use shared::partners::webhooks::receiver::DeliveryRules;
     let vars = shared::env::Vars::default();
     let gateway = shared::partners::smallcase::gateway::Gateway::from_vars(&vars).unwrap();
-    let rules = shared::partners::smallcase::postback::PostbackRules { gateway, clock: || NOW };
+    let rules = shared::partners::smallcase::postback::PostbackRules { gateway };
     let id = rules.delivery_id(&verified.delivery_id, body.to_string().as_bytes()).unwrap();
     let (signed, rest) = id.split_once('.').unwrap();
     assert_eq!((signed.len(), rest), (64, "TRX_1.OTHER"));

@@ -414,6 +414,6 @@ pub async fn deps_with_clock(
     if let Some(clock) = clock {
         secrets = secrets.with_clock(clock);
     }
-    let deps = shared::Deps { store: std::sync::Arc::new(store), secrets: std::sync::Arc::new(secrets) };
+    let deps = shared::Deps::new(std::sync::Arc::new(store), std::sync::Arc::new(secrets));
     Faulty { proxy, deps, direct: std::sync::Arc::new(direct), table, prefix, binding }
 }

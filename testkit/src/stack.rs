@@ -48,7 +48,7 @@ async fn function_deps(binding: &Binding, function: &str) -> Deps {
     let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&config), binding.table.clone());
     let client = aws_sdk_secretsmanager::Client::new(&config);
     let secrets = SecretsManager::new(client, format!("{}/", binding.stack), CachePolicy::default());
-    Deps { store: Arc::new(store), secrets: Arc::new(secrets) }
+    Deps::new(Arc::new(store), Arc::new(secrets))
 }
 
 fn keep_fixture_secrets(secrets: &[(&str, serde_json::Value)]) {
@@ -81,7 +81,7 @@ pub async fn ports(backend: Backend, secrets: &[(&str, serde_json::Value)]) -> P
             );
             let json = secrets.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
             let secrets = FileSecrets::from_json(serde_json::Value::Object(json)).expect("secrets");
-            Ports { deps: Deps { store: store.clone(), secrets: Arc::new(secrets) }, admin: store, binding: None }
+            Ports { deps: Deps::new(store.clone(), Arc::new(secrets)), admin: store, binding: None }
         }
         Backend::Aws => {
             let (binding, admin) = create_stack(secrets).await;

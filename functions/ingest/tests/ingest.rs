@@ -200,7 +200,7 @@ async fn an_unreachable_store_answers_503_and_the_redelivery_stores_everything()
         serde_json::json!({"smartme": {"username": USER, "password": PASSWORD}}),
     )
     .unwrap();
-    let deps = shared::Deps { store, secrets: Arc::new(secrets) };
+    let deps = shared::Deps::new(store, Arc::new(secrets));
     let stack = Stack {
         function: IngestFunction::new(deps, &Vars::from_pairs([("SMARTME_WRITE_BUDGET_MS", "300")])).unwrap(),
         store: Arc::new(admin),

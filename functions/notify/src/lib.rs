@@ -9,6 +9,7 @@ use shared::env::{ConfigError, Vars};
 use shared::partners::sber::features::Units;
 use shared::partners::sber::notify::Notifier;
 use shared::partners::sber::partner_api::SberApi;
+use shared::ports::clock::Clock;
 use shared::ports::store::changes;
 use shared::telemetry::{Counter, MetricSink, Outcome, RequestRecord, emf};
 use std::sync::Arc;
@@ -19,7 +20,7 @@ pub struct NotifyFunction {
     notifier: Notifier,
     namespace: String,
     sink: Arc<dyn MetricSink>,
-    clock: fn() -> i64,
+    clock: Clock,
 }
 
 impl NotifyFunction {
@@ -37,18 +38,13 @@ impl NotifyFunction {
             },
             namespace,
             sink,
-            clock: shared::ports::clock::now_epoch,
+            clock: deps.clock,
         })
     }
 
     /// The same function with Sber's retry policy replaced (tests shorten the waits).
     pub fn with_retry(mut self, retry: shared::partners::sber::partner_api::RetryPolicy) -> Self {
         self.notifier.sber.retry = retry;
-        self
-    }
-
-    pub fn with_clock(mut self, clock: fn() -> i64) -> Self {
-        self.clock = clock;
         self
     }
 
@@ -68,7 +64,7 @@ impl NotifyFunction {
                 return json!({"batchItemFailures": []});
             }
         };
-        let (outcome, mut record) = RequestRecord::collect(self.notifier.handle(&changes, (self.clock)())).await;
+        let (outcome, mut record) = RequestRecord::collect(self.notifier.handle(&changes, self.clock.now())).await;
         record.add(Counter::SberStatePushes, outcome.pushes as u64);
         let result = if outcome.failed.is_empty() { Outcome::Accepted } else { Outcome::Failed("sber_unavailable") };
         let latency = started.elapsed();

@@ -5,28 +5,15 @@ use crate::{MAX_FORM_BODY, TokenFunction, content_type_is};
 use lambda_http::http::{HeaderValue, StatusCode, header};
 use shared::codec::form::Form;
 use shared::edge::http::{self, Body, Request, Response};
+use shared::edge::web_page;
 use shared::identity::oauth::authorize::{self, AuthorizeError, AuthorizeRequest};
 use shared::identity::oauth::sign_in::SignInError;
 use shared::identity::oauth::{OAuthSettings, csrf, login_page};
 
 const WRONG_CREDENTIALS: &str = "The login or password is incorrect.";
 
-/// An HTML page with the headers every page of ours carries (see `shared::edge::web_page::response`).
-fn page(status: StatusCode, html: String, form_target: Option<&str>) -> Response<Body> {
-    shared::edge::web_page::response(status, html, form_target)
-}
-
 fn error_page(status: StatusCode, message: &str) -> Response<Body> {
-    page(status, login_page::error_page(message), None)
-}
-
-fn redirect(location: &str) -> Response<Body> {
-    let mut response = http::empty(StatusCode::FOUND);
-    if let Ok(value) = HeaderValue::from_str(location) {
-        response.headers_mut().insert(header::LOCATION, value);
-    }
-    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
+    web_page::response(status, login_page::error_page(message), None)
 }
 
 fn refused(error: AuthorizeError) -> Response<Body> {
@@ -34,7 +21,7 @@ fn refused(error: AuthorizeError) -> Response<Body> {
         AuthorizeError::Page(message) => error_page(StatusCode::BAD_REQUEST, &message),
         AuthorizeError::Redirect { location, error } => {
             tracing::info!(error, "authorization request refused");
-            redirect(&location)
+            http::redirect_no_store(&location)
         }
     }
 }
@@ -51,7 +38,7 @@ fn form(
 ) -> Response<Body> {
     let pair = csrf::issue(settings.signing_key().secret.as_bytes(), function.now());
     let html = login_page::login_form(authorization, &pair.form_token, username, message);
-    let mut response = page(status, html, Some(&authorization.redirect_uri));
+    let mut response = web_page::response(status, html, Some(&authorization.redirect_uri));
     let secure = http::public_base(request, function.public_url.as_deref()).starts_with("https://");
     if let Ok(cookie) = HeaderValue::from_str(&csrf::set_cookie(&pair.cookie_value, secure)) {
         response.headers_mut().insert(header::SET_COOKIE, cookie);
@@ -110,7 +97,7 @@ pub async fn submit(function: &TokenFunction, request: &Request) -> Response<Bod
     }
     let store = function.deps.store.as_ref();
     match function.sign_in.sign_in(store, &settings, &authorization, (login, password), now).await {
-        Ok(location) => redirect(&location),
+        Ok(location) => http::redirect_no_store(&location),
         Err(SignInError::Busy) => {
             let mut response =
                 show_again(StatusCode::SERVICE_UNAVAILABLE, "Sign-in is busy right now. Please try again in a moment.");

@@ -15,9 +15,8 @@ use shared::edge::routes;
 use shared::env::{ConfigError, Vars};
 use shared::identity::oauth::grants::Lifetimes;
 use shared::identity::oauth::sign_in::SignInPolicy;
-use shared::identity::oauth::throttle::{HashBudget, LoginThrottle};
 use shared::identity::oauth::{AccessVerifier, OAuthSettings};
-use shared::partners::smallcase::gateway::Gateway;
+use shared::partners::smallcase::for_user::ForUser;
 
 /// Largest OAuth form body accepted (bytes).
 const MAX_FORM_BODY: usize = 16 * 1024;
@@ -30,56 +29,31 @@ pub struct TokenFunction {
     /// The throttle, the sandbox's hashing budget and the code lifetimes of `POST /oauth/authorize`.
     sign_in: SignInPolicy,
     smallcase_verifier: AccessVerifier,
-    smallcase_token_ttl_s: i64,
-    gateway: Gateway,
+    smallcase: ForUser,
     /// The web origins smallcase whitelisted for the partner (`SMALLCASE_ALLOWED_ORIGINS`).
     smallcase_cors: Cors,
-    /// The clock, in epoch seconds (tests move it).
-    clock: fn() -> i64,
 }
 
 impl TokenFunction {
     pub fn new(deps: Deps, vars: &Vars) -> Result<Self, ConfigError> {
         let public_url = vars.public_url()?;
-        let smallcase_token_ttl_s = vars.parse_or("SMALLCASE_TOKEN_TTL_S", 86_400)?;
-        if !(60..=30 * 86_400).contains(&smallcase_token_ttl_s) {
-            return Err(ConfigError::new("SMALLCASE_TOKEN_TTL_S", "must be 60 seconds to 30 days"));
-        }
-        let defaults = LoginThrottle::default();
-        let throttle = LoginThrottle {
-            max_failures: vars.parse_or("OAUTH_LOGIN_MAX_FAILURES", defaults.max_failures)?,
-            window_s: vars.parse_or("OAUTH_LOGIN_WINDOW_S", defaults.window_s)?,
-        };
-        if throttle.max_failures < 1 || throttle.window_s < 1 {
-            return Err(ConfigError::new("OAUTH_LOGIN_WINDOW_S", "the login throttle needs positive values"));
-        }
-        let hash_budget =
-            HashBudget::new(vars.parse_or("OAUTH_HASHES_PER_MINUTE", 120)?, vars.parse_or("OAUTH_HASH_BURST", 4)?);
-        let lifetimes = Lifetimes::from_vars(vars)?;
+        let sign_in = SignInPolicy::from_vars(vars)?;
         Ok(Self {
-            sign_in: SignInPolicy { throttle, hash_budget, lifetimes },
+            lifetimes: sign_in.lifetimes,
+            sign_in,
             smallcase_verifier: AccessVerifier::for_audiences(
                 public_url.clone(),
                 vars.list_or("SMALLCASE_AUDIENCES", "smallcase"),
             ),
+            smallcase: ForUser::from_vars(deps.clone(), vars)?,
             deps,
             public_url,
-            lifetimes,
-            smallcase_token_ttl_s,
-            gateway: Gateway::from_vars(vars)?,
             smallcase_cors: Cors::from_list("SMALLCASE_ALLOWED_ORIGINS", vars.get_or("SMALLCASE_ALLOWED_ORIGINS", ""))?,
-            clock: shared::ports::clock::now_epoch,
         })
     }
 
-    /// The same function reading time from `clock`.
-    pub fn with_clock(mut self, clock: fn() -> i64) -> Self {
-        self.clock = clock;
-        self
-    }
-
     fn now(&self) -> i64 {
-        (self.clock)()
+        self.deps.clock.now()
     }
 
     /// The `oauth` secret, or the error to answer when it cannot be read.

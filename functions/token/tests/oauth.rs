@@ -397,7 +397,7 @@ async fn a_late_attempt_from_before_the_boundary_still_counts(backend: Backend) 
 async fn known_and_unknown_logins_cost_the_same(backend: Backend) {
     let stack = stack(backend).await;
     let counting = std::sync::Arc::new(testkit::capacity::CountingStore::new(stack.deps.store.clone()));
-    let deps = shared::Deps { store: counting.clone(), secrets: stack.deps.secrets.clone() };
+    let deps = shared::Deps { store: counting.clone(), ..stack.deps.clone() };
     let vars = shared::env::Vars::from_pairs([("SWITCHYARD_PUBLIC_URL", "https://api.switchyard.test")]);
     let function = switchyard_token::TokenFunction::new(deps, &vars).unwrap();
     let page = stack.login_page("sber", SBER_REDIRECT, None).await;

@@ -7,9 +7,10 @@ use shared::codec::{ApiError, ErrorEnvelope};
 use shared::edge::http::{self, Body, Handler, Request, Response};
 use shared::edge::routes;
 use shared::env::{ConfigError, Vars};
-use shared::identity::oauth::{AccessClaims, AccessVerifier, TokenError, access_token, grants};
+use shared::identity::oauth::{AccessClaims, AccessVerifier, TokenError, access_token};
+use shared::partners::sber::SberHome;
+use shared::partners::sber::calls::{CallError, SberCall};
 use shared::partners::sber::features::Units;
-use shared::partners::sber::{SberHome, requests};
 use shared::partners::smartme::control::{DeviceControl, SmartMeApi};
 use std::sync::Arc;
 use std::time::Duration;
@@ -26,7 +27,6 @@ pub struct UserFunction {
     /// The client, whose links Sber's unlink revokes.
     client_id: String,
     token_query_param: Option<String>,
-    clock: fn() -> i64,
 }
 
 impl UserFunction {
@@ -52,13 +52,7 @@ impl UserFunction {
             verifier: AccessVerifier::for_linked_client(vars.public_url()?, client_id),
             client_id: client_id.to_owned(),
             token_query_param: vars.get("SBER_TOKEN_QUERY_PARAM").filter(|p| !p.is_empty()).map(str::to_owned),
-            clock: shared::ports::clock::now_epoch,
         })
-    }
-
-    pub fn with_clock(mut self, clock: fn() -> i64) -> Self {
-        self.clock = clock;
-        self
     }
 
     /// The access token: `Authorization: Bearer`, or the configured query parameter (Sber's "in parameters").
@@ -78,7 +72,7 @@ impl UserFunction {
         let verified = if unlinking {
             self.verifier.verify_unlinking(&self.deps, token.as_deref()).await
         } else {
-            self.verifier.verify(&self.deps, token.as_deref(), (self.clock)()).await
+            self.verifier.verify(&self.deps, token.as_deref(), self.deps.clock.now()).await
         };
         verified.map_err(|error| match error {
             TokenError::Unavailable => ApiError::unavailable("authorization cannot be checked right now; try again"),
@@ -89,12 +83,6 @@ impl UserFunction {
 
     async fn route(&self, request: &Request, route: &str) -> Result<serde_json::Value, ApiError> {
         let claims = self.authenticate(request, route == "unlink").await?;
-        let user = claims.sub.as_str();
-        let now = (self.clock)();
-        let failed = |error: shared::ports::store::StoreError| {
-            tracing::error!(%error, "store call failed");
-            ApiError::unavailable("the device store is unavailable; try again")
-        };
         let body = || -> Result<&[u8], ApiError> {
             let content_type = http::header_str(request, "content-type").unwrap_or_default();
             if !content_type.split(';').next().unwrap_or_default().trim().eq_ignore_ascii_case("application/json") {
@@ -102,33 +90,17 @@ impl UserFunction {
             }
             http::body_within(request, MAX_BODY)
         };
-        match route {
-            "user" => {
-                // Sber asks who the user is when it links them: from now on their changes are pushed to Sber.
-                self.home.remember_link(user, now).await.map_err(failed)?;
-                Ok(json!({"id": user}))
-            }
-            "devices" => {
-                self.home.remember_link(user, now).await.map_err(failed)?;
-                self.home.devices(user).await.map_err(failed)
-            }
-            "query" => {
-                let ids = requests::query(body()?).map_err(ApiError::bad_request)?;
-                self.home.query(user, &ids, now).await.map_err(failed)
-            }
-            "command" => {
-                let commands = requests::command(body()?).map_err(ApiError::bad_request)?;
-                self.home.command(user, &commands).await.map_err(failed)
-            }
-            _ => {
-                // Sber unlinks whatever we answer: revoke what we can, and answer 200 even if it was done before.
-                let revoked =
-                    grants::unlink(self.deps.store.as_ref(), user, &self.client_id, now).await.map_err(failed)?;
-                self.home.forget_link(user).await.map_err(failed)?;
-                tracing::info!(user_id = user, revoked, "unlinked from Sber");
-                Ok(json!({}))
-            }
-        }
+        let call = match route {
+            "user" => SberCall::User,
+            "devices" => SberCall::Devices,
+            "query" => SberCall::Query(body()?),
+            "command" => SberCall::Command(body()?),
+            _ => SberCall::Unlink { client_id: &self.client_id },
+        };
+        self.home.answer(call, &claims.sub, self.deps.clock.now()).await.map_err(|error| match error {
+            CallError::Malformed(message) => ApiError::bad_request(message),
+            CallError::Unavailable => ApiError::unavailable(error.to_string()),
+        })
     }
 }
 

@@ -62,9 +62,9 @@ async fn stack(backend: Backend) -> Stack {
         ("SBER_TOKEN_QUERY_PARAM", "access_token"),
     ]);
     Stack {
-        token: switchyard_token::TokenFunction::new(ports.as_function("token").await, &vars).unwrap().with_clock(clock),
+        token: switchyard_token::TokenFunction::new(ports.as_function("token").await.with_clock(clock), &vars).unwrap(),
         ingest: switchyard_ingest::IngestFunction::new(ports.as_function("ingest").await, &vars).unwrap(),
-        user: switchyard_user::UserFunction::new(ports.deps, &vars).unwrap().with_clock(clock),
+        user: switchyard_user::UserFunction::new(ports.deps.with_clock(clock), &vars).unwrap(),
         smartme: fake,
     }
 }

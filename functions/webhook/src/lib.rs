@@ -19,8 +19,6 @@ pub struct WebhookFunction {
     deps: Deps,
     max_body: usize,
     postbacks: PostbackRules,
-    /// The clock, in epoch seconds (tests move it).
-    clock: fn() -> i64,
 }
 
 impl WebhookFunction {
@@ -28,16 +26,8 @@ impl WebhookFunction {
         Ok(Self {
             deps,
             max_body: vars.parse_or("WEBHOOK_MAX_BODY_BYTES", 256 * 1024)?,
-            postbacks: PostbackRules { gateway: Gateway::from_vars(vars)?, clock: shared::ports::clock::now_epoch },
-            clock: shared::ports::clock::now_epoch,
+            postbacks: PostbackRules { gateway: Gateway::from_vars(vars)? },
         })
-    }
-
-    /// The same function reading time from `clock`.
-    pub fn with_clock(mut self, clock: fn() -> i64) -> Self {
-        self.clock = clock;
-        self.postbacks.clock = clock;
-        self
     }
 }
 
@@ -65,7 +55,7 @@ impl Handler for WebhookFunction {
             Ok(body) => body,
             Err(error) => return http::error(ErrorEnvelope::Plain, &error),
         };
-        match receive(&self.deps, self, &source, request.headers(), body, (self.clock)()).await {
+        match receive(&self.deps, self, &source, request.headers(), body, self.deps.clock.now()).await {
             Ok(Received::Stored { id }) => {
                 tracing::info!(source, delivery_id = id, "webhook stored");
                 http::json(StatusCode::OK, &json!({"received": true, "id": id}))

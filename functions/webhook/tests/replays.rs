@@ -40,7 +40,7 @@ async fn stack(backend: Backend) -> Stack {
         })
         .collect();
     let ports = testkit::stack::ports(backend, &secrets).await;
-    let function = WebhookFunction::new(ports.deps, &shared::env::Vars::default()).unwrap().with_clock(now);
+    let function = WebhookFunction::new(ports.deps.with_clock(now), &shared::env::Vars::default()).unwrap();
     Stack { function, store: ports.admin }
 }
 

@@ -48,6 +48,16 @@ pub fn empty(status: StatusCode) -> Response<Body> {
     response
 }
 
+/// A 302 to `location`, never cached (it carries one-time codes and states).
+pub fn redirect_no_store(location: &str) -> Response<Body> {
+    let mut response = empty(StatusCode::FOUND);
+    if let Ok(value) = HeaderValue::from_str(location) {
+        response.headers_mut().insert(header::LOCATION, value);
+    }
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
 /// The raw request body (lambda_http has already decoded API Gateway's base64), refused when over `limit` bytes.
 pub fn body_within(request: &Request, limit: usize) -> Result<&[u8], ApiError> {
     let body = request.body().as_ref();

@@ -80,7 +80,7 @@ pub async fn deployed_deps(vars: &Vars) -> Result<Deps, ConfigError> {
     let prefix = vars.get_or(env::SECRET_PREFIX, "");
     let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), table);
     let secrets = SecretsManager::new(aws_sdk_secretsmanager::Client::new(&sdk), prefix, cache_policy(vars)?);
-    Ok(Deps { store: Arc::new(store), secrets: Arc::new(secrets) })
+    Ok(Deps::new(Arc::new(store), Arc::new(secrets)))
 }
 
 #[cfg(test)]

@@ -1,5 +1,40 @@
-//! Time's one home: "now" (epoch seconds; handlers take it as an injected `fn() -> i64` so tests move it) and
+//! Time's one home: "now" (epoch seconds; use cases read it from the `Clock` in `Deps`, so tests move it) and
 //! every text form of a time we read or write.
+
+/// The clock use cases read "now" from, injected through `Deps`: the system's in production, a moved one in tests.
+/// (The store's adapters read the wall clock themselves: DynamoDB's TTL expiry is wall-clock time.)
+#[derive(Clone, Copy)]
+pub struct Clock(fn() -> i64);
+
+impl Clock {
+    /// The system's clock.
+    pub const SYSTEM: Clock = Clock(now_epoch);
+
+    /// A clock reading epoch seconds from `now`.
+    pub const fn reading(now: fn() -> i64) -> Self {
+        Self(now)
+    }
+
+    /// Now, in epoch seconds.
+    pub fn now(&self) -> i64 {
+        (self.0)()
+    }
+}
+
+/// A monotonic clock, for ages rather than dates (a cached secret's freshness); tests substitute one they move.
+pub type MonotonicClock = std::sync::Arc<dyn Fn() -> std::time::Instant + Send + Sync>;
+
+impl Default for Clock {
+    fn default() -> Self {
+        Self::SYSTEM
+    }
+}
+
+impl std::fmt::Debug for Clock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Clock({})", self.now())
+    }
+}
 
 /// The current time in epoch seconds.
 pub fn now_epoch() -> i64 {

@@ -73,7 +73,7 @@ async fn main() {
     std::fs::create_dir_all(&dir).unwrap();
     let store = Arc::new(CountingStore::new(EmbeddedStore::open(&dir.join("store.redb")).unwrap()));
     let local = testkit::stack::local_secrets();
-    let deps = Deps { store: store.clone(), secrets: Arc::new(FileSecrets::from_json(local.clone()).unwrap()) };
+    let deps = Deps::new(store.clone(), Arc::new(FileSecrets::from_json(local.clone()).unwrap()));
     let vars = Vars::default();
     let now = shared::ports::clock::now_epoch();
     let mut rows = Vec::new();

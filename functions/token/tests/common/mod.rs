@@ -110,7 +110,7 @@ pub async fn stack_with_secrets(backend: Backend, secrets: Vec<(&'static str, Va
         // Far above what these tests hash at once; its own test sets a small budget.
         ("OAUTH_HASH_BURST", "64"),
     ]);
-    let function = TokenFunction::new(deps.clone(), &vars).unwrap().with_clock(clock);
+    let function = TokenFunction::new(deps.clone().with_clock(clock), &vars).unwrap();
     Stack { function, deps, admin, user_id: user.id, gateway }
 }
 

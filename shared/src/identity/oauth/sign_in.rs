@@ -6,6 +6,7 @@ use super::authorize::{self, AuthorizeRequest};
 use super::grants::{CodeGrant, Grants, Lifetimes};
 use super::settings::OAuthSettings;
 use super::throttle::{HashBudget, LoginThrottle, Reservation};
+use crate::env::{ConfigError, Vars};
 use crate::identity::users::{Users, password};
 use crate::ports::store::Store;
 
@@ -34,6 +35,22 @@ pub struct SignInPolicy {
 }
 
 impl SignInPolicy {
+    /// From `OAUTH_LOGIN_MAX_FAILURES` and `OAUTH_LOGIN_WINDOW_S` (the throttle), `OAUTH_HASHES_PER_MINUTE` and
+    /// `OAUTH_HASH_BURST` (the sandbox's hashing budget), and the grant lifetimes.
+    pub fn from_vars(vars: &Vars) -> Result<Self, ConfigError> {
+        let defaults = LoginThrottle::default();
+        let throttle = LoginThrottle {
+            max_failures: vars.parse_or("OAUTH_LOGIN_MAX_FAILURES", defaults.max_failures)?,
+            window_s: vars.parse_or("OAUTH_LOGIN_WINDOW_S", defaults.window_s)?,
+        };
+        if throttle.max_failures < 1 || throttle.window_s < 1 {
+            return Err(ConfigError::new("OAUTH_LOGIN_WINDOW_S", "the login throttle needs positive values"));
+        }
+        let hash_budget =
+            HashBudget::new(vars.parse_or("OAUTH_HASHES_PER_MINUTE", 120)?, vars.parse_or("OAUTH_HASH_BURST", 4)?);
+        Ok(Self { throttle, hash_budget, lifetimes: Lifetimes::from_vars(vars)? })
+    }
+
     /// Signs `login` in for `authorization` at `now`: the client's redirect location, with a code and the state.
     pub async fn sign_in(
         &self,

@@ -1,6 +1,5 @@
 //! A RetailCRM installation of the module, as stored: one account item by clientId and one index item by systemUrl.
 
-use crate::ports::clock::now_epoch;
 use crate::ports::store::{Condition, Item, Key, Store, StoreError, Update, Value, Write, keys};
 
 /// One CRM's installation of the module.
@@ -110,8 +109,9 @@ impl<'a> Accounts<'a> {
         client_id: &str,
         active: Option<bool>,
         freeze: Option<bool>,
+        now: i64,
     ) -> Result<(), StoreError> {
-        let mut update = Update::default().set("updatedAt", Value::int(now_epoch()));
+        let mut update = Update::default().set("updatedAt", Value::int(now));
         if let Some(active) = active {
             update = update.set("active", Value::Bool(active));
         }
@@ -122,8 +122,8 @@ impl<'a> Accounts<'a> {
     }
 
     /// Stores the settings JSON an account's CRM sent.
-    pub async fn record_settings(&self, client_id: &str, settings: &str) -> Result<(), StoreError> {
-        let update = Update::default().set("settings", Value::str(settings)).set("updatedAt", Value::int(now_epoch()));
+    pub async fn record_settings(&self, client_id: &str, settings: &str, now: i64) -> Result<(), StoreError> {
+        let update = Update::default().set("settings", Value::str(settings)).set("updatedAt", Value::int(now));
         self.store.update(&keys::retailcrm_account(client_id), update, Condition::ItemPresent).await.map(|_| ())
     }
 

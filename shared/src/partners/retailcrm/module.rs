@@ -11,7 +11,6 @@ use crate::Deps;
 use crate::codec::Form;
 use crate::crypto;
 use crate::env::{ConfigError, Vars};
-use crate::ports::clock::now_epoch;
 use crate::ports::secrets::SecretError;
 use crate::ports::store::StoreError;
 use serde_json::{Value, json};
@@ -171,7 +170,7 @@ impl Module {
                 _ => Failure::ours(error.to_string()),
             });
         }
-        let now = now_epoch();
+        let now = self.deps.clock.now();
         let account = Account {
             client_id,
             code,
@@ -226,7 +225,7 @@ impl Module {
             tracing::warn!(client_id = %account.client_id, claimed = url, "activity names another systemUrl; ignored (only a registration sets it)");
         }
         Accounts::new(self.deps.store.as_ref())
-            .record_activity(&account.client_id, activity.active, activity.freeze)
+            .record_activity(&account.client_id, activity.active, activity.freeze, self.deps.clock.now())
             .await?;
         tracing::info!(client_id = %account.client_id, active = ?activity.active, freeze = ?activity.freeze, "activity");
         Ok(json!({"success": true}))
@@ -250,7 +249,9 @@ impl Module {
             return Err(Failure::user("field `settings` must be a JSON object"));
         }
         let account = self.known_account(&form).await?;
-        Accounts::new(self.deps.store.as_ref()).record_settings(&account.client_id, &settings.to_string()).await?;
+        Accounts::new(self.deps.store.as_ref())
+            .record_settings(&account.client_id, &settings.to_string(), self.deps.clock.now())
+            .await?;
         tracing::info!(client_id = %account.client_id, "settings stored");
         Ok(json!({"success": true}))
     }

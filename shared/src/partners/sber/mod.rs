@@ -5,6 +5,7 @@
 //! always declared, and a device's model (its features) is the one stored with the device, not recomputed from
 //! each reading (Sber caches models). Per-device errors carry Sber's codes only (400, 401, 403, 500, 503).
 
+pub mod calls;
 pub mod features;
 pub mod notify;
 pub mod partner_api;

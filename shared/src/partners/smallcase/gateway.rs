@@ -108,6 +108,22 @@ impl Gateway {
         Self { http: PartnerClient::new("smallcase", timeout), base: base.trim_end_matches('/').to_owned() }
     }
 
+    /// One call: the status and the JSON body (null if it is none), or the refusal a `success: false` body states.
+    async fn call(
+        &self,
+        request: impl FnOnce(&reqwest::Client) -> reqwest::RequestBuilder,
+    ) -> Result<(u16, Value), GatewayError> {
+        let (status, bytes) = self.http.exchange(request).await.map_err(|failure| match failure {
+            CallFailure::Timeout(ms) => GatewayError::Timeout(ms),
+            CallFailure::Unreachable | CallFailure::BodyLost { .. } => GatewayError::Unreachable,
+        })?;
+        let body: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        if body.get("success") == Some(&Value::Bool(false)) {
+            return Err(GatewayError::Refused(refusal(&body, status)));
+        }
+        Ok((status, body))
+    }
+
     /// The Gateway at `SMALLCASE_GATEWAY_URL` (default [`super::DEFAULT_GATEWAY_URL`]) with a timeout of
     /// `SMALLCASE_TIMEOUT_MS` (default 5000) on every call.
     pub fn from_vars(vars: &crate::env::Vars) -> Result<Self, crate::env::ConfigError> {
@@ -131,14 +147,7 @@ impl Gateway {
         let request = |client: &reqwest::Client| {
             client.get(url).header("x-gateway-secret", &secret.api_secret).header("x-gateway-authtoken", auth_token)
         };
-        let (status, bytes) = self.http.exchange(request).await.map_err(|failure| match failure {
-            CallFailure::Timeout(ms) => GatewayError::Timeout(ms),
-            CallFailure::Unreachable | CallFailure::BodyLost { .. } => GatewayError::Unreachable,
-        })?;
-        let body: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        if body.get("success") == Some(&Value::Bool(false)) {
-            return Err(GatewayError::Refused(refusal(&body, status)));
-        }
+        let (status, body) = self.call(request).await?;
         if !(200..300).contains(&status) {
             return Err(GatewayError::BadAnswer(status));
         }
@@ -162,14 +171,7 @@ impl Gateway {
                 .header("content-type", "application/json")
                 .body(body)
         };
-        let (status, bytes) = self.http.exchange(request).await.map_err(|failure| match failure {
-            CallFailure::Timeout(ms) => GatewayError::Timeout(ms),
-            CallFailure::Unreachable | CallFailure::BodyLost { .. } => GatewayError::Unreachable,
-        })?;
-        let body: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        if body.get("success") == Some(&Value::Bool(false)) {
-            return Err(GatewayError::Refused(refusal(&body, status)));
-        }
+        let (status, body) = self.call(request).await?;
         let data = &body["data"];
         match data["transactionId"].as_str() {
             Some(id) if (200..300).contains(&status) && !id.is_empty() => Ok(CreatedTransaction {

@@ -3,6 +3,7 @@
 
 pub mod auth_token;
 pub mod connection;
+pub mod for_user;
 pub mod gateway;
 pub mod postback;
 pub mod transaction;

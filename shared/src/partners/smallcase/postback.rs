@@ -59,8 +59,6 @@ pub fn fields(body: &serde_json::Value) -> Result<PostbackFields, &'static str> 
 /// The rules the webhook receiver applies around storing a postback.
 pub struct PostbackRules {
     pub gateway: Gateway,
-    /// The clock, in epoch seconds.
-    pub clock: fn() -> i64,
 }
 
 fn transaction_of(body: &[u8]) -> Option<String> {
@@ -118,7 +116,7 @@ impl DeliveryRules for PostbackRules {
             tracing::error!(%error, "smallcase secret unavailable");
             deliver_again("the transaction could not be re-read")
         })?;
-        match reconcile(store, &self.gateway, &secret, &record, (self.clock)()).await {
+        match reconcile(store, &self.gateway, &secret, &record, deps.clock.now()).await {
             Ok(view) => {
                 tracing::info!(
                     transaction_id,

@@ -56,9 +56,11 @@ impl Realtime {
         let readings = decode(body).inspect_err(|error| {
             tracing::warn!(%error, bytes = body.len(), "invalid realtime post");
         })?;
-        store_readings(self.deps.store.as_ref(), &readings, self.storage).await.map_err(|error| {
-            tracing::error!(%error, "realtime post not fully stored");
-            RealtimeError::NotStored
-        })
+        store_readings(self.deps.store.as_ref(), &readings, self.storage, self.deps.clock.now()).await.map_err(
+            |error| {
+                tracing::error!(%error, "realtime post not fully stored");
+                RealtimeError::NotStored
+            },
+        )
     }
 }

@@ -3,7 +3,6 @@
 
 use super::latest::LatestState;
 use super::payload::Reading;
-use crate::ports::clock::now_epoch;
 use crate::ports::store::{Attrs, BATCH_WRITE_LIMIT, Item, Key, Store, StoreError, Value, keys};
 use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::time::{Duration, Instant};
@@ -53,9 +52,9 @@ pub async fn store_readings(
     store: &dyn Store,
     readings: &[Reading],
     settings: StorageSettings,
+    now: i64,
 ) -> Result<Stored, Incomplete> {
     let started = Instant::now();
-    let now = now_epoch();
     // One item per key: a post that repeats a (device, time) stores it once (BatchWriteItem refuses duplicates).
     let mut by_key: BTreeMap<Key, Item> = BTreeMap::new();
     for reading in readings {

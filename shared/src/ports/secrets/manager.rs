@@ -40,8 +40,8 @@ struct Entry {
     fetched_at: Instant,
 }
 
-/// Where the cache reads the time; tests substitute a clock they move by hand.
-pub type Clock = Arc<dyn Fn() -> Instant + Send + Sync>;
+/// Where the cache reads elapsed time (monotonic: freshness is an age, not a date; tests move it by hand).
+pub type Clock = crate::ports::clock::MonotonicClock;
 
 /// Secrets Manager with ids `<prefix><name>`.
 pub struct SecretsManager {
