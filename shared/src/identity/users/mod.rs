@@ -136,7 +136,7 @@ impl<'s> Users<'s> {
             .batch_get(&pointers.iter().filter_map(|p| p.str("user")).map(keys::user_profile).collect::<Vec<_>>())
             .await?;
         let mut users: Vec<User> =
-            profiles.iter().filter_map(|p| p.key.pk.strip_prefix("USER#").map(|id| profile_user(id, p))).collect();
+            profiles.iter().filter_map(|p| keys::user_of(&p.key.pk).map(|id| profile_user(id, p))).collect();
         users.sort_by(|a, b| a.login.cmp(&b.login));
         Ok(users)
     }

@@ -73,6 +73,11 @@ pub fn user_partition(user_id: &str) -> String {
     format!("USER#{user_id}")
 }
 
+/// The user whose partition `pk` is.
+pub fn user_of(pk: &str) -> Option<&str> {
+    pk.strip_prefix("USER#")
+}
+
 /// The partition of login names: one item per login, pointing at its user id (unique by conditional write). One
 /// partition so `user list` is a query, not a scan; logins are read only when someone signs in.
 pub const LOGIN_PARTITION: &str = "LOGINS";
@@ -135,4 +140,18 @@ pub fn token_family_prefix(client_id: &str) -> String {
 /// Failed-login counter for a login in the current window (TTL the window).
 pub fn login_throttle(login: &str, window: i64) -> Key {
     Key::new(format!("THROTTLE#{login}"), format!("W#{window}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn partitions_name_their_owner_back() {
+        assert_eq!(user_of(&user_partition("u-1")), Some("u-1"));
+        assert_eq!(user_of(&user_profile("u-2").pk), Some("u-2"));
+        assert_eq!(meter_of(&meter_owner("m-1", "u-1").pk), Some("m-1"));
+        assert_eq!(user_of(&meter_owner("m-1", "u-1").pk), None, "a meter's partition is no user's");
+        assert_eq!(meter_of(&user_partition("u-1")), None);
+    }
 }
