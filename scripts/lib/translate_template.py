@@ -52,6 +52,27 @@ def packaged(template):
     return template
 
 
+# Parameters no samconfig.toml environment sets, translated on top of the default one so the tests see those parts
+# of the stack too: target/sam/default+<variant>.json.
+VARIANTS = {
+    "custom-domain": {
+        "DomainName": "api.switchyard.example",
+        "CertificateArn": "arn:aws:acm:eu-central-1:123456789012:certificate/00000000-0000-0000-0000-000000000000",
+        "HostedZoneId": "Z0123456789EXAMPLE",
+    },
+}
+
+
+def translate(template, environment, parameters, region, out, name):
+    # The translator asks for the region (ARNs of the partition); the tests resolve the rest themselves.
+    values = dict(parameters, **{"AWS::Region": region})
+    os.environ["AWS_DEFAULT_REGION"] = region  # the translator's boto session insists on one
+    translated = transform(packaged(json.loads(json.dumps(template))), values, NoManagedPolicies())
+    document = {"environment": environment, "region": region, "parameters": parameters, "template": translated}
+    (out / f"{name}.json").write_text(json.dumps(document, indent=1, sort_keys=True, default=str))
+    print(f"translated template.yaml for [{name}] into {out / (name + '.json')}")
+
+
 def main():
     root = Path(__file__).resolve().parents[2]
     out = Path(sys.argv[1]) if len(sys.argv) > 1 else root / "target" / "sam"
@@ -68,13 +89,10 @@ def main():
         parameters = {name: spec.get("Default") for name, spec in template.get("Parameters", {}).items()}
         parameters.update(overrides)
         region = deploy.get("region", "us-east-1")
-        # The translator asks for the region (ARNs of the partition); the tests resolve the rest themselves.
-        values = dict(parameters, **{"AWS::Region": region})
-        os.environ["AWS_DEFAULT_REGION"] = region  # the translator's boto session insists on one
-        translated = transform(packaged(json.loads(json.dumps(template))), values, NoManagedPolicies())
-        document = {"environment": environment, "region": region, "parameters": parameters, "template": translated}
-        (out / f"{environment}.json").write_text(json.dumps(document, indent=1, sort_keys=True, default=str))
-        print(f"translated template.yaml for [{environment}] into {out / (environment + '.json')}")
+        translate(template, environment, parameters, region, out, environment)
+        if environment == "default":
+            for variant, values in VARIANTS.items():
+                translate(template, environment, dict(parameters, **values), region, out, f"default+{variant}")
 
 
 if __name__ == "__main__":

@@ -131,8 +131,8 @@ fn effective_status(outcome: &crate::runtime::Outcome) -> u16 {
     }
 }
 
-/// Each invocation left one JSON request log line (Lambda's request id, function, partner, outcome, latency) and,
-/// with `metrics`, one valid EMF request document agreeing with its status, in order.
+/// Each invocation left one JSON request log line (Lambda's request id, trace id, cold start, function, partner,
+/// outcome, latency) and, with `metrics`, one valid EMF request document agreeing with its status, in order.
 pub fn check_telemetry(function: &str, statuses: &[u16], logs: &str, metrics: bool) {
     if std::env::var_os("SHOW_LOGS").is_some() {
         eprintln!("{logs}");
@@ -163,7 +163,13 @@ pub fn check_telemetry(function: &str, statuses: &[u16], logs: &str, metrics: bo
         assert!(request["request_id"].as_str().is_some_and(|id| !id.is_empty()), "{request}");
         assert!(request["latency_ms"].as_f64().is_some_and(|ms| ms >= 0.0), "{request}");
         assert_ne!(request["partner"], "unknown", "{request}");
+        // The runtime API's trace header (Lambda's X-Ray trace id) names the invocation's trace.
+        let trace = request["trace_id"].as_str().unwrap_or_default();
+        assert_eq!(trace.strip_prefix("Root=1-00000000-"), request["request_id"].as_str(), "{request}");
+        // The sandbox's first invocation, and only that one, is its cold start.
+        assert_eq!(request["cold_start"], i == 0, "{request}");
         let Some(document) = documents.get(i) else { continue };
+        assert_eq!(document["ColdStarts"].as_u64(), (i == 0).then_some(1), "{document}");
         assert_eq!(document["Function"], function, "{document}");
         assert_eq!(document["Outcome"], outcome, "{document}");
         assert_eq!(document["RequestId"], request["request_id"], "{document}");

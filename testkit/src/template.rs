@@ -228,6 +228,9 @@ impl<'a> Resolver<'a> {
                 ))
             }
             "AWS::Logs::LogGroup" => self.string(&resource["Properties"]["LogGroupName"]),
+            "AWS::Lambda::Function" if resource["Properties"].get("FunctionName").is_some() => {
+                self.string(&resource["Properties"]["FunctionName"])
+            }
             _ => Ok(format!("{}-{name}", b.stack)),
         }
     }

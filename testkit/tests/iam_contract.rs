@@ -21,9 +21,12 @@ const MIN_FUNCTION_CALLS: usize = 1_000;
 /// Managed policies SAM attaches: logs (every function), and reading the table's stream (`notify`'s event source
 /// mapping: Lambda polls the stream with the function's role; the item data it delivers is filtered to meters'
 /// latest states and owners before the code sees it).
-const KNOWN_MANAGED: [&str; 2] = [
+const KNOWN_MANAGED: [&str; 3] = [
     "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
     "arn:aws:iam::aws:policy/service-role/AWSLambdaDynamoDBExecutionRole",
+    // With Tracing=Active: X-Ray's write-only actions (segments, sampling rules), used by Lambda's tracing
+    // integration on the function's behalf; our code calls no X-Ray API.
+    "arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess",
 ];
 
 /// Actions Lambda performs with a function's role on its behalf, never our code: sending a stream batch that

@@ -13,6 +13,7 @@ use shared::ports::clock::Clock;
 use shared::ports::store::changes;
 use shared::telemetry::{Counter, MetricSink, Outcome, RequestRecord, emf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 /// The function's state, built once per sandbox.
@@ -21,6 +22,8 @@ pub struct NotifyFunction {
     namespace: String,
     sink: Arc<dyn MetricSink>,
     clock: Clock,
+    /// No batch was handled yet: the next is the sandbox's cold start.
+    cold: AtomicBool,
 }
 
 impl NotifyFunction {
@@ -39,6 +42,7 @@ impl NotifyFunction {
             namespace,
             sink,
             clock: deps.clock,
+            cold: AtomicBool::new(true),
         })
     }
 
@@ -55,7 +59,13 @@ impl NotifyFunction {
 
     /// Handles a DynamoDB stream event; answers the records to retry (`{"batchItemFailures": [...]}`).
     pub async fn handle(&self, request_id: &str, event: &Value) -> Value {
+        self.handle_traced(request_id, None, event).await
+    }
+
+    /// The same, in the X-Ray trace `trace_id` (Lambda's, with the template's `Tracing=Active`).
+    pub async fn handle_traced(&self, request_id: &str, trace_id: Option<&str>, event: &Value) -> Value {
         let started = Instant::now();
+        let cold_start = self.cold.swap(false, Ordering::Relaxed);
         let changes = match changes::from_stream_event(event) {
             Ok(changes) => changes,
             Err(error) => {
@@ -66,11 +76,14 @@ impl NotifyFunction {
         };
         let (outcome, mut record) = RequestRecord::collect(self.notifier.handle(&changes, self.clock.now())).await;
         record.add(Counter::SberStatePushes, outcome.pushes as u64);
+        record.add(Counter::ColdStarts, u64::from(cold_start));
         let result = if outcome.failed.is_empty() { Outcome::Accepted } else { Outcome::Failed("sber_unavailable") };
         let latency = started.elapsed();
         tracing::info!(
             target: shared::edge::observed::REQUEST_TARGET,
             request_id,
+            trace_id = trace_id.unwrap_or_default(),
+            cold_start,
             function = "notify",
             partner = "sber",
             records = changes.len(),

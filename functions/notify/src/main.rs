@@ -13,7 +13,9 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     logging.init();
     let function = &function;
     lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| async move {
-        Ok::<_, lambda_runtime::Error>(function.handle(&event.context.request_id, &event.payload).await)
+        let context = &event.context;
+        let trace_id = context.xray_trace_id.as_deref();
+        Ok::<_, lambda_runtime::Error>(function.handle_traced(&context.request_id, trace_id, &event.payload).await)
     }))
     .await
 }

@@ -60,8 +60,20 @@ async fn a_changed_reading_is_pushed_in_every_environment() {
         // What Lambda's log filter lets through still has the batch line, and the EMF document where metrics are on.
         let level = deployment.spec.application_log_level.as_deref();
         let delivered = testkit::lambda_logs::delivered(&logs, level).join("\n");
-        assert!(delivered.contains("\"stream batch\""), "[{label}] {delivered}");
-        let metrics_on = !deployment.spec.environment.get("METRICS_NAMESPACE").is_some_and(|n| n.is_empty());
-        assert_eq!(delivered.contains("\"SberStatePushes\""), metrics_on, "[{label}] {delivered}");
+        let batch: serde_json::Value = delivered
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .find(|l| l["fields"]["message"] == "stream batch")
+            .unwrap_or_else(|| panic!("[{label}] no stream batch line: {delivered}"));
+        // The sandbox's first batch is its cold start, in the trace the runtime API named.
+        assert_eq!(batch["fields"]["cold_start"], true, "[{label}] {batch}");
+        let trace = batch["fields"]["trace_id"].as_str().unwrap_or_default();
+        assert!(trace.starts_with("Root=1-00000000-"), "[{label}] {batch}");
+        assert_eq!(delivered.contains("\"ColdStarts\":1"), metrics_on_for(&deployment), "[{label}] {delivered}");
+        assert_eq!(delivered.contains("\"SberStatePushes\""), metrics_on_for(&deployment), "[{label}] {delivered}");
     }
+}
+
+fn metrics_on_for(deployment: &testkit::stack::Deployment) -> bool {
+    !deployment.spec.environment.get("METRICS_NAMESPACE").is_some_and(|n| n.is_empty())
 }

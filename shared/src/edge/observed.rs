@@ -3,8 +3,9 @@
 use crate::edge::http::{Body, Handler, Request, Response};
 use crate::env::Vars;
 use crate::telemetry::emf::{self, RequestMetrics};
-use crate::telemetry::{MetricSink, Outcome, Reason, RequestRecord};
+use crate::telemetry::{Counter, MetricSink, Outcome, Reason, RequestRecord};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 /// The tracing target of the request log line, kept at every log level.
@@ -16,6 +17,8 @@ pub struct Observed<H> {
     namespace: String,
     handler: H,
     sink: Arc<dyn MetricSink>,
+    /// No request was handled yet: the next is the sandbox's cold start.
+    cold: AtomicBool,
 }
 
 impl<H: Handler> Observed<H> {
@@ -23,7 +26,7 @@ impl<H: Handler> Observed<H> {
     /// (`Switchyard` when unset; set and empty, as the template's `CustomMetrics=off` sets it, no metrics at all).
     pub fn new(function: &'static str, handler: H, vars: &Vars) -> Self {
         let (namespace, sink) = crate::telemetry::sink::configured(vars);
-        Self { function, namespace, handler, sink }
+        Self { function, namespace, handler, sink, cold: AtomicBool::new(true) }
     }
 
     pub fn with_sink(mut self, sink: Arc<dyn MetricSink>) -> Self {
@@ -43,7 +46,9 @@ impl<H: Handler> Handler for Observed<H> {
         let ids = RequestIds::of(&request);
         let method = request.method().clone();
         let path = request.uri().path().to_owned();
-        let (response, record) = RequestRecord::collect(self.handler.handle(request)).await;
+        let cold_start = self.cold.swap(false, Ordering::Relaxed);
+        let (response, mut record) = RequestRecord::collect(self.handler.handle(request)).await;
+        record.add(Counter::ColdStarts, u64::from(cold_start));
         let latency = started.elapsed();
         let outcome = Outcome::of(response.status(), response.extensions().get::<Reason>().copied());
         let latency_ms = latency.as_secs_f64() * 1e3;
@@ -59,6 +64,8 @@ impl<H: Handler> Handler for Observed<H> {
                     request_id,
                     api_request_id = ids.api.as_deref().unwrap_or(""),
                     partner_request_id = ids.partner.as_deref().unwrap_or(""),
+                    trace_id = ids.trace.as_deref().unwrap_or(""),
+                    cold_start,
                     function = self.function,
                     partner,
                     method = %method,
@@ -93,19 +100,23 @@ impl<H: Handler> Handler for Observed<H> {
     }
 }
 
-/// The Lambda invocation id, the API Gateway request id (what a partner sees as `apigw-requestid`), and the
-/// partner's own id of the call when it sends one (Sber's `x-request-id`), to find a call a partner asks about.
+/// The Lambda invocation id, the API Gateway request id (what a partner sees as `apigw-requestid`), the
+/// partner's own id of the call when it sends one (Sber's `x-request-id`), to find a call a partner asks about,
+/// and the X-Ray trace id (with the template's `Tracing=Active`), to find its trace.
 struct RequestIds {
     lambda: Option<String>,
     api: Option<String>,
     partner: Option<String>,
+    trace: Option<String>,
 }
 
 impl RequestIds {
     fn of(request: &Request) -> Self {
         use lambda_http::RequestExt;
         use lambda_http::request::RequestContext;
-        let lambda = request.lambda_context_ref().map(|c| c.request_id.clone()).filter(|id| !id.is_empty());
+        let context = request.lambda_context_ref();
+        let lambda = context.map(|c| c.request_id.clone()).filter(|id| !id.is_empty());
+        let trace = context.and_then(|c| c.xray_trace_id.clone()).filter(|id| !id.is_empty());
         let api = match request.request_context_ref() {
             Some(RequestContext::ApiGatewayV2(ctx)) => ctx.request_id.clone(),
             _ => None,
@@ -113,7 +124,7 @@ impl RequestIds {
         let partner = crate::edge::http::header_str(request, "x-request-id")
             .filter(|id| !id.is_empty() && id.len() <= 128 && id.bytes().all(|b| b.is_ascii_graphic()))
             .map(str::to_owned);
-        Self { lambda, api, partner }
+        Self { lambda, api, partner, trace }
     }
 }
 

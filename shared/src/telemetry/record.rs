@@ -38,16 +38,20 @@ pub enum Counter {
     ReadingsStored,
     /// State pushes Sber took (`notify`, one per user per batch of changes).
     SberStatePushes,
+    /// The sandbox's first invocation (its init ran just before it).
+    ColdStarts,
 }
 
 impl Counter {
-    pub const ALL: [Counter; 3] = [Counter::Duplicates, Counter::ReadingsStored, Counter::SberStatePushes];
+    pub const ALL: [Counter; 4] =
+        [Counter::Duplicates, Counter::ReadingsStored, Counter::SberStatePushes, Counter::ColdStarts];
 
     pub fn metric_name(self) -> &'static str {
         match self {
             Counter::Duplicates => "Duplicates",
             Counter::ReadingsStored => "ReadingsStored",
             Counter::SberStatePushes => "SberStatePushes",
+            Counter::ColdStarts => "ColdStarts",
         }
     }
 }
