@@ -1,7 +1,10 @@
 //! `switchyard user ...` and `switchyard device ...`: the user directory, on the embedded store of `serve` or on a
 //! deployed stack's DynamoDB table.
 
+use crate::deployed::DeployedStack;
 use crate::local_stream::LocalStream;
+use crate::output::OutputArgs;
+use serde_json::json;
 use shared::identity::users::Users;
 use shared::ports::secrets::file::FileSecrets;
 use shared::ports::store::Store;
@@ -21,6 +24,9 @@ pub struct StoreArgs {
     /// credentials come from the usual AWS environment and profile.
     #[arg(long, env = "SWITCHYARD_TABLE")]
     table: Option<String>,
+    /// A deployed stack by name: its table (and secret prefix) from its CloudFormation outputs.
+    #[arg(long, env = "SWITCHYARD_STACK", conflicts_with = "table")]
+    stack: Option<String>,
     /// Secrets file of the embedded store (the one `serve --secrets` uses): Sber's key for telling Sber of
     /// changed devices, the oauth clients for `token mint`.
     #[arg(long, default_value = "local/secrets.json")]
@@ -54,12 +60,26 @@ impl Directory {
 }
 
 impl StoreArgs {
+    /// The deployed table named by `--table` or `--stack`; `None` for the embedded store.
+    async fn deployed_table(&self) -> Result<Option<String>, String> {
+        match (&self.table, &self.stack) {
+            (Some(table), _) => Ok(Some(table.clone())),
+            (None, Some(stack)) => Ok(Some(DeployedStack::describe(stack).await?.table()?.to_owned())),
+            (None, None) => Ok(None),
+        }
+    }
+
+    /// Whether the store is a deployed stack's.
+    pub fn is_deployed(&self) -> bool {
+        self.table.is_some() || self.stack.is_some()
+    }
+
     pub async fn open(&self) -> Result<Arc<dyn Store>, String> {
-        match &self.table {
+        match self.deployed_table().await? {
             Some(table) => {
                 let vars = shared::env::Vars::from_process();
                 let config = shared::ports::aws::sdk_config(&vars).await.map_err(|e| e.to_string())?;
-                Ok(Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::new(&config), table)))
+                Ok(Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::new(&config), &table)))
             }
             None => {
                 std::fs::create_dir_all(&self.data)
@@ -78,7 +98,7 @@ impl StoreArgs {
     /// The store, with the stream that tells Sber of its changes (see [`Directory::settle`]).
     pub async fn open_for_changes(&self) -> Result<Directory, String> {
         let store = self.open().await?;
-        if self.table.is_some() {
+        if self.is_deployed() {
             return Ok(Directory { store, stream: None, secrets: self.secrets.clone() });
         }
         // Without the secrets file the change is still made: Sber is told only if it linked the user, and then the
@@ -106,6 +126,8 @@ pub enum UserCommand {
     List {
         #[command(flatten)]
         store: StoreArgs,
+        #[command(flatten)]
+        output: OutputArgs,
     },
     /// Replace a user's password, read from the first line of standard input (links and tokens stay).
     Password {
@@ -153,6 +175,8 @@ pub enum DeviceCommand {
         user: String,
         #[command(flatten)]
         store: StoreArgs,
+        #[command(flatten)]
+        output: OutputArgs,
     },
 }
 
@@ -198,11 +222,16 @@ pub async fn user(command: UserCommand) -> Result<(), String> {
             println!("removed {}\t{}", user.id, user.login);
             directory.settle().await?;
         }
-        UserCommand::List { store } => {
+        UserCommand::List { store, output } => {
             let store = store.open().await?;
-            for user in Users::new(store.as_ref()).list().await.map_err(|e| e.to_string())? {
-                println!("{}\t{}\t{}", user.id, user.login, shared::ports::clock::rfc3339(user.created_at));
-            }
+            let users = Users::new(store.as_ref()).list().await.map_err(|e| e.to_string())?;
+            let records: Vec<_> = users
+                .iter()
+                .map(
+                    |u| json!({"id": u.id, "login": u.login, "createdAt": shared::ports::clock::rfc3339(u.created_at)}),
+                )
+                .collect();
+            output.print(&records, &["id", "login", "createdAt"])?;
         }
     }
     Ok(())
@@ -231,13 +260,19 @@ pub async fn device(command: DeviceCommand) -> Result<(), String> {
             println!("unlinked {smartme_device}");
             directory.settle().await?;
         }
-        DeviceCommand::List { user, store } => {
+        DeviceCommand::List { user, store, output } => {
             let store = store.open().await?;
             let users = Users::new(store.as_ref());
             let owner = users.by_login(&user).await.map_err(|e| e.to_string())?;
-            for device in users.devices(&owner.id).await.map_err(|e| e.to_string())? {
-                println!("{}\t{}", device.id, device.name);
-            }
+            let devices = users.devices(&owner.id).await.map_err(|e| e.to_string())?;
+            let records: Vec<_> = devices
+                .iter()
+                .map(|d| {
+                    let linked_at = shared::ports::clock::rfc3339(d.linked_at);
+                    json!({"id": d.id, "name": d.name, "user": owner.login, "linkedAt": linked_at})
+                })
+                .collect();
+            output.print(&records, &["id", "name"])?;
         }
     }
     Ok(())
@@ -267,8 +302,11 @@ pub enum TokenCommand {
 
 pub async fn token(command: TokenCommand) -> Result<(), String> {
     let TokenCommand::Mint { user, client, scope, secret_prefix, store } = command;
-    let prefix = store.table.is_some().then_some(secret_prefix.as_str());
-    let secrets = crate::secret_source::open(&store.secrets, prefix).await?;
+    let prefix = match &store.stack {
+        Some(stack) => Some(DeployedStack::describe(stack).await?.secret_prefix()?.to_owned()),
+        None => store.table.is_some().then_some(secret_prefix),
+    };
+    let secrets = crate::secret_source::open(&store.secrets, prefix.as_deref()).await?;
     let store = store.open().await?;
     let owner = Users::new(store.as_ref()).by_login(&user).await.map_err(|e| e.to_string())?;
     let settings =

@@ -1,16 +1,20 @@
 //! `switchyard`: the local runner and operator commands.
 
 mod apigw;
+mod deployed;
 mod directory;
+mod installations;
 mod local_stream;
+mod output;
 mod secret_source;
 mod secrets_init;
 mod serve;
 mod sign;
 mod smartme_register;
 mod stack;
+mod webhook_events;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -51,6 +55,17 @@ enum Command {
     /// Every secret the stack reads, with strong random values: printed as a secrets file, or created.
     #[command(subcommand)]
     Secrets(SecretsCommand),
+    /// The RetailCRM installations of the module.
+    #[command(subcommand)]
+    Installation(installations::InstallationCommand),
+    /// Stored webhook deliveries.
+    #[command(subcommand)]
+    Webhook(webhook_events::WebhookCommand),
+    /// Print the shell completion script for SHELL (e.g. `switchyard completions bash > /etc/bash_completion.d/switchyard`).
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
 }
 
 #[derive(Subcommand)]
@@ -95,6 +110,12 @@ fn main() -> ExitCode {
         Command::Token(command) => runtime.block_on(directory::token(command)),
         Command::Secrets(SecretsCommand::Init(args)) => runtime.block_on(secrets_init::run(&args)),
         Command::Smartme(SmartmeCommand::Register(args)) => runtime.block_on(smartme_register::run(&args)),
+        Command::Installation(command) => runtime.block_on(installations::run(command)),
+        Command::Webhook(command) => runtime.block_on(webhook_events::run(command)),
+        Command::Completions { shell } => {
+            clap_complete::generate(shell, &mut Cli::command(), "switchyard", &mut std::io::stdout());
+            Ok(())
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,8 +1,36 @@
-//! Where an operator command reads secrets: the local secrets file, or a deployed stack's Secrets Manager secrets.
+//! Where an operator command reads secrets: the local secrets file, or a deployed stack's Secrets Manager secrets
+//! (by `--secret-prefix`, or by `--stack` from the stack's outputs).
 
+use crate::deployed::DeployedStack;
 use shared::ports::secrets::{CachePolicy, FileSecrets, Secrets, SecretsManager};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
+
+#[derive(clap::Args)]
+pub struct SecretArgs {
+    /// Secrets file (the one `serve --secrets` uses).
+    #[arg(long, default_value = "local/secrets.json")]
+    secrets: PathBuf,
+    /// A deployed stack's Secrets Manager instead: its name prefix (`<stack>/`, the `SecretPrefix` output).
+    #[arg(long, env = "SWITCHYARD_SECRET_PREFIX")]
+    secret_prefix: Option<String>,
+    /// A deployed stack by name: its secret prefix (and URLs) from its CloudFormation outputs.
+    #[arg(long, env = "SWITCHYARD_STACK", conflicts_with = "secret_prefix")]
+    stack: Option<String>,
+}
+
+impl SecretArgs {
+    /// The secrets, and the deployed stack when `--stack` named one.
+    pub async fn open(&self) -> Result<(Arc<dyn Secrets>, Option<DeployedStack>), String> {
+        match &self.stack {
+            Some(name) => {
+                let stack = DeployedStack::describe(name).await?;
+                Ok((open(&self.secrets, Some(stack.secret_prefix()?)).await?, Some(stack)))
+            }
+            None => Ok((open(&self.secrets, self.secret_prefix.as_deref()).await?, None)),
+        }
+    }
+}
 
 /// Secrets Manager under `prefix` when one is given (region and credentials from the usual AWS environment),
 /// else the secrets file.

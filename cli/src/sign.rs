@@ -10,13 +10,9 @@ pub struct SignArgs {
     /// File holding the exact body to send.
     #[arg(long)]
     body: PathBuf,
-    /// Secrets file to read the source's secret from.
-    #[arg(long, default_value = "local/secrets.json")]
-    secrets: PathBuf,
-    /// Read the source's secret from a deployed stack's Secrets Manager instead (`<stack>/`, the `SecretPrefix`
-    /// output).
-    #[arg(long, env = "SWITCHYARD_SECRET_PREFIX")]
-    secret_prefix: Option<String>,
+    /// Where the source's secret is read.
+    #[command(flatten)]
+    secrets: crate::secret_source::SecretArgs,
     /// Timestamp to sign (unix seconds); now by default.
     #[arg(long)]
     timestamp: Option<i64>,
@@ -38,7 +34,7 @@ pub async fn run(args: &SignArgs) -> Result<(), String> {
         return Err(format!("`{}` is not a source name ([a-z0-9-], at most 32)", args.source));
     }
     let body = std::fs::read(&args.body).map_err(|e| format!("cannot read {}: {e}", args.body.display()))?;
-    let secrets = crate::secret_source::open(&args.secrets, args.secret_prefix.as_deref()).await?;
+    let (secrets, _) = args.secrets.open().await?;
     let name = format!("webhook/{}", args.source);
     let secret: SourceSecret =
         secrets.get(&name).await.map_err(|e| e.to_string())?.json(&name).map_err(|e| e.to_string())?;

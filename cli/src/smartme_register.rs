@@ -2,14 +2,13 @@
 
 use shared::partners::smartme::registration::{self, Scope};
 use shared::partners::smartme::secret::SmartMeSecret;
-use std::path::PathBuf;
 use std::time::Duration;
 
 #[derive(clap::Args)]
 pub struct RegisterArgs {
-    /// Our receiver's URL (the stack's `SmartMeRealtimeUrl` output).
-    #[arg(long)]
-    api_url: String,
+    /// Our receiver's URL (the stack's `SmartMeRealtimeUrl` output; with `--stack`, read from it).
+    #[arg(long, required_unless_present = "stack")]
+    api_url: Option<String>,
     /// Register one meter by its smart-me device id (default: every device of the smart-me user).
     #[arg(long, conflicts_with = "serial")]
     meter: Option<String>,
@@ -19,20 +18,22 @@ pub struct RegisterArgs {
     /// smart-me's REST API.
     #[arg(long, env = "SMARTME_API_URL", default_value = "https://smart-me.com")]
     smartme_api: String,
-    /// Secrets file holding the `smartme` secret (realtime `username`/`password`, REST `api_key` or
-    /// `api_username`/`api_password`); with `--secret-prefix`, Secrets Manager instead.
-    #[arg(long, default_value = "local/secrets.json")]
-    secrets: PathBuf,
-    /// Secrets Manager name prefix of the stack (`<stack>/`).
-    #[arg(long, env = "SWITCHYARD_SECRET_PREFIX")]
-    secret_prefix: Option<String>,
+    /// Where the `smartme` secret is read (realtime `username`/`password`, REST `api_key` or
+    /// `api_username`/`api_password`).
+    #[command(flatten)]
+    secrets: crate::secret_source::SecretArgs,
 }
 
 pub async fn run(args: &RegisterArgs) -> Result<(), String> {
-    if url::Url::parse(&args.api_url).map(|u| u.scheme() != "https" && u.scheme() != "http").unwrap_or(true) {
-        return Err(format!("`{}` is not an http(s) URL", args.api_url));
+    let (secrets, stack) = args.secrets.open().await?;
+    let api_url = match (&args.api_url, &stack) {
+        (Some(url), _) => url.clone(),
+        (None, Some(stack)) => stack.output("SmartMeRealtimeUrl")?.to_owned(),
+        (None, None) => return Err("--api-url (or --stack) is required".into()),
+    };
+    if url::Url::parse(&api_url).map(|u| u.scheme() != "https" && u.scheme() != "http").unwrap_or(true) {
+        return Err(format!("`{api_url}` is not an http(s) URL"));
     }
-    let secrets = crate::secret_source::open(&args.secrets, args.secret_prefix.as_deref()).await?;
     let secret = SmartMeSecret::load(secrets.as_ref()).await.map_err(|e| e.to_string())?;
     let Some((username, password)) = secret.realtime_credentials() else {
         return Err("the smartme secret needs the realtime `username` and `password`".into());
@@ -47,9 +48,9 @@ pub async fn run(args: &RegisterArgs) -> Result<(), String> {
         (None, Some(serial)) => Scope::Serial(serial),
         (None, None) => Scope::User,
     };
-    let body = registration::body(&args.api_url, username, password, &scope);
+    let body = registration::body(&api_url, username, password, &scope);
     let answer = registration::register(&args.smartme_api, &auth, &body, Duration::from_secs(10)).await?;
     let id = answer.get("Id").and_then(|v| v.as_str()).unwrap_or("(no id in the answer)");
-    println!("registered {} for {scope:?}: {id}", args.api_url);
+    println!("registered {api_url} for {scope:?}: {id}");
     Ok(())
 }

@@ -1,6 +1,7 @@
-//! A RetailCRM installation of the module, as stored: one account item by clientId and one index item by systemUrl.
+//! A RetailCRM installation of the module, as stored: one account item by clientId, one index item by systemUrl,
+//! and its entry in the operators' list of installations.
 
-use crate::ports::store::{Condition, Item, Key, Store, StoreError, Update, Value, Write, keys};
+use crate::ports::store::{Condition, Item, Key, Query, Store, StoreError, Update, Value, Write, keys};
 
 /// One CRM's installation of the module.
 #[derive(Clone, PartialEq, Eq)]
@@ -95,10 +96,13 @@ impl<'a> Accounts<'a> {
             Condition::ItemAbsent,
             Condition::Eq("clientId".into(), Value::str(&account.client_id)),
         ]);
+        let listed = Item::new(keys::retailcrm_installation(&account.client_id))
+            .with("systemUrl", Value::str(&account.system_url));
         self.store
             .transact(vec![
                 Write::Put { item: account.to_item(), condition: Condition::Always },
                 Write::Put { item: index, condition: index_condition },
+                Write::Put { item: listed, condition: Condition::Always },
             ])
             .await
     }
@@ -127,8 +131,22 @@ impl<'a> Accounts<'a> {
         self.store.update(&keys::retailcrm_account(client_id), update, Condition::ItemPresent).await.map(|_| ())
     }
 
+    /// Every installation (operators' listing), by clientId.
+    pub async fn list(&self) -> Result<Vec<Account>, StoreError> {
+        let listed = self.store.query(&Query::partition(keys::RETAILCRM_INSTALLATIONS)).await?;
+        let ids: Vec<Key> = listed.iter().map(|i| keys::retailcrm_account(&i.key.sk)).collect();
+        let mut accounts: Vec<Account> =
+            self.store.batch_get(&ids).await?.iter().filter_map(Account::from_item).collect();
+        accounts.sort_by(|a, b| a.client_id.cmp(&b.client_id));
+        Ok(accounts)
+    }
+
     /// Every key an account owns (for tests that check nothing else was written).
-    pub fn keys_of(account: &Account) -> [Key; 2] {
-        [keys::retailcrm_account(&account.client_id), keys::retailcrm_system(&account.system_url)]
+    pub fn keys_of(account: &Account) -> [Key; 3] {
+        [
+            keys::retailcrm_account(&account.client_id),
+            keys::retailcrm_system(&account.system_url),
+            keys::retailcrm_installation(&account.client_id),
+        ]
     }
 }

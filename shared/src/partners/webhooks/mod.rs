@@ -7,6 +7,7 @@
 pub mod receiver;
 mod schemes;
 pub mod signing;
+pub mod stored;
 
 pub use schemes::Scheme;
 

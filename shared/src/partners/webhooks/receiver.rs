@@ -1,6 +1,7 @@
 //! Receiving a signed webhook for a source: its configuration from the secret `webhook/<source>`, verification,
 //! the replay guard and the stored event, written together.
 
+use super::stored::StoredEvent;
 use super::{Scheme, SigningKeys, Verified, WebhookError, verify};
 use crate::Deps;
 use crate::ports::secrets::SecretError;
@@ -190,19 +191,20 @@ async fn store(
     // The replay guard outlives the tolerance window; schemes without a timestamp keep it a week.
     let guard_ttl = (2 * tolerance_s).max(7 * 86_400);
     let id = verified.delivery_id.clone();
-    let received = now_rfc3339(now);
-    let kept: crate::ports::store::Attrs = KEPT_HEADERS
+    let kept = KEPT_HEADERS
         .iter()
-        .filter_map(|name| headers.get(*name).and_then(|v| v.to_str().ok()).map(|v| (name.to_string(), Value::str(v))))
+        .filter_map(|name| headers.get(*name).and_then(|v| v.to_str().ok()).map(|v| (name.to_string(), v.to_owned())))
         .collect();
     let scheme_name = serde_json::to_value(scheme).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
-    let event = Item::new(keys::webhook_event(source, &format!("{received}#{id}")))
-        .with("source", Value::str(source))
-        .with("scheme", Value::str(&scheme_name))
-        .with("deliveryId", Value::str(&id))
-        .with("receivedAt", Value::int(now))
-        .with("headers", Value::M(kept))
-        .with("body", Value::B(body.to_vec()));
+    let event = StoredEvent {
+        source: source.to_owned(),
+        scheme: scheme_name,
+        delivery_id: id.clone(),
+        received_at: now,
+        headers: kept,
+        body: body.to_vec(),
+    }
+    .to_item();
     let guard =
         Item::new(keys::webhook_delivery(source, &id)).with("receivedAt", Value::int(now)).expiring_at(now + guard_ttl);
     let writes = vec![
@@ -217,11 +219,6 @@ async fn store(
             Err(ReceiveError::Unavailable("the event could not be stored; deliver again".into()))
         }
     }
-}
-
-/// The receipt time in the stored event's sort key: fixed-width text that sorts as the time does.
-fn now_rfc3339(now: i64) -> String {
-    crate::ports::clock::rfc3339_sortable(i128::from(now) * 1_000_000_000).unwrap_or_else(|| now.to_string())
 }
 
 #[cfg(test)]

@@ -15,6 +15,14 @@ pub fn retailcrm_system(system_url: &str) -> Key {
     Key::new(format!("RCRMURL#{system_url}"), "ACCOUNT")
 }
 
+/// The partition listing every RetailCRM installation (one item per clientId), for operators.
+pub const RETAILCRM_INSTALLATIONS: &str = "RCRMINSTALLS";
+
+/// An installation's entry in [`RETAILCRM_INSTALLATIONS`].
+pub fn retailcrm_installation(client_id: &str) -> Key {
+    Key::new(RETAILCRM_INSTALLATIONS, client_id.to_owned())
+}
+
 /// One smart-me reading: partition per meter, sort by reading time (fixed-width, so text order is time order).
 pub fn meter_reading(device_id: &str, time_key: &str) -> Key {
     Key::new(meter_partition(device_id), format!("R#{time_key}"))
