@@ -47,15 +47,16 @@ impl Directory {
     pub async fn settle(self) -> Result<(), String> {
         let Some(stream) = self.stream else { return Ok(()) };
         let given_up = stream.drain().await;
-        if given_up.is_empty() {
-            return Ok(());
+        let sber = given_up.iter().filter(|d| d.lost.contains("Sber")).count();
+        match (sber, given_up.len()) {
+            (_, 0) => Ok(()),
+            (0, lost) => Err(format!("the change is stored, but {lost} change(s) never reached the local event bus")),
+            (sber, _) => Err(format!(
+                "the change is stored, but Sber was not told of {sber} change(s) after every retry (is SBER_API_URL \
+                 reachable, and the `sber` secret's api_key in {} right?)",
+                self.secrets.display()
+            )),
         }
-        Err(format!(
-            "the change is stored, but Sber was not told of {} change(s) after every retry (is SBER_API_URL reachable, \
-             and the `sber` secret's api_key in {} right?)",
-            given_up.len(),
-            self.secrets.display()
-        ))
     }
 }
 
@@ -108,7 +109,9 @@ impl StoreArgs {
         } else {
             FileSecrets::from_json(serde_json::json!({}))?
         };
-        let (store, stream) = LocalStream::over(&shared::env::Vars::from_process(), store, Arc::new(secrets))?;
+        let bus = crate::events_tail::local_bus(&self.data);
+        let (store, stream) =
+            LocalStream::over(&shared::env::Vars::from_process(), store, Arc::new(secrets), Some(bus))?;
         Ok(Directory { store, stream: Some(stream), secrets: self.secrets.clone() })
     }
 }

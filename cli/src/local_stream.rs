@@ -1,12 +1,15 @@
-//! The local stand-in for the table's stream and `notify`'s event source mapping. The store reports every change;
-//! the ones the template's filter passes (meters' latest states, owner items) go to `notify` in order, retried as
-//! Lambda retries them, and what fails every retry is logged as the dead-letter queue would receive it.
+//! The local stand-in for the table's stream and its two readers' event source mappings: `notify` (meters' latest
+//! states and owner items, to Sber) and `events` (what makes an outbound event, to the local event bus, a file that
+//! `switchyard events tail` reads). The store reports every change; each reader gets the ones its template filter
+//! passes, in order, retried as Lambda retries them, and what fails every retry is logged as the dead-letter queue
+//! would receive it.
 //!
 //! The runner drains it in the background; a directory command drains it before it exits, so `switchyard device
-//! link` tells Sber as it does on a deployed stack.
+//! link` tells Sber (and the event bus) as it does on a deployed stack.
 
 use shared::Deps;
 use shared::env::Vars;
+use shared::ports::event_bus::EventBus;
 use shared::ports::store::Store;
 use shared::ports::store::changes::{Change, ChangeFeed, deliver};
 use shared::telemetry::NoMetrics;
@@ -15,29 +18,75 @@ use std::sync::{Arc, Mutex};
 /// Lambda's retries of a failing batch in the template (`MaximumRetryAttempts`).
 const MAX_RETRIES: u32 = 5;
 
+enum Reader {
+    Notify(Box<switchyard_notify::NotifyFunction>),
+    Events(switchyard_events::EventsFunction),
+}
+
+impl Reader {
+    fn wants(&self, change: &Change) -> bool {
+        match self {
+            Reader::Notify(_) => shared::partners::sber::notify::is_relevant(change),
+            Reader::Events(_) => shared::partners::outbound_events::is_relevant(change),
+        }
+    }
+
+    async fn handle(&self, request_id: &str, event: &serde_json::Value) -> serde_json::Value {
+        match self {
+            Reader::Notify(notify) => notify.handle(request_id, event).await,
+            Reader::Events(events) => events.handle(request_id, event).await,
+        }
+    }
+
+    /// What a dead letter of this reader means.
+    fn lost(&self) -> &'static str {
+        match self {
+            Reader::Notify(_) => "Sber was not told of this change",
+            Reader::Events(_) => "the event bus never took this change's event",
+        }
+    }
+}
+
+struct Lane {
+    reader: Reader,
+    pending: Mutex<Vec<Change>>,
+}
+
+/// A change a reader gave up on after every retry, with what that means.
+pub struct DeadLetter {
+    pub change: Change,
+    pub lost: &'static str,
+}
+
 pub struct LocalStream {
-    pending: Arc<Mutex<Vec<Change>>>,
+    lanes: Arc<Vec<Lane>>,
     wake: Arc<tokio::sync::Notify>,
-    notify: switchyard_notify::NotifyFunction,
 }
 
 impl LocalStream {
-    /// `store` wrapped so that its changes reach `notify`, and the stream that carries them.
+    /// `store` wrapped so that its changes reach `notify` and, with `bus`, the `events` function; and the stream
+    /// that carries them.
     pub fn over(
         vars: &Vars,
         store: Arc<dyn Store>,
         secrets: Arc<dyn shared::ports::secrets::Secrets>,
+        bus: Option<Arc<dyn EventBus>>,
     ) -> Result<(Arc<dyn Store>, Self), String> {
-        let pending = Arc::new(Mutex::new(Vec::new()));
+        let lanes_slot: Arc<Mutex<Option<Arc<Vec<Lane>>>>> = Arc::new(Mutex::new(None));
         let wake = Arc::new(tokio::sync::Notify::new());
         let sink = {
-            let (pending, wake) = (pending.clone(), wake.clone());
+            let (lanes_slot, wake) = (lanes_slot.clone(), wake.clone());
             Arc::new(move |changes: Vec<Change>| {
-                let relevant = changes.into_iter().filter(shared::partners::sber::notify::is_relevant);
-                let mut queue = pending.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-                let before = queue.len();
-                queue.extend(relevant);
-                if queue.len() > before {
+                let Some(lanes) = lanes_slot.lock().unwrap_or_else(|p| p.into_inner()).clone() else { return };
+                let mut woke = false;
+                for lane in lanes.iter() {
+                    let relevant = changes.iter().filter(|c| lane.reader.wants(c)).cloned();
+                    let mut queue = lane.pending.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+                    let before = queue.len();
+                    queue.extend(relevant);
+                    woke |= queue.len() > before;
+                }
+                if woke {
                     wake.notify_one();
                 }
             })
@@ -48,25 +97,40 @@ impl LocalStream {
         let notify = switchyard_notify::NotifyFunction::new(deps, vars)
             .map_err(|e| format!("notify: {e}"))?
             .with_sink(Arc::new(NoMetrics));
-        Ok((feed, Self { pending, wake, notify }))
+        let mut lanes = vec![Lane { reader: Reader::Notify(Box::new(notify)), pending: Mutex::new(Vec::new()) }];
+        if let Some(bus) = bus {
+            let events = switchyard_events::EventsFunction::new(bus, vars).with_sink(Arc::new(NoMetrics));
+            lanes.push(Lane { reader: Reader::Events(events), pending: Mutex::new(Vec::new()) });
+        }
+        let lanes = Arc::new(lanes);
+        *lanes_slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(lanes.clone());
+        Ok((feed, Self { lanes, wake }))
     }
 
-    /// Delivers every change so far, and those the delivery itself makes, until none is left; answers the changes
-    /// given up on after every retry (what the dead-letter queue would hold).
-    pub async fn drain(&self) -> Vec<Change> {
+    /// Delivers every change so far, and those the deliveries themselves make, until none is left; answers the
+    /// changes given up on after every retry (what the dead-letter queues would hold).
+    pub async fn drain(&self) -> Vec<DeadLetter> {
         let mut given_up = Vec::new();
         loop {
-            let batch = std::mem::take(&mut *self.pending.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
-            if batch.is_empty() {
+            let mut delivered_any = false;
+            for lane in self.lanes.iter() {
+                let batch = std::mem::take(&mut *lane.pending.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
+                if batch.is_empty() {
+                    continue;
+                }
+                delivered_any = true;
+                let request_id = shared::crypto::random_token(12);
+                let delivered = deliver(batch, MAX_RETRIES, |event| {
+                    let (reader, request_id) = (&lane.reader, &request_id);
+                    async move { reader.handle(request_id, &event).await }
+                })
+                .await;
+                let lost = lane.reader.lost();
+                given_up.extend(delivered.dead_letters.into_iter().map(|change| DeadLetter { change, lost }));
+            }
+            if !delivered_any {
                 return given_up;
             }
-            let request_id = shared::crypto::random_token(12);
-            let delivered = deliver(batch, MAX_RETRIES, |event| {
-                let (notify, request_id) = (&self.notify, &request_id);
-                async move { notify.handle(request_id, &event).await }
-            })
-            .await;
-            given_up.extend(delivered.dead_letters);
         }
     }
 
@@ -74,12 +138,12 @@ impl LocalStream {
     pub async fn run(self) {
         loop {
             self.wake.notified().await;
-            for change in self.drain().await {
+            for DeadLetter { change, lost } in self.drain().await {
                 tracing::error!(
                     sequence = change.sequence,
                     pk = change.key.pk,
                     sk = change.key.sk,
-                    "dead letter: Sber was not told of this change"
+                    "dead letter: {lost}"
                 );
             }
         }

@@ -3,6 +3,7 @@
 mod apigw;
 mod deployed;
 mod directory;
+mod events_tail;
 mod installations;
 mod local_stream;
 mod output;
@@ -61,6 +62,9 @@ enum Command {
     /// Stored webhook deliveries.
     #[command(subcommand)]
     Webhook(webhook_events::WebhookCommand),
+    /// The events the local runner published (what a stack with an EventBusName puts on its bus).
+    #[command(subcommand)]
+    Events(events_tail::EventsCommand),
     /// Print the shell completion script for SHELL (e.g. `switchyard completions bash > /etc/bash_completion.d/switchyard`).
     Completions {
         #[arg(value_enum)]
@@ -112,6 +116,7 @@ fn main() -> ExitCode {
         Command::Smartme(SmartmeCommand::Register(args)) => runtime.block_on(smartme_register::run(&args)),
         Command::Installation(command) => runtime.block_on(installations::run(command)),
         Command::Webhook(command) => runtime.block_on(webhook_events::run(command)),
+        Command::Events(command) => runtime.block_on(events_tail::run(command)),
         Command::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "switchyard", &mut std::io::stdout());
             Ok(())

@@ -37,7 +37,12 @@ pub async fn run(listen: SocketAddr, data: &Path, secrets: &Path) -> Result<(), 
         Arc::new(EmbeddedStore::open(&data.join("store.redb")).map_err(|e| e.to_string())?);
     let secrets: Arc<dyn shared::ports::secrets::Secrets> = Arc::new(FileSecrets::load(secrets)?);
     // Changes go to `notify` as the table's stream would take them (Sber pushes, off the request path).
-    let (store, stream) = LocalStream::over(&vars, store, secrets.clone())?;
+    // And to the local event bus, as a stack with an EventBusName publishes them (`switchyard events tail`).
+    if vars.get("SMARTME_BATCH_EVENTS").is_none() {
+        vars = vars.with("SMARTME_BATCH_EVENTS", "on");
+    }
+    let bus = crate::events_tail::local_bus(data);
+    let (store, stream) = LocalStream::over(&vars, store, secrets.clone(), Some(bus))?;
     tokio::spawn(stream.run());
     let deps = Deps::new(store, secrets);
     let handlers: Handlers = Arc::new(stack::handlers(&vars, &deps)?);

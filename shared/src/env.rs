@@ -88,6 +88,16 @@ impl Vars {
         self.get(name).ok_or_else(|| ConfigError { name: name.to_owned(), reason: "it is not set".to_owned() })
     }
 
+    /// A switch: `on` or `off` (also `true`/`false`), or `default` when unset or empty.
+    pub fn switch_or(&self, name: &str, default: bool) -> Result<bool, ConfigError> {
+        match self.get(name).map(str::trim) {
+            None | Some("") => Ok(default),
+            Some(v) if v.eq_ignore_ascii_case("on") || v.eq_ignore_ascii_case("true") => Ok(true),
+            Some(v) if v.eq_ignore_ascii_case("off") || v.eq_ignore_ascii_case("false") => Ok(false),
+            Some(_) => Err(ConfigError { name: name.to_owned(), reason: "must be on or off".to_owned() }),
+        }
+    }
+
     /// A parsed value, or `default` when unset.
     pub fn parse_or<T: FromStr>(&self, name: &str, default: T) -> Result<T, ConfigError>
     where

@@ -85,6 +85,28 @@ pub fn accesses(service: &str, operation: &str, region: &str, body: &Value, answ
             };
             vec![Access { action: format!("secretsmanager:{operation}"), resource, context: BTreeMap::new() }]
         }
+        // One access per bus the entries name (the default bus when they name none).
+        "events" => {
+            let mut buses: Vec<String> = body["Entries"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|entry| {
+                    let bus = entry["EventBusName"].as_str().unwrap_or("default");
+                    match bus.starts_with("arn:") {
+                        true => bus.to_owned(),
+                        false => format!("arn:aws:events:{region}:{ACCOUNT}:event-bus/{bus}"),
+                    }
+                })
+                .collect();
+            buses.sort();
+            buses.dedup();
+            let action = format!("events:{operation}");
+            buses
+                .into_iter()
+                .map(|resource| Access { action: action.clone(), resource, context: BTreeMap::new() })
+                .collect()
+        }
         _ => Vec::new(),
     }
 }
@@ -194,6 +216,7 @@ pub fn operation(target: &str) -> Option<(&'static str, &str)> {
     let service = match prefix {
         p if p.starts_with("DynamoDB_") => "dynamodb",
         "secretsmanager" => "secretsmanager",
+        "AWSEvents" => "events",
         _ => return None,
     };
     Some((service, operation))
@@ -254,8 +277,9 @@ async fn record_one(
         accesses: Vec::new(),
     };
     let denial = match (roles, function_of(&call.caller)) {
-        // Secrets are judged by the ARN moto answers; ask moto first only for reads that change nothing.
-        (Some(roles), Some(function)) if service == "dynamodb" => {
+        // Secrets are judged by the ARN moto answers; ask moto first only for reads that change nothing. Tables
+        // and buses are named in the request.
+        (Some(roles), Some(function)) if service == "dynamodb" || service == "events" => {
             call.accesses = accesses(service, operation, &region, &request_json, &Value::Null);
             roles.denial(function, &call)
         }

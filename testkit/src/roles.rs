@@ -22,11 +22,14 @@ impl Role {
     }
 }
 
-/// The test stack an access belongs to, from its table's or secret's name (see [`Binding::new`]).
+/// The test stack an access belongs to, from its table's, secret's or event bus's name (see [`Binding::new`]).
 pub fn stack_of(access: &Access) -> Option<String> {
     let resource = access.resource.splitn(6, ':').nth(5)?;
     if let Some(table) = resource.strip_prefix("table/") {
         return Binding::stack_of_table(table.split('/').next()?).map(str::to_owned);
+    }
+    if let Some(bus) = resource.strip_prefix("event-bus/") {
+        return Binding::stack_of_bus(bus).map(str::to_owned);
     }
     let secret = resource.strip_prefix("secret:")?;
     secret.split_once('/').map(|(stack, _)| stack.to_owned())

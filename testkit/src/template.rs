@@ -111,6 +111,16 @@ impl Binding {
     pub fn stack_of_table(table: &str) -> Option<&str> {
         table.strip_suffix("-Table")
     }
+
+    /// The test stack's event bus (for environments whose `EventBusName` is set).
+    pub fn bus(&self) -> String {
+        format!("{}-bus", self.stack)
+    }
+
+    /// The stack an event bus belongs to, by the naming [`Binding::bus`] uses.
+    pub fn stack_of_bus(bus: &str) -> Option<&str> {
+        bus.strip_suffix("-bus")
+    }
 }
 
 /// A function as the translated, resolved template configures it.
@@ -149,9 +159,13 @@ impl<'a> Resolver<'a> {
         Self { translated, binding }
     }
 
-    /// Every function of the stack.
+    /// Every function of the stack (those whose condition holds: the others are not created).
     pub fn functions(&self) -> Vec<FunctionSpec> {
-        self.translated.function_ids().iter().map(|id| self.function(id)).collect()
+        let created = |id: &&String| {
+            let condition = self.translated.resources()[id.as_str()]["Condition"].as_str();
+            condition.is_none_or(|c| self.condition(c).unwrap_or_else(|e| panic!("{id}: {e}")))
+        };
+        self.translated.function_ids().iter().filter(created).map(|id| self.function(id)).collect()
     }
 
     /// The function whose binary is `binary`.
@@ -205,6 +219,10 @@ impl<'a> Resolver<'a> {
             "AWS::AccountId" => Some(crate::aws_calls::ACCOUNT.to_owned()),
             "AWS::Partition" => Some(PARTITION.to_owned()),
             "AWS::URLSuffix" => Some(URL_SUFFIX.to_owned()),
+            // Each test stack has its own bus where the environment names one (see `Binding::bus`).
+            "EventBusName" if !b.overrides.contains_key(name) => {
+                self.translated.parameters.get(name).filter(|n| !n.is_empty()).map(|_| b.bus())
+            }
             _ => b.overrides.get(name).or_else(|| self.translated.parameters.get(name)).cloned(),
         }
     }

@@ -40,11 +40,18 @@ pub enum Counter {
     SberStatePushes,
     /// The sandbox's first invocation (its init ran just before it).
     ColdStarts,
+    /// Events the event bus took (`events`).
+    EventsPublished,
 }
 
 impl Counter {
-    pub const ALL: [Counter; 4] =
-        [Counter::Duplicates, Counter::ReadingsStored, Counter::SberStatePushes, Counter::ColdStarts];
+    pub const ALL: [Counter; 5] = [
+        Counter::Duplicates,
+        Counter::ReadingsStored,
+        Counter::SberStatePushes,
+        Counter::ColdStarts,
+        Counter::EventsPublished,
+    ];
 
     pub fn metric_name(self) -> &'static str {
         match self {
@@ -52,6 +59,7 @@ impl Counter {
             Counter::ReadingsStored => "ReadingsStored",
             Counter::SberStatePushes => "SberStatePushes",
             Counter::ColdStarts => "ColdStarts",
+            Counter::EventsPublished => "EventsPublished",
         }
     }
 }

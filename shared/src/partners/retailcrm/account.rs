@@ -51,7 +51,7 @@ impl Account {
         item
     }
 
-    fn from_item(item: &Item) -> Option<Self> {
+    pub fn from_item(item: &Item) -> Option<Self> {
         let client_id = item.key.pk.strip_prefix("RCRM#")?.to_owned();
         Some(Self {
             client_id,

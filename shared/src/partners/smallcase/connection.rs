@@ -60,9 +60,22 @@ pub enum Connection {
     HeldByAnotherUser,
 }
 
+const AUTH_ID: &str = "smallcaseAuthId";
+const CONNECTED_AT: &str = "connectedAt";
+
 /// The smallcaseAuthId `user_id` is connected to; `None` for a guest.
 pub async fn connected_auth_id(store: &dyn Store, user_id: &str) -> Result<Option<String>, StoreError> {
-    Ok(store.get(&keys::user_smallcase(user_id)).await?.and_then(|i| i.str("smallcaseAuthId").map(str::to_owned)))
+    Ok(store.get(&keys::user_smallcase(user_id)).await?.as_ref().and_then(connection_auth_id))
+}
+
+/// The smallcaseAuthId a user's connection item (`SCUSER#<user>` / `CONNECTION`) holds.
+pub fn connection_auth_id(item: &Item) -> Option<String> {
+    item.str(AUTH_ID).map(str::to_owned)
+}
+
+/// When a user's connection item was written (epoch seconds).
+pub fn connected_at(item: &Item) -> Option<i64> {
+    item.i64(CONNECTED_AT)
 }
 
 /// Records that `user_id` created `transaction_id` (as `created_as`, or as a guest). The Gateway's ids are unique:
@@ -111,8 +124,8 @@ pub async fn connect(store: &dyn Store, user_id: &str, auth_id: &str, now: i64) 
         },
         Write::Put {
             item: Item::new(keys::user_smallcase(user_id))
-                .with("smallcaseAuthId", Value::str(auth_id))
-                .with("connectedAt", Value::int(now)),
+                .with(AUTH_ID, Value::str(auth_id))
+                .with(CONNECTED_AT, Value::int(now)),
             condition: Condition::Always,
         },
     ];

@@ -7,9 +7,10 @@ use super::payload::Reading;
 use crate::ports::store::{Attrs, Condition, Item, Key, Update, Value, keys};
 use std::collections::BTreeMap;
 
-const TIME_MS: &str = "t";
+/// A reading's time in epoch milliseconds and its values by OBIS text: the same names on reading items.
+pub(super) const TIME_MS: &str = "t";
 const TIME_TEXT: &str = "time";
-const VALUES: &str = "v";
+pub(super) const VALUES: &str = "v";
 
 /// The values and time of a meter's newest reading.
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -1,5 +1,6 @@
 //! smart-me Realtime API: the protobuf `DeviceDataArray` smart-me posts, decoded and validated into readings.
 
+pub mod batch;
 pub mod bcl;
 pub mod control;
 pub mod latest;

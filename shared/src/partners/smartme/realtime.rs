@@ -31,12 +31,13 @@ pub struct Realtime {
 }
 
 impl Realtime {
-    /// With `SMARTME_RETENTION_DAYS` (400) and `SMARTME_WRITE_BUDGET_MS` (3000).
+    /// With `SMARTME_RETENTION_DAYS` (400), `SMARTME_WRITE_BUDGET_MS` (3000) and `SMARTME_BATCH_EVENTS` (off).
     pub fn from_vars(deps: Deps, vars: &Vars) -> Result<Self, ConfigError> {
         let retention_days: u64 = vars.parse_or("SMARTME_RETENTION_DAYS", 400)?;
         let storage = StorageSettings {
             retention: Duration::from_secs(retention_days * 86_400),
             write_budget: Duration::from_millis(vars.parse_or("SMARTME_WRITE_BUDGET_MS", 3_000)?),
+            batch_events: vars.switch_or("SMARTME_BATCH_EVENTS", false)?,
         };
         Ok(Self { deps, storage })
     }

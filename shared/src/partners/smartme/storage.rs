@@ -1,7 +1,8 @@
 //! Storing readings: one item per (device, reading time), written once, and a latest-state item per device that
 //! only ever moves forward in time.
 
-use super::latest::LatestState;
+use super::batch::ReadingsBatch;
+use super::latest::{self, LatestState};
 use super::payload::Reading;
 use crate::ports::store::{Attrs, BATCH_WRITE_LIMIT, Item, Key, Store, StoreError, Value, keys};
 use std::collections::{BTreeMap, HashSet, VecDeque};
@@ -25,6 +26,8 @@ pub struct StorageSettings {
     pub retention: Duration,
     /// How long to keep retrying unprocessed writes before answering 503.
     pub write_budget: Duration,
+    /// Record each meter's batch of newly stored readings for the event bus (`SMARTME_BATCH_EVENTS`).
+    pub batch_events: bool,
 }
 
 /// Why a post was not (completely) stored; smart-me should deliver it again.
@@ -41,8 +44,8 @@ pub struct Incomplete {
 pub fn reading_item(reading: &Reading, retention: Duration) -> Item {
     let values: Attrs = reading.values.iter().map(|(obis, v)| (obis.to_string(), Value::float(*v))).collect();
     Item::new(keys::meter_reading(&reading.device_id.to_string(), &reading.time.to_rfc3339()))
-        .with("t", Value::int(reading.time.unix_millis()))
-        .with("v", Value::M(values))
+        .with(latest::TIME_MS, Value::int(reading.time.unix_millis()))
+        .with(latest::VALUES, Value::M(values))
         .expiring_at(reading.time.unix_seconds().saturating_add(retention.as_secs() as i64))
 }
 
@@ -72,10 +75,23 @@ pub async fn store_readings(
         .collect();
     let new: Vec<Item> = by_key.into_values().filter(|item| !existing.contains(&item.key)).collect();
     let stored = new.len();
+    // Announced only once the readings themselves are written (below).
+    let batches: Vec<Item> = match settings.batch_events {
+        true => ReadingsBatch::of_readings(&new, now).iter().map(ReadingsBatch::to_item).collect(),
+        false => Vec::new(),
+    };
     let already_stored = existing.len();
     // Chunks are retried on their own: a chunk that failed or came back partly unprocessed goes to the front of the
     // queue after a backoff; rewriting an item with the same key and values is harmless.
-    let mut queue: VecDeque<Vec<Item>> = new.chunks(BATCH_WRITE_LIMIT).map(<[Item]>::to_vec).collect();
+    write_all(store, new, started, settings.write_budget).await?;
+    write_all(store, batches, started, settings.write_budget).await?;
+    update_latest(store, readings, started, settings.write_budget).await?;
+    Ok(Stored { accepted: readings.len(), stored, already_stored })
+}
+
+/// Writes `items` in batches within the budget.
+async fn write_all(store: &dyn Store, items: Vec<Item>, started: Instant, budget: Duration) -> Result<(), Incomplete> {
+    let mut queue: VecDeque<Vec<Item>> = items.chunks(BATCH_WRITE_LIMIT).map(<[Item]>::to_vec).collect();
     let mut attempt = 0u32;
     while let Some(chunk) = queue.pop_front() {
         let retry_chunk = match store.batch_put(chunk.clone()).await {
@@ -91,14 +107,13 @@ pub async fn store_readings(
             }
         };
         queue.push_front(retry_chunk);
-        if !backoff(started, settings.write_budget, attempt).await {
+        if !backoff(started, budget, attempt).await {
             let unwritten = queue.iter().map(Vec::len).sum();
             return Err(Incomplete { unwritten, reason: "DynamoDB left items unwritten".into() });
         }
         attempt += 1;
     }
-    update_latest(store, readings, started, settings.write_budget).await?;
-    Ok(Stored { accepted: readings.len(), stored, already_stored })
+    Ok(())
 }
 
 /// Moves each device's latest state to its newest reading in this post, unless a newer one is already there.
