@@ -66,6 +66,19 @@ async fn prepare(function: &str, vars: &Vars) {
             }
             .await
         }
+        "events" => {
+            async {
+                shared::edge::lambda::Logging::from_vars(vars)?;
+                let config = shared::ports::aws::sdk_config(vars).await?;
+                let bus = shared::ports::event_bus::EventBridgeBus::new(
+                    aws_sdk_eventbridge::Client::new(&config),
+                    vars.require("EVENT_BUS_NAME")?,
+                );
+                switchyard_events::EventsFunction::new(std::sync::Arc::new(bus), vars);
+                Ok::<_, lambda_http::Error>(())
+            }
+            .await
+        }
         other => panic!("the template has a function {other} this test does not know how to prepare"),
     };
     outcome.unwrap_or_else(|e| panic!("{function} does not start with the template's environment: {e}"));

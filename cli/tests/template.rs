@@ -177,6 +177,11 @@ fn alarms_and_the_dashboard_watch_metrics_the_functions_publish() {
         let metrics = alarm["Properties"]["Metrics"].as_sequence().map(Vec::as_slice).unwrap_or_default();
         metrics
             .iter()
+            // A conditional function's metric is `!If [Condition, metric, !Ref AWS::NoValue]`.
+            .map(|m| match untagged(m).as_sequence() {
+                Some(branches) => &branches[1],
+                None => m,
+            })
             .filter_map(|m| m["MetricStat"]["Metric"]["Dimensions"].as_sequence())
             .flatten()
             .map(|d| untagged(&d["Value"]).as_str().unwrap().to_owned())

@@ -14,6 +14,11 @@ pub struct Role {
 }
 
 impl Role {
+    /// Whether environment `translated` creates `function` at all (a function with a false condition is not).
+    pub fn exists(translated: &Translated, function: &str) -> bool {
+        Resolver::new(translated, &Binding::new("probe")).functions().iter().any(|f| f.binary == function)
+    }
+
     pub fn resolve(translated: &Translated, stack: &str, function: &str) -> Self {
         let binding = Binding::new(stack);
         let spec = Resolver::new(translated, &binding).function_named(function);
@@ -55,10 +60,13 @@ pub struct Denial {
     pub decision: String,
 }
 
+/// (environment, stack, function).
+type RoleKey = (String, String, String);
+
 /// Every environment's roles, resolved once per (stack, function).
 pub struct Roles {
     environments: Vec<Translated>,
-    resolved: Mutex<HashMap<(String, String, String), std::sync::Arc<Role>>>,
+    resolved: Mutex<HashMap<RoleKey, Option<std::sync::Arc<Role>>>>,
 }
 
 impl Roles {
@@ -71,12 +79,15 @@ impl Roles {
     }
 
     /// The role of `function` in `environment` for `stack`.
-    pub fn role(&self, environment: &Translated, stack: &str, function: &str) -> std::sync::Arc<Role> {
+    /// The role of `function` on `stack` in `environment`; `None` where the environment does not create the
+    /// function (its calls cannot happen there).
+    pub fn role(&self, environment: &Translated, stack: &str, function: &str) -> Option<std::sync::Arc<Role>> {
         let key = (environment.environment.clone(), stack.to_owned(), function.to_owned());
         if let Some(role) = self.resolved.lock().unwrap().get(&key) {
             return role.clone();
         }
-        let role = std::sync::Arc::new(Role::resolve(environment, stack, function));
+        let role = Role::exists(environment, function)
+            .then(|| std::sync::Arc::new(Role::resolve(environment, stack, function)));
         self.resolved.lock().unwrap().insert(key, role.clone());
         role
     }
@@ -95,7 +106,7 @@ impl Roles {
             }
         };
         for environment in &self.environments {
-            let role = self.role(environment, &stack, function);
+            let Some(role) = self.role(environment, &stack, function) else { continue };
             for access in &call.accesses {
                 let decision = match iam::evaluate(&role.statements, access) {
                     Ok(Decision::Allowed(_)) => continue,

@@ -221,7 +221,7 @@ impl<'a> Resolver<'a> {
             "AWS::URLSuffix" => Some(URL_SUFFIX.to_owned()),
             // Each test stack has its own bus where the environment names one (see `Binding::bus`).
             "EventBusName" if !b.overrides.contains_key(name) => {
-                self.translated.parameters.get(name).filter(|n| !n.is_empty()).map(|_| b.bus())
+                self.translated.parameters.get(name).map(|n| if n.is_empty() { String::new() } else { b.bus() })
             }
             _ => b.overrides.get(name).or_else(|| self.translated.parameters.get(name)).cloned(),
         }

@@ -23,7 +23,7 @@ const fn route(function: &'static str, method: &'static str, path: &'static str)
 pub const FUNCTIONS: [&str; 6] = ["config", "register", "user", "ingest", "webhook", "token"];
 
 /// Functions without a route: the table's stream invokes them.
-pub const STREAM_FUNCTIONS: [&str; 1] = ["notify"];
+pub const STREAM_FUNCTIONS: [&str; 2] = ["notify", "events"];
 
 /// Every route.
 pub const ROUTES: &[Route] = &[
