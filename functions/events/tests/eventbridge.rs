@@ -109,7 +109,7 @@ async fn a_stream_batch_reaches_the_vendors_bus_in_every_environment_that_has_on
         // What Lambda's log filter lets through still has the batch line.
         let delivered = testkit::lambda_logs::delivered(&logs, deployment.spec.application_log_level.as_deref());
         assert!(
-            delivered.iter().any(|l| l.contains("\"stream batch\"") && l.contains("\"published\":7")),
+            delivered.iter().any(|l| l.contains("\"stream batch\"") && l.contains("\"delivered\":7")),
             "[{label}] {logs}"
         );
     }

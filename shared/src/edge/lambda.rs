@@ -135,6 +135,23 @@ pub async fn run<H: Handler>(prepared: Prepared<H>) -> Result<(), lambda_http::E
     .await
 }
 
+/// A stream consumer's runtime loop: `handle(request id, X-Ray trace id, event)` answers each invocation.
+pub async fn run_stream<F, Fut>(logging: Logging, handle: F) -> Result<(), lambda_runtime::Error>
+where
+    F: Fn(String, Option<String>, serde_json::Value) -> Fut,
+    Fut: Future<Output = serde_json::Value>,
+{
+    logging.init();
+    let handle = &handle;
+    lambda_runtime::run(lambda_runtime::service_fn(
+        |event: lambda_runtime::LambdaEvent<serde_json::Value>| async move {
+            let context = event.context;
+            Ok::<_, lambda_runtime::Error>(handle(context.request_id, context.xray_trace_id, event.payload).await)
+        },
+    ))
+    .await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

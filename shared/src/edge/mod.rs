@@ -7,4 +7,5 @@ pub mod http;
 pub mod lambda;
 pub mod observed;
 pub mod routes;
+pub mod stream_batch;
 pub mod web_page;

@@ -2,7 +2,7 @@
 
 use crate::edge::http::{Body, Handler, Request, Response};
 use crate::env::Vars;
-use crate::telemetry::emf::{self, RequestMetrics};
+use crate::telemetry::emf;
 use crate::telemetry::{Counter, MetricSink, Outcome, Reason, RequestRecord};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -84,18 +84,16 @@ impl<H: Handler> Handler for Observed<H> {
             Outcome::Rejected(_) => log!(warn, "request rejected"),
             Outcome::Failed(_) => log!(error, "request failed"),
         }
-        let metrics = RequestMetrics {
+        let metrics = emf::RequestMetrics {
             namespace: &self.namespace,
             function: self.function,
             request_id,
             outcome,
             latency,
             record: &record,
-            timestamp_ms: crate::ports::clock::now_epoch_ms(),
+            timestamp_ms: 0,
         };
-        for document in emf::documents(&metrics) {
-            self.sink.emit(&document.to_string());
-        }
+        metrics.emit(self.sink.as_ref());
         response
     }
 }
