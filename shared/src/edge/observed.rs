@@ -91,7 +91,7 @@ impl<H: Handler> Handler for Observed<H> {
             outcome,
             latency,
             record: &record,
-            timestamp_ms: 0,
+            timestamp_ms: crate::ports::clock::now_epoch_ms(),
         };
         metrics.emit(self.sink.as_ref());
         response

@@ -89,7 +89,7 @@ impl StreamObserver {
             outcome,
             latency,
             record: &record,
-            timestamp_ms: 0,
+            timestamp_ms: crate::ports::clock::now_epoch_ms(),
         };
         metrics.emit(self.sink.as_ref());
         let failures: Vec<Value> = report.handed_back.iter().map(|s| json!({"itemIdentifier": s})).collect();

@@ -24,10 +24,9 @@ pub struct RequestMetrics<'a> {
 }
 
 impl RequestMetrics<'_> {
-    /// Writes the request's documents to `sink`, stamped now.
-    pub fn emit(mut self, sink: &dyn super::MetricSink) {
-        self.timestamp_ms = crate::ports::clock::now_epoch_ms();
-        for document in documents(&self) {
+    /// Writes the request's documents to `sink`.
+    pub fn emit(&self, sink: &dyn super::MetricSink) {
+        for document in documents(self) {
             sink.emit(&document.to_string());
         }
     }
