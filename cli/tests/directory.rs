@@ -1,37 +1,11 @@
 //! `switchyard user` and `switchyard device` on the embedded store and on a DynamoDB table (moto).
 
+mod common;
+
+use common::switchyard;
 use shared::identity::users::{Users, password};
 use shared::ports::store::dynamo::DynamoStore;
 use std::path::Path;
-use std::process::Stdio;
-use tokio::io::AsyncWriteExt;
-
-struct Output {
-    ok: bool,
-    stdout: String,
-    stderr: String,
-}
-
-async fn switchyard(args: &[String], stdin: &str, env: &[(String, String)]) -> Output {
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_switchyard"))
-        .args(args)
-        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-        .env_remove("SWITCHYARD_TABLE")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut input = child.stdin.take().unwrap();
-    input.write_all(stdin.as_bytes()).await.unwrap();
-    drop(input);
-    let output = child.wait_with_output().await.unwrap();
-    Output {
-        ok: output.status.success(),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
-}
 
 const METER: &str = "3BD0FCE9-9F8E-4183-B3D1-0C1622A22CA1";
 

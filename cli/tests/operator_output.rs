@@ -3,23 +3,22 @@
 //! secret prefix and URLs from its CloudFormation outputs (moto's CloudFormation), shell completions and clap's
 //! suggestions.
 
+mod common;
+
+use common::Run;
 use serde_json::{Value, json};
 use shared::partners::retailcrm::account::{Account, Accounts};
 use shared::partners::webhooks::stored::StoredEvent;
 use shared::ports::store::{Condition, Store};
-use std::process::Stdio;
-use tokio::io::AsyncWriteExt;
 
 const METER: &str = "3bd0fce9-9f8e-4183-b3d1-0c1622a22ca1";
 const API_KEY: &str = "crm-api-key-never-printed";
 
-struct Run {
-    ok: bool,
-    stdout: String,
-    stderr: String,
+trait JsonOutput {
+    fn json(&self) -> Value;
 }
 
-impl Run {
+impl JsonOutput for Run {
     fn json(&self) -> Value {
         assert!(self.ok, "{}", self.stderr);
         serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.stdout))
@@ -27,23 +26,7 @@ impl Run {
 }
 
 async fn switchyard(args: &[&str], stdin: &str) -> Run {
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_switchyard"))
-        .args(args)
-        .envs(testkit::moto::aws_env())
-        .env_remove("SWITCHYARD_TABLE")
-        .env_remove("SWITCHYARD_STACK")
-        .env_remove("SWITCHYARD_SECRET_PREFIX")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut input = child.stdin.take().unwrap();
-    input.write_all(stdin.as_bytes()).await.unwrap();
-    drop(input);
-    let output = child.wait_with_output().await.unwrap();
-    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
-    Run { ok: output.status.success(), stdout: text(&output.stdout), stderr: text(&output.stderr) }
+    common::switchyard(args, stdin, &testkit::moto::aws_env()).await
 }
 
 /// A stack on moto's CloudFormation whose outputs name `outputs` (as a deployed Switchyard stack's do).
