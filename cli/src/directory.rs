@@ -47,7 +47,7 @@ impl Directory {
     pub async fn settle(self) -> Result<(), String> {
         let Some(stream) = self.stream else { return Ok(()) };
         let given_up = stream.drain().await;
-        let sber = given_up.iter().filter(|d| d.lost.contains("Sber")).count();
+        let sber = given_up.iter().filter(|d| d.reader == "notify").count();
         match (sber, given_up.len()) {
             (_, 0) => Ok(()),
             (0, lost) => Err(format!("the change is stored, but {lost} change(s) never reached the local event bus")),
@@ -61,12 +61,11 @@ impl Directory {
 }
 
 impl StoreArgs {
-    /// The deployed table named by `--table` or `--stack`; `None` for the embedded store.
-    async fn deployed_table(&self) -> Result<Option<String>, String> {
-        match (&self.table, &self.stack) {
-            (Some(table), _) => Ok(Some(table.clone())),
-            (None, Some(stack)) => Ok(Some(DeployedStack::describe(stack).await?.table()?.to_owned())),
-            (None, None) => Ok(None),
+    /// The stack `--stack` names, read once.
+    pub async fn stack(&self) -> Result<Option<DeployedStack>, String> {
+        match &self.stack {
+            Some(name) => DeployedStack::describe(name).await.map(Some),
+            None => Ok(None),
         }
     }
 
@@ -76,7 +75,17 @@ impl StoreArgs {
     }
 
     pub async fn open(&self) -> Result<Arc<dyn Store>, String> {
-        match self.deployed_table().await? {
+        self.open_in(self.stack().await?.as_ref()).await
+    }
+
+    /// The store: `--table`, `stack`'s table (as [`StoreArgs::stack`] read it), or the embedded one.
+    pub async fn open_in(&self, stack: Option<&DeployedStack>) -> Result<Arc<dyn Store>, String> {
+        let table = match (&self.table, stack) {
+            (Some(table), _) => Some(table.clone()),
+            (None, Some(stack)) => Some(stack.table()?.to_owned()),
+            (None, None) => None,
+        };
+        match table {
             Some(table) => {
                 let vars = shared::env::Vars::from_process();
                 let config = shared::ports::aws::sdk_config(&vars).await.map_err(|e| e.to_string())?;
@@ -305,12 +314,13 @@ pub enum TokenCommand {
 
 pub async fn token(command: TokenCommand) -> Result<(), String> {
     let TokenCommand::Mint { user, client, scope, secret_prefix, store } = command;
-    let prefix = match &store.stack {
-        Some(stack) => Some(DeployedStack::describe(stack).await?.secret_prefix()?.to_owned()),
+    let stack = store.stack().await?;
+    let prefix = match &stack {
+        Some(stack) => Some(stack.secret_prefix()?.to_owned()),
         None => store.table.is_some().then_some(secret_prefix),
     };
     let secrets = crate::secret_source::open(&store.secrets, prefix.as_deref()).await?;
-    let store = store.open().await?;
+    let store = store.open_in(stack.as_ref()).await?;
     let owner = Users::new(store.as_ref()).by_login(&user).await.map_err(|e| e.to_string())?;
     let settings =
         shared::identity::oauth::OAuthSettings::load(secrets.as_ref(), None).await.map_err(|e| e.to_string())?;

@@ -24,42 +24,39 @@ enum Reader {
 }
 
 impl Reader {
-    fn wants(&self, change: &Change) -> bool {
-        match self {
-            Reader::Notify(_) => shared::partners::sber::notify::is_relevant(change),
-            Reader::Events(_) => shared::partners::outbound_events::is_relevant(change),
-        }
-    }
-
     async fn handle(&self, request_id: &str, event: &serde_json::Value) -> serde_json::Value {
         match self {
             Reader::Notify(notify) => notify.handle(request_id, event).await,
             Reader::Events(events) => events.handle(request_id, event).await,
         }
     }
-
-    /// What a dead letter of this reader means.
-    fn lost(&self) -> &'static str {
-        match self {
-            Reader::Notify(_) => "Sber was not told of this change",
-            Reader::Events(_) => "the event bus never took this change's event",
-        }
-    }
 }
 
+/// One reader's share of the stream: the changes its template filter passes, and what losing one means.
 struct Lane {
-    reader: Reader,
+    reader: &'static str,
+    wants: fn(&Change) -> bool,
+    lost: &'static str,
     pending: Mutex<Vec<Change>>,
 }
 
-/// A change a reader gave up on after every retry, with what that means.
+impl Lane {
+    fn new(reader: &'static str, wants: fn(&Change) -> bool, lost: &'static str) -> Self {
+        Self { reader, wants, lost, pending: Mutex::new(Vec::new()) }
+    }
+}
+
+/// A change a reader (`notify`, `events`) gave up on after every retry, with what that means.
 pub struct DeadLetter {
+    pub reader: &'static str,
     pub change: Change,
     pub lost: &'static str,
 }
 
 pub struct LocalStream {
     lanes: Arc<Vec<Lane>>,
+    /// The reader of each lane, in the same order.
+    readers: Vec<Reader>,
     wake: Arc<tokio::sync::Notify>,
 }
 
@@ -72,15 +69,23 @@ impl LocalStream {
         secrets: Arc<dyn shared::ports::secrets::Secrets>,
         bus: Option<Arc<dyn EventBus>>,
     ) -> Result<(Arc<dyn Store>, Self), String> {
-        let lanes_slot: Arc<Mutex<Option<Arc<Vec<Lane>>>>> = Arc::new(Mutex::new(None));
+        let mut lanes =
+            vec![Lane::new("notify", shared::partners::sber::notify::is_relevant, "Sber was not told of this change")];
+        if bus.is_some() {
+            lanes.push(Lane::new(
+                "events",
+                shared::partners::outbound_events::is_relevant,
+                "the event bus never took this change's event",
+            ));
+        }
+        let lanes = Arc::new(lanes);
         let wake = Arc::new(tokio::sync::Notify::new());
         let sink = {
-            let (lanes_slot, wake) = (lanes_slot.clone(), wake.clone());
+            let (lanes, wake) = (lanes.clone(), wake.clone());
             Arc::new(move |changes: Vec<Change>| {
-                let Some(lanes) = lanes_slot.lock().unwrap_or_else(|p| p.into_inner()).clone() else { return };
                 let mut woke = false;
                 for lane in lanes.iter() {
-                    let relevant = changes.iter().filter(|c| lane.reader.wants(c)).cloned();
+                    let relevant = changes.iter().filter(|c| (lane.wants)(c)).cloned();
                     let mut queue = lane.pending.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
                     let before = queue.len();
                     queue.extend(relevant);
@@ -97,14 +102,12 @@ impl LocalStream {
         let notify = switchyard_notify::NotifyFunction::new(deps, vars)
             .map_err(|e| format!("notify: {e}"))?
             .with_sink(Arc::new(NoMetrics));
-        let mut lanes = vec![Lane { reader: Reader::Notify(Box::new(notify)), pending: Mutex::new(Vec::new()) }];
+        let mut readers = vec![Reader::Notify(Box::new(notify))];
         if let Some(bus) = bus {
-            let events = switchyard_events::EventsFunction::new(bus, vars).with_sink(Arc::new(NoMetrics));
-            lanes.push(Lane { reader: Reader::Events(events), pending: Mutex::new(Vec::new()) });
+            readers
+                .push(Reader::Events(switchyard_events::EventsFunction::new(bus, vars).with_sink(Arc::new(NoMetrics))));
         }
-        let lanes = Arc::new(lanes);
-        *lanes_slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(lanes.clone());
-        Ok((feed, Self { lanes, wake }))
+        Ok((feed, Self { lanes, readers, wake }))
     }
 
     /// Delivers every change so far, and those the deliveries themselves make, until none is left; answers the
@@ -113,7 +116,7 @@ impl LocalStream {
         let mut given_up = Vec::new();
         loop {
             let mut delivered_any = false;
-            for lane in self.lanes.iter() {
+            for (lane, reader) in self.lanes.iter().zip(&self.readers) {
                 let batch = std::mem::take(&mut *lane.pending.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
                 if batch.is_empty() {
                     continue;
@@ -121,12 +124,16 @@ impl LocalStream {
                 delivered_any = true;
                 let request_id = shared::crypto::random_token(12);
                 let delivered = deliver(batch, MAX_RETRIES, |event| {
-                    let (reader, request_id) = (&lane.reader, &request_id);
+                    let request_id = &request_id;
                     async move { reader.handle(request_id, &event).await }
                 })
                 .await;
-                let lost = lane.reader.lost();
-                given_up.extend(delivered.dead_letters.into_iter().map(|change| DeadLetter { change, lost }));
+                let (name, lost) = (lane.reader, lane.lost);
+                given_up.extend(delivered.dead_letters.into_iter().map(|change| DeadLetter {
+                    reader: name,
+                    change,
+                    lost,
+                }));
             }
             if !delivered_any {
                 return given_up;
@@ -138,7 +145,7 @@ impl LocalStream {
     pub async fn run(self) {
         loop {
             self.wake.notified().await;
-            for DeadLetter { change, lost } in self.drain().await {
+            for DeadLetter { change, lost, .. } in self.drain().await {
                 tracing::error!(
                     sequence = change.sequence,
                     pk = change.key.pk,

@@ -7,7 +7,7 @@ use serde_json::Value;
 use shared::edge::stream_batch::{BatchReport, StreamObserver};
 use shared::env::Vars;
 use shared::partners::outbound_events;
-use shared::ports::event_bus::{EventBus, PublishError};
+use shared::ports::event_bus::{EVENTS_PER_CALL, EventBus, PublishError};
 use shared::telemetry::{Counter, MetricSink};
 use std::sync::Arc;
 
@@ -61,7 +61,7 @@ impl EventsFunction {
                     Some(first) => changes[first..].iter().map(|c| c.sequence.clone()).collect(),
                     None => Vec::new(),
                 };
-                BatchReport { calls: events.len().div_ceil(10), delivered, handed_back }
+                BatchReport { calls: events.len().div_ceil(EVENTS_PER_CALL), delivered, handed_back }
             })
             .await
     }

@@ -2,7 +2,7 @@
 
 use crate::edge::http::{Body, Handler, Request, Response};
 use crate::env::Vars;
-use crate::telemetry::emf;
+use crate::telemetry::sink::RequestMetricsOut;
 use crate::telemetry::{Counter, MetricSink, Outcome, Reason, RequestRecord};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -14,9 +14,8 @@ pub const REQUEST_TARGET: &str = "switchyard::request";
 /// A function's handler with its requests logged and measured.
 pub struct Observed<H> {
     function: &'static str,
-    namespace: String,
     handler: H,
-    sink: Arc<dyn MetricSink>,
+    metrics: RequestMetricsOut,
     /// No request was handled yet: the next is the sandbox's cold start.
     cold: AtomicBool,
 }
@@ -25,12 +24,11 @@ impl<H: Handler> Observed<H> {
     /// Observes `handler` as `function`, publishing metrics to standard output under `METRICS_NAMESPACE`
     /// (`Switchyard` when unset; set and empty, as the template's `CustomMetrics=off` sets it, no metrics at all).
     pub fn new(function: &'static str, handler: H, vars: &Vars) -> Self {
-        let (namespace, sink) = crate::telemetry::sink::configured(vars);
-        Self { function, namespace, handler, sink, cold: AtomicBool::new(true) }
+        Self { function, handler, metrics: RequestMetricsOut::from_vars(vars), cold: AtomicBool::new(true) }
     }
 
     pub fn with_sink(mut self, sink: Arc<dyn MetricSink>) -> Self {
-        self.sink = sink;
+        self.metrics = self.metrics.with_sink(sink);
         self
     }
 
@@ -84,16 +82,8 @@ impl<H: Handler> Handler for Observed<H> {
             Outcome::Rejected(_) => log!(warn, "request rejected"),
             Outcome::Failed(_) => log!(error, "request failed"),
         }
-        let metrics = emf::RequestMetrics {
-            namespace: &self.namespace,
-            function: self.function,
-            request_id,
-            outcome,
-            latency,
-            record: &record,
-            timestamp_ms: crate::ports::clock::now_epoch_ms(),
-        };
-        metrics.emit(self.sink.as_ref());
+        let now_ms = crate::ports::clock::now_epoch_ms();
+        self.metrics.publish(self.function, request_id, outcome, latency, &record, now_ms);
         response
     }
 }

@@ -5,7 +5,8 @@
 use super::observed::REQUEST_TARGET;
 use crate::env::Vars;
 use crate::ports::store::changes::{self, Change};
-use crate::telemetry::{Counter, MetricSink, Outcome, RequestRecord, emf};
+use crate::telemetry::sink::RequestMetricsOut;
+use crate::telemetry::{Counter, MetricSink, Outcome, RequestRecord};
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -28,20 +29,18 @@ pub struct StreamObserver {
     partner: &'static str,
     /// What a handed-back batch counts as (`Failed` by this reason).
     failure: &'static str,
-    namespace: String,
-    sink: Arc<dyn MetricSink>,
+    metrics: RequestMetricsOut,
     /// No batch was handled yet: the next is the sandbox's cold start.
     cold: AtomicBool,
 }
 
 impl StreamObserver {
     pub fn new(function: &'static str, partner: &'static str, failure: &'static str, vars: &Vars) -> Self {
-        let (namespace, sink) = crate::telemetry::sink::configured(vars);
-        Self { function, partner, failure, namespace, sink, cold: AtomicBool::new(true) }
+        Self { function, partner, failure, metrics: RequestMetricsOut::from_vars(vars), cold: AtomicBool::new(true) }
     }
 
     pub fn with_sink(mut self, sink: Arc<dyn MetricSink>) -> Self {
-        self.sink = sink;
+        self.metrics = self.metrics.with_sink(sink);
         self
     }
 
@@ -82,16 +81,8 @@ impl StreamObserver {
             latency_ms = latency.as_secs_f64() * 1e3,
             "stream batch"
         );
-        let metrics = emf::RequestMetrics {
-            namespace: &self.namespace,
-            function: self.function,
-            request_id,
-            outcome,
-            latency,
-            record: &record,
-            timestamp_ms: crate::ports::clock::now_epoch_ms(),
-        };
-        metrics.emit(self.sink.as_ref());
+        let now_ms = crate::ports::clock::now_epoch_ms();
+        self.metrics.publish(self.function, request_id, outcome, latency, &record, now_ms);
         let failures: Vec<Value> = report.handed_back.iter().map(|s| json!({"itemIdentifier": s})).collect();
         json!({"batchItemFailures": failures})
     }

@@ -17,8 +17,8 @@ use crate::partners::smartme::batch::ReadingsBatch;
 use crate::partners::webhooks::stored::StoredEvent;
 use crate::ports::clock::rfc3339;
 use crate::ports::event_bus::OutboundEvent;
-use crate::ports::store::Item;
 use crate::ports::store::changes::{Change, ChangeKind};
+use crate::ports::store::{Item, keys};
 use serde_json::json;
 
 /// Every source and detail-type, for the schemas and the template's documentation.
@@ -39,13 +39,13 @@ enum Kind {
 
 fn kind_of(change: &Change) -> Option<Kind> {
     let key = &change.key;
-    if key.pk.starts_with("WHEVT#") {
+    if keys::is_webhook_event(key) {
         Some(Kind::Webhook)
     } else if ReadingsBatch::is_batch(key) {
         Some(Kind::ReadingsBatch)
-    } else if key.pk.starts_with("RCRM#") && key.sk == "ACCOUNT" {
+    } else if keys::retailcrm_client_of(key).is_some() {
         Some(Kind::Installation)
-    } else if key.pk.starts_with("SCUSER#") && key.sk == "CONNECTION" {
+    } else if keys::smallcase_user_of(key).is_some() {
         Some(Kind::SmallcaseConnection)
     } else {
         None
@@ -121,7 +121,7 @@ pub fn event_of(change: &Change, now: i64) -> Option<OutboundEvent> {
             event("switchyard.retailcrm", detail_type, detail, account.updated_at)
         }
         (Kind::SmallcaseConnection, kind) => {
-            let user_id = change.key.pk.strip_prefix("SCUSER#")?;
+            let user_id = keys::smallcase_user_of(&change.key)?;
             let connected = kind != ChangeKind::Remove;
             let connected_at = new.and_then(connected_at);
             // A modification that keeps the same account is no change of connection.

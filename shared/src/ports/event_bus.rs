@@ -6,6 +6,9 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Mutex;
 
+/// PutEvents takes at most ten entries a call.
+pub const EVENTS_PER_CALL: usize = 10;
+
 /// One event for the vendor's systems, as EventBridge's PutEvents takes it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OutboundEvent {
@@ -81,11 +84,8 @@ pub use eventbridge::EventBridgeBus;
 
 #[cfg(feature = "eventbridge")]
 mod eventbridge {
-    use super::{EventBus, OutboundEvent, PublishError};
+    use super::{EVENTS_PER_CALL, EventBus, OutboundEvent, PublishError};
     use aws_sdk_eventbridge::types::PutEventsRequestEntry;
-
-    /// PutEvents takes at most ten entries a call.
-    const ENTRIES_PER_CALL: usize = 10;
 
     /// An EventBridge event bus, by name or ARN.
     pub struct EventBridgeBus {
@@ -103,7 +103,7 @@ mod eventbridge {
     impl EventBus for EventBridgeBus {
         async fn publish(&self, events: &[OutboundEvent]) -> Result<(), PublishError> {
             let mut refused = Vec::new();
-            for (chunk_index, chunk) in events.chunks(ENTRIES_PER_CALL).enumerate() {
+            for (chunk_index, chunk) in events.chunks(EVENTS_PER_CALL).enumerate() {
                 let entries = chunk.iter().map(|event| {
                     PutEventsRequestEntry::builder()
                         .event_bus_name(&self.bus)
@@ -120,7 +120,7 @@ mod eventbridge {
                 // Entries answer in order; a failed one carries an error code.
                 for (i, entry) in answer.entries().iter().enumerate() {
                     if entry.error_code().is_some() {
-                        refused.push(chunk_index * ENTRIES_PER_CALL + i);
+                        refused.push(chunk_index * EVENTS_PER_CALL + i);
                     }
                 }
             }

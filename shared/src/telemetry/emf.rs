@@ -23,15 +23,6 @@ pub struct RequestMetrics<'a> {
     pub timestamp_ms: u64,
 }
 
-impl RequestMetrics<'_> {
-    /// Writes the request's documents to `sink`.
-    pub fn emit(&self, sink: &dyn super::MetricSink) {
-        for document in documents(self) {
-            sink.emit(&document.to_string());
-        }
-    }
-}
-
 /// The request's documents: its outcome, counters and latency by function (and the refusal by reason), then
 /// one document per partner it called.
 pub fn documents(metrics: &RequestMetrics<'_>) -> Vec<Value> {

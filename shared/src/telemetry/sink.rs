@@ -33,10 +33,47 @@ impl MetricSink for NoMetrics {
     fn emit(&self, _line: &str) {}
 }
 
-/// The sink and namespace `METRICS_NAMESPACE` asks for (`Switchyard` when unset; set and empty, as the template's
-/// `CustomMetrics=off` sets it, no metrics at all).
-pub fn configured(vars: &crate::env::Vars) -> (String, Arc<dyn MetricSink>) {
-    let namespace = vars.get_raw(METRICS_NAMESPACE).unwrap_or(super::emf::DEFAULT_NAMESPACE).trim().to_owned();
-    let sink: Arc<dyn MetricSink> = if namespace.is_empty() { Arc::new(NoMetrics) } else { Arc::new(StdoutMetrics) };
-    (namespace, sink)
+/// Where one function's request metrics go: the namespace and sink `METRICS_NAMESPACE` asks for (`Switchyard`
+/// when unset; set and empty, as the template's `CustomMetrics=off` sets it, no metrics at all).
+pub struct RequestMetricsOut {
+    namespace: String,
+    sink: Arc<dyn MetricSink>,
+}
+
+impl RequestMetricsOut {
+    pub fn from_vars(vars: &crate::env::Vars) -> Self {
+        let namespace = vars.get_raw(METRICS_NAMESPACE).unwrap_or(super::emf::DEFAULT_NAMESPACE).trim().to_owned();
+        let sink: Arc<dyn MetricSink> =
+            if namespace.is_empty() { Arc::new(NoMetrics) } else { Arc::new(StdoutMetrics) };
+        Self { namespace, sink }
+    }
+
+    /// The same namespace, written to `sink`.
+    pub fn with_sink(self, sink: Arc<dyn MetricSink>) -> Self {
+        Self { sink, ..self }
+    }
+
+    /// Writes the EMF documents of one request (or stream batch) of `function`, stamped `timestamp_ms`.
+    pub fn publish(
+        &self,
+        function: &str,
+        request_id: &str,
+        outcome: super::Outcome,
+        latency: std::time::Duration,
+        record: &super::RequestRecord,
+        timestamp_ms: u64,
+    ) {
+        let metrics = super::emf::RequestMetrics {
+            namespace: &self.namespace,
+            function,
+            request_id,
+            outcome,
+            latency,
+            record,
+            timestamp_ms,
+        };
+        for document in super::emf::documents(&metrics) {
+            self.sink.emit(&document.to_string());
+        }
+    }
 }

@@ -52,7 +52,7 @@ impl Account {
     }
 
     pub fn from_item(item: &Item) -> Option<Self> {
-        let client_id = item.key.pk.strip_prefix("RCRM#")?.to_owned();
+        let client_id = keys::retailcrm_client_of(&item.key)?.to_owned();
         Some(Self {
             client_id,
             code: item.str("code")?.to_owned(),

@@ -58,7 +58,7 @@ impl StoredEvent {
 
     /// The `limit` newest deliveries of `source`, newest first.
     pub async fn newest(store: &dyn Store, source: &str, limit: usize) -> Result<Vec<Self>, StoreError> {
-        let query = Query::partition(keys::webhook_event(source, "").pk).descending().limit(limit);
+        let query = Query::partition(keys::webhook_events(source)).descending().limit(limit);
         Ok(store.query(&query).await?.iter().filter_map(Self::from_item).collect())
     }
 }

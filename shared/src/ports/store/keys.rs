@@ -10,6 +10,11 @@ pub fn retailcrm_account(client_id: &str) -> Key {
     Key::new(format!("RCRM#{client_id}"), "ACCOUNT")
 }
 
+/// The clientId whose account `key` is, if it is one.
+pub fn retailcrm_client_of(key: &Key) -> Option<&str> {
+    (key.sk == "ACCOUNT").then(|| key.pk.strip_prefix("RCRM#")).flatten()
+}
+
 /// RetailCRM installation, by its CRM's systemUrl: points at the clientId, so re-registration finds the account.
 pub fn retailcrm_system(system_url: &str) -> Key {
     Key::new(format!("RCRMURL#{system_url}"), "ACCOUNT")
@@ -68,7 +73,17 @@ pub fn webhook_delivery(source: &str, delivery_id: &str) -> Key {
 
 /// A stored webhook event: partition per source, sorted by receive time then delivery id.
 pub fn webhook_event(source: &str, received_key: &str) -> Key {
-    Key::new(format!("WHEVT#{source}"), received_key.to_owned())
+    Key::new(webhook_events(source), received_key.to_owned())
+}
+
+/// The partition of a source's stored webhook events.
+pub fn webhook_events(source: &str) -> String {
+    format!("WHEVT#{source}")
+}
+
+/// Whether `key` is a stored webhook event's.
+pub fn is_webhook_event(key: &Key) -> bool {
+    key.pk.starts_with("WHEVT#")
 }
 
 /// A user of ours: profile (login, password hash, created).
@@ -112,6 +127,11 @@ pub fn user_link(user_id: &str, client_id: &str) -> Key {
 /// users (webhook, token) need no access to the user's partition (password hash, links).
 pub fn user_smallcase(user_id: &str) -> Key {
     Key::new(format!("SCUSER#{user_id}"), "CONNECTION")
+}
+
+/// The user whose smallcase connection `key` is, if it is one.
+pub fn smallcase_user_of(key: &Key) -> Option<&str> {
+    (key.sk == "CONNECTION").then(|| key.pk.strip_prefix("SCUSER#")).flatten()
 }
 
 /// The owner of a smallcase account: at most one of our users holds a smallcaseAuthId.
@@ -161,5 +181,10 @@ mod tests {
         assert_eq!(meter_of(&meter_owner("m-1", "u-1").pk), Some("m-1"));
         assert_eq!(user_of(&meter_owner("m-1", "u-1").pk), None, "a meter's partition is no user's");
         assert_eq!(meter_of(&user_partition("u-1")), None);
+        assert_eq!(retailcrm_client_of(&retailcrm_account("c-1")), Some("c-1"));
+        assert_eq!(retailcrm_client_of(&retailcrm_system("https://a.retailcrm.ru")), None);
+        assert_eq!(smallcase_user_of(&user_smallcase("u-3")), Some("u-3"));
+        assert_eq!(smallcase_user_of(&smallcase_account("auth")), None);
+        assert!(is_webhook_event(&webhook_event("schurter", "t#1")) && !is_webhook_event(&webhook_delivery("s", "1")));
     }
 }
