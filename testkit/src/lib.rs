@@ -25,6 +25,7 @@ pub mod sber_api;
 pub mod smallcase;
 pub mod smartme_api;
 pub mod stack;
+pub mod stream_filter;
 pub mod telemetry;
 pub mod template;
 pub mod tls;

@@ -52,9 +52,14 @@ fn kind_of(change: &Change) -> Option<Kind> {
     }
 }
 
-/// Whether `change` may make an event (the stream filter the template gives the `events` function).
+/// Whether `change` may make an event: deliveries and batches as inserted, installations and connections as they
+/// change (the stream filter the template gives the `events` function; a test holds the two equal).
 pub fn is_relevant(change: &Change) -> bool {
-    kind_of(change).is_some()
+    match kind_of(change) {
+        Some(Kind::Webhook | Kind::ReadingsBatch) => change.kind == ChangeKind::Insert,
+        Some(Kind::Installation | Kind::SmallcaseConnection) => true,
+        None => false,
+    }
 }
 
 /// The id of the event `change` makes: its key and stream position, hashed (the same change, the same id).
@@ -65,10 +70,9 @@ fn event_id(change: &Change) -> String {
 
 /// The event `change` makes, if any; `now` (epoch seconds) stamps events whose item holds no time of its own.
 pub fn event_of(change: &Change, now: i64) -> Option<OutboundEvent> {
-    let id = event_id(change);
     let new = change.new.as_ref();
     let event = |source: &str, detail_type: &str, mut detail: serde_json::Value, time: i64| {
-        detail["eventId"] = json!(id);
+        detail["eventId"] = json!(event_id(change));
         Some(OutboundEvent { source: source.into(), detail_type: detail_type.into(), detail, time })
     };
     match (kind_of(change)?, change.kind) {

@@ -21,7 +21,8 @@ pub fn now() -> i64 {
 }
 
 /// The changes the stores' writes make: a webhook delivery, a post of two meters' readings, an installation
-/// registered then switched off and its settings saved, a user connecting to smallcase and then being removed.
+/// registered then switched off and its settings saved, a user connecting to smallcase and then being removed, a user
+/// added with a meter.
 pub async fn changes() -> Vec<Change> {
     let dir = std::env::temp_dir().join(testkit::unique_name("events"));
     std::fs::create_dir_all(&dir).unwrap();
@@ -75,5 +76,10 @@ pub async fn changes() -> Vec<Change> {
 
     connection::connect(&store, "u-1", AUTH_ID, now() + 30).await.unwrap();
     connection::disconnect(&store, "u-1").await.unwrap();
+
+    // A user who owns a meter (an owner item in the meter's partition: what tells Sber, no event).
+    let users = shared::identity::users::Users::new(&store);
+    let user = users.add("meter-owner", "meter-owner-password", now()).await.unwrap();
+    users.link_device(&user.id, &uuid::Uuid::from_u128(1).to_string(), "Hall", now()).await.unwrap();
     collected.lock().unwrap().clone()
 }
