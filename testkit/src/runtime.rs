@@ -185,7 +185,56 @@ pub struct FunctionProcess {
 impl FunctionProcess {
     /// Starts `binary` with the variables Lambda sets plus `env`.
     pub fn spawn(binary: &str, runtime: &RuntimeApi, function_name: &str, env: &[(String, String)]) -> Self {
-        let mut command = tokio::process::Command::new(binary);
+        Self::start(tokio::process::Command::new(binary), runtime, function_name, env, Stdio::null())
+    }
+
+    /// [`Self::spawn`] through `launcher` (a program and its arguments, `binary` appended), which must write one
+    /// line to its standard output when ready and then wait for a line on its standard input before it `exec`s
+    /// the binary (same pid): a wrapper that moves itself into a CPU share first. [`Self::release`] lets it go.
+    pub fn spawn_held(
+        launcher: &[String],
+        binary: &str,
+        runtime: &RuntimeApi,
+        function_name: &str,
+        env: &[(String, String)],
+    ) -> Self {
+        let command = match launcher.split_first() {
+            Some((program, args)) => {
+                let mut command = tokio::process::Command::new(program);
+                command.args(args).arg(binary);
+                command
+            }
+            None => tokio::process::Command::new(binary),
+        };
+        Self::start(command, runtime, function_name, env, Stdio::piped())
+    }
+
+    /// Waits for a held launcher's ready line, then lets it `exec` the function; `started` is reset to now, so
+    /// what the launcher did before (joining a cgroup takes milliseconds) is not counted as the function's.
+    pub async fn release(&mut self) -> Result<(), String> {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let stdout = self.child.stdout.as_mut().ok_or("the launcher's output is not captured")?;
+        // Byte by byte: nothing past the ready line may be read from the function's own output.
+        let mut byte = [0u8; 1];
+        loop {
+            match stdout.read(&mut byte).await {
+                Ok(1) if byte[0] == b'\n' => break,
+                Ok(1) => {}
+                _ => return Err("the launcher exited before it was ready".into()),
+            }
+        }
+        let stdin = self.child.stdin.as_mut().ok_or("the launcher's input is not a pipe")?;
+        self.started = Instant::now();
+        stdin.write_all(b"go\n").await.map_err(|e| format!("release the launcher: {e}"))
+    }
+
+    fn start(
+        mut command: tokio::process::Command,
+        runtime: &RuntimeApi,
+        function_name: &str,
+        env: &[(String, String)],
+        stdin: Stdio,
+    ) -> Self {
         command
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
@@ -197,12 +246,13 @@ impl FunctionProcess {
             .env("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{function_name}"))
             .env("AWS_LAMBDA_LOG_FORMAT", "JSON")
             .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-            .stdin(Stdio::null())
+            .stdin(stdin)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true);
         let started = Instant::now();
-        let child = command.spawn().unwrap_or_else(|e| panic!("cannot start {binary}: {e}"));
+        let program = command.as_std().get_program().to_string_lossy().into_owned();
+        let child = command.spawn().unwrap_or_else(|e| panic!("cannot start {program}: {e}"));
         Self { child, started, function_name: function_name.to_owned() }
     }
 
