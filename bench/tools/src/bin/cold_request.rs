@@ -20,6 +20,7 @@
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
+use switchyard_bench::{peak_rss_kb, quantile, seed_sber_link};
 use testkit::runtime::{FunctionProcess, RuntimeApi};
 
 /// Lambda's memory for one full vCPU.
@@ -177,21 +178,6 @@ impl TlsAws {
             Shape::Python => env.push(("AWS_CA_BUNDLE".into(), bundle)),
         }
     }
-}
-
-fn peak_rss_kb(pid: Option<u32>) -> u64 {
-    let Some(pid) = pid else { return 0 };
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).map(str::to_owned))
-        .and_then(|l| l.split_whitespace().nth(1).and_then(|n| n.parse().ok()))
-        .unwrap_or(0)
-}
-
-fn quantile(values: &[f64], q: f64) -> f64 {
-    let mut sorted = values.to_vec();
-    sorted.sort_by(|a, b| a.total_cmp(b));
-    sorted[((sorted.len() as f64 - 1.0) * q).round() as usize]
 }
 
 async fn run_once(
@@ -374,19 +360,4 @@ fn report(summaries: &[Summary], runs: usize) {
         }));
     }
     println!("json: {}", serde_json::Value::Array(rows));
-}
-
-/// The meter of the stream event belongs to a user Sber linked, so notify pushes its state.
-async fn seed_sber_link(store: &shared::ports::store::dynamo::DynamoStore, event: &serde_json::Value) {
-    use shared::ports::store::{Condition, Item, Store, Value, keys};
-    let pk = event["Records"][0]["dynamodb"]["Keys"]["pk"]["S"].as_str().expect("a meter record");
-    let meter = pk.trim_start_matches("METER#");
-    let user = "cold-user";
-    let owner = Item::new(keys::meter_owner(meter, user))
-        .with("userId", Value::str(user))
-        .with("deviceId", Value::str(meter))
-        .with("name", Value::str("Meter"))
-        .with("features", Value::L(vec![Value::str("online"), Value::str("on_off"), Value::str("power")]));
-    store.put(owner, Condition::Always).await.expect("owner item");
-    store.put(Item::new(keys::sber_link(user)), Condition::Always).await.expect("Sber link");
 }
