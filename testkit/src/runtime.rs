@@ -198,14 +198,9 @@ impl FunctionProcess {
         function_name: &str,
         env: &[(String, String)],
     ) -> Self {
-        let command = match launcher.split_first() {
-            Some((program, args)) => {
-                let mut command = tokio::process::Command::new(program);
-                command.args(args).arg(binary);
-                command
-            }
-            None => tokio::process::Command::new(binary),
-        };
+        let (program, args) = launcher.split_first().expect("a launcher program");
+        let mut command = tokio::process::Command::new(program);
+        command.args(args).arg(binary);
         Self::start(command, runtime, function_name, env, Stdio::piped())
     }
 

@@ -49,14 +49,6 @@ const AWS_ROOTS: &[u8] = include_bytes!("../../certs/aws-roots.pem");
 /// A root the benchmark's TLS terminator in front of moto chains to (`scripts/bench --cold`): PEM text.
 pub const TEST_CA_VAR: &str = "SWITCHYARD_TEST_AWS_CA_PEM";
 
-/// The SDK's HTTPS client (hyper, rustls on aws-lc) trusting only Amazon's roots.
-///
-/// The default client loads the platform's whole certificate store at start-up (about 150 roots, one file each on
-/// Debian): that was most of a function's init time. AWS endpoints need only these five roots.
-pub fn aws_http_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
-    https_client_trusting(None)
-}
-
 /// [`aws_http_client`], plus the test root of [`TEST_CA_VAR`] when the environment sets it.
 ///
 /// A test root is honoured only while every AWS endpoint is overridden to a loopback address, and refused
@@ -64,7 +56,7 @@ pub fn aws_http_client() -> aws_smithy_runtime_api::client::http::SharedHttpClie
 /// with this error instead of widening what it trusts.
 fn aws_http_client_for(vars: &Vars) -> Result<aws_smithy_runtime_api::client::http::SharedHttpClient, ConfigError> {
     let Some(pem) = vars.get_raw(TEST_CA_VAR).map(str::trim).filter(|pem| !pem.is_empty()) else {
-        return Ok(aws_http_client());
+        return Ok(aws_http_client(None));
     };
     if !aws_endpoints_are_loopback(vars) {
         return Err(ConfigError::new(
@@ -76,7 +68,7 @@ fn aws_http_client_for(vars: &Vars) -> Result<aws_smithy_runtime_api::client::ht
     if !is_pem_root(pem.as_bytes()) {
         return Err(ConfigError::new(TEST_CA_VAR, "must be one or more PEM certificates"));
     }
-    Ok(https_client_trusting(Some(pem.as_bytes())))
+    Ok(aws_http_client(Some(pem.as_bytes())))
 }
 
 /// Whether `AWS_ENDPOINT_URL` and every per-service `AWS_ENDPOINT_URL_*` present name a loopback host.
@@ -106,7 +98,11 @@ fn is_pem_root(pem: &[u8]) -> bool {
     !certs.is_empty() && certs.into_iter().all(|cert| store.add(cert).is_ok())
 }
 
-fn https_client_trusting(test_root: Option<&[u8]>) -> aws_smithy_runtime_api::client::http::SharedHttpClient {
+/// The SDK's HTTPS client (hyper, rustls on aws-lc) trusting only Amazon's roots, and `test_root` if given.
+///
+/// The default client loads the platform's whole certificate store at start-up (about 150 roots, one file each on
+/// Debian): that was most of a function's init time. AWS endpoints need only these five roots.
+fn aws_http_client(test_root: Option<&[u8]>) -> aws_smithy_runtime_api::client::http::SharedHttpClient {
     use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
     let mut trust = tls::TrustStore::empty().with_pem_certificate(AWS_ROOTS);
     if let Some(pem) = test_root {

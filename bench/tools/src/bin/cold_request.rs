@@ -10,10 +10,11 @@
 //! a bare `lambda_runtime` hello (the floor), the naive Rust shape (`bench/naive`) and Python 3.11 with boto3
 //! (`bench/python/bootstrap.py`), both doing ingest's first call.
 //!
-//! The CPU share is a cgroup v1 `cpu` quota per memory size (Lambda gives one vCPU at 1,769 MB, proportionally
-//! less below): `sh` writes its pid to the group and `exec`s the function, so the share holds from the first
-//! instruction. AWS is moto_server behind two TLS terminators (one per service: a cold start opens a connection
-//! to each), with an RSA chain shaped like AWS's from a test root that only these processes trust.
+//! The CPU share is a fresh cgroup v1 `cpu` quota per start, proportional to the memory size (Lambda gives one
+//! vCPU at 1,769 MB, proportionally less below): `sh` joins the group, and when released `exec`s the function, so
+//! the share holds from the first instruction and the join is not timed. AWS is moto_server behind HTTPS fronts,
+//! one per service (a cold start opens a connection to each), with an RSA chain shaped like AWS's from a test root
+//! that only these processes trust.
 //!
 //! Usage: `cold_request BIN_DIR RUNS [CASE...]` as root (needs `MOTO_ENDPOINT`); prints a Markdown table and a
 //! last line of JSON prefixed `json:`.
@@ -81,7 +82,7 @@ struct CpuUse {
     throttled_ms: f64,
 }
 
-/// The share at `memory_mb` in percent of one CPU, and its quota per period.
+/// The quota per period (microseconds) of Lambda's share at `memory_mb`.
 fn quota_us(memory_mb: u64) -> u64 {
     (PERIOD_US as f64 * memory_mb as f64 / MB_PER_VCPU).round() as u64
 }
@@ -140,7 +141,6 @@ struct TlsAws {
     root_pem: String,
     /// The platform's bundle plus the test root: what the naive shapes load (Lambda's image has one bundle file).
     bundle: PathBuf,
-    _ca: testkit::tls::TestCa,
 }
 
 impl TlsAws {
@@ -157,7 +157,8 @@ impl TlsAws {
         let platform = std::fs::read_to_string("/etc/ssl/certs/ca-certificates.crt").unwrap_or_default();
         let bundle = work.join("ca-bundle.crt");
         std::fs::write(&bundle, format!("{platform}\n{}", ca.root_pem)).expect("bundle");
-        Self { dynamodb, secrets_manager, other, root_pem: ca.root_pem.clone(), bundle, _ca: ca }
+        // The fronts' tasks hold their own acceptors: the authority itself is no longer needed.
+        Self { dynamodb, secrets_manager, other, root_pem: ca.root_pem, bundle }
     }
 
     /// `env` with moto's plain endpoint replaced by the TLS ones, and the shape's own way to trust the test root.
@@ -265,6 +266,8 @@ async fn main() {
     let sber = testkit::sber_api::FakeSberApi::start_tls(&format!("Bearer {api_key}"), &sber_ca).await;
     let sber_root = sber_ca.root_pem.replace('\n', " ");
     let python = root.join(".venv/bin/python3").display().to_string();
+    // COLD_REQUEST_WRAP (e.g. `perf record -g -o FILE --`) runs each start under a profiler, in the share.
+    let wrap = std::env::var("COLD_REQUEST_WRAP").unwrap_or_default();
 
     let mut summaries = Vec::new();
     for (name, shape, event_file) in CASES {
@@ -288,8 +291,6 @@ async fn main() {
         let mut env = deployment.process_env();
         aws.apply(&mut env, shape);
         let memory_mb = deployment.spec.memory_mb;
-        // COLD_REQUEST_WRAP (e.g. `perf record -g -o FILE --`) runs each start under a profiler, in the share.
-        let wrap = std::env::var("COLD_REQUEST_WRAP").unwrap_or_default();
         let mut then: Vec<&str> = wrap.split_whitespace().collect();
         let program = match shape {
             Shape::Python => {
