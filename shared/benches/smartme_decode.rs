@@ -31,8 +31,8 @@ fn large_post(items: usize) -> Vec<u8> {
 }
 
 fn bench(c: &mut Criterion) {
-    let sample = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/vectors/smartme/sample.bin"))
-        .expect("the official sample in ../shared/vectors");
+    let sample = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../testdata/smartme/sample.bin"))
+        .expect("the official sample in testdata/smartme");
     let mut group = c.benchmark_group("smartme_decode");
     group.throughput(Throughput::Bytes(sample.len() as u64));
     group.bench_function("sample_92B", |b| b.iter(|| decode(black_box(&sample)).unwrap()));

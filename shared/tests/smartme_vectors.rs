@@ -1,14 +1,14 @@
-//! smart-me's official sample payload (`../shared/vectors/smartme/`) decodes to exactly its published values.
+//! smart-me's official sample payload (`testdata/smartme/`) decodes to exactly its published values.
 
 use shared::partners::smartme::decode;
 
 fn vectors_dir() -> std::path::PathBuf {
-    testkit::workspace_root().join("../shared/vectors/smartme")
+    testkit::workspace_root().join("testdata/smartme")
 }
 
 #[test]
 fn the_official_sample_decodes_to_the_expected_values() {
-    let body = std::fs::read(vectors_dir().join("sample.bin")).expect("sample.bin from ../shared/vectors");
+    let body = std::fs::read(vectors_dir().join("sample.bin")).expect("sample.bin from testdata/smartme");
     let hex = std::fs::read_to_string(vectors_dir().join("sample.hex")).unwrap();
     assert_eq!(shared::crypto::to_hex(&body), hex.trim().to_ascii_lowercase(), "sample.bin and sample.hex agree");
     let expected: serde_json::Value =

@@ -1,4 +1,4 @@
-//! Webhook verifiers: every public vector in `../shared/vectors/webhooks.json`, and for each scheme the cases a
+//! Webhook verifiers: every public vector in `testdata/webhooks/signatures.json`, and for each scheme the cases a
 //! receiver must get right (valid, tampered body and timestamp, wrong and rotated secrets, stale and future
 //! timestamps, malformed headers).
 
@@ -17,7 +17,7 @@ fn headers(pairs: &[(&str, String)]) -> HeaderMap {
 
 #[test]
 fn every_public_vector() {
-    let path = testkit::workspace_root().join("../shared/vectors/webhooks.json");
+    let path = testkit::workspace_root().join("testdata/webhooks/signatures.json");
     let vectors: Vec<serde_json::Value> = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     assert!(!vectors.is_empty());
     for vector in vectors {

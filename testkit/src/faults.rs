@@ -1,12 +1,21 @@
 //! An HTTP proxy on loopback between the AWS SDK and moto_server that injects the faults AWS produces: throttling
 //! errors, HTTP 500, dropped connections (before the request reached the service, or after it was applied and
-//! the answer was lost), answers later than the SDK's attempt timeout, and partial batches (`UnprocessedItems`,
-//! `UnprocessedKeys`). Faults are drawn from a seeded generator, so a failing run can be replayed.
+//! the answer was lost), answers that never come before the caller gives up, and partial batches
+//! (`UnprocessedItems`, `UnprocessedKeys`). Faults are drawn from a seeded generator, so a failing run can be
+//! replayed; a test that needs failures to reach its caller makes an outage on purpose ([`FaultProxy::set_share`]
+//! at 1.0, [`FaultProxy::set_operations`] to aim it), never by timing.
+//!
+//! Nothing here depends on how fast the machine is. A `Slow` answer is held until the caller hangs up (its attempt
+//! timeout, whatever that is), so it is late by construction; [`deps`] gives the SDK attempt timeouts far above
+//! the longest wait a request can meet in the proxy's queue (one request per concurrent caller, each served by
+//! moto in a fraction of a second), so only the faults time out.
 //!
 //! The proxy hands moto one request at a time: moto applies a transaction on a deep copy of the table and, when
 //! a condition fails, puts the copy back, undoing whatever concurrent requests wrote meanwhile. DynamoDB isolates
 //! transactions; serialising keeps moto's race out of what the tests judge. Each forward runs on its own task, so
-//! a caller that hangs up (an attempt timeout) cannot cut a request off halfway through moto.
+//! a caller that hangs up cannot cut a request off halfway through moto; a request whose caller hung up while it
+//! waited for its turn is dropped unsent (AWS would never see it either), so abandoned attempts cannot pile up in
+//! front of moto on a slow machine.
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -14,6 +23,7 @@ use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use rand::{Rng, SeedableRng, rngs::StdRng};
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::net::TcpListener;
@@ -31,7 +41,7 @@ pub enum Fault {
     DropBefore,
     /// The request is applied, then the connection is closed: the caller cannot know it succeeded.
     DropAfter,
-    /// The request is applied and answered after `slow`, past the caller's attempt timeout.
+    /// The request is applied and its answer held until the caller hangs up (its attempt timeout).
     Slow,
     /// `BatchWriteItem` / `BatchGetItem`: only part of the batch is forwarded; the rest comes back unprocessed.
     Unprocessed,
@@ -48,6 +58,16 @@ impl Fault {
         Fault::Slow,
     ];
 }
+
+/// How many `Slow` faults [`Plan::every_fault`] allows: each holds its caller for a whole attempt timeout.
+pub const SLOW_LIMIT: usize = 4;
+
+/// The SDK attempt timeout [`deps`] configures: far above the longest wait in the proxy's queue (a handful of
+/// requests, each served by moto in well under a second even on a slow machine), so only injected faults time out.
+pub const ATTEMPT_TIMEOUT_MS: u64 = 3_000;
+
+/// How long a `Slow` answer is held at most when its caller never hangs up (a caller without an attempt timeout).
+const HOLD_CAP: Duration = Duration::from_secs(60);
 
 /// Which service's requests get faults.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,19 +96,20 @@ pub struct Plan {
     /// The faults drawn from, uniformly; `Unprocessed` applies to batch operations only.
     pub faults: Vec<Fault>,
     pub services: Vec<Service>,
-    /// How late a `Slow` answer comes.
-    pub slow: Duration,
+    /// At most this many of a fault, in all (each `Slow` costs its caller an attempt timeout).
+    pub limits: BTreeMap<Fault, usize>,
     /// Only these operations (`x-amz-target` suffixes such as `TransactWriteItems`) get faults; empty for all.
     pub operations: Vec<String>,
     pub seed: u64,
 }
 
 impl Plan {
-    /// `share` of the requests of `services` get any fault, `Unprocessed` included.
+    /// `share` of the requests of `services` get any fault, `Unprocessed` included; at most [`SLOW_LIMIT`] `Slow`.
     pub fn every_fault(share: f64, services: &[Service], seed: u64) -> Self {
         let mut faults = Fault::GENERAL.to_vec();
         faults.push(Fault::Unprocessed);
-        Plan { share, faults, services: services.to_vec(), slow: Duration::from_millis(600), operations: vec![], seed }
+        let limits = BTreeMap::from([(Fault::Slow, SLOW_LIMIT)]);
+        Plan { share, faults, services: services.to_vec(), limits, operations: vec![], seed }
     }
 }
 
@@ -115,7 +136,11 @@ impl FaultProxy {
         let rng = StdRng::seed_from_u64(plan.seed);
         let state = Arc::new(Mutex::new(State { remaining: None, plan, rng, injected: BTreeMap::new(), requests: 0 }));
         let serving = state.clone();
-        let target = Arc::new(Target { address: target, moto: Arc::new(tokio::sync::Mutex::new(())) });
+        let target = Arc::new(Target {
+            address: target,
+            moto: Arc::new(tokio::sync::Mutex::new(())),
+            waiting: Arc::new(AtomicBool::new(true)),
+        });
         crate::serve_http(
             listener,
             hyper::service::service_fn(move |request| handle(serving.clone(), target.clone(), request)),
@@ -190,8 +215,16 @@ impl FaultProxy {
             return None;
         }
         let batch = matches!(operation, "BatchWriteItem" | "BatchGetItem");
-        let faults: Vec<Fault> =
-            state.plan.faults.iter().copied().filter(|f| batch || *f != Fault::Unprocessed).collect();
+        let injected = &state.injected;
+        let within_limit =
+            |f: &Fault| state.plan.limits.get(f).is_none_or(|limit| injected.get(f).copied().unwrap_or(0) < *limit);
+        let faults: Vec<Fault> = state
+            .plan
+            .faults
+            .iter()
+            .copied()
+            .filter(|f| (batch || *f != Fault::Unprocessed) && within_limit(f))
+            .collect();
         if faults.is_empty() {
             return None;
         }
@@ -207,6 +240,9 @@ impl FaultProxy {
 type Answer = Result<hyper::Response<Full<Bytes>>, std::io::Error>;
 
 async fn handle(state: Arc<Mutex<State>>, target: Arc<Target>, request: hyper::Request<Incoming>) -> Answer {
+    // Dropped with this future when the caller hangs up: a forward still waiting for its turn is then not sent.
+    let caller = CallerPresent::default();
+    let target = &Target { waiting: caller.flag(), ..(*target).clone() };
     let (parts, body) = request.into_parts();
     let body = body.collect().await.map_err(std::io::Error::other)?.to_bytes();
     let amz_target = parts.headers.get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
@@ -215,7 +251,7 @@ async fn handle(state: Arc<Mutex<State>>, target: Arc<Target>, request: hyper::R
         .and_then(|service| FaultProxy::draw(&state, service, &operation).map(|f| (service, f)));
     let dropped = || Err(std::io::Error::new(std::io::ErrorKind::ConnectionAborted, "injected: connection dropped"));
     match fault {
-        None => forward(&target, &parts, body).await,
+        None => forward(target, &parts, body).await,
         Some((service, Fault::ProvisionedThroughputExceeded)) => Ok(match service {
             Service::DynamoDb => error(
                 400,
@@ -231,16 +267,16 @@ async fn handle(state: Arc<Mutex<State>>, target: Arc<Target>, request: hyper::R
         }),
         Some((_, Fault::DropBefore)) => dropped(),
         Some((_, Fault::DropAfter)) => {
-            forward(&target, &parts, body).await?;
+            forward(target, &parts, body).await?;
             dropped()
         }
         Some((_, Fault::Slow)) => {
-            let answer = forward(&target, &parts, body).await;
-            let slow = state.lock().unwrap().plan.slow;
-            tokio::time::sleep(slow).await;
+            let answer = forward(target, &parts, body).await;
+            // Held until the caller hangs up: hyper drops this future then. The cap only ends a hold nobody ends.
+            tokio::time::sleep(HOLD_CAP).await;
             answer
         }
-        Some((_, Fault::Unprocessed)) => partial_batch(&target, &parts, &operation, body).await,
+        Some((_, Fault::Unprocessed)) => partial_batch(target, &parts, &operation, body).await,
     }
 }
 
@@ -293,17 +329,42 @@ async fn partial_batch(target: &Target, parts: &http::request::Parts, operation:
     Ok(hyper::Response::from_parts(answer_parts, Full::new(body)))
 }
 
-/// moto's address and the lock that serialises requests to it (see the module comment).
+/// moto's address, the lock that serialises requests to it (see the module comment), and whether the caller of
+/// the request being handled is still there.
+#[derive(Clone)]
 struct Target {
     address: String,
     moto: Arc<tokio::sync::Mutex<()>>,
+    waiting: Arc<AtomicBool>,
 }
 
-/// Sends the request to moto on a task of its own, one request at a time, and returns moto's answer.
+/// Set while the caller of one request is connected; cleared when its handling is dropped (the caller hung up).
+#[derive(Default)]
+struct CallerPresent(Arc<AtomicBool>);
+
+impl CallerPresent {
+    fn flag(&self) -> Arc<AtomicBool> {
+        self.0.store(true, Ordering::SeqCst);
+        self.0.clone()
+    }
+}
+
+impl Drop for CallerPresent {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::SeqCst);
+    }
+}
+
+/// Sends the request to moto on a task of its own, one request at a time, and returns moto's answer; a request
+/// whose caller hung up before its turn came is not sent.
 async fn forward(target: &Target, parts: &http::request::Parts, body: Bytes) -> Answer {
-    let (address, moto, parts) = (target.address.clone(), target.moto.clone(), parts.clone());
+    let (address, moto, parts, caller) =
+        (target.address.clone(), target.moto.clone(), parts.clone(), target.waiting.clone());
     let task = tokio::spawn(async move {
         let _turn = moto.lock().await;
+        if !caller.load(Ordering::SeqCst) {
+            return Err(std::io::Error::new(std::io::ErrorKind::ConnectionAborted, "the caller hung up; not sent"));
+        }
         send_to(&address, &parts, body).await
     });
     task.await.map_err(std::io::Error::other)?
@@ -383,7 +444,7 @@ impl Faulty {
 }
 
 /// A fresh table and fresh Secrets Manager secrets (`secrets`, under a unique prefix) on moto, reached through a
-/// proxy injecting `plan`: SDK attempts time out after 250 ms (below `plan.slow`), operations after 3 s.
+/// proxy injecting `plan`: SDK attempts time out after [`ATTEMPT_TIMEOUT_MS`], operations after four of them.
 pub async fn deps(
     plan: Plan,
     secrets: &[(&str, serde_json::Value)],
@@ -404,7 +465,7 @@ pub async fn deps_with_clock(
     let (binding, direct) = crate::stack::create_stack(secrets).await;
     let (table, prefix) = (binding.table.clone(), format!("{}/", binding.stack));
     let proxy = FaultProxy::start(&crate::moto::endpoint(), plan).await;
-    let config = proxy.sdk_config(250, 3000).await;
+    let config = proxy.sdk_config(ATTEMPT_TIMEOUT_MS, 4 * ATTEMPT_TIMEOUT_MS).await;
     let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&config), table.clone());
     let mut secrets = shared::ports::secrets::SecretsManager::new(
         aws_sdk_secretsmanager::Client::new(&config),

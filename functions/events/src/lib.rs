@@ -7,6 +7,7 @@ use serde_json::Value;
 use shared::edge::stream_batch::{BatchReport, StreamObserver};
 use shared::env::Vars;
 use shared::partners::outbound_events;
+use shared::ports::clock::Clock;
 use shared::ports::event_bus::{EVENTS_PER_CALL, EventBus, PublishError};
 use shared::telemetry::{Counter, MetricSink};
 use std::sync::Arc;
@@ -15,11 +16,22 @@ use std::sync::Arc;
 pub struct EventsFunction {
     bus: Arc<dyn EventBus>,
     observer: StreamObserver,
+    /// Stamps an event only when its stream record carries no time of its own.
+    clock: Clock,
 }
 
 impl EventsFunction {
     pub fn new(bus: Arc<dyn EventBus>, vars: &Vars) -> Self {
-        Self { bus, observer: StreamObserver::new("events", "eventbridge", "bus_unavailable", vars) }
+        Self {
+            bus,
+            observer: StreamObserver::new("events", "eventbridge", "bus_unavailable", vars),
+            clock: Clock::SYSTEM,
+        }
+    }
+
+    /// The same function reading "now" from `clock`.
+    pub fn with_clock(self, clock: Clock) -> Self {
+        Self { clock, ..self }
     }
 
     pub fn with_sink(mut self, sink: Arc<dyn MetricSink>) -> Self {
@@ -36,7 +48,7 @@ impl EventsFunction {
     pub async fn handle_traced(&self, request_id: &str, trace_id: Option<&str>, event: &Value) -> Value {
         self.observer
             .observe(request_id, trace_id, event, |changes| async move {
-                let now = shared::ports::clock::now_epoch();
+                let now = self.clock.now();
                 // Each event with the position of the change that made it.
                 let (positions, events): (Vec<usize>, Vec<_>) = changes
                     .iter()

@@ -59,7 +59,12 @@ impl Handler for IngestFunction {
                 tracing::info!(accepted = stored.accepted, stored = stored.stored, "realtime post stored");
                 telemetry::count(Counter::ReadingsStored, stored.stored as u64);
                 telemetry::count(Counter::Duplicates, stored.already_stored as u64);
-                http::json(StatusCode::OK, &json!({"accepted": stored.accepted, "stored": stored.stored}))
+                telemetry::count(Counter::LatestStatesDeferred, stored.latest_deferred as u64);
+                let mut answer = json!({"accepted": stored.accepted, "stored": stored.stored});
+                if stored.latest_deferred > 0 {
+                    answer["latestDeferred"] = json!(stored.latest_deferred);
+                }
+                http::json(StatusCode::OK, &answer)
             }
             Err(error) => refusal(&error),
         }

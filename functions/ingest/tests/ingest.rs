@@ -73,7 +73,7 @@ fn recent_ms() -> i64 {
 async fn the_official_sample_is_stored_once(backend: Backend) {
     // The sample is from 2019: keep readings long enough for it to be stored.
     let stack = stack(backend, &[("SMARTME_RETENTION_DAYS", "36500")]).await;
-    let sample = std::fs::read(testkit::workspace_root().join("../shared/vectors/smartme/sample.bin")).unwrap();
+    let sample = std::fs::read(testkit::workspace_root().join("testdata/smartme/sample.bin")).unwrap();
     let (status, answer, _) = send(&stack, sample.clone(), auth()).await;
     assert_eq!(status, 200, "{answer}");
     assert_eq!(answer, serde_json::json!({"accepted": 1, "stored": 1}));

@@ -95,7 +95,7 @@ impl Stack {
 }
 
 fn spec() -> Value {
-    let path = testkit::workspace_root().join("../shared/vectors/sber/spec.json");
+    let path = testkit::workspace_root().join("testdata/sber/categories.json");
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 

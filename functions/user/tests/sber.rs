@@ -169,7 +169,7 @@ fn state<'a>(states: &'a Value, key: &str) -> &'a Value {
 /// Every emitted device and state checked against Sber's published category and function table.
 fn check_against_spec(devices: &Value, query: &Value) {
     let spec: Value = serde_json::from_str(
-        &std::fs::read_to_string(testkit::workspace_root().join("../shared/vectors/sber/spec.json")).unwrap(),
+        &std::fs::read_to_string(testkit::workspace_root().join("testdata/sber/categories.json")).unwrap(),
     )
     .unwrap();
     for device in devices["devices"].as_array().unwrap() {

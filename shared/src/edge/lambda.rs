@@ -7,6 +7,7 @@
 //! the operator's `LogLevel` as `SWITCHYARD_LOG_LEVEL`, which filters everything here except the one line per
 //! request (target [`REQUEST_TARGET`]) and the EMF documents, printed in every environment.
 
+#[cfg(feature = "aws")]
 use crate::Deps;
 use crate::edge::http::Handler;
 use crate::edge::observed::{Observed, REQUEST_TARGET};
@@ -71,6 +72,7 @@ pub struct Prepared<H> {
 }
 
 /// Prepares `function` on the ports of a deployed stack (DynamoDB, Secrets Manager) from `vars`.
+#[cfg(feature = "aws")]
 pub async fn prepare_with_aws<H, E>(
     function: &'static str,
     vars: &Vars,
@@ -102,6 +104,7 @@ where
 }
 
 /// The whole life of a function on AWS: prepared from the process environment, then served until the sandbox ends.
+#[cfg(feature = "aws")]
 pub async fn serve_with_aws<H, E>(
     function: &'static str,
     build: impl FnOnce(Deps, &Vars) -> Result<H, E>,

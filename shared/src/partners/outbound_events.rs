@@ -68,10 +68,12 @@ fn event_id(change: &Change) -> String {
     crate::crypto::to_hex(&digest[..16])
 }
 
-/// The event `change` makes, if any; `now` (epoch seconds) stamps events whose item holds no time of its own.
+/// The event `change` makes, if any. Its time is the change's own (the stream record's), so a redelivered change
+/// makes a byte-identical event; `now` (epoch seconds) stands in only for a record that carries no time.
 pub fn event_of(change: &Change, now: i64) -> Option<OutboundEvent> {
     let new = change.new.as_ref();
-    let event = |source: &str, detail_type: &str, mut detail: serde_json::Value, time: i64| {
+    let time = change.time.unwrap_or(now);
+    let event = |source: &str, detail_type: &str, mut detail: serde_json::Value| {
         detail["eventId"] = json!(event_id(change));
         Some(OutboundEvent { source: source.into(), detail_type: detail_type.into(), detail, time })
     };
@@ -87,7 +89,7 @@ pub fn event_of(change: &Change, now: i64) -> Option<OutboundEvent> {
                 // The body stays in the table (it may be larger than an event can be): where to read it.
                 "item": {"pk": change.key.pk, "sk": change.key.sk},
             });
-            event("switchyard.webhooks", "Webhook Received", detail, stored.received_at)
+            event("switchyard.webhooks", "Webhook Received", detail)
         }
         (Kind::ReadingsBatch, ChangeKind::Insert) => {
             let batch = ReadingsBatch::from_item(new?)?;
@@ -98,7 +100,7 @@ pub fn event_of(change: &Change, now: i64) -> Option<OutboundEvent> {
                 "newestReadingAt": rfc3339(batch.newest_ms.div_euclid(1000)),
                 "storedAt": rfc3339(batch.stored_at),
             });
-            event("switchyard.smartme", "Meter Readings Stored", detail, batch.stored_at)
+            event("switchyard.smartme", "Meter Readings Stored", detail)
         }
         (Kind::Installation, ChangeKind::Insert | ChangeKind::Modify) => {
             let account = Account::from_item(new?)?;
@@ -122,7 +124,7 @@ pub fn event_of(change: &Change, now: i64) -> Option<OutboundEvent> {
                 "freeze": account.freeze,
                 "updatedAt": rfc3339(account.updated_at),
             });
-            event("switchyard.retailcrm", detail_type, detail, account.updated_at)
+            event("switchyard.retailcrm", detail_type, detail)
         }
         (Kind::SmallcaseConnection, kind) => {
             let user_id = keys::smallcase_user_of(&change.key)?;
@@ -137,7 +139,7 @@ pub fn event_of(change: &Change, now: i64) -> Option<OutboundEvent> {
                 "connected": connected,
                 "connectedAt": connected_at.map(rfc3339),
             });
-            event("switchyard.smallcase", "Connection Changed", detail, connected_at.unwrap_or(now))
+            event("switchyard.smallcase", "Connection Changed", detail)
         }
         _ => None,
     }

@@ -87,8 +87,8 @@ pub fn epoch_seconds(text: &str) -> Option<i64> {
         let n: i64 = text.parse().ok()?;
         return Some(if text.len() >= 13 { n / 1000 } else { n });
     }
-    use aws_sdk_dynamodb::primitives::{DateTime, DateTimeFormat as Format};
-    DateTime::from_str(text, Format::DateTime).ok().map(|t| t.secs())
+    let parsed = time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).ok()?;
+    Some(parsed.unix_timestamp())
 }
 
 #[cfg(test)]
@@ -107,6 +107,7 @@ mod tests {
         assert_eq!(super::epoch_seconds("1795374200"), Some(1_795_374_200));
         assert_eq!(super::epoch_seconds("1795374200123"), Some(1_795_374_200));
         assert_eq!(super::epoch_seconds("2026-11-23T02:38:03.123Z"), Some(1_795_401_483));
+        assert_eq!(super::epoch_seconds("2026-11-23T05:38:03+03:00"), Some(1_795_401_483));
         for bad in ["", "yesterday", "12345678901234567", "-5"] {
             assert_eq!(super::epoch_seconds(bad), None, "{bad}");
         }

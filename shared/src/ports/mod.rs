@@ -2,6 +2,7 @@
 //! Manager, a file), the event bus (EventBridge, a file), partners' HTTP APIs, the clock, and the AWS configuration
 //! the deployed adapters share.
 
+#[cfg(feature = "aws")]
 pub mod aws;
 pub mod clock;
 pub mod event_bus;

@@ -42,15 +42,18 @@ pub enum Counter {
     ColdStarts,
     /// Events the event bus took (`events`).
     EventsPublished,
+    /// Meters whose latest state a stored smart-me post could not move (`ingest`; the next reading moves it).
+    LatestStatesDeferred,
 }
 
 impl Counter {
-    pub const ALL: [Counter; 5] = [
+    pub const ALL: [Counter; 6] = [
         Counter::Duplicates,
         Counter::ReadingsStored,
         Counter::SberStatePushes,
         Counter::ColdStarts,
         Counter::EventsPublished,
+        Counter::LatestStatesDeferred,
     ];
 
     pub fn metric_name(self) -> &'static str {
@@ -60,6 +63,7 @@ impl Counter {
             Counter::SberStatePushes => "SberStatePushes",
             Counter::ColdStarts => "ColdStarts",
             Counter::EventsPublished => "EventsPublished",
+            Counter::LatestStatesDeferred => "LatestStatesDeferred",
         }
     }
 }

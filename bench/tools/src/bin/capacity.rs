@@ -141,7 +141,8 @@ async fn main() {
         let send = request("POST", "/smartme/realtime", &[("authorization", auth.clone())], Body::Binary(post));
         assert_eq!(ingest.handle(send).await.status(), 200);
         let new = store.get(&latest).await.unwrap();
-        let change = Change { sequence: format!("{k:021}"), kind: ChangeKind::Modify, key: latest, old, new };
+        let change =
+            Change { sequence: format!("{k:021}"), kind: ChangeKind::Modify, key: latest, old, new, time: None };
         store.take();
         let answer = notify.handle("bench", &to_stream_event(&[change])).await;
         assert_eq!(answer, json!({"batchItemFailures": []}));

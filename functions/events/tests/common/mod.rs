@@ -31,7 +31,9 @@ pub async fn changes() -> Vec<Change> {
         let collected = collected.clone();
         Arc::new(move |changes: Vec<Change>| collected.lock().unwrap().extend(changes))
     };
-    let store = ChangeFeed::new(EmbeddedStore::open(&dir.join("store.redb")).unwrap(), sink);
+    // The stream stamps each record with the time of its change: here the test's own "now".
+    let store = ChangeFeed::new(EmbeddedStore::open(&dir.join("store.redb")).unwrap(), sink)
+        .with_clock(shared::ports::clock::Clock::reading(now));
 
     let delivery = StoredEvent {
         source: "schurter".into(),

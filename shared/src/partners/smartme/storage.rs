@@ -17,6 +17,9 @@ pub struct Stored {
     pub stored: usize,
     /// Readings found already stored (redeliveries).
     pub already_stored: usize,
+    /// Meters whose latest state could not be moved to this post's newest reading (the store failed after every
+    /// reading was written): it moves with the meter's next reading.
+    pub latest_deferred: usize,
 }
 
 /// Storage settings.
@@ -51,6 +54,11 @@ pub fn reading_item(reading: &Reading, retention: Duration) -> Item {
 
 /// Stores a validated post: new readings in batches (retrying unprocessed items with backoff and jitter inside
 /// the budget), then each device's latest state. Readings already past their retention are accepted, not stored.
+///
+/// Only unwritten readings make the post [`Incomplete`] (smart-me then delivers it again). A latest state that
+/// cannot be moved once every reading is stored does not: it is derived from the readings, the meter's next post
+/// moves it (a conditional update to the newest reading), and a redelivery of a stored post would cost smart-me
+/// and us another round under the very outage that failed it. It is counted in [`Stored::latest_deferred`].
 pub async fn store_readings(
     store: &dyn Store,
     readings: &[Reading],
@@ -67,11 +75,11 @@ pub async fn store_readings(
         }
     }
     let keys: Vec<Key> = by_key.keys().cloned().collect();
-    let existing: HashSet<Key> = retry(started, settings.write_budget, || store.batch_get(&keys))
+    // Only whether each key is there: the read asks for keys, not the readings' values.
+    let existing: HashSet<Key> = retry(started, settings.write_budget, || store.batch_exists(&keys))
         .await
         .map_err(|e| Incomplete { unwritten: keys.len(), reason: e.to_string() })?
         .into_iter()
-        .map(|item| item.key)
         .collect();
     let new: Vec<Item> = by_key.into_values().filter(|item| !existing.contains(&item.key)).collect();
     let stored = new.len();
@@ -85,8 +93,8 @@ pub async fn store_readings(
     // queue after a backoff; rewriting an item with the same key and values is harmless.
     write_all(store, new, started, settings.write_budget).await?;
     write_all(store, batches, started, settings.write_budget).await?;
-    update_latest(store, readings, started, settings.write_budget).await?;
-    Ok(Stored { accepted: readings.len(), stored, already_stored })
+    let latest_deferred = update_latest(store, readings, started, settings.write_budget).await;
+    Ok(Stored { accepted: readings.len(), stored, already_stored, latest_deferred })
 }
 
 /// Writes `items` in batches within the budget.
@@ -116,13 +124,9 @@ async fn write_all(store: &dyn Store, items: Vec<Item>, started: Instant, budget
     Ok(())
 }
 
-/// Moves each device's latest state to its newest reading in this post, unless a newer one is already there.
-async fn update_latest(
-    store: &dyn Store,
-    readings: &[Reading],
-    started: Instant,
-    budget: Duration,
-) -> Result<(), Incomplete> {
+/// Moves each device's latest state to its newest reading in this post, unless a newer one is already there;
+/// answers how many devices' states could not be moved.
+async fn update_latest(store: &dyn Store, readings: &[Reading], started: Instant, budget: Duration) -> usize {
     let mut newest: BTreeMap<uuid::Uuid, &Reading> = BTreeMap::new();
     for reading in readings {
         let entry = newest.entry(reading.device_id).or_insert(reading);
@@ -130,6 +134,7 @@ async fn update_latest(
             *entry = reading;
         }
     }
+    let mut deferred = 0;
     for (device, reading) in newest {
         let (update, newer) = LatestState::advance_to(reading);
         let key = LatestState::key(&device.to_string());
@@ -139,11 +144,12 @@ async fn update_latest(
             // An equal or newer reading is already the latest: out-of-order delivery never moves it back.
             Err(StoreError::ConditionFailed { .. }) => {}
             Err(error) => {
-                return Err(Incomplete { unwritten: 0, reason: format!("latest state of {device}: {error}") });
+                tracing::warn!(device_id = %device, %error, "latest state not moved; the meter's next reading moves it");
+                deferred += 1;
             }
         }
     }
-    Ok(())
+    deferred
 }
 
 /// Runs `call` until it succeeds, fails for a reason other than unavailability, or the budget is spent.

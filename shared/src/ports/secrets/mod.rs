@@ -1,9 +1,11 @@
 //! The secrets port: named secrets (string or JSON text) from Secrets Manager, or from a local file.
 
 pub mod file;
+#[cfg(feature = "aws")]
 pub mod manager;
 
 pub use file::FileSecrets;
+#[cfg(feature = "aws")]
 pub use manager::{CachePolicy, SecretsManager};
 
 /// A secret's text. `Debug` never shows it; callers reach the text only through [`SecretValue::expose`].

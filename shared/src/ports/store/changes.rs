@@ -2,6 +2,7 @@
 //! records made by [`ChangeFeed`], a store wrapper, for the local runner and the tests: one handler serves both.
 
 use super::{Attrs, Condition, Item, Key, PK, Query, SK, Store, StoreError, TTL, Update, Value, Write};
+use crate::ports::clock::Clock;
 use serde_json::{Map, Value as Json, json};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -33,6 +34,9 @@ pub struct Change {
     pub key: Key,
     pub old: Option<Item>,
     pub new: Option<Item>,
+    /// When the change was made (the stream record's `ApproximateCreationDateTime`, epoch seconds): a record
+    /// delivered again carries the same time, so whatever is derived from it repeats exactly.
+    pub time: Option<i64>,
 }
 
 /// The changes of a DynamoDB Streams event as Lambda delivers it (`{"Records": [{"eventName", "dynamodb":
@@ -56,6 +60,9 @@ pub fn from_stream_event(event: &Json) -> Result<Vec<Change>, String> {
                 key: keys.key,
                 old: item_from_image(&data["OldImage"]),
                 new: item_from_image(&data["NewImage"]),
+                // Epoch seconds, a number (DynamoDB Streams rounds it down to the second; some deliveries add a
+                // fraction).
+                time: data["ApproximateCreationDateTime"].as_f64().filter(|t| t.is_finite()).map(|t| t.floor() as i64),
             })
         })
         .collect()
@@ -73,6 +80,9 @@ pub fn to_stream_event(changes: &[Change]) -> Json {
             }
             if let Some(new) = &change.new {
                 data.insert("NewImage".into(), image_of(new));
+            }
+            if let Some(time) = change.time {
+                data.insert("ApproximateCreationDateTime".into(), json!(time));
             }
             data.insert("SequenceNumber".into(), json!(change.sequence));
             data.insert("StreamViewType".into(), json!("NEW_AND_OLD_IMAGES"));
@@ -198,6 +208,8 @@ pub struct ChangeFeed<S> {
     /// Where the images are read (the same store, unless reads must not count as the writer's own).
     observer: Arc<dyn Store>,
     sink: ChangeSink,
+    /// What stamps each change's time, as the stream stamps its records.
+    clock: Clock,
 }
 
 /// Sequence numbers of every feed in the process: unique and increasing, as a stream's are within a shard.
@@ -205,7 +217,7 @@ static SEQUENCE: AtomicU64 = AtomicU64::new(0);
 
 impl<S: Store + Clone + 'static> ChangeFeed<S> {
     pub fn new(inner: S, sink: ChangeSink) -> Self {
-        Self { observer: Arc::new(inner.clone()), inner, sink }
+        Self { observer: Arc::new(inner.clone()), inner, sink, clock: Clock::SYSTEM }
     }
 }
 
@@ -213,7 +225,12 @@ impl<S: Store> ChangeFeed<S> {
     /// A feed whose images are read through `observer`: in tests on DynamoDB, the harness's own credentials, so
     /// the stream's reads are not taken for the writing function's.
     pub fn observed_by(inner: S, observer: Arc<dyn Store>, sink: ChangeSink) -> Self {
-        Self { inner, observer, sink }
+        Self { inner, observer, sink, clock: Clock::SYSTEM }
+    }
+
+    /// The same feed stamping changes with `clock`'s time.
+    pub fn with_clock(self, clock: Clock) -> Self {
+        Self { clock, ..self }
     }
 
     fn change(&self, key: &Key, old: Option<Item>, new: Option<Item>) -> Option<Change> {
@@ -224,7 +241,7 @@ impl<S: Store> ChangeFeed<S> {
             _ => return None,
         };
         let sequence = format!("{:021}", SEQUENCE.fetch_add(1, Ordering::SeqCst) + 1);
-        Some(Change { sequence, kind, key: key.clone(), old, new })
+        Some(Change { sequence, kind, key: key.clone(), old, new, time: Some(self.clock.now()) })
     }
 
     async fn around<T>(
@@ -274,6 +291,9 @@ impl<S: Store> Store for ChangeFeed<S> {
     async fn batch_get(&self, keys: &[Key]) -> Result<Vec<Item>, StoreError> {
         self.inner.batch_get(keys).await
     }
+    async fn batch_exists(&self, keys: &[Key]) -> Result<Vec<Key>, StoreError> {
+        self.inner.batch_exists(keys).await
+    }
     async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError> {
         let keys = writes
             .iter()
@@ -306,6 +326,7 @@ mod tests {
             key: item.key.clone(),
             old: None,
             new: Some(item),
+            time: Some(1_795_401_483),
         };
         let event = to_stream_event(std::slice::from_ref(&change));
         assert_eq!(from_stream_event(&event).unwrap(), vec![change]);
@@ -322,6 +343,7 @@ mod tests {
                 "Keys": {"pk": {"S": "METER#a"}, "sk": {"S": "LATEST"}},
                 "NewImage": {"pk": {"S": "METER#a"}, "sk": {"S": "LATEST"}, "t": {"N": "2"}},
                 "OldImage": {"pk": {"S": "METER#a"}, "sk": {"S": "LATEST"}, "t": {"N": "1"}},
+                "ApproximateCreationDateTime": 1479499740.0,
                 "SequenceNumber": "222", "SizeBytes": 59, "StreamViewType": "NEW_AND_OLD_IMAGES"
             },
             "eventSourceARN": "arn:aws:dynamodb:eu-central-1:123456789012:table/t/stream/2026-01-01T00:00:00.000"
@@ -331,5 +353,6 @@ mod tests {
         assert_eq!(changes[0].old.as_ref().unwrap().i64("t"), Some(1));
         assert_eq!(changes[0].new.as_ref().unwrap().i64("t"), Some(2));
         assert_eq!(changes[0].sequence, "222");
+        assert_eq!(changes[0].time, Some(1_479_499_740));
     }
 }

@@ -166,48 +166,11 @@ impl Store for DynamoStore {
     }
 
     async fn batch_get(&self, keys: &[Key]) -> Result<Vec<Item>, StoreError> {
-        for key in keys {
-            validate_key(key)?;
-        }
-        // BatchGetItem refuses duplicate keys in one call.
-        let mut unique: Vec<&Key> = keys.iter().collect();
-        unique.sort();
-        unique.dedup();
-        let now = now_epoch();
-        let mut found = Vec::new();
-        for chunk in unique.chunks(BATCH_GET_LIMIT) {
-            let mut pending: Vec<RawItem> = chunk.iter().map(|k| raw_key(k)).collect();
-            // Unprocessed keys come back under throttling; the SDK's own retries cover the call itself. Asking
-            // again at once would meet the same throttling: back off exponentially with full jitter (AWS's advice).
-            for attempt in 0..8u32 {
-                if pending.is_empty() {
-                    break;
-                }
-                if attempt > 0 {
-                    let ceiling_ms = 10u64 << attempt.min(6);
-                    tokio::time::sleep(std::time::Duration::from_millis(rand::random_range(0..=ceiling_ms))).await;
-                }
-                let request = KeysAndAttributes::builder()
-                    .set_keys(Some(std::mem::take(&mut pending)))
-                    .consistent_read(true)
-                    .build()
-                    .map_err(|e| StoreError::Invalid(e.to_string()))?;
-                let out =
-                    self.client.batch_get_item().request_items(&self.table, request).send().await.map_err(map_err)?;
-                for raw in out.responses.unwrap_or_default().remove(&self.table).unwrap_or_default() {
-                    let item = from_raw(raw)?;
-                    if !item.is_expired(now) {
-                        found.push(item);
-                    }
-                }
-                pending =
-                    out.unprocessed_keys.unwrap_or_default().remove(&self.table).map(|k| k.keys).unwrap_or_default();
-            }
-            if !pending.is_empty() {
-                return Err(StoreError::Unavailable("DynamoDB left keys unprocessed".into()));
-            }
-        }
-        Ok(found)
+        self.batch_read(keys, false).await
+    }
+
+    async fn batch_exists(&self, keys: &[Key]) -> Result<Vec<Key>, StoreError> {
+        Ok(self.batch_read(keys, true).await?.into_iter().map(|item| item.key).collect())
     }
 
     async fn batch_put(&self, items: Vec<Item>) -> Result<Vec<Item>, StoreError> {
@@ -265,6 +228,58 @@ impl Store for DynamoStore {
 }
 
 impl DynamoStore {
+    /// BatchGetItem of `keys` in calls of at most [`BATCH_GET_LIMIT`], retrying unprocessed keys; `keys_only`
+    /// projects each item to its key and TTL (enough to know it exists and has not expired).
+    async fn batch_read(&self, keys: &[Key], keys_only: bool) -> Result<Vec<Item>, StoreError> {
+        for key in keys {
+            validate_key(key)?;
+        }
+        // BatchGetItem refuses duplicate keys in one call.
+        let mut unique: Vec<&Key> = keys.iter().collect();
+        unique.sort();
+        unique.dedup();
+        let now = now_epoch();
+        let mut found = Vec::new();
+        for chunk in unique.chunks(BATCH_GET_LIMIT) {
+            let mut pending: Vec<RawItem> = chunk.iter().map(|k| raw_key(k)).collect();
+            // Unprocessed keys come back under throttling; the SDK's own retries cover the call itself. Asking
+            // again at once would meet the same throttling: back off exponentially with full jitter (AWS's advice).
+            for attempt in 0..8u32 {
+                if pending.is_empty() {
+                    break;
+                }
+                if attempt > 0 {
+                    let ceiling_ms = 10u64 << attempt.min(6);
+                    tokio::time::sleep(std::time::Duration::from_millis(rand::random_range(0..=ceiling_ms))).await;
+                }
+                let mut request =
+                    KeysAndAttributes::builder().set_keys(Some(std::mem::take(&mut pending))).consistent_read(true);
+                if keys_only {
+                    request = request
+                        .projection_expression("#pk, #sk, #ttl")
+                        .expression_attribute_names("#pk", PK)
+                        .expression_attribute_names("#sk", SK)
+                        .expression_attribute_names("#ttl", TTL);
+                }
+                let request = request.build().map_err(|e| StoreError::Invalid(e.to_string()))?;
+                let out =
+                    self.client.batch_get_item().request_items(&self.table, request).send().await.map_err(map_err)?;
+                for raw in out.responses.unwrap_or_default().remove(&self.table).unwrap_or_default() {
+                    let item = from_raw(raw)?;
+                    if !item.is_expired(now) {
+                        found.push(item);
+                    }
+                }
+                pending =
+                    out.unprocessed_keys.unwrap_or_default().remove(&self.table).map(|k| k.keys).unwrap_or_default();
+            }
+            if !pending.is_empty() {
+                return Err(StoreError::Unavailable("DynamoDB left keys unprocessed".into()));
+            }
+        }
+        Ok(found)
+    }
+
     fn transact_item(&self, write: Write, now: i64) -> Result<TransactWriteItem, StoreError> {
         let mut expr = Expression::default();
         let invalid = |e: aws_sdk_dynamodb::error::BuildError| StoreError::Invalid(e.to_string());

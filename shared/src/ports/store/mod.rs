@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 
 pub mod changes;
 pub mod condition;
+#[cfg(feature = "aws")]
 pub mod dynamo;
 #[cfg(feature = "embedded")]
 pub mod embedded;
@@ -311,6 +312,12 @@ pub trait Store: Send + Sync {
 
     /// Applies all writes or none (at most [`TRANSACTION_LIMIT`], each key at most once).
     async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError>;
+
+    /// Which of `keys` hold an item (unexpired), as [`Self::batch_get`] would find them, reading keys only (a
+    /// projection: the backend sends no attribute values back).
+    async fn batch_exists(&self, keys: &[Key]) -> Result<Vec<Key>, StoreError> {
+        Ok(self.batch_get(keys).await?.into_iter().map(|item| item.key).collect())
+    }
 }
 
 /// A shared store is a store (wrappers such as a counting one take any).
@@ -339,6 +346,9 @@ impl<S: Store + ?Sized> Store for std::sync::Arc<S> {
     }
     async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError> {
         (**self).transact(writes).await
+    }
+    async fn batch_exists(&self, keys: &[Key]) -> Result<Vec<Key>, StoreError> {
+        (**self).batch_exists(keys).await
     }
 }
 
