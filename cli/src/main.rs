@@ -7,6 +7,7 @@ mod events_tail;
 mod installations;
 mod local_stream;
 mod output;
+mod sandbox;
 mod secret_source;
 mod secrets_init;
 mod serve;

@@ -40,6 +40,16 @@ pub fn fresh_secrets(now: i64) -> Vec<(&'static str, Value)> {
             }),
         ),
         ("webhook/schurter", json!({"scheme": "schurter", "secrets": [random_token(32)], "tolerance_s": 300})),
+        (
+            "smartme-oauth",
+            json!({"client_id": "replace-with-the-smartme-oauth-client-id",
+                   "client_secret": "replace-with-the-smartme-oauth-client-secret"}),
+        ),
+        (
+            "oidc",
+            json!({"client_id": "replace-with-the-oidc-client-id", "client_secret": "replace-with-the-oidc-client-secret"}),
+        ),
+        ("sealing", json!({"keys": [{"kid": kid, "secret": random_token(32)}]})),
     ]
 }
 

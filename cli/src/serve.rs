@@ -36,6 +36,8 @@ pub async fn run(listen: SocketAddr, data: &Path, secrets: &Path) -> Result<(), 
     let store: Arc<dyn shared::ports::store::Store> =
         Arc::new(EmbeddedStore::open(&data.join("store.redb")).map_err(|e| e.to_string())?);
     let secrets: Arc<dyn shared::ports::secrets::Secrets> = Arc::new(FileSecrets::load(secrets)?);
+    let base = vars.get_or(env::PUBLIC_URL, "").to_owned();
+    let (mut vars, sandbox) = crate::sandbox::start(vars, secrets.as_ref(), &base).await;
     // Changes go to `notify` as the table's stream would take them (Sber pushes, off the request path).
     // And to the local event bus, as a stack with an EventBusName publishes them (`switchyard events tail`).
     if vars.get("SMARTME_BATCH_EVENTS").is_none() {
@@ -48,6 +50,9 @@ pub async fn run(listen: SocketAddr, data: &Path, secrets: &Path) -> Result<(), 
     let handlers: Handlers = Arc::new(stack::handlers(&vars, &deps)?);
     // The first line is machine-readable: tests (and scripts) read the bound address from it.
     println!("listening on http://{bound}");
+    for line in &sandbox.banner {
+        println!("{line}");
+    }
     print_routes();
     loop {
         let (stream, _) = tokio::select! {

@@ -173,6 +173,62 @@ async fn the_sign_in_form_works_in_a_browser() {
     assert!(code.len() >= 32);
 }
 
+/// Linking as Sber's app does it, with the runner on `SIGN_IN=smartme` and smart-me played by its sandbox: our
+/// authorization URL, smart-me's sign-in page, back at the client's redirect URI with our code, the code exchanged.
+#[tokio::test(flavor = "multi_thread")]
+async fn linking_by_signing_in_with_smartme_works_in_a_browser() {
+    let client_app = page_origin().await;
+    let redirect = format!("{client_app}/callback");
+    // Sber's client, with the test's page as one more redirect URI (Sber's own are real hosts).
+    let mut secrets = testkit::stack::local_secrets();
+    let clients = secrets["oauth"]["clients"].as_array_mut().unwrap();
+    let sber = clients.iter_mut().find(|c| c["client_id"] == "sber").unwrap();
+    sber["redirect_uris"].as_array_mut().unwrap().push(json!(redirect));
+    let client_secret = sber["client_secret"].as_str().unwrap().to_owned();
+    let path = std::env::temp_dir().join(testkit::unique_name("secrets")).with_extension("json");
+    std::fs::write(&path, secrets.to_string()).unwrap();
+    let data = std::env::temp_dir().join(testkit::unique_name("runner"));
+    let runner = Runner::start(env!("CARGO_BIN_EXE_switchyard"), &data, &path, &[("SIGN_IN", "smartme")]).await;
+    let browser = Browser::start().await;
+    let query = shared::codec::form::encode([
+        ("response_type", "code"),
+        ("client_id", "sber"),
+        ("redirect_uri", redirect.as_str()),
+        ("scope", "smarthome"),
+        ("state", "state-of-the-sber-app"),
+    ]);
+    browser.goto(&format!("{}/oauth/authorize?{query}", runner.base)).await;
+    assert!(browser.text().await.contains("Sign in to allow"), "smart-me's page: {}", browser.text().await);
+    assert_clean_console(&browser, "smart-me's sign-in page").await;
+    browser.screenshot(&screenshot_path("smartme-sign-in")).await;
+    browser.type_into("#username", "demo").await;
+    browser.type_into("#password", "demo-password").await;
+    browser.submit("#allow").await;
+
+    let landed = url::Url::parse(&browser.current_url().await).unwrap();
+    assert_eq!(format!("{}{}", landed.origin().ascii_serialization(), landed.path()), redirect);
+    let pairs: std::collections::HashMap<_, _> = landed.query_pairs().into_owned().collect();
+    assert_eq!(pairs.get("state").map(String::as_str), Some("state-of-the-sber-app"));
+    assert_clean_console(&browser, "back at the client").await;
+    let code = pairs.get("code").expect("our code");
+    testkit::leaks::fixture_secrets([code]);
+    let form = shared::codec::form::encode([
+        ("grant_type", "authorization_code"),
+        ("code", code),
+        ("redirect_uri", &redirect),
+    ]);
+    let basic = shared::codec::BasicCredentials::header_value("sber", &client_secret);
+    let headers = [("content-type", "application/x-www-form-urlencoded"), ("authorization", basic.as_str())];
+    let tokens = testkit::http::send(&runner.base, "POST", "/oauth/token", &headers, form).await.json();
+    let access = tokens["access_token"].as_str().expect("an access token");
+    testkit::leaks::fixture_secrets([access, tokens["refresh_token"].as_str().unwrap()]);
+    // The demo account's meters are the user's.
+    let bearer = format!("Bearer {access}");
+    let devices = testkit::http::send(&runner.base, "GET", "/sber/v1/devices", &[("authorization", &bearer)], "").await;
+    let names: Vec<Value> = devices.json()["devices"].as_array().unwrap().iter().map(|d| d["name"].clone()).collect();
+    assert_eq!(names, [json!("Garage"), json!("Kitchen")], "{}", devices.text());
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn the_retailcrm_account_page_shows_the_installation() {
     let crm = testkit::retailcrm::FakeCrm::start(testkit::retailcrm::Mode::Success).await;

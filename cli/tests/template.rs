@@ -89,10 +89,11 @@ fn secrets_use_the_names_the_code_reads() {
             tagged.value.as_str().unwrap().trim_start_matches("${AWS::StackName}/").to_owned()
         })
         .collect();
-    let expected: BTreeSet<String> = ["retailcrm", "smartme", "sber", "smallcase", "oauth", "webhook/schurter"]
-        .into_iter()
-        .map(String::from)
-        .collect();
+    let expected: BTreeSet<String> =
+        ["retailcrm", "smartme", "sber", "smallcase", "oauth", "webhook/schurter", "smartme-oauth", "oidc", "sealing"]
+            .into_iter()
+            .map(String::from)
+            .collect();
     assert_eq!(names, expected);
     // The same names are what the local secrets file provides.
     let local: serde_json::Value =

@@ -10,6 +10,9 @@
 //! | access tokens (HS256) | `oauth::access_token::verify_genuine` | `jsonwebtoken::decode` (aws-lc-rs `hmac::verify`, constant time) |
 //! | smallcaseAuthTokens the Gateway returns | `smallcase::auth_token::auth_id_of` | `jsonwebtoken::decode` |
 //! | authorization codes, refresh tokens | `oauth::grants` | not compared: looked up by their SHA-256 as the key |
+//! | upstream sign-ins' browser binding, OIDC nonces | `upstream::pending::take`, `upstream::oidc::verify_id_token` | `crypto::constant_time_eq` |
+//! | OIDC ID tokens (asymmetric signatures) | `upstream::oidc::verify_id_token` | `jsonwebtoken::decode` |
+//! | sealed grants (AES-256-GCM tags) | `crypto::sealing::SealingKeys::open` | aws-lc-rs `open_in_place` (constant-time tag check) |
 
 use std::path::Path;
 
@@ -34,8 +37,8 @@ fn function(file: &str, name: &str) -> String {
 #[test]
 fn each_secret_comparison_goes_through_its_constant_time_call() {
     let sites = [
-        ("crypto.rs", "verify_hmac_sha256", ".verify_slice("),
-        ("crypto.rs", "constant_time_eq", ".ct_eq("),
+        ("crypto/mod.rs", "verify_hmac_sha256", ".verify_slice("),
+        ("crypto/mod.rs", "constant_time_eq", ".ct_eq("),
         ("partners/webhooks/schemes.rs", "matching", "verify_hmac_sha256("),
         ("partners/retailcrm/registration.rs", "token_is_valid", "verify_hmac_sha256("),
         ("codec/basic_auth.rs", "matches", "constant_time_eq("),
@@ -46,6 +49,10 @@ fn each_secret_comparison_goes_through_its_constant_time_call() {
         ("identity/oauth/access_token.rs", "verify_genuine", "jsonwebtoken::decode::<"),
         ("identity/oauth/access_token.rs", "verify", "verify_genuine("),
         ("partners/smallcase/auth_token.rs", "auth_id_of", "jsonwebtoken::decode::<"),
+        ("identity/upstream/pending.rs", "take", "constant_time_eq("),
+        ("identity/upstream/oidc.rs", "verify_id_token", "constant_time_eq("),
+        ("identity/upstream/oidc.rs", "verify_id_token", "jsonwebtoken::decode::<"),
+        ("crypto/sealing.rs", "open", ".open_in_place("),
     ];
     for (file, name, call) in sites {
         let body = function(file, name);

@@ -17,18 +17,21 @@ pub mod iam;
 pub mod lambda_logs;
 pub mod leaks;
 pub mod moto;
+pub mod oidc;
 pub mod proxy;
 pub mod retailcrm;
 pub mod roles;
 pub mod runtime;
 pub mod sber_api;
 pub mod smallcase;
-pub mod smartme_api;
+/// smart-me, played by the sandbox (the local runner uses the same fake).
+pub use sandbox::smartme as smartme_api;
 pub mod stack;
 pub mod stream_filter;
 pub mod telemetry;
 pub mod template;
 pub mod tls;
+pub mod upstream;
 
 use std::path::PathBuf;
 
@@ -43,29 +46,7 @@ pub fn unique_name(prefix: &str) -> String {
     format!("{prefix}-{:016x}", rand::rng().random::<u64>())
 }
 
-/// Serves `service` on every connection `listener` accepts, each on its own task, until the test ends.
-pub fn serve_http<S>(listener: tokio::net::TcpListener, service: S)
-where
-    S: hyper::service::Service<
-            hyper::Request<hyper::body::Incoming>,
-            Response = hyper::Response<http_body_util::Full<bytes::Bytes>>,
-        > + Clone
-        + Send
-        + 'static,
-    S::Future: Send + 'static,
-    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-{
-    tokio::spawn(async move {
-        while let Ok((stream, _)) = listener.accept().await {
-            let service = service.clone();
-            tokio::spawn(async move {
-                let io = hyper_util::rt::TokioIo::new(stream);
-                // A peer hanging up mid-request is not the test's concern; a service error closes the connection.
-                let _ = hyper::server::conn::http1::Builder::new().serve_connection(io, service).await;
-            });
-        }
-    });
-}
+pub use sandbox::serve_http;
 
 /// Generates `mod embedded` and `mod dynamodb`, each with one `#[tokio::test]` per named async fn taking a
 /// [`stack::Backend`], so a behaviour suite runs against both implementations of the ports.

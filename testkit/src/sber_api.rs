@@ -1,4 +1,5 @@
-//! A fake of Sber's partner API on loopback (`POST /v1/state`, `POST`/`PUT`/`DELETE /v1/devices`): checks the
+//! A fake of Sber's partner API on loopback (`POST /v1/state`, `POST`/`PUT`/`DELETE /v1/devices`,
+//! `POST /v1/unlink`): checks the
 //! project's key in `Authorization`, records every call, and answers as told (success, 500, 429 with
 //! `Retry-After`) for a chosen number of calls.
 
@@ -121,8 +122,10 @@ async fn serve(
     let (method, path) = (request.method().to_string(), request.uri().path().to_owned());
     let bytes = request.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
     let body = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
-    let known =
-        matches!((method.as_str(), path.as_str()), ("POST", "/v1/state") | ("POST" | "PUT" | "DELETE", "/v1/devices"));
+    let known = matches!(
+        (method.as_str(), path.as_str()),
+        ("POST", "/v1/state" | "/v1/unlink") | ("POST" | "PUT" | "DELETE", "/v1/devices")
+    );
     let mut state = state.lock().unwrap();
     let failure = state.always.or_else(|| state.planned.pop_front());
     let (status, headers, answer): (u16, Vec<(&str, String)>, &str) =

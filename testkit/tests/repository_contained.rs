@@ -65,7 +65,9 @@ fn tracked_files(root: &Path) -> Vec<PathBuf> {
 fn no_file_names_a_path_outside_the_repository() {
     let root = testkit::workspace_root();
     let mut outside = Vec::new();
-    for file in tracked_files(&root) {
+    // This file names climbing paths as the scanner's own examples.
+    let this_file = root.join("testkit/tests/repository_contained.rs");
+    for file in tracked_files(&root).into_iter().filter(|f| *f != this_file) {
         // Binary files (test vectors) and lockfiles name no paths.
         let Ok(text) = std::fs::read_to_string(&file) else { continue };
         let folder = file.parent().unwrap_or(&root).to_path_buf();

@@ -242,11 +242,38 @@ async fn device_links_unlinks_and_removals_tell_sber(backend: Backend) {
     assert_eq!(calls[3].1, json!({"device_ids": [other]}), "removing the user removes their devices");
 }
 
+/// The vendor unlinks a user (their smart-me grant is gone): Sber hears `POST /v1/unlink {"user_id"}`, once, and
+/// the link is forgotten, so nothing more is pushed for them; a Sber that fails keeps the request for the retry.
+async fn the_vendors_unlink_reaches_sber_once(backend: Backend) {
+    let stack = stack(backend).await;
+    stack.sber_links_alice().await;
+    stack.take();
+    stack.sber.fail_next(&[Failure::ServerError, Failure::ServerError, Failure::ServerError]);
+    shared::partners::sber::request_unlink(stack.admin.as_ref(), &stack.alice, now()).await.unwrap();
+    let delivered = stack.deliver().await;
+    assert!(delivered.dead_letters.is_empty(), "retried until Sber took it: {delivered:?}");
+    let unlinks: Vec<Value> =
+        stack.sber.accepted().into_iter().filter(|c| c.path == "/v1/unlink").map(|c| c.body).collect();
+    assert_eq!(unlinks, [json!({"user_id": stack.alice})]);
+    assert!(stack.admin.get(&keys::sber_link(&stack.alice)).await.unwrap().is_none(), "the link is forgotten");
+    // Asked again for a user Sber no longer links: nothing to mark, nothing sent.
+    shared::partners::sber::request_unlink(stack.admin.as_ref(), &stack.alice, now()).await.unwrap();
+    stack.deliver().await;
+    assert_eq!(stack.sber.accepted().iter().filter(|c| c.path == "/v1/unlink").count(), 1);
+    // And a reading of a meter she owned pushes nothing.
+    Users::new(stack.admin.as_ref()).link_device(&stack.alice, &METER.to_string(), "Kitchen", now()).await.unwrap();
+    stack.deliver().await;
+    assert_eq!(stack.post(&[(SWITCH, 1.0)], 5).await, 200);
+    stack.deliver().await;
+    assert!(stack.sber.accepted().iter().all(|c| c.path != "/v1/state" && c.path != "/v1/devices"));
+}
+
 testkit::on_both_backends!(
     a_reading_pushes_what_sber_sees_and_a_redelivery_nothing,
     users_sber_has_not_linked_are_never_pushed,
     sber_failing_is_retried_honouring_429_then_dead_lettered,
     device_links_unlinks_and_removals_tell_sber,
+    the_vendors_unlink_reaches_sber_once,
 );
 
 /// Sber's partner API chains to a root Lambda's trust store lacks (the Russian Trusted Root CA): without the

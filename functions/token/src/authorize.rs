@@ -12,7 +12,7 @@ use shared::identity::oauth::{OAuthSettings, csrf, login_page};
 
 const WRONG_CREDENTIALS: &str = "The login or password is incorrect.";
 
-fn error_page(status: StatusCode, message: &str) -> Response<Body> {
+pub(crate) fn error_page(status: StatusCode, message: &str) -> Response<Body> {
     web_page::response(status, login_page::error_page(message), None)
 }
 
@@ -54,9 +54,12 @@ pub async fn show(function: &TokenFunction, request: &Request) -> Response<Body>
         Ok(settings) => settings,
         Err(error) => return error_page(error.status, "Sign-in is unavailable right now. Please try again later."),
     };
-    match authorize::validate(&settings, &query) {
-        Ok((authorization, _)) => form(function, request, &settings, &authorization, StatusCode::OK, "", None),
-        Err(error) => refused(error),
+    match (authorize::validate(&settings, &query), &function.upstream) {
+        (Ok((authorization, _)), None) => form(function, request, &settings, &authorization, StatusCode::OK, "", None),
+        (Ok((authorization, _)), Some(upstream)) => {
+            crate::upstream::depart(function, upstream.as_ref(), request, &authorization).await
+        }
+        (Err(error), _) => refused(error),
     }
 }
 

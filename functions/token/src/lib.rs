@@ -5,6 +5,7 @@
 mod authorize;
 mod smallcase;
 mod token_endpoint;
+mod upstream;
 
 use lambda_http::http::{HeaderValue, StatusCode, header};
 use shared::Deps;
@@ -16,7 +17,11 @@ use shared::env::{ConfigError, Vars};
 use shared::identity::oauth::grants::Lifetimes;
 use shared::identity::oauth::sign_in::SignInPolicy;
 use shared::identity::oauth::{AccessVerifier, OAuthSettings};
+use shared::identity::upstream::oidc::Oidc;
+use shared::identity::upstream::{SignInMode, Upstream};
 use shared::partners::smallcase::for_user::ForUser;
+use shared::partners::smartme::account::SmartMeAccounts;
+use std::sync::Arc;
 
 /// Largest OAuth form body accepted (bytes).
 const MAX_FORM_BODY: usize = 16 * 1024;
@@ -32,13 +37,22 @@ pub struct TokenFunction {
     smallcase: ForUser,
     /// The web origins smallcase whitelisted for the partner (`SMALLCASE_ALLOWED_ORIGINS`).
     smallcase_cors: Cors,
+    /// Where people sign in (`SIGN_IN`): `None` with our own passwords, else the upstream identity provider.
+    upstream: Option<Arc<dyn Upstream>>,
 }
 
 impl TokenFunction {
     pub fn new(deps: Deps, vars: &Vars) -> Result<Self, ConfigError> {
         let public_url = vars.public_url()?;
         let sign_in = SignInPolicy::from_vars(vars)?;
+        let (store, secrets) = (deps.store.clone(), deps.secrets.clone());
+        let upstream: Option<Arc<dyn Upstream>> = match SignInMode::from_vars(vars)? {
+            SignInMode::Local => None,
+            SignInMode::SmartMe => Some(Arc::new(SmartMeAccounts::from_vars(vars, store, secrets)?)),
+            SignInMode::Oidc => Some(Arc::new(Oidc::from_vars(vars, store, secrets)?)),
+        };
         Ok(Self {
+            upstream,
             lifetimes: sign_in.lifetimes,
             sign_in,
             smallcase_verifier: AccessVerifier::for_audiences(
@@ -83,9 +97,12 @@ impl Handler for TokenFunction {
             let response = smallcase::route(self, &request, route).await;
             return self.smallcase_cors.decorate(&request, response);
         }
-        match (route.path, route.method) {
-            ("/oauth/authorize", "POST") => authorize::submit(self, &request).await,
-            ("/oauth/authorize", _) => authorize::show(self, &request).await,
+        match (route.path, route.method, &self.upstream) {
+            ("/oauth/authorize", "POST", None) => authorize::submit(self, &request).await,
+            ("/oauth/authorize", "POST", Some(_)) => upstream::no_passwords(),
+            ("/oauth/authorize", _, _) => authorize::show(self, &request).await,
+            ("/oauth/callback", _, Some(upstream)) => upstream::callback(self, upstream.as_ref(), &request).await,
+            ("/oauth/callback", _, None) => upstream::not_used(),
             _ => token_endpoint::handle(self, &request).await,
         }
     }

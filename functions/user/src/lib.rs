@@ -11,9 +11,9 @@ use shared::identity::oauth::{AccessClaims, AccessVerifier, TokenError, access_t
 use shared::partners::sber::SberHome;
 use shared::partners::sber::calls::{CallError, SberCall};
 use shared::partners::sber::features::Units;
-use shared::partners::smartme::control::{DeviceControl, SmartMeApi};
+use shared::partners::smartme::account::SmartMeAccounts;
+use shared::partners::smartme::control::DeviceControl;
 use std::sync::Arc;
-use std::time::Duration;
 
 /// Largest body accepted (bytes): 100 device ids or commands fit many times over.
 const MAX_BODY: usize = 64 * 1024;
@@ -31,10 +31,8 @@ pub struct UserFunction {
 
 impl UserFunction {
     pub fn new(deps: Deps, vars: &Vars) -> Result<Self, ConfigError> {
-        let timeout = Duration::from_millis(vars.parse_or("SMARTME_TIMEOUT_MS", 5_000)?);
-        let api = vars.get_or("SMARTME_API_URL", "https://smart-me.com");
-        let control: Arc<dyn DeviceControl> = Arc::new(SmartMeApi::new(api, deps.secrets.clone(), timeout));
-        Self::with_control(deps, vars, control)
+        let accounts = SmartMeAccounts::from_vars(vars, deps.store.clone(), deps.secrets.clone())?;
+        Self::with_control(deps, vars, Arc::new(accounts))
     }
 
     /// The same function with another device-control port.
@@ -47,7 +45,13 @@ impl UserFunction {
         let online_window_s = vars.parse_or("SBER_ONLINE_WINDOW_S", 300)?;
         let client_id = vars.get_or("SBER_CLIENT_ID", "sber");
         Ok(Self {
-            home: SberHome { store: deps.store.clone(), control, units, online_window_s },
+            home: SberHome {
+                store: deps.store.clone(),
+                control,
+                units,
+                online_window_s,
+                client_id: client_id.to_owned(),
+            },
             deps,
             verifier: AccessVerifier::for_linked_client(vars.public_url()?, client_id),
             client_id: client_id.to_owned(),

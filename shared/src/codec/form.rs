@@ -101,6 +101,11 @@ pub fn encode<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> String
     serializer.finish()
 }
 
+/// `text` form-urlencoded on its own (the parts of a client's Basic credentials, RFC 6749 section 2.3.1).
+pub fn encode_component(text: &str) -> String {
+    form_urlencoded::byte_serialize(text.as_bytes()).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -43,6 +43,7 @@ pub const ROUTES: &[Route] = &[
     route("webhook", "POST", "/webhooks/{source}"),
     route("token", "GET", "/oauth/authorize"),
     route("token", "POST", "/oauth/authorize"),
+    route("token", "GET", "/oauth/callback"),
     route("token", "POST", "/oauth/token"),
     route("token", "POST", "/smallcase/token"),
     route("token", "POST", "/smallcase/transaction"),

@@ -2,4 +2,5 @@
 //! access tokens) that links them to partners.
 
 pub mod oauth;
+pub mod upstream;
 pub mod users;

@@ -22,7 +22,7 @@ pub fn now() -> i64 {
 
 /// The changes the stores' writes make: a webhook delivery, a post of two meters' readings, an installation
 /// registered then switched off and its settings saved, a user connecting to smallcase and then being removed, a user
-/// added with a meter.
+/// added with a meter, Sber linking that user and the vendor unlinking them.
 pub async fn changes() -> Vec<Change> {
     let dir = std::env::temp_dir().join(testkit::unique_name("events"));
     std::fs::create_dir_all(&dir).unwrap();
@@ -83,5 +83,10 @@ pub async fn changes() -> Vec<Change> {
     let users = shared::identity::users::Users::new(&store);
     let user = users.add("meter-owner", "meter-owner-password", now()).await.unwrap();
     users.link_device(&user.id, &uuid::Uuid::from_u128(1).to_string(), "Hall", now()).await.unwrap();
+
+    // Sber links the user, then the vendor unlinks them (what tells Sber `POST /v1/unlink`, no event).
+    let link = shared::ports::store::Item::new(shared::ports::store::keys::sber_link(&user.id));
+    store.put(link.with("userId", shared::ports::store::Value::str(&user.id)), Condition::Always).await.unwrap();
+    shared::partners::sber::request_unlink(&store, &user.id, now()).await.unwrap();
     collected.lock().unwrap().clone()
 }

@@ -5,6 +5,7 @@
 //! the family, and with it every access token issued in it (their `jti` names the family).
 
 use super::access_token::{self, AccessClaims};
+use super::authorize::{AuthorizeRequest, redirect_with};
 use super::pkce;
 use super::settings::{Client, OAuthSettings};
 use crate::codec::ApiError;
@@ -152,6 +153,24 @@ impl Grants<'_> {
             Err(e) if e.is_condition_failed() => Ok(code),
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// Finishes `authorization` for `user_id`, however they signed in: a one-time code for the client, and the
+    /// client's redirect location carrying it and the client's state (RFC 6749 section 4.1.2).
+    pub async fn finish(&self, authorization: &AuthorizeRequest, user_id: &str) -> Result<String, GrantError> {
+        let grant = CodeGrant {
+            user_id: user_id.to_owned(),
+            client_id: authorization.client_id.clone(),
+            redirect_uri: authorization.redirect_uri.clone(),
+            scope: authorization.scope.clone(),
+            challenge: authorization.code_challenge.clone(),
+        };
+        let code = self.issue_code(&grant).await?;
+        tracing::info!(client_id = authorization.client_id, user_id, "authorization code issued");
+        Ok(redirect_with(
+            &authorization.redirect_uri,
+            &[("code", code.as_str()), ("state", authorization.state.as_str())],
+        ))
     }
 
     /// The `authorization_code` grant: checks the code against the authenticated `client`, the redirect URI and the

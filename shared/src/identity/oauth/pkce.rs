@@ -14,6 +14,11 @@ pub fn valid_verifier(verifier: &str) -> bool {
         && verifier.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
 }
 
+/// A fresh code verifier (32 random bytes, base64url: 43 characters), for our own requests to an upstream.
+pub fn new_verifier() -> String {
+    crate::crypto::random_token(32)
+}
+
 /// The S256 challenge of `verifier`.
 pub fn challenge_of(verifier: &str) -> String {
     to_base64url(&sha256(verifier.as_bytes()))
@@ -38,6 +43,8 @@ mod tests {
         assert!(verifies(verifier, challenge));
         assert!(!verifies("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXK", challenge));
         assert!(!verifies("short", &challenge_of("short")), "short verifiers are malformed even if they hash right");
+        let fresh = new_verifier();
+        assert!(valid_verifier(&fresh) && verifies(&fresh, &challenge_of(&fresh)) && fresh != new_verifier());
     }
 
     proptest! {

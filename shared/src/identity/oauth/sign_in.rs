@@ -2,8 +2,8 @@
 //! budget, the per-login throttle reserved before hashing, the password checked (a decoy hash for unknown logins,
 //! so the answer time tells nothing), then a one-time code for the client (RFC 6749 section 4.1.2).
 
-use super::authorize::{self, AuthorizeRequest};
-use super::grants::{CodeGrant, Grants, Lifetimes};
+use super::authorize::AuthorizeRequest;
+use super::grants::{Grants, Lifetimes};
 use super::settings::OAuthSettings;
 use super::throttle::{HashBudget, LoginThrottle, Reservation};
 use crate::env::{ConfigError, Vars};
@@ -96,18 +96,6 @@ impl SignInPolicy {
             tracing::warn!(%error, "sign-in reservation not given back");
         }
         let grants = Grants { store, settings, lifetimes: self.lifetimes, now };
-        let grant = CodeGrant {
-            user_id: user.id.clone(),
-            client_id: authorization.client_id.clone(),
-            redirect_uri: authorization.redirect_uri.clone(),
-            scope: authorization.scope.clone(),
-            challenge: authorization.code_challenge.clone(),
-        };
-        let code = grants.issue_code(&grant).await.map_err(|_| SignInError::Unavailable)?;
-        tracing::info!(client_id = authorization.client_id, user_id = user.id, "authorization code issued");
-        Ok(authorize::redirect_with(
-            &authorization.redirect_uri,
-            &[("code", code.as_str()), ("state", authorization.state.as_str())],
-        ))
+        grants.finish(authorization, &user.id).await.map_err(|_| SignInError::Unavailable)
     }
 }

@@ -52,6 +52,15 @@ pub struct Users<'s> {
     store: &'s dyn Store,
 }
 
+/// The attributes of a user who signs in upstream (`crate::identity::upstream::identities` writes them): the
+/// provider, the key of their identity index item, a name to show; the index item's pointer attribute.
+pub mod upstream_profile {
+    pub const PROVIDER: &str = "provider";
+    pub const IDENTITY: &str = "identity";
+    pub const DISPLAY: &str = "displayName";
+    pub const USER: &str = "user";
+}
+
 /// A user id nobody has (ids are `u-` and 20 hex digits): the profile read for unknown logins.
 const DECOY_USER_ID: &str = "u-decoy";
 
@@ -189,6 +198,11 @@ impl Users<'_> {
     pub async fn remove_found(&self, user: &User) -> Result<(), UserError> {
         for device in self.devices(&user.id).await? {
             self.store.delete(&MeterOwner::key(&device.id, &user.id), Condition::Always).await?;
+        }
+        // An upstream account signing in again after this is a new user.
+        let profile = self.store.get(&keys::user_profile(&user.id)).await?;
+        if let Some(identity) = profile.as_ref().and_then(|p| p.str(upstream_profile::IDENTITY)) {
+            self.store.delete(&keys::upstream_identity_in(identity), Condition::Always).await?;
         }
         for item in self.store.query(&Query::partition(keys::user_partition(&user.id))).await? {
             self.store.delete(&item.key, Condition::Always).await?;

@@ -43,7 +43,7 @@ impl SberHome {
             }
             SberCall::Devices => {
                 self.remember_link(user, now).await.map_err(unavailable)?;
-                self.devices(user).await.map_err(unavailable)
+                self.devices(user, now).await.map_err(unavailable)
             }
             SberCall::Query(body) => {
                 let ids = requests::query(body).map_err(CallError::Malformed)?;
@@ -51,7 +51,7 @@ impl SberHome {
             }
             SberCall::Command(body) => {
                 let commands = requests::command(body).map_err(CallError::Malformed)?;
-                self.command(user, &commands).await.map_err(unavailable)
+                self.command(user, &commands, now).await.map_err(unavailable)
             }
             SberCall::Unlink { client_id } => {
                 // Sber unlinks whatever we answer: revoke what we can, and answer 200 even if it was done before.

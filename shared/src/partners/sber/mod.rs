@@ -28,6 +28,8 @@ pub struct SberHome {
     pub units: Units,
     /// A meter is `online` while its newest reading is younger than this.
     pub online_window_s: i64,
+    /// Our OAuth client Sber links with (`SBER_CLIENT_ID`): whose tokens a cut-off revokes.
+    pub client_id: String,
 }
 
 /// Sber's error codes (common and per device).
@@ -114,8 +116,25 @@ impl SberHome {
         self.store.delete(&keys::sber_link(user_id), crate::ports::store::Condition::Always).await
     }
 
-    /// `GET /v1/devices`.
-    pub async fn devices(&self, user_id: &str) -> Result<Value, StoreError> {
+    /// The vendor cuts `user_id` off Sber at `now` (their smart-me grant is gone): our tokens Sber holds for them
+    /// stop working at once, and Sber is told to unlink them (`POST /v1/unlink`, sent by `notify`).
+    pub async fn cut_off(&self, user_id: &str, now: i64) -> Result<(), StoreError> {
+        let revoked =
+            crate::identity::oauth::grants::unlink(self.store.as_ref(), user_id, &self.client_id, now).await?;
+        request_unlink(self.store.as_ref(), user_id, now).await?;
+        tracing::warn!(user_id, revoked, "cut off Sber: the user's smart-me grant is gone");
+        Ok(())
+    }
+
+    /// `GET /v1/devices` at `now`: the user's meters, read again from their smart-me account first when they come
+    /// from there.
+    pub async fn devices(&self, user_id: &str, now: i64) -> Result<Value, StoreError> {
+        match self.control.refresh_meters(user_id, now).await {
+            Ok(()) => {}
+            Err(ControlError::Revoked) => self.cut_off(user_id, now).await?,
+            // The meters known so far are still the user's: answered as stored.
+            Err(error) => tracing::warn!(%error, user_id, "meters not read again from smart-me"),
+        }
         let (devices, latest) = self.owned(user_id).await?;
         let empty = Values::new();
         let devices: Vec<Value> = devices
@@ -166,8 +185,14 @@ impl SberHome {
 
     /// `POST /v1/command`: `on_off` on switchable meters through the control port; only confirmed states are
     /// answered, everything else is a per-device error (a meter without a switch refuses `on_off`).
-    pub async fn command(&self, user_id: &str, commands: &[Entry<DeviceCommand>]) -> Result<Value, StoreError> {
+    pub async fn command(
+        &self,
+        user_id: &str,
+        commands: &[Entry<DeviceCommand>],
+        now: i64,
+    ) -> Result<Value, StoreError> {
         let (devices, latest) = self.owned(user_id).await?;
+        let mut cut_off = false;
         let mut confirmed = serde_json::Map::new();
         let mut errors = Vec::new();
         for entry in commands {
@@ -186,21 +211,27 @@ impl SberHome {
             let mut done = Vec::new();
             for state in states {
                 match (state.key.as_str(), &state.value) {
-                    ("on_off", StateValue::Bool(on)) if switchable => match self.control.switch(id, *on).await {
-                        Ok(()) => {
-                            done.push(features::bool_state("on_off", *on));
-                            if let Err(error) = self.record_switch(id, *on).await {
-                                tracing::warn!(%error, device_id = id, "confirmed switch state not recorded");
+                    ("on_off", StateValue::Bool(on)) if switchable => {
+                        match self.control.switch(user_id, id, *on, now).await {
+                            Ok(()) => {
+                                done.push(features::bool_state("on_off", *on));
+                                if let Err(error) = self.record_switch(id, *on).await {
+                                    tracing::warn!(%error, device_id = id, "confirmed switch state not recorded");
+                                }
+                            }
+                            Err(ControlError::NotSwitchable) => {
+                                errors.push(device_error(id, 400, "this meter cannot be switched"));
+                            }
+                            Err(ControlError::Revoked) => {
+                                cut_off = true;
+                                errors.push(device_error(id, 403, "the account's smart-me access was revoked"));
+                            }
+                            Err(error) => {
+                                tracing::warn!(%error, device_id = id, "switch command failed");
+                                errors.push(device_error(id, 503, "the meter did not confirm the command; try again"));
                             }
                         }
-                        Err(ControlError::NotSwitchable) => {
-                            errors.push(device_error(id, 400, "this meter cannot be switched"));
-                        }
-                        Err(error) => {
-                            tracing::warn!(%error, device_id = id, "switch command failed");
-                            errors.push(device_error(id, 503, "the meter did not confirm the command; try again"));
-                        }
-                    },
+                    }
                     ("on_off", StateValue::Bool(_)) => {
                         errors.push(device_error(id, 400, "this meter cannot be switched"));
                     }
@@ -212,6 +243,9 @@ impl SberHome {
                 confirmed.insert(id.clone(), json!({"states": done}));
             }
         }
+        if cut_off {
+            self.cut_off(user_id, now).await?;
+        }
         let mut answer = json!({"devices": confirmed});
         if !errors.is_empty() {
             answer["errors"] = Value::Array(errors);
@@ -219,6 +253,19 @@ impl SberHome {
         Ok(answer)
     }
 }
+
+/// Asks `notify` to tell Sber that the vendor unlinked `user_id` (`POST /v1/unlink`): marks their Sber link, if
+/// Sber linked them; `notify` sends the call and then forgets the link.
+pub async fn request_unlink(store: &dyn Store, user_id: &str, now: i64) -> Result<(), StoreError> {
+    let update = crate::ports::store::Update::default().set(UNLINK_REQUESTED, crate::ports::store::Value::int(now));
+    match store.update(&keys::sber_link(user_id), update, crate::ports::store::Condition::ItemPresent).await {
+        Err(error) if !error.is_condition_failed() => Err(error),
+        _ => Ok(()),
+    }
+}
+
+/// The Sber link attribute that asks `notify` for `POST /v1/unlink`.
+pub const UNLINK_REQUESTED: &str = "unlinkRequestedAt";
 
 /// One device as `/v1/devices` describes it.
 pub fn sber_device(device: &Device, values: &Values, units: &Units) -> Value {

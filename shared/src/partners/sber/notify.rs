@@ -18,16 +18,17 @@ use crate::identity::users::{Device, MeterOwner};
 use crate::partners::smartme::latest::LatestState;
 use crate::ports::secrets::Secrets;
 use crate::ports::store::changes::{Change, ChangeKind};
-use crate::ports::store::{Item, Query, SortRange, Store, StoreError, keys};
+use crate::ports::store::{Condition, Item, Query, SortRange, Store, StoreError, keys};
 use serde_json::{Value as Json, json};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-/// Whether `change` is one `notify` handles: a meter's latest state or an owner item (the template's stream
-/// filter passes exactly these).
+/// Whether `change` is one `notify` handles: a meter's latest state, an owner item, or a Sber link modified (the
+/// vendor asking Sber to unlink a user); the template's stream filter passes exactly these.
 pub fn is_relevant(change: &Change) -> bool {
     LatestState::device_of(&change.key).is_some()
         || (keys::meter_of(&change.key.pk).is_some() && change.key.sk.starts_with(keys::OWNER_PREFIX))
+        || (keys::sber_link_user(&change.key).is_some() && change.kind == ChangeKind::Modify)
 }
 
 /// The notifier of one deployment.
@@ -58,6 +59,8 @@ struct UserCalls {
     added: BTreeMap<String, Json>,
     changed: BTreeMap<String, Json>,
     removed: BTreeSet<String>,
+    /// The vendor unlinked the user: `POST /v1/unlink`, then the link is forgotten.
+    unlink: bool,
     records: BTreeSet<String>,
 }
 
@@ -110,27 +113,30 @@ impl Notifier {
             }
         };
         for (user_id, user) in calls {
-            let mut requests: Vec<(&str, Json)> = Vec::new();
+            // Device removals first, then additions and changes, the unlink last but for the states (which an
+            // unlinked user no longer gets).
+            let mut requests: Vec<(&str, &str, Json)> = Vec::new();
             if !user.removed.is_empty() {
-                requests.push(("DELETE", json!({"device_ids": user.removed})));
+                requests.push(("DELETE", "/v1/devices", json!({"device_ids": user.removed})));
             }
             if !user.added.is_empty() {
-                requests
-                    .push(("POST", json!({"user_id": user_id, "devices": user.added.values().collect::<Vec<_>>()})));
+                let devices: Vec<&Json> = user.added.values().collect();
+                requests.push(("POST", "/v1/devices", json!({"user_id": user_id, "devices": devices})));
             }
             if !user.changed.is_empty() {
-                requests
-                    .push(("PUT", json!({"user_id": user_id, "devices": user.changed.values().collect::<Vec<_>>()})));
+                let devices: Vec<&Json> = user.changed.values().collect();
+                requests.push(("PUT", "/v1/devices", json!({"user_id": user_id, "devices": devices})));
             }
-            let mut states = None;
-            if !user.states.is_empty() {
+            if user.unlink {
+                requests.push(("POST", "/v1/unlink", json!({"user_id": user_id})));
+            } else if !user.states.is_empty() {
                 let devices: serde_json::Map<String, Json> =
                     user.states.into_iter().map(|(id, states)| (id, json!({"states": states}))).collect();
-                states = Some(json!({"devices": devices}));
+                requests.push(("POST", "/v1/state", json!({"devices": devices})));
             }
             let mut ok = true;
-            for (method, body) in requests.iter().map(|(m, b)| (*m, b)).chain(states.as_ref().map(|b| ("STATE", b))) {
-                let (method, path) = if method == "STATE" { ("POST", "/v1/state") } else { (method, "/v1/devices") };
+            for (method, path, body) in &requests {
+                let (method, path) = (*method, *path);
                 match self.sber.send(&authorization, method, path, body).await {
                     Ok(()) => {
                         outcome.calls += 1;
@@ -148,6 +154,14 @@ impl Notifier {
             }
             if !ok {
                 failed.extend(user.records);
+            } else if user.unlink {
+                // Told (or refused for good): no more pushes for a user Sber no longer links.
+                if let Err(error) = self.store.delete(&keys::sber_link(&user_id), Condition::Always).await {
+                    tracing::error!(%error, user_id, "unlinked user's Sber link not forgotten; handed back");
+                    failed.extend(user.records);
+                } else {
+                    tracing::info!(user_id, "Sber told of the vendor's unlink");
+                }
             }
         }
         outcome.failed = failed.into_iter().collect();
@@ -156,6 +170,15 @@ impl Notifier {
 
     /// What `change` asks to tell Sber, added to `calls`.
     async fn plan(&self, change: &Change, now: i64, calls: &mut BTreeMap<String, UserCalls>) -> Result<(), StoreError> {
+        if let Some(user_id) = keys::sber_link_user(&change.key) {
+            let requested = |item: Option<&Item>| item.is_some_and(|i| i.get(super::UNLINK_REQUESTED).is_some());
+            if !requested(change.old.as_ref()) && requested(change.new.as_ref()) {
+                let user = calls.entry(user_id.to_owned()).or_default();
+                user.unlink = true;
+                user.records.insert(change.sequence.clone());
+            }
+            return Ok(());
+        }
         let Some(meter) = keys::meter_of(&change.key.pk) else { return Ok(()) };
         if change.key.sk == "LATEST" {
             return self.plan_state(meter, change, now, calls).await;

@@ -8,6 +8,7 @@
 //! | `POST /v1/devices` | `{"user_id", "devices": [<device>...]}` (added) |
 //! | `PUT /v1/devices` | `{"user_id", "devices": [<device>...]}` (changed: name, model) |
 //! | `DELETE /v1/devices` | `{"device_ids": [...]}` (removed) |
+//! | `POST /v1/unlink` | `{"user_id"}` (the vendor unlinked the user) |
 
 use crate::ports::partner_http::{CallFailure, PartnerClient};
 use crate::ports::secrets::{SecretError, Secrets};

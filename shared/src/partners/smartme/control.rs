@@ -1,18 +1,17 @@
-//! The device-control port, and its smart-me REST implementation: `GET /api/Actions/{id}` finds the meter's
-//! on/off action, `POST /api/Actions` `{"DeviceID", "Actions": [{"ObisCode", "Value"}]}` sets it (204 confirms).
+//! The device-control port (its smart-me implementation is [`super::account::SmartMeAccounts`]: with the
+//! credentials that act for the meter's owner, `GET /api/Actions/{id}` finds the meter's main switch and
+//! `POST /api/Actions` sets it; a 2xx confirms).
 
-use super::secret::SmartMeSecret;
-use crate::ports::partner_http::{CallFailure, PartnerClient};
-use crate::ports::secrets::Secrets;
-use serde_json::{Value, json};
-use std::sync::Arc;
-use std::time::Duration;
+use serde_json::Value;
 
 /// Why a switch command did not take effect; messages never contain credentials.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ControlError {
     #[error("the device cannot be switched")]
     NotSwitchable,
+    /// The owner's smart-me grant is gone: nothing may act for them.
+    #[error("the owner's smart-me access was revoked")]
+    Revoked,
     #[error("smart-me did not confirm the command: {0}")]
     Failed(String),
 }
@@ -20,79 +19,47 @@ pub enum ControlError {
 /// Switches devices and answers only what the device cloud confirmed.
 #[async_trait::async_trait]
 pub trait DeviceControl: Send + Sync {
-    /// Turns `device_id` on or off; `Ok` only once the device cloud accepted the command.
-    async fn switch(&self, device_id: &str, on: bool) -> Result<(), ControlError>;
-}
+    /// Turns `device_id`, a meter of `user_id`, on or off at `now`; `Ok` only once the device cloud accepted it.
+    async fn switch(&self, user_id: &str, device_id: &str, on: bool, now: i64) -> Result<(), ControlError>;
 
-/// smart-me's REST API, with credentials read from the `smartme` secret at each call (so rotation needs no
-/// redeploy; the secrets port caches them).
-pub struct SmartMeApi {
-    http: PartnerClient,
-    base: String,
-    secrets: Arc<dyn Secrets>,
-}
-
-impl SmartMeApi {
-    pub fn new(base: &str, secrets: Arc<dyn Secrets>, timeout: Duration) -> Self {
-        Self { http: PartnerClient::new("smartme", timeout), base: base.trim_end_matches('/').to_owned(), secrets }
-    }
-
-    async fn auth(&self) -> Result<String, ControlError> {
-        let secret =
-            SmartMeSecret::load(self.secrets.as_ref()).await.map_err(|e| ControlError::Failed(e.to_string()))?;
-        secret
-            .rest_auth()
-            .map(|a| a.header())
-            .ok_or_else(|| ControlError::Failed("the smartme secret holds no REST API credentials".into()))
-    }
-
-    fn failed(failure: CallFailure) -> ControlError {
-        ControlError::Failed(match failure {
-            CallFailure::Timeout(_) => "timed out".into(),
-            CallFailure::Unreachable => "unreachable".into(),
-            CallFailure::BodyLost { status } => format!("HTTP {status} without a readable body"),
-        })
-    }
-
-    /// The ObisCode of the device's on/off action, if it has one.
-    async fn on_off_action(&self, device_id: &str, auth: &str) -> Result<Option<String>, ControlError> {
-        let request = |client: &reqwest::Client| {
-            client
-                .get(format!("{}/api/Actions/{device_id}", self.base))
-                .header("authorization", auth)
-                .header("accept", "application/json")
-        };
-        let (status, bytes) = self.http.exchange(request).await.map_err(Self::failed)?;
-        if status == 404 {
-            return Ok(None);
-        }
-        if !(200..300).contains(&status) {
-            return Err(ControlError::Failed(format!("listing actions answered HTTP {status}")));
-        }
-        let actions: Value =
-            serde_json::from_slice(&bytes).map_err(|_| ControlError::Failed("unreadable actions".into()))?;
-        Ok(actions.as_array().into_iter().flatten().find_map(|a| {
-            (a["ActionType"] == "OnOffAction").then(|| a["ObisCode"].as_str().map(str::to_owned)).flatten()
-        }))
+    /// Reads `user_id`'s meters from the device cloud again when they come from there (users who signed in with
+    /// it) and were not read recently; nothing for others.
+    async fn refresh_meters(&self, _user_id: &str, _now: i64) -> Result<(), ControlError> {
+        Ok(())
     }
 }
 
-#[async_trait::async_trait]
-impl DeviceControl for SmartMeApi {
-    async fn switch(&self, device_id: &str, on: bool) -> Result<(), ControlError> {
-        let auth = self.auth().await?;
-        let obis = self.on_off_action(device_id, &auth).await?.ok_or(ControlError::NotSwitchable)?;
-        let body = json!({"DeviceID": device_id, "Actions": [{"ObisCode": obis, "Value": if on { 1.0 } else { 0.0 }}]});
-        let request = |client: &reqwest::Client| {
-            client
-                .post(format!("{}/api/Actions", self.base))
-                .header("authorization", auth)
-                .header("content-type", "application/json")
-                .body(body.to_string())
-        };
-        match self.http.exchange(request).await.map_err(Self::failed)? {
-            (200..=299, _) => Ok(()),
-            (status, _) => Err(ControlError::Failed(format!("HTTP {status}"))),
-        }
+/// The ObisCode of the action that switches the whole meter: an `OnOffAction`, preferring the main relay
+/// (`99-0:12.0.0`, or a code without a phase) over per-phase switches; the first one otherwise.
+pub fn main_switch(actions: &[Value]) -> Option<String> {
+    let on_off: Vec<&str> =
+        actions.iter().filter(|a| a["ActionType"] == "OnOffAction").filter_map(|a| a["ObisCode"].as_str()).collect();
+    on_off.first().map(|first| on_off.iter().find(|code| is_main_relay(code)).unwrap_or(first).to_string())
+}
+
+/// Whether an OBIS code names the main relay rather than one phase's (`...12.0.1` to `.3`) or an output.
+fn is_main_relay(code: &str) -> bool {
+    let without_tariff = code.split('*').next().unwrap_or(code);
+    without_tariff.ends_with(":12.0.0") || without_tariff.ends_with(":99.12.0") || without_tariff.ends_with(".12.0")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn the_main_relay_wins_over_phases() {
+        let phase = |code: &str| json!({"Name": "Phase", "ActionType": "OnOffAction", "ObisCode": code});
+        let actions = [
+            phase("99-0:12.0.1*255"),
+            json!({"ActionType": "AnalogAction", "ObisCode": "99-0:12.0.0"}),
+            phase("99-0:12.0.0*255"),
+        ];
+        assert_eq!(main_switch(&actions).as_deref(), Some("99-0:12.0.0*255"));
+        assert_eq!(main_switch(&[phase("1-0:99.12.0*255")]).as_deref(), Some("1-0:99.12.0*255"));
+        assert_eq!(main_switch(&[phase("99-0:12.0.2")]).as_deref(), Some("99-0:12.0.2"), "only a phase: that one");
+        assert_eq!(main_switch(&[json!({"ActionType": "AnalogAction", "ObisCode": "x"})]), None);
+        assert_eq!(main_switch(&[]), None);
     }
 }

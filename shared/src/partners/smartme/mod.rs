@@ -1,14 +1,22 @@
-//! smart-me Realtime API: the protobuf `DeviceDataArray` smart-me posts, decoded and validated into readings.
+//! smart-me: the Realtime API's protobuf `DeviceDataArray` posts decoded, validated and stored as readings; the
+//! REST API and OAuth 2.0 that act for a meter's owner (their own grant, or the vendor's key): signing in with
+//! smart-me, discovering and switching meters, subscribing them to the Realtime API.
 
+pub mod access;
+pub mod account;
 pub mod batch;
 pub mod bcl;
 pub mod control;
+pub mod grant;
 pub mod latest;
+pub mod meters;
+pub mod oauth;
 pub mod obis;
 pub mod payload;
 pub mod post;
 pub mod realtime;
 pub mod registration;
+pub mod rest;
 pub mod secret;
 pub mod storage;
 

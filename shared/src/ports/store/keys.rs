@@ -66,6 +66,11 @@ pub fn sber_link(user_id: &str) -> Key {
     Key::new(format!("SBERLINK#{user_id}"), "LINK")
 }
 
+/// The user whose Sber link `key` is, if it is one.
+pub fn sber_link_user(key: &Key) -> Option<&str> {
+    (key.sk == "LINK").then(|| key.pk.strip_prefix("SBERLINK#")).flatten()
+}
+
 /// A signed-webhook delivery id seen from a source (replay guard, with TTL).
 pub fn webhook_delivery(source: &str, delivery_id: &str) -> Key {
     Key::new(format!("WHID#{source}#{delivery_id}"), "DELIVERY")
@@ -163,6 +168,33 @@ pub fn token_family(user_id: &str, client_id: &str, family_id: &str) -> Key {
 /// Sort-key prefix of a client's token families in a user partition.
 pub fn token_family_prefix(client_id: &str) -> String {
     format!("FAMILY#{client_id}#")
+}
+
+/// An authorization waiting for the person to sign in upstream (smart-me, an OpenID provider), by the SHA-256 of
+/// the upstream `state` (TTL a few minutes; taken once).
+pub fn upstream_pending(state_hash: &str) -> Key {
+    Key::new(format!("UPAUTH#{state_hash}"), "PENDING")
+}
+
+/// A user's identity at an upstream (`provider`, the SHA-256 of its subject): points at our user id. Unique by
+/// conditional write, so one upstream account is one user of ours.
+pub fn upstream_identity(provider: &str, subject_hash: &str) -> Key {
+    upstream_identity_in(&format!("IDENT#{provider}#{subject_hash}"))
+}
+
+/// The identity index item of partition `pk` (a profile keeps the partition of its user's identity).
+pub fn upstream_identity_in(pk: &str) -> Key {
+    Key::new(pk, "IDENTITY")
+}
+
+/// A user's grant at an upstream partner (the sealed tokens that let us act for them there).
+pub fn user_grant(user_id: &str, provider: &str) -> Key {
+    Key::new(user_partition(user_id), format!("GRANT#{provider}"))
+}
+
+/// The user whose grant `key` is, and its provider, if it is one.
+pub fn grant_of(key: &Key) -> Option<(&str, &str)> {
+    Some((user_of(&key.pk)?, key.sk.strip_prefix("GRANT#")?))
 }
 
 /// Failed-login counter for a login in the current window (TTL the window).

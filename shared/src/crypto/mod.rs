@@ -1,4 +1,7 @@
-//! HMAC-SHA256 signing and constant-time verification, and the text encodings signatures travel in.
+//! HMAC-SHA256 signing and constant-time verification, the text encodings signatures travel in, and sealing
+//! (authenticated encryption of credentials we must keep, [`sealing`]).
+
+pub mod sealing;
 
 use base64::Engine as _;
 use hmac::{Hmac, Mac};

@@ -1,0 +1,77 @@
+//! Signing in upstream (`SIGN_IN=smartme` or `oidc`): `GET /oauth/authorize` sends the browser to the identity
+//! provider with a cookie binding it to this sign-in; `GET /oauth/callback` finishes the client's authorization
+//! (`shared::identity::upstream::flow`).
+
+use crate::TokenFunction;
+use crate::authorize::error_page;
+use lambda_http::http::{HeaderValue, StatusCode, header};
+use shared::codec::form::Form;
+use shared::edge::http::{self, Body, Request, Response};
+use shared::identity::oauth::authorize::AuthorizeRequest;
+use shared::identity::oauth::grants::Grants;
+use shared::identity::upstream::flow::{self, CallbackError};
+use shared::identity::upstream::{Upstream, UpstreamError, pending};
+
+const UNAVAILABLE: &str = "Sign-in is unavailable right now. Please try again later.";
+
+/// `GET /oauth/authorize` with a valid request: off to the identity provider.
+pub async fn depart(
+    function: &TokenFunction,
+    upstream: &dyn Upstream,
+    request: &Request,
+    authorization: &AuthorizeRequest,
+) -> Response<Body> {
+    let base = http::public_base(request, function.public_url.as_deref());
+    let store = function.deps.store.as_ref();
+    match flow::start(upstream, store, authorization, &base, function.now()).await {
+        Ok(departure) => {
+            let mut response = http::redirect_no_store(&departure.location);
+            let cookie = pending::set_cookie(&departure.cookie, base.starts_with("https://"));
+            if let Ok(value) = HeaderValue::from_str(&cookie) {
+                response.headers_mut().insert(header::SET_COOKIE, value);
+            }
+            response
+        }
+        Err(UpstreamError::Unavailable(reason)) => {
+            tracing::warn!(reason, "upstream sign-in could not start");
+            error_page(StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE)
+        }
+        Err(UpstreamError::Refused(reason)) => {
+            tracing::error!(reason, "the identity provider refused our configuration");
+            error_page(StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE)
+        }
+    }
+}
+
+/// `GET /oauth/callback`: back from the identity provider.
+pub async fn callback(function: &TokenFunction, upstream: &dyn Upstream, request: &Request) -> Response<Body> {
+    let Ok(query) = Form::parse(request.uri().query().unwrap_or_default().as_bytes()) else {
+        return error_page(StatusCode::BAD_REQUEST, "The sign-in came back with parameters that are not valid UTF-8.");
+    };
+    let settings = match function.oauth_settings().await {
+        Ok(settings) => settings,
+        Err(_) => return error_page(StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE),
+    };
+    let store = function.deps.store.as_ref();
+    let grants = Grants { store, settings: &settings, lifetimes: function.lifetimes, now: function.now() };
+    let cookie = http::header_str(request, "cookie").and_then(pending::cookie_value);
+    let base = http::public_base(request, function.public_url.as_deref());
+    match flow::finish(upstream, &grants, &query, cookie, &base).await {
+        Ok(location) => http::redirect_no_store(&location),
+        Err(CallbackError::NoMatch(message)) => error_page(StatusCode::BAD_REQUEST, &message),
+        Err(CallbackError::Unavailable) => error_page(StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE),
+    }
+}
+
+/// `POST /oauth/authorize` while people sign in upstream: there is no password to check.
+pub fn no_passwords() -> Response<Body> {
+    error_page(
+        StatusCode::BAD_REQUEST,
+        "This service signs you in with your existing account. Start again from the application.",
+    )
+}
+
+/// `GET /oauth/callback` while people sign in with our passwords: nothing went upstream.
+pub fn not_used() -> Response<Body> {
+    error_page(StatusCode::NOT_FOUND, "No sign-in is waiting here. Start again from the application.")
+}
