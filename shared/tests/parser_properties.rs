@@ -1,6 +1,7 @@
 //! Property twins of the cargo-fuzz targets for the parsers without a proptest next to their code, so stable
 //! `scripts/test` covers them too: webhook signature headers of every scheme, OAuth authorization requests
-//! with client authentication, smallcase postbacks and the Gateway's transaction details.
+//! with client authentication, smallcase postbacks and the Gateway's transaction details, and what identity
+//! providers and smart-me answer at sign-in (ID tokens against JWKS documents, token, user and device answers).
 
 use proptest::prelude::*;
 use shared::codec::Form;
@@ -157,5 +158,31 @@ proptest! {
         let body = value.to_string();
         let k = SigningKeys::new(Scheme::Smallcase, &["api-secret".to_owned()]).unwrap();
         let _ = verify(Scheme::Smallcase, &k, 300, &http::HeaderMap::new(), body.as_bytes(), NOW);
+    }
+}
+
+proptest! {
+    /// Any ID token against any key set is refused without panicking; smart-me's answers parse or are refused.
+    #[test]
+    fn upstream_answers_never_panic(
+        token in "[A-Za-z0-9_.-]{0,300}",
+        body in prop_oneof![
+            Just(r#"{"keys": [{"kty": "EC", "crv": "P-256", "x": "AA", "y": "AA", "kid": "k"}]}"#.to_owned()),
+            Just(r#"[{"Id": "2c6d6e4b-3f29-4f2b-9b5e-0c7a36f2a0e1", "Name": "x", "SwitchOn": 1}]"#.to_owned()),
+            Just(r#"{"Id": 12, "Username": "u", "access_token": "t"}"#.to_owned()),
+            "[ -~]{0,200}",
+        ],
+        status in 100u16..600,
+    ) {
+        use shared::identity::upstream::oidc::{parse_jwks, verify_id_token};
+        if let Ok(document) = serde_json::from_str::<serde_json::Value>(&body) {
+            prop_assert!(verify_id_token(&token, &parse_jwks(&document), "https://id.example.com", "c", "n", NOW).is_err());
+            let _ = shared::partners::smartme::rest::parse_user(&document);
+            let _ = shared::partners::smartme::rest::parse_devices(&document);
+        }
+        if let Ok(tokens) = shared::partners::smartme::oauth::parse_token_answer(status, body.as_bytes()) {
+            prop_assert!((200..300).contains(&status) && !tokens.access_token.is_empty());
+        }
+        let _ = shared::identity::upstream::pending::cookie_value(&body);
     }
 }

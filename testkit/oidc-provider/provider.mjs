@@ -2,7 +2,9 @@
 // package.json, on a loopback port. Started by testkit::oidc with one JSON argument:
 //
 //   {"issuer": "http://127.0.0.1:<port>" (optional: default the address it listens on),
-//    "clients": [{"client_id", "client_secret", "redirect_uris"}], "account": "alice"}
+//    "clients": [{"client_id", "client_secret", "redirect_uris"}], "account": "alice",
+//    "devices": ["<smart-me device id>", ...] (optional: the account's `smartme_devices` claim, scope `smartme`,
+//    put in the ID token as a provider configured to do so does)}
 //
 // It prints `listening http://127.0.0.1:<port>` once it serves. Interactions sign the configured account in and
 // grant what was asked, through a one-field form (GET /interaction/:uid shows it, POST .../login submits it), so a
@@ -41,8 +43,13 @@ function build(issuer, keys) {
     features: { devInteractions: { enabled: false } },
     pkce: { required: () => true },
     interactions: { url: (ctx, interaction) => `/interaction/${interaction.uid}` },
-    claims: { openid: ['sub'], email: ['email'] },
-    findAccount: async (ctx, id) => ({ accountId: id, claims: async () => ({ sub: id, email: `${id}@example.com` }) }),
+    claims: { openid: ['sub'], email: ['email'], smartme: ['smartme_devices'] },
+    scopes: ['openid', 'offline_access', 'email', 'smartme'],
+    conformIdTokenClaims: !config.devices,
+    findAccount: async (ctx, id) => ({
+      accountId: id,
+      claims: async () => ({ sub: id, email: `${id}@example.com`, smartme_devices: config.devices ?? [] }),
+    }),
   });
   provider.proxy = true;
   provider.use(async (ctx, next) => {

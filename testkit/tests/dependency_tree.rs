@@ -83,6 +83,25 @@ fn the_fuzz_lockfile_is_in_step_with_the_workspace() {
     );
 }
 
+/// `scripts/fuzz` builds from fuzz/Cargo.lock as it is (`--locked`): a manifest change it does not cover fails here,
+/// in the test command, not in the fuzzing step.
+#[test]
+fn the_fuzz_lockfile_covers_the_fuzz_crate() {
+    let root = testkit::workspace_root();
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let output = std::process::Command::new(cargo)
+        .args(["metadata", "--format-version", "1", "--locked", "--manifest-path"])
+        .arg(root.join("fuzz/Cargo.toml"))
+        .current_dir(&root)
+        .output()
+        .expect("run cargo metadata");
+    assert!(
+        output.status.success(),
+        "fuzz/Cargo.lock is stale (cp Cargo.lock fuzz/Cargo.lock, then `cargo metadata` in fuzz/ prunes it):\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
 #[test]
 fn rust_version_is_what_the_locked_crates_need_and_the_toolchain_has_it() {
     let root = testkit::workspace_root();

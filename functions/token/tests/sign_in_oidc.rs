@@ -26,24 +26,36 @@ struct Oidc {
 }
 
 async fn oidc_with_clock(backend: Backend, clock: fn() -> i64) -> Oidc {
+    oidc_with(backend, clock, &[], &[]).await
+}
+
+/// The provider (with the account's `smartme_devices` claim when `devices` is not empty) and our token function
+/// with `vars` added.
+async fn oidc_with(backend: Backend, clock: fn() -> i64, devices: &[&str], vars: &[(&str, &str)]) -> Oidc {
     let tamper = Tamper::start().await;
     let clients = json!([
         {"client_id": OURS.0, "client_secret": OURS.1, "redirect_uris": [format!("{BASE}/oauth/callback")]},
         {"client_id": OTHER.0, "client_secret": OTHER.1, "redirect_uris": [OTHER_REDIRECT]},
     ]);
-    let provider =
-        OidcProvider::start(&json!({"issuer": tamper.address, "clients": clients, "account": "alice"})).await;
+    let mut config = json!({"issuer": tamper.address, "clients": clients, "account": "alice"});
+    if !devices.is_empty() {
+        config["devices"] = json!(devices);
+    }
+    let provider = OidcProvider::start(&config).await;
     tamper.forward_to(&provider.address);
     let mut secrets = secrets();
     secrets.push(("oidc", json!({"client_id": OURS.0, "client_secret": OURS.1})));
     let mut stack = stack_with_secrets(backend, secrets).await;
-    let vars = shared::env::Vars::from_pairs([
+    let mut all = shared::env::Vars::from_pairs([
         ("SWITCHYARD_PUBLIC_URL", BASE),
         ("SIGN_IN", "oidc"),
         ("OIDC_ISSUER", tamper.address.as_str()),
         ("OIDC_SCOPES", "openid email"),
     ]);
-    stack.function = TokenFunction::new(stack.deps.clone().with_clock(clock), &vars).unwrap();
+    for (name, value) in vars {
+        all = all.with(name, value);
+    }
+    stack.function = TokenFunction::new(stack.deps.clone().with_clock(clock), &all).unwrap();
     Oidc { stack, tamper, provider }
 }
 
@@ -162,6 +174,17 @@ async fn an_expired_id_token_is_refused(backend: Backend) {
     assert_eq!(pairs["error"], "access_denied", "{pairs:?}");
 }
 
+/// Meters from the provider: the configured claim lists the person's smart-me device ids, and the user's meters
+/// follow it at each sign-in.
+async fn meters_come_from_a_configured_claim(backend: Backend) {
+    const HALL: &str = "2c6d6e4b-3f29-4f2b-9b5e-0c7a36f2a0e1";
+    let vars = [("OIDC_SCOPES", "openid smartme"), ("OIDC_DEVICES_CLAIM", "smartme_devices")];
+    let oidc = oidc_with(backend, now, &[HALL, "not-a-device"], &vars).await;
+    let user_id = oidc.link().await["sub"].as_str().unwrap().to_owned();
+    let devices = shared::identity::users::Users::new(oidc.stack.admin.as_ref()).devices(&user_id).await.unwrap();
+    assert_eq!(devices.iter().map(|d| d.id.as_str()).collect::<Vec<_>>(), [HALL], "ids that are no device skipped");
+}
+
 #[tokio::test]
 async fn a_discovery_document_naming_another_issuer_is_refused() {
     // The provider's own address is configured, but its documents name the tamper's as the issuer.
@@ -184,4 +207,5 @@ testkit::on_both_backends!(
     an_id_token_issued_to_another_client_is_refused,
     an_id_token_replayed_from_an_earlier_sign_in_is_refused,
     an_expired_id_token_is_refused,
+    meters_come_from_a_configured_claim,
 );

@@ -166,23 +166,50 @@ impl SmartMeOAuth {
                     _ => "unreachable".into(),
                 })
             })?;
-        let value: Value = serde_json::from_slice(&answer).unwrap_or(Value::Null);
-        if (200..300).contains(&status) {
-            return serde_json::from_value::<Tokens>(value)
-                .ok()
-                .filter(|t| !t.access_token.is_empty())
-                .ok_or_else(|| OAuthError::Unavailable("the token answer holds no access token".into()));
+        let answer = parse_token_answer(status, &answer);
+        if let Err(OAuthError::Refused(error)) = &answer {
+            tracing::error!(status, error, "smart-me refused our OAuth client");
         }
-        // RFC 6749 section 5.2: the error code is short ASCII; never more of the body than that.
-        let error: String =
-            value["error"].as_str().unwrap_or("unknown").chars().filter(char::is_ascii_graphic).take(64).collect();
-        match (status, error.as_str()) {
-            (500.., _) | (429, _) => Err(OAuthError::Unavailable(format!("HTTP {status}"))),
-            (_, "invalid_grant") => Err(OAuthError::GrantGone(error)),
-            _ => {
-                tracing::error!(status, error, "smart-me refused our OAuth client");
-                Err(OAuthError::Refused(error))
-            }
-        }
+        answer
+    }
+}
+
+/// What the token endpoint's answer (`status`, `body`) says: the tokens, or why there are none (RFC 6749 sections
+/// 5.1 and 5.2; of an error body only its short ASCII `error` code is kept).
+pub fn parse_token_answer(status: u16, body: &[u8]) -> Result<Tokens, OAuthError> {
+    let value: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+    if (200..300).contains(&status) {
+        return serde_json::from_value::<Tokens>(value)
+            .ok()
+            .filter(|t| !t.access_token.is_empty())
+            .ok_or_else(|| OAuthError::Unavailable("the token answer holds no access token".into()));
+    }
+    let error: String =
+        value["error"].as_str().unwrap_or("unknown").chars().filter(char::is_ascii_graphic).take(64).collect();
+    match (status, error.as_str()) {
+        (500.., _) | (429, _) => Err(OAuthError::Unavailable(format!("HTTP {status}"))),
+        (_, "invalid_grant") => Err(OAuthError::GrantGone(error)),
+        _ => Err(OAuthError::Refused(error)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_answers_as_rfc_6749_has_them() {
+        let ok = br#"{"access_token": "a", "token_type": "Bearer", "expires_in": 3600, "refresh_token": "r"}"#;
+        let tokens = parse_token_answer(200, ok).unwrap();
+        assert_eq!((tokens.refresh_token.as_deref(), tokens.expires_in), (Some("r"), Some(3600)));
+        assert!(!format!("{tokens:?}").contains('"'), "no token in Debug");
+        let gone = parse_token_answer(400, br#"{"error": "invalid_grant"}"#);
+        assert_eq!(gone, Err(OAuthError::GrantGone("invalid_grant".into())));
+        let refused = parse_token_answer(401, br#"{"error": "invalid_client"}"#);
+        assert_eq!(refused, Err(OAuthError::Refused("invalid_client".into())));
+        assert!(matches!(parse_token_answer(503, b"down"), Err(OAuthError::Unavailable(_))));
+        assert!(matches!(parse_token_answer(200, br#"{"access_token": ""}"#), Err(OAuthError::Unavailable(_))));
+        let long = format!(r#"{{"error": "{}\u0007"}}"#, "x".repeat(500));
+        assert_eq!(parse_token_answer(400, long.as_bytes()), Err(OAuthError::Refused("x".repeat(64))));
     }
 }

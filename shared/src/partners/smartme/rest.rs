@@ -51,6 +51,27 @@ pub struct SmartMeDevice {
     pub switch_on: Option<bool>,
 }
 
+/// The account in an answer of `GET /api/User`: its `Id` (a number, or text of letters, digits and dashes, at most
+/// 64), and its user name when there is one.
+pub fn parse_user(answer: &Value) -> Result<SmartMeUser, RestError> {
+    let id = match &answer["Id"] {
+        Value::Number(n) => n.to_string(),
+        Value::String(s) if !s.is_empty() => s.clone(),
+        _ => return Err(RestError::Failed("/api/User answered no Id".into())),
+    };
+    if id.len() > 64 || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+        return Err(RestError::Failed("/api/User answered an Id we cannot use".into()));
+    }
+    let username = answer["Username"].as_str().or(answer["UserName"].as_str()).map(str::to_owned);
+    Ok(SmartMeUser { id, username })
+}
+
+/// The meters in an answer of `GET /api/Devices` (a list; entries we cannot read are skipped).
+pub fn parse_devices(answer: &Value) -> Result<Vec<SmartMeDevice>, RestError> {
+    let entries = answer.as_array().ok_or_else(|| RestError::Failed("/api/Devices answered no list".into()))?;
+    Ok(entries.iter().filter_map(|d| serde_json::from_value::<SmartMeDevice>(d.clone()).ok()).collect())
+}
+
 /// The REST API at one base URL.
 pub struct SmartMeRest {
     base: String,
@@ -119,24 +140,12 @@ impl SmartMeRest {
 
     /// `GET /api/User`: the account the credentials act for.
     pub async fn user(&self, authorization: &str) -> Result<SmartMeUser, RestError> {
-        let answer = self.get(authorization, "/api/User").await?;
-        let id = match &answer["Id"] {
-            Value::Number(n) => n.to_string(),
-            Value::String(s) if !s.is_empty() => s.clone(),
-            _ => return Err(RestError::Failed("/api/User answered no Id".into())),
-        };
-        if id.len() > 64 || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
-            return Err(RestError::Failed("/api/User answered an Id we cannot use".into()));
-        }
-        let username = answer["Username"].as_str().or(answer["UserName"].as_str()).map(str::to_owned);
-        Ok(SmartMeUser { id, username })
+        parse_user(&self.get(authorization, "/api/User").await?)
     }
 
     /// `GET /api/Devices`: the account's meters (entries we cannot read are skipped).
     pub async fn devices(&self, authorization: &str) -> Result<Vec<SmartMeDevice>, RestError> {
-        let answer = self.get(authorization, "/api/Devices").await?;
-        let entries = answer.as_array().ok_or_else(|| RestError::Failed("/api/Devices answered no list".into()))?;
-        Ok(entries.iter().filter_map(|d| serde_json::from_value::<SmartMeDevice>(d.clone()).ok()).collect())
+        parse_devices(&self.get(authorization, "/api/Devices").await?)
     }
 
     /// `GET /api/Actions/{id}`: the meter's actions (`[]` when it has none, or smart-me does not know it).
