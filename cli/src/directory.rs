@@ -168,6 +168,12 @@ pub enum DeviceCommand {
         /// The name Sber shows for the meter.
         #[arg(long)]
         name: String,
+        /// The meter's on/off action (its ObisCode at smart-me), stated instead of asked.
+        #[arg(long, conflicts_with = "no_switch")]
+        switch_action: Option<String>,
+        /// The meter has no relay: Sber is not offered it (unless `SBER_UNSWITCHABLE_METERS=socket`).
+        #[arg(long)]
+        no_switch: bool,
         #[command(flatten)]
         store: StoreArgs,
     },
@@ -249,9 +255,47 @@ pub async fn user(command: UserCommand) -> Result<(), String> {
     Ok(())
 }
 
+/// What switches `device`, as smart-me's `GET /api/Actions/{id}` tells under the vendor's REST credentials:
+/// `Some(Some(obis))`, `Some(None)` for no relay, `None` when it could not be asked (then Sber is offered the meter
+/// once its switch is learnt: at Sber's next device list, or from a reading of its switch state). A local directory
+/// asks only a smart-me named by `SMARTME_API_URL`: a command on the embedded store never calls the real one.
+async fn asked_switch(store: &StoreArgs, device: &str) -> Option<Option<String>> {
+    let vars = shared::env::Vars::from_process();
+    if !store.is_deployed() && vars.get("SMARTME_API_URL").is_none() {
+        return None;
+    }
+    let asked = async {
+        let stack = store.stack().await?;
+        let prefix = match &stack {
+            Some(stack) => Some(stack.secret_prefix()?.to_owned()),
+            None => store.is_deployed().then(|| vars.get_or("SWITCHYARD_SECRET_PREFIX", "").to_owned()),
+        };
+        let secrets = crate::secret_source::open(&store.secrets, prefix.as_deref()).await?;
+        let secret = shared::partners::smartme::secret::SmartMeSecret::load(secrets.as_ref())
+            .await
+            .map_err(|e| e.to_string())?;
+        let auth = secret.rest_auth().ok_or("the smartme secret holds no REST API credentials")?.header();
+        let rest = shared::partners::smartme::rest::SmartMeRest::from_vars(&vars).map_err(|e| e.to_string())?;
+        let actions = rest.actions(&auth, device).await.map_err(|e| e.to_string())?;
+        Ok::<_, String>(shared::partners::smartme::control::main_switch(&actions))
+    };
+    match asked.await {
+        Ok(action) => Some(action),
+        Err(error) => {
+            eprintln!("note: smart-me was not asked what switches the meter ({error}); Sber is offered it once known");
+            None
+        }
+    }
+}
+
 pub async fn device(command: DeviceCommand) -> Result<(), String> {
     match command {
-        DeviceCommand::Link { user, smartme_device, name, store } => {
+        DeviceCommand::Link { user, smartme_device, name, switch_action, no_switch, store } => {
+            let switch = match (switch_action, no_switch) {
+                (Some(action), _) => Some(Some(action)),
+                (None, true) => Some(None),
+                (None, false) => asked_switch(&store, &smartme_device).await,
+            };
             let directory = store.open_for_changes().await?;
             let users = Users::new(directory.store.as_ref());
             let owner = users.by_login(&user).await.map_err(|e| e.to_string())?;
@@ -259,7 +303,18 @@ pub async fn device(command: DeviceCommand) -> Result<(), String> {
                 .link_device(&owner.id, &smartme_device, &name, shared::ports::clock::now_epoch())
                 .await
                 .map_err(|e| e.to_string())?;
-            println!("{}\t{}\t{}", owner.login, device.id, device.name);
+            if let Some(action) = &switch {
+                let known = shared::identity::users::MeterOwner::switch_known(action.as_deref(), false);
+                let key = shared::identity::users::MeterOwner::key(&device.id, &owner.id);
+                let present = shared::ports::store::Condition::ItemPresent;
+                directory.store.update(&key, known, present).await.map_err(|e| e.to_string())?;
+            }
+            let switches = match &switch {
+                Some(Some(_)) => "switches",
+                Some(None) => "no relay",
+                None => "switch not known yet",
+            };
+            println!("{}\t{}\t{}\t{switches}", owner.login, device.id, device.name);
             directory.settle().await?;
         }
         DeviceCommand::Unlink { user, smartme_device, store } => {

@@ -5,7 +5,8 @@
 //! would receive it.
 //!
 //! The runner drains it in the background; a directory command drains it before it exits, so `switchyard device
-//! link` tells Sber (and the event bus) as it does on a deployed stack.
+//! link` tells Sber (and the event bus) as it does on a deployed stack. The runner also stands in for the
+//! template's schedule: `notify`'s silence check runs every [`SILENCE_CHECK_EVERY`].
 
 use shared::Deps;
 use shared::env::Vars;
@@ -17,6 +18,10 @@ use std::sync::{Arc, Mutex};
 
 /// Lambda's retries of a failing batch in the template (`MaximumRetryAttempts`).
 const MAX_RETRIES: u32 = 5;
+
+/// How often the runner runs the silence check (the template's schedule is every 5 minutes; a minute shows a
+/// silent meter going offline sooner while trying things out, and a check finds nothing to do between buckets).
+pub const SILENCE_CHECK_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
 
 enum Reader {
     Notify(Box<switchyard_notify::NotifyFunction>),
@@ -141,10 +146,24 @@ impl LocalStream {
         }
     }
 
-    /// Drains whenever changes arrive, until the runtime ends.
+    /// The template's schedule, once: `notify`'s silence check.
+    pub async fn check_silence(&self) {
+        let scheduled = serde_json::json!({"source": "aws.events", "detail-type": "Scheduled Event", "detail": {}});
+        for reader in &self.readers {
+            if let Reader::Notify(notify) = reader {
+                notify.handle(&shared::crypto::random_token(12), &scheduled).await;
+            }
+        }
+    }
+
+    /// Drains whenever changes arrive, and runs the silence check on its schedule, until the runtime ends.
     pub async fn run(self) {
+        let mut schedule = tokio::time::interval(SILENCE_CHECK_EVERY);
         loop {
-            self.wake.notified().await;
+            tokio::select! {
+                _ = self.wake.notified() => {}
+                _ = schedule.tick() => self.check_silence().await,
+            }
             for DeadLetter { change, lost, .. } in self.drain().await {
                 tracing::error!(
                     sequence = change.sequence,

@@ -133,3 +133,49 @@ async fn manages_users_and_devices_on_a_dynamodb_table() {
     );
     assert_eq!(Users::new(store).devices(&user.id).await.unwrap().len(), 1);
 }
+
+/// `device link` asks smart-me what switches the meter (`GET /api/Actions/{id}` with the vendor's key), or takes it
+/// from `--switch-action` / `--no-switch`; what it learns is on the owner item, which decides whether Sber is offered
+/// the meter. Without `SMARTME_API_URL` a local directory asks nobody.
+#[tokio::test]
+async fn a_linked_meter_is_asked_what_switches_it() {
+    const RELAY: &str = "3bd0fce9-9f8e-4183-b3d1-0c1622a22ca1";
+    const PLAIN: &str = "0c1622a2-2ca1-4183-9f8e-3bd0fce9b3d1";
+    const STATED: &str = "5a5a5a5a-1111-4222-8333-444444444444";
+    let api_key = "vendor-smartme-api-key-for-the-cli";
+    let smartme = testkit::smartme_api::FakeSmartMe::start(&format!("ApiKey {api_key}"), &[RELAY]).await;
+    let data = std::env::temp_dir().join(testkit::unique_name("directory-switch"));
+    std::fs::create_dir_all(&data).unwrap();
+    let secrets = data.join("secrets.json");
+    let document =
+        serde_json::json!({"smartme": {"username": "u", "password": "realtime-password", "api_key": api_key}});
+    std::fs::write(&secrets, document.to_string()).unwrap();
+    testkit::leaks::fixture_secrets([api_key]);
+    let place = ["--data", data.to_str().unwrap(), "--secrets", secrets.to_str().unwrap()];
+    let asking = vec![("SMARTME_API_URL".to_owned(), smartme.url.clone())];
+    let add: Vec<String> = ["user", "add", "alice"].iter().chain(place.iter()).map(|s| s.to_string()).collect();
+    assert!(switchyard(&add, "alice-password-1\n", &[]).await.ok);
+    let link = |meter: &'static str, extra: &'static [&'static str], env: Vec<(String, String)>| {
+        let mut args = vec!["device", "link", "--user", "alice", "--smartme-device", meter, "--name", "M"];
+        args.extend_from_slice(extra);
+        let args: Vec<String> = args.into_iter().chain(place.iter().copied()).map(String::from).collect();
+        async move { switchyard(&args, "", &env).await }
+    };
+    let relay = link(RELAY, &[], asking.clone()).await;
+    assert!(relay.ok && relay.stdout.trim().ends_with("\tswitches"), "{} {}", relay.stdout, relay.stderr);
+    let plain = link(PLAIN, &[], asking.clone()).await;
+    assert!(plain.ok && plain.stdout.trim().ends_with("\tno relay"), "{} {}", plain.stdout, plain.stderr);
+    let stated = link(STATED, &["--switch-action", "1-0:99.12.0*255"], vec![]).await;
+    assert!(stated.ok && stated.stdout.trim().ends_with("\tswitches"), "{}", stated.stderr);
+    let unasked = link(PLAIN, &[], vec![]).await;
+    assert!(unasked.ok && unasked.stdout.trim().ends_with("\tswitch not known yet"), "{}", unasked.stdout);
+
+    let store = shared::ports::store::embedded::EmbeddedStore::open(&data.join("store.redb")).unwrap();
+    let alice = Users::new(&store).by_login("alice").await.unwrap();
+    let owner = |meter: &str| shared::identity::users::MeterOwner::key(meter, &alice.id);
+    use shared::ports::store::Store;
+    let switchable = |item: Option<shared::ports::store::Item>| item.and_then(|i| i.bool("switchable"));
+    assert_eq!(switchable(store.get(&owner(RELAY)).await.unwrap()), Some(true));
+    assert_eq!(switchable(store.get(&owner(PLAIN)).await.unwrap()), Some(false), "a rename keeps what was learnt");
+    assert_eq!(switchable(store.get(&owner(STATED)).await.unwrap()), Some(true));
+}

@@ -226,7 +226,8 @@ async fn sber_hears_of_readings_through_the_runner_and_of_devices_through_the_cl
 
     let added = cli(&data, &env, &["user", "add", "alice"], "alice-password-123\n").await;
     let alice = added.split('\t').next().unwrap().to_owned();
-    cli(&data, &env, &["device", "link", "--user", "alice", "--smartme-device", meter, "--name", "Hall"], "").await;
+    let link = ["device", "link", "--user", "alice", "--smartme-device", meter, "--name", "Hall"];
+    cli(&data, &env, &[&link[..], &["--switch-action", "1-0:99.12.0*255"]].concat(), "").await;
     assert!(sber.calls().is_empty(), "Sber has not linked alice yet: nothing to tell it");
     let token = cli(&data, &env, &["token", "mint", "--user", "alice", "--client", "sber"], "").await;
 

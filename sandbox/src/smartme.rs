@@ -115,6 +115,11 @@ struct State {
     fail_actions_with: Option<u16>,
     /// How long every REST answer takes (smart-me under load).
     delay: Duration,
+    /// Meters whose calls are never answered (held until the caller hangs up).
+    held: Vec<String>,
+    /// REST calls being answered now, and the most there ever were at once.
+    in_flight: usize,
+    max_in_flight: usize,
     access_lifetime_s: i64,
 }
 
@@ -207,6 +212,22 @@ impl FakeSmartMe {
         self.lock().delay = delay;
     }
 
+    /// The vendor's key may switch `meter` too (a relay meter the operator links by hand).
+    pub fn add_switchable(&self, meter: &str) {
+        self.lock().vendor_switchable.push(meter.to_owned());
+    }
+
+    /// Every REST call about `meter` is held from now on, never answered until its caller hangs up (a meter
+    /// smart-me cannot reach).
+    pub fn hold(&self, meter: &str) {
+        self.lock().held.push(meter.to_ascii_lowercase());
+    }
+
+    /// The most REST calls that were being answered at once.
+    pub fn max_concurrent_calls(&self) -> usize {
+        self.lock().max_in_flight
+    }
+
     pub fn fail_with(&self, status: Option<u16>) {
         self.lock().fail_actions_with = status;
     }
@@ -266,9 +287,19 @@ async fn serve(
     let authorization = parts.headers.get("authorization").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
     let path = parts.uri.path().trim_end_matches('/').to_owned();
     let query = parts.uri.query().unwrap_or("").to_owned();
-    let delay = state.lock().unwrap_or_else(|e| e.into_inner()).delay;
-    if path.starts_with("/api/") && !delay.is_zero() {
-        tokio::time::sleep(delay).await;
+    if path.starts_with("/api/") {
+        let _answering = InFlight::enter(&state);
+        let meter = meter_named(&path, &body);
+        let (delay, held) = {
+            let state = state.lock().unwrap_or_else(|e| e.into_inner());
+            (state.delay, meter.is_some_and(|m| state.held.contains(&m)))
+        };
+        if held {
+            std::future::pending::<()>().await;
+        }
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
+        }
     }
     let mut state = state.lock().unwrap_or_else(|e| e.into_inner());
     let answer = match (parts.method.as_str(), path.as_str()) {
@@ -279,6 +310,33 @@ async fn serve(
         _ => reply(404, "text/plain", "not found"),
     };
     Ok(answer)
+}
+
+/// Counts a REST call in flight for as long as it lives (a held call's future is dropped when its caller hangs up).
+struct InFlight(Arc<Mutex<State>>);
+
+impl InFlight {
+    fn enter(state: &Arc<Mutex<State>>) -> Self {
+        let mut locked = state.lock().unwrap_or_else(|e| e.into_inner());
+        locked.in_flight += 1;
+        locked.max_in_flight = locked.max_in_flight.max(locked.in_flight);
+        Self(state.clone())
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).in_flight -= 1;
+    }
+}
+
+/// The meter a REST call is about, lower-case: `/api/Actions/{id}`, or the `DeviceID` of `POST /api/Actions`.
+fn meter_named(path: &str, body: &Bytes) -> Option<String> {
+    if let Some(id) = path.strip_prefix("/api/Actions/") {
+        return Some(id.to_ascii_lowercase());
+    }
+    let body: Value = serde_json::from_slice(body).ok()?;
+    body["DeviceID"].as_str().map(str::to_ascii_lowercase)
 }
 
 /// The client's request, checked as smart-me checks it before showing the page.

@@ -139,6 +139,27 @@ async fn update_sets_removes_adds_and_respects_conditions(store: &dyn Store) {
     assert_eq!(store.get(&missing).await.unwrap(), None);
 }
 
+/// A copy reads the item as it was before the update (the default when the attribute was not there); in a
+/// transaction too. `batch_exists` answers keys, as `batch_get` finds them.
+async fn copies_read_the_item_before_the_update(store: &dyn Store) {
+    let key = Key::new("METER#c", "LATEST");
+    let advance = |t: i64| Update::default().set("t", Value::int(t)).copy("prevT", "t", Value::int(0));
+    let first = store.update(&key, advance(10), Condition::Always).await.unwrap();
+    assert_eq!((first.i64("t"), first.i64("prevT")), (Some(10), Some(0)));
+    let second = store.update(&key, advance(25), Condition::Always).await.unwrap();
+    assert_eq!((second.i64("t"), second.i64("prevT")), (Some(25), Some(10)));
+    store
+        .transact(vec![Write::Update { key: key.clone(), update: advance(40), condition: Condition::ItemPresent }])
+        .await
+        .unwrap();
+    let third = store.get(&key).await.unwrap().unwrap();
+    assert_eq!((third.i64("t"), third.i64("prevT")), (Some(40), Some(25)));
+    let absent = Key::new("METER#c", "NONE");
+    let mut found = store.batch_exists(&[key.clone(), absent]).await.unwrap();
+    found.sort();
+    assert_eq!(found, [key]);
+}
+
 async fn delete_respects_conditions(store: &dyn Store) {
     let key = Key::new("D", "1");
     store.put(item("D", "1").with("state", Value::str("keep")), Condition::Always).await.unwrap();
@@ -302,6 +323,7 @@ contract!(
     batch_get_reads_many_keys,
     reads_see_own_writes,
     update_sets_removes_adds_and_respects_conditions,
+    copies_read_the_item_before_the_update,
     delete_respects_conditions,
     transactions_are_all_or_nothing,
     invalid_requests_are_refused,

@@ -1,7 +1,7 @@
 //! A fake of Sber's partner API on loopback (`POST /v1/state`, `POST`/`PUT`/`DELETE /v1/devices`,
-//! `POST /v1/unlink`): checks the
-//! project's key in `Authorization`, records every call, and answers as told (success, 500, 429 with
-//! `Retry-After`) for a chosen number of calls.
+//! `POST /v1/unlink`): checks the project's key in `Authorization` and each body's fields against Sber's pages
+//! (a body of another shape is a 400, as Sber's validation answers), records every call with its `X-Request-Id`,
+//! and answers as told (success, 400, 500, 429 with `Retry-After`) for a chosen number of calls.
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -16,6 +16,8 @@ pub struct SberCall {
     pub method: String,
     pub path: String,
     pub authorization: Option<String>,
+    /// The caller's `X-Request-Id`, if it sent one.
+    pub request_id: Option<String>,
     pub body: serde_json::Value,
     /// What the fake answered.
     pub status: u16,
@@ -25,6 +27,8 @@ pub struct SberCall {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Failure {
     ServerError,
+    /// 400 with Sber's common error body.
+    BadRequest,
     /// 429 with `Retry-After: <seconds>`.
     TooManyRequests(u64),
 }
@@ -118,7 +122,8 @@ async fn serve(
     expected: Arc<String>,
     request: hyper::Request<Incoming>,
 ) -> Result<hyper::Response<Full<Bytes>>, std::convert::Infallible> {
-    let authorization = request.headers().get("authorization").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let header = |name: &str| request.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let (authorization, request_id) = (header("authorization"), header("x-request-id"));
     let (method, path) = (request.method().to_string(), request.uri().path().to_owned());
     let bytes = request.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
     let body = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
@@ -133,20 +138,42 @@ async fn serve(
             (401, vec![], r#"{"code": 401, "message": "unauthorized"}"#)
         } else if !known {
             (404, vec![], r#"{"code": 404, "message": "not found"}"#)
+        } else if !documented(&method, &path, &body) {
+            (400, vec![], r#"{"code": 400, "message": "Invalid argument", "details": ["the body's fields"]}"#)
         } else {
             match failure {
                 Some(Failure::ServerError) => (500, vec![], r#"{"code": 500, "message": "internal"}"#),
+                Some(Failure::BadRequest) => {
+                    (400, vec![], r#"{"code": 400, "message": "Invalid argument", "details": ["device"]}"#)
+                }
                 Some(Failure::TooManyRequests(seconds)) => {
                     (429, vec![("retry-after", seconds.to_string())], r#"{"code": 429, "message": "slow down"}"#)
                 }
                 None => (200, vec![], "{}"),
             }
         };
-    state.calls.push(SberCall { method, path, authorization, body, status });
+    state.calls.push(SberCall { method, path, authorization, request_id, body, status });
     let mut response = hyper::Response::new(Full::new(Bytes::from(answer)));
     *response.status_mut() = hyper::StatusCode::from_u16(status).unwrap();
     for (name, value) in headers {
         response.headers_mut().insert(name, value.parse().unwrap());
     }
     Ok(response)
+}
+
+/// Whether `body` has exactly the fields Sber's page shows for the call: `POST /v1/devices` `{"user_id", "devices"}`,
+/// `PUT /v1/devices` `{"devices"}`, `DELETE /v1/devices` `{"device_ids"}`, `POST /v1/unlink` `{"user_id"}`,
+/// `POST /v1/state` `{"devices"}`.
+fn documented(method: &str, path: &str, body: &serde_json::Value) -> bool {
+    let fields: &[&str] = match (method, path) {
+        ("POST", "/v1/devices") => &["devices", "user_id"],
+        ("PUT", "/v1/devices") | ("POST", "/v1/state") => &["devices"],
+        ("DELETE", "/v1/devices") => &["device_ids"],
+        ("POST", "/v1/unlink") => &["user_id"],
+        _ => return false,
+    };
+    let Some(object) = body.as_object() else { return false };
+    let mut keys: Vec<&str> = object.keys().map(String::as_str).collect();
+    keys.sort_unstable();
+    keys == fields
 }

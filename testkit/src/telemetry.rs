@@ -1,4 +1,5 @@
-//! A metric sink that keeps the EMF documents a test's requests published, each checked against the EMF rules.
+//! A metric sink that keeps the EMF documents a test's requests published, each checked against the EMF rules; and
+//! the log lines one piece of work wrote.
 
 use shared::telemetry::MetricSink;
 use std::sync::{Arc, Mutex};
@@ -36,4 +37,31 @@ impl MetricSink for CollectedMetrics {
         shared::telemetry::emf::validate(&document).unwrap_or_else(|e| panic!("invalid EMF document {line}: {e}"));
         self.documents.lock().unwrap().push(document);
     }
+}
+
+/// Runs `work` with the tracing events it writes (every level) kept as JSON lines, as a function's logs are;
+/// answers its output and the lines.
+pub async fn logged<F: std::future::Future>(work: F) -> (F::Output, Vec<serde_json::Value>) {
+    use tracing::instrument::WithSubscriber;
+    #[derive(Clone, Default)]
+    struct Lines(Arc<Mutex<Vec<u8>>>);
+    impl std::io::Write for Lines {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let lines = Lines::default();
+    let writer = lines.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .json()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || writer.clone())
+        .finish();
+    let output = work.with_subscriber(subscriber).await;
+    let text = String::from_utf8(lines.0.lock().unwrap().clone()).expect("log lines are UTF-8");
+    (output, text.lines().map(|l| serde_json::from_str(l).expect("a JSON log line")).collect())
 }

@@ -1,6 +1,6 @@
-//! `events/notify/*` (DynamoDB stream events, as `sam local invoke NotifyFunction -e` takes them) through the real
-//! `notify` binary under the Lambda runtime-API emulator, deployed as the translated template configures it in
-//! every environment, against a fake of Sber's partner API.
+//! `events/notify/*` (a DynamoDB stream event and EventBridge's scheduled event, as `sam local invoke
+//! NotifyFunction -e` takes them) through the real `notify` binary under the Lambda runtime-API emulator, deployed
+//! as the translated template configures it in every environment, against a fake of Sber's partner API.
 
 use serde_json::json;
 use shared::ports::store::{Condition, Item, Store, Value, keys};
@@ -16,9 +16,14 @@ async fn a_changed_reading_is_pushed_in_every_environment() {
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
         .collect();
-    assert_eq!(files, ["reading.json"], "every notify event is exercised here");
-    let text = std::fs::read_to_string(testkit::events::events_dir().join("notify/reading.json")).unwrap();
-    let event: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let mut files = files;
+    files.sort();
+    assert_eq!(files, ["reading.json", "silence-check.json"], "every notify event is exercised here");
+    let read = |name: &str| -> serde_json::Value {
+        let text = std::fs::read_to_string(testkit::events::events_dir().join("notify").join(name)).unwrap();
+        serde_json::from_str(&text).unwrap()
+    };
+    let (event, scheduled) = (read("reading.json"), read("silence-check.json"));
     testkit::leaks::fixture_secrets([API_KEY]);
 
     for environment in testkit::events::environments() {
@@ -34,9 +39,24 @@ async fn a_changed_reading_is_pushed_in_every_environment() {
             .with("userId", Value::str(USER))
             .with("deviceId", Value::str(METER))
             .with("name", Value::str("Hall"))
-            .with("linkedAt", Value::int(1_764_400_000));
+            .with("linkedAt", Value::int(1_764_400_000))
+            .with("switchable", Value::Bool(true));
         deployment.store.put(owner, Condition::Always).await.unwrap();
         deployment.store.put(Item::new(keys::sber_link(USER)), Condition::Always).await.unwrap();
+
+        // A meter gone silent two hours ago, watched for the check bucket just past.
+        let now_ms = shared::ports::clock::now_epoch_ms() as i64;
+        let silent = "0c1622a2-2ca1-4183-9f8e-3bd0fce9b3d1";
+        let owner = Item::new(keys::meter_owner(silent, USER))
+            .with("userId", Value::str(USER))
+            .with("deviceId", Value::str(silent))
+            .with("name", Value::str("Cellar"))
+            .with("switchable", Value::Bool(true));
+        deployment.store.put(owner, Condition::Always).await.unwrap();
+        let latest = Item::new(keys::meter_latest(silent)).with("t", Value::int(now_ms - 7_200_000));
+        deployment.store.put(latest, Condition::Always).await.unwrap();
+        let watch = shared::partners::sber::silence::watch_key(silent, now_ms - 600_000);
+        deployment.store.put(Item::new(watch.clone()), Condition::Always).await.unwrap();
 
         let runtime = testkit::runtime::RuntimeApi::start().await;
         let process = testkit::runtime::FunctionProcess::spawn(
@@ -47,12 +67,19 @@ async fn a_changed_reading_is_pushed_in_every_environment() {
         );
         runtime.first_poll(std::time::Duration::from_secs(30)).await.unwrap_or_else(|e| panic!("[{label}] {e}"));
         let outcome = runtime.invoke(event.clone(), std::time::Duration::from_secs(30)).await.unwrap();
+        let checked = runtime.invoke(scheduled.clone(), std::time::Duration::from_secs(30)).await.unwrap();
         let logs = process.stop().await;
+        let testkit::runtime::Outcome::Response(answer) = checked else { panic!("[{label}] {checked:?}\n{logs}") };
+        assert_eq!(answer, json!({}), "[{label}] {logs}");
+        assert!(deployment.store.get(&watch).await.unwrap().is_none(), "[{label}] the watch is handled");
         let testkit::runtime::Outcome::Response(answer) = outcome else { panic!("[{label}] {outcome:?}\n{logs}") };
         assert_eq!(answer, json!({"batchItemFailures": []}), "[{label}] {logs}");
 
         let pushes: Vec<_> = sber.accepted().into_iter().filter(|c| c.path == "/v1/state").collect();
-        assert_eq!(pushes.len(), 1, "[{label}] {:?}", sber.calls());
+        assert_eq!(pushes.len(), 2, "[{label}] {:?}", sber.calls());
+        let offline = json!({"key": "online", "value": {"type": "BOOL", "bool_value": false}});
+        let silenced = pushes[1].body["devices"][silent]["states"].as_array().unwrap();
+        assert!(silenced.contains(&offline), "[{label}] {silenced:?}");
         let states = pushes[0].body["devices"][METER]["states"].as_array().unwrap().clone();
         let power = json!({"key": "power", "value": {"type": "INTEGER", "integer_value": "1250"}});
         assert!(states.contains(&power), "[{label}] {states:?}");

@@ -26,6 +26,7 @@ const SWITCH: [u8; 6] = [99, 0, 12, 0, 0, 0];
 
 struct Stack {
     notify: NotifyFunction,
+    metrics: Arc<testkit::telemetry::CollectedMetrics>,
     ingest: switchyard_ingest::IngestFunction,
     /// The operator's (and the user function's) writes, fed to the change log too.
     admin: Arc<dyn Store>,
@@ -36,6 +37,21 @@ struct Stack {
 
 fn now() -> i64 {
     shared::ports::clock::now_epoch()
+}
+
+thread_local! {
+    /// Seconds `notify`'s clock is ahead of the readings' (each test runs on its own thread).
+    static AHEAD: std::cell::Cell<i64> = const { std::cell::Cell::new(0) };
+}
+
+/// `notify`'s clock: the readings' clock, moved on by [`later`].
+fn notify_clock() -> i64 {
+    now() + AHEAD.with(std::cell::Cell::get)
+}
+
+/// `notify`'s clock at `seconds` after the readings' clock.
+fn later(seconds: i64) {
+    AHEAD.with(|ahead| ahead.set(seconds));
 }
 
 async fn stack(backend: Backend) -> Stack {
@@ -58,11 +74,15 @@ async fn stack(backend: Backend) -> Stack {
     let sber = FakeSberApi::start(&format!("Bearer {API_KEY}")).await;
     let vars = Vars::from_pairs([("SBER_API_URL", sber.url.as_str()), ("SBER_TIMEOUT_MS", "1000")]);
     let fast = RetryPolicy { attempts: 3, first_backoff: Duration::from_millis(5), budget: Duration::from_secs(3) };
-    let notify = NotifyFunction::new(notify_deps, &vars).unwrap().with_retry(fast);
+    let metrics = testkit::telemetry::CollectedMetrics::new();
+    let notify = NotifyFunction::new(notify_deps.with_clock(notify_clock), &vars)
+        .unwrap()
+        .with_retry(fast)
+        .with_sink(metrics.clone());
     testkit::leaks::fixture_secrets([API_KEY, REALTIME.1, "alice-password-1"]);
     let alice = Users::new(admin.as_ref()).add("alice", "alice-password-1", now()).await.unwrap().id;
     let ingest = switchyard_ingest::IngestFunction::new(ingest_deps, &Vars::default()).unwrap();
-    let stack = Stack { notify, ingest, admin, changes, sber, alice };
+    let stack = Stack { notify, metrics, ingest, admin, changes, sber, alice };
     stack.take();
     stack
 }
@@ -79,8 +99,22 @@ impl Stack {
 
     /// Sber linked alice (what the user function records when Sber first asks who she is).
     async fn sber_links_alice(&self) {
-        let item = Item::new(keys::sber_link(&self.alice)).with("userId", Attr::str(&self.alice));
+        self.sber_links(&self.alice).await;
+    }
+
+    async fn sber_links(&self, user: &str) {
+        let item = Item::new(keys::sber_link(user)).with("userId", Attr::str(user));
         self.admin.put(item, shared::ports::store::Condition::Always).await.unwrap();
+    }
+
+    /// EventBridge's scheduled invocation: the silence check.
+    async fn scheduled(&self) -> Value {
+        let event = json!({"source": "aws.events", "detail-type": "Scheduled Event", "detail": {}});
+        self.notify.handle("scheduled-request", &event).await
+    }
+
+    fn pushes(&self) -> Vec<Value> {
+        self.sber.accepted().into_iter().filter(|c| c.path == "/v1/state").map(|c| c.body).collect()
     }
 
     async fn post(&self, values: &[([u8; 6], f64)], seconds_ago: i64) -> u16 {
@@ -92,6 +126,15 @@ impl Stack {
         request.headers_mut().insert("authorization", auth.parse().unwrap());
         self.ingest.handle(request).await.status().as_u16()
     }
+}
+
+/// Links `meter` to `user` as a meter that switches (what the user function records once smart-me lists its switch
+/// action): Sber is offered it.
+async fn link_switching(store: &dyn Store, user: &str, meter: &str, name: &str) {
+    Users::new(store).link_device(user, meter, name, now()).await.unwrap();
+    let known = shared::identity::users::MeterOwner::switch_known(Some("1-0:99.12.0*255"), false);
+    let key = keys::meter_owner(meter, user);
+    store.update(&key, known, shared::ports::store::Condition::ItemPresent).await.unwrap();
 }
 
 fn spec() -> Value {
@@ -133,7 +176,7 @@ fn check_device(device: &Value) {
 async fn a_reading_pushes_what_sber_sees_and_a_redelivery_nothing(backend: Backend) {
     let stack = stack(backend).await;
     stack.sber_links_alice().await;
-    Users::new(stack.admin.as_ref()).link_device(&stack.alice, &METER.to_string(), "Kitchen", now()).await.unwrap();
+    link_switching(stack.admin.as_ref(), &stack.alice, &METER.to_string(), "Kitchen").await;
     let delivered = stack.deliver().await;
     assert!(delivered.dead_letters.is_empty());
     let added = stack.sber.accepted();
@@ -160,6 +203,7 @@ async fn a_reading_pushes_what_sber_sees_and_a_redelivery_nothing(backend: Backe
     let changed = stack.sber.accepted().into_iter().find(|c| c.method == "PUT").expect("the model change");
     let model = &changed.body["devices"][0]["model"];
     assert_eq!(model["features"], json!(["online", "on_off", "power", "voltage"]));
+    assert!(changed.body.get("user_id").is_none(), "PUT carries the devices only, as Sber's page shows it");
     check_device(&changed.body["devices"][0]);
 
     // Redelivered: nothing changes, nothing is pushed. The same values a second later: the same states.
@@ -196,7 +240,7 @@ async fn users_sber_has_not_linked_are_never_pushed(backend: Backend) {
 async fn sber_failing_is_retried_honouring_429_then_dead_lettered(backend: Backend) {
     let stack = stack(backend).await;
     stack.sber_links_alice().await;
-    Users::new(stack.admin.as_ref()).link_device(&stack.alice, &METER.to_string(), "Kitchen", now()).await.unwrap();
+    link_switching(stack.admin.as_ref(), &stack.alice, &METER.to_string(), "Kitchen").await;
     stack.deliver().await;
     // A 500 then a 429 (Retry-After 0): both retried inside the call; the push goes through.
     stack.sber.fail_next(&[Failure::ServerError, Failure::TooManyRequests(0)]);
@@ -224,22 +268,23 @@ async fn device_links_unlinks_and_removals_tell_sber(backend: Backend) {
     let stack = stack(backend).await;
     stack.sber_links_alice().await;
     let users = Users::new(stack.admin.as_ref());
-    users.link_device(&stack.alice, &METER.to_string(), "Kitchen", now()).await.unwrap();
+    link_switching(stack.admin.as_ref(), &stack.alice, &METER.to_string(), "Kitchen").await;
     users.link_device(&stack.alice, &METER.to_string(), "Pantry", now()).await.unwrap();
     stack.deliver().await;
     let other = Uuid::from_u128(77).to_string();
-    users.link_device(&stack.alice, &other, "Garage", now()).await.unwrap();
+    link_switching(stack.admin.as_ref(), &stack.alice, &other, "Garage").await;
     users.unlink_device(&stack.alice, &METER.to_string()).await.unwrap();
     stack.deliver().await;
     shared::partners::offboarding::remove_user(stack.admin.as_ref(), "alice", now()).await.unwrap();
     stack.deliver().await;
     let calls: Vec<(String, Value)> = stack.sber.accepted().into_iter().map(|c| (c.method, c.body)).collect();
     let methods: Vec<&str> = calls.iter().map(|(m, _)| m.as_str()).collect();
-    assert_eq!(methods, ["POST", "DELETE", "POST", "DELETE"], "{calls:?}");
+    assert_eq!(methods, ["POST", "DELETE", "POST", "DELETE", "POST"], "{calls:?}");
     assert_eq!(calls[0].1["devices"][0]["name"], "Pantry", "linked and renamed in one batch: the last name");
     assert_eq!(calls[1].1, json!({"device_ids": [METER.to_string()]}));
     assert_eq!(calls[2].1["devices"][0]["id"], other);
     assert_eq!(calls[3].1, json!({"device_ids": [other]}), "removing the user removes their devices");
+    assert_eq!(calls[4].1, json!({"user_id": stack.alice}), "and tells Sber to unlink them");
 }
 
 /// The vendor unlinks a user (their smart-me grant is gone): Sber hears `POST /v1/unlink {"user_id"}`, once, and
@@ -261,14 +306,142 @@ async fn the_vendors_unlink_reaches_sber_once(backend: Backend) {
     stack.deliver().await;
     assert_eq!(stack.sber.accepted().iter().filter(|c| c.path == "/v1/unlink").count(), 1);
     // And a reading of a meter she owned pushes nothing.
-    Users::new(stack.admin.as_ref()).link_device(&stack.alice, &METER.to_string(), "Kitchen", now()).await.unwrap();
+    link_switching(stack.admin.as_ref(), &stack.alice, &METER.to_string(), "Kitchen").await;
     stack.deliver().await;
     assert_eq!(stack.post(&[(SWITCH, 1.0)], 5).await, 200);
     stack.deliver().await;
     assert!(stack.sber.accepted().iter().all(|c| c.path != "/v1/state" && c.path != "/v1/devices"));
 }
 
+fn online_in(push: &Value) -> Option<bool> {
+    let states = push["devices"][METER.to_string()]["states"].as_array()?;
+    states.iter().find(|s| s["key"] == "online").and_then(|s| s["value"]["bool_value"].as_bool())
+}
+
+/// A meter that uploads every 15 minutes stays online between its readings (its window is two intervals and a
+/// minute); once silent past its window, the scheduled silence check pushes it offline (once), and its next
+/// reading brings it back.
+async fn a_silent_meter_goes_offline_at_sber_without_a_reading(backend: Backend) {
+    let stack = stack(backend).await;
+    stack.sber_links_alice().await;
+    link_switching(stack.admin.as_ref(), &stack.alice, &METER.to_string(), "Kitchen").await;
+    stack.deliver().await;
+    // Readings 30 and 15 minutes ago: the meter uploads every 15 minutes.
+    let values = [([1, 0, 1, 7, 0, 255], 40.0), (SWITCH, 1.0)];
+    let newest = 15 * 60;
+    assert_eq!(stack.post(&values, 2 * newest).await, 200);
+    stack.deliver().await;
+    later(-newest);
+    assert_eq!(stack.post(&values, newest).await, 200);
+    stack.deliver().await;
+    stack.deliver().await;
+    assert_eq!(stack.pushes().last().and_then(online_in), Some(true), "{:?}", stack.sber.calls());
+    let pushed = stack.pushes().len();
+    // Minute 14 after its newest reading: online still, nothing to push.
+    later(14 * 60 - newest);
+    assert_eq!(stack.scheduled().await, json!({}));
+    assert_eq!(stack.pushes().len(), pushed, "online at minute 14");
+    // Past its window (31 minutes) and the next check: pushed offline, once.
+    later(31 * 60 + 5 * 60 - newest);
+    stack.scheduled().await;
+    let pushes = stack.pushes();
+    assert_eq!(pushes.len(), pushed + 1, "{pushes:?}");
+    assert_eq!(online_in(&pushes[pushed]), Some(false));
+    check_states(&pushes[pushed]["devices"][METER.to_string()]["states"]);
+    stack.scheduled().await;
+    assert_eq!(stack.pushes().len(), pushed + 1, "told once");
+    // It reports again: online.
+    assert_eq!(stack.post(&values, 0).await, 200);
+    stack.deliver().await;
+    assert_eq!(stack.pushes().last().and_then(online_in), Some(true));
+}
+
+/// Sber hears when a meter turns out to switch (a reading of its switch state) and when it turns out not to (no
+/// switch action at smart-me): added, then removed. A switch learnt while answering Sber's devices call is not sent
+/// again: the answer carried the device.
+async fn sber_hears_when_a_meter_turns_out_to_switch_or_not(backend: Backend) {
+    let stack = stack(backend).await;
+    stack.sber_links_alice().await;
+    let users = Users::new(stack.admin.as_ref());
+    users.link_device(&stack.alice, &METER.to_string(), "Kitchen", now()).await.unwrap();
+    stack.deliver().await;
+    assert!(stack.sber.calls().is_empty(), "not known to switch: not offered");
+    assert_eq!(stack.post(&[([1, 0, 1, 7, 0, 255], 5.0), (SWITCH, 0.0)], 1).await, 200);
+    stack.deliver().await;
+    stack.deliver().await;
+    let added: Vec<_> = stack.sber.accepted().into_iter().filter(|c| c.path == "/v1/devices").collect();
+    assert_eq!(added.len(), 1, "{added:?}");
+    assert_eq!((added[0].method.as_str(), &added[0].body["devices"][0]["id"]), ("POST", &json!(METER.to_string())));
+    let none = shared::identity::users::MeterOwner::switch_known(None, false);
+    let owner = keys::meter_owner(&METER.to_string(), &stack.alice);
+    stack.admin.update(&owner, none, shared::ports::store::Condition::ItemPresent).await.unwrap();
+    stack.deliver().await;
+    let last = stack.sber.accepted().pop().unwrap();
+    assert_eq!((last.method.as_str(), last.body.clone()), ("DELETE", json!({"device_ids": [METER.to_string()]})));
+
+    let calls = stack.sber.calls().len();
+    let other = Uuid::from_u128(78).to_string();
+    users.link_device(&stack.alice, &other, "Hall", now()).await.unwrap();
+    let in_answer = shared::identity::users::MeterOwner::switch_known(Some("1-0:99.12.0*255"), true);
+    let owner = keys::meter_owner(&other, &stack.alice);
+    stack.admin.update(&owner, in_answer, shared::ports::store::Condition::ItemPresent).await.unwrap();
+    stack.deliver().await;
+    assert_eq!(stack.sber.calls().len(), calls, "the devices answer told Sber");
+}
+
+/// Two users hold one meter, one device at Sber (its ids are unique per vendor): when one lets it go, Sber keeps the
+/// device while the other still holds it; when the last one does, it is deleted.
+async fn a_shared_meter_stays_at_sber_while_another_owner_holds_it(backend: Backend) {
+    let stack = stack(backend).await;
+    let bob = Users::new(stack.admin.as_ref()).add("bob", "bob-password-1", now()).await.unwrap().id;
+    stack.sber_links_alice().await;
+    stack.sber_links(&bob).await;
+    link_switching(stack.admin.as_ref(), &stack.alice, &METER.to_string(), "Kitchen").await;
+    link_switching(stack.admin.as_ref(), &bob, &METER.to_string(), "Flat kitchen").await;
+    stack.deliver().await;
+    let posted: Vec<Value> =
+        stack.sber.accepted().into_iter().filter(|c| c.method == "POST").map(|c| c.body["user_id"].clone()).collect();
+    assert_eq!(posted.len(), 2, "{posted:?}");
+    let users = Users::new(stack.admin.as_ref());
+    users.unlink_device(&stack.alice, &METER.to_string()).await.unwrap();
+    stack.deliver().await;
+    assert!(stack.sber.calls().iter().all(|c| c.method != "DELETE"), "bob still holds it");
+    users.unlink_device(&bob, &METER.to_string()).await.unwrap();
+    stack.deliver().await;
+    let deletes: Vec<_> = stack.sber.accepted().into_iter().filter(|c| c.method == "DELETE").collect();
+    assert_eq!(deletes.len(), 1);
+    assert_eq!(deletes[0].body, json!({"device_ids": [METER.to_string()]}));
+}
+
+/// Every call carries an `X-Request-Id` of its own; a call Sber refuses (4xx) is not retried nor handed back, and
+/// is logged with Sber's answer and counted (`SberRefusals`).
+async fn a_refused_call_is_logged_with_sbers_answer_and_counted(backend: Backend) {
+    let stack = stack(backend).await;
+    stack.sber_links_alice().await;
+    link_switching(stack.admin.as_ref(), &stack.alice, &METER.to_string(), "Kitchen").await;
+    stack.deliver().await;
+    stack.sber.fail_next(&[Failure::BadRequest]);
+    assert_eq!(stack.post(&[([1, 0, 1, 7, 0, 255], 7.0), (SWITCH, 1.0)], 1).await, 200);
+    let (delivered, logs) = testkit::telemetry::logged(stack.deliver()).await;
+    assert!(delivered.dead_letters.is_empty());
+    assert_eq!(delivered.invocations, 1, "not handed back");
+    let refused: Vec<_> = stack.sber.calls().into_iter().filter(|c| c.status == 400).collect();
+    assert_eq!(refused.len(), 1, "not retried");
+    let line = logs.iter().find(|l| l["fields"]["message"] == "Sber refused; not sent again").expect("logged");
+    assert_eq!(line["fields"]["status"], 400);
+    assert!(line["fields"]["answer"].as_str().unwrap().contains("Invalid argument"), "{line}");
+    let counted: u64 = stack.metrics.requests().iter().filter_map(|d| d["SberRefusals"].as_u64()).sum();
+    assert_eq!(counted, 1);
+    let ids: Vec<String> = stack.sber.calls().into_iter().map(|c| c.request_id.expect("an X-Request-Id")).collect();
+    let distinct: std::collections::BTreeSet<&String> = ids.iter().collect();
+    assert_eq!(distinct.len(), ids.len(), "one per call: {ids:?}");
+}
+
 testkit::on_both_backends!(
+    a_silent_meter_goes_offline_at_sber_without_a_reading,
+    sber_hears_when_a_meter_turns_out_to_switch_or_not,
+    a_shared_meter_stays_at_sber_while_another_owner_holds_it,
+    a_refused_call_is_logged_with_sbers_answer_and_counted,
     a_reading_pushes_what_sber_sees_and_a_redelivery_nothing,
     users_sber_has_not_linked_are_never_pushed,
     sber_failing_is_retried_honouring_429_then_dead_lettered,
@@ -293,7 +466,7 @@ async fn sber_behind_a_root_the_platform_lacks_is_reached_only_with_its_ca() {
     let alice = users.add("alice", "alice-password-1", now()).await.unwrap().id;
     let link = Item::new(keys::sber_link(&alice)).with("userId", Attr::str(&alice));
     admin.put(link, shared::ports::store::Condition::Always).await.unwrap();
-    users.link_device(&alice, &METER.to_string(), "Kitchen", now()).await.unwrap();
+    link_switching(admin.as_ref(), &alice, &METER.to_string(), "Kitchen").await;
     let linked = std::mem::take(&mut *changes.lock().unwrap());
     let fast = RetryPolicy { attempts: 1, first_backoff: Duration::from_millis(1), budget: Duration::from_secs(3) };
 

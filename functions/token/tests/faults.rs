@@ -23,7 +23,11 @@ async fn no_family_is_left_with_two_valid_refresh_tokens() {
     let faulty = testkit::faults::deps(plan, &secrets(), cache).await;
     let user = Users::new(faulty.direct.as_ref()).add(LOGIN, PASSWORD, now()).await.unwrap();
     let gateway = FakeGateway::start(GATEWAY_NAME, SC_API_SECRET, SC_SECRET, Mode::Success).await;
-    let vars = faulty.vars(&[("SWITCHYARD_PUBLIC_URL", "https://api.switchyard.test"), ("OAUTH_HASH_BURST", "64")]);
+    let vars = faulty.vars(&[
+        ("SWITCHYARD_PUBLIC_URL", "https://api.switchyard.test"),
+        ("OAUTH_HASH_BURST", "64"),
+        ("OAUTH_REFRESH_GRACE_S", "0"),
+    ]);
     let function = TokenFunction::new(faulty.deps.clone().with_clock(now), &vars).unwrap();
     let stack =
         Stack { function, deps: faulty.deps.clone(), admin: faulty.direct.clone(), user_id: user.id.clone(), gateway };
@@ -131,7 +135,11 @@ async fn a_code_stored_behind_a_lost_answer_still_signs_in() {
     let faulty = testkit::faults::deps(plan, &secrets(), Default::default()).await;
     let user = Users::new(faulty.direct.as_ref()).add(LOGIN, PASSWORD, now()).await.unwrap();
     let gateway = FakeGateway::start(GATEWAY_NAME, SC_API_SECRET, SC_SECRET, Mode::Success).await;
-    let vars = faulty.vars(&[("SWITCHYARD_PUBLIC_URL", "https://api.switchyard.test"), ("OAUTH_HASH_BURST", "64")]);
+    let vars = faulty.vars(&[
+        ("SWITCHYARD_PUBLIC_URL", "https://api.switchyard.test"),
+        ("OAUTH_HASH_BURST", "64"),
+        ("OAUTH_REFRESH_GRACE_S", "0"),
+    ]);
     let function = TokenFunction::new(faulty.deps.clone().with_clock(now), &vars).unwrap();
     let stack = Stack { function, deps: faulty.deps.clone(), admin: faulty.direct.clone(), user_id: user.id, gateway };
     let page = stack.login_page("sber", SBER_REDIRECT, None).await;

@@ -89,6 +89,47 @@ async fn linking_flow_as_a_client_drives_it(backend: Backend) {
     assert_eq!(stack.verify(&access, "sber").await, Err(TokenError::Revoked));
 }
 
+/// Sber retries a refresh whose answer it lost with the same refresh token: within the grace period it gets a valid
+/// pair and the linking survives (retried again, too); the same token presented after the grace period is a reuse
+/// that revokes the linking, as with strict rotation.
+async fn a_refresh_retried_within_the_grace_period_keeps_the_linking(backend: Backend) {
+    let mut stack = stack(backend).await;
+    freeze();
+    stack.function = function_with(&stack.deps, &stack.gateway, &[("OAUTH_REFRESH_GRACE_S", "60")]);
+    let refresh = |token: &str| form(&[("grant_type", "refresh_token"), ("refresh_token", token)]);
+    let linked = stack.link("sber", "smarthome").await;
+    let first = linked["refresh_token"].as_str().unwrap().to_owned();
+    let (status, lost, _) = stack.token(&refresh(&first), Some(SBER)).await;
+    assert_eq!(status, 200, "{lost}");
+    advance(5);
+    let (status, retried, _) = stack.token(&refresh(&first), Some(SBER)).await;
+    assert_eq!(status, 200, "a retry within the grace period: {retried}");
+    let newest = retried["refresh_token"].as_str().unwrap().to_owned();
+    assert_ne!(newest, lost["refresh_token"].as_str().unwrap());
+    let access = retried["access_token"].as_str().unwrap();
+    assert_eq!(stack.verify(access, "sber").await, Ok(stack.user_id.clone()));
+    let (status, again, _) = stack.token(&refresh(&first), Some(SBER)).await;
+    assert_eq!(status, 200, "retried twice: {again}");
+    let newest = again["refresh_token"].as_str().unwrap().to_owned();
+    // The linking lives on: its newest token rotates as usual.
+    let (status, next, _) = stack.token(&refresh(&newest), Some(SBER)).await;
+    assert_eq!(status, 200, "{next}");
+    let access = next["access_token"].as_str().unwrap().to_owned();
+    assert!(stack.is_linked("sber").await);
+    // Another client presenting it is refused, and revokes nothing.
+    let (status, foreign, _) = stack.token(&refresh(&first), Some(OTHER_SBER)).await;
+    assert_eq!((status, foreign["error"].as_str()), (400, Some("invalid_grant")), "{foreign}");
+    assert_eq!(stack.verify(&access, "sber").await, Ok(stack.user_id.clone()));
+    // After the grace period the first token is a reuse: the whole linking is revoked.
+    advance(60);
+    let (status, reused, _) = stack.token(&refresh(&first), Some(SBER)).await;
+    assert_eq!((status, reused["error"].as_str()), (400, Some("invalid_grant")), "{reused}");
+    assert!(reused["error_description"].as_str().unwrap().contains("already used"));
+    assert_eq!(stack.verify(&access, "sber").await, Err(TokenError::Revoked));
+    let (status, _, _) = stack.token(&refresh(next["refresh_token"].as_str().unwrap()), Some(SBER)).await;
+    assert_eq!(status, 400, "and its newest refresh token with it");
+}
+
 async fn a_reused_code_fails_and_revokes_what_it_issued(backend: Backend) {
     let stack = stack(backend).await;
     let code = stack.code_for("sber", SBER_REDIRECT, None).await;
@@ -507,6 +548,7 @@ testkit::on_both_backends!(
     a_removed_user_loses_every_token,
     linking_flow_as_a_client_drives_it,
     a_reused_code_fails_and_revokes_what_it_issued,
+    a_refresh_retried_within_the_grace_period_keeps_the_linking,
     every_token_endpoint_error,
     codes_expire_and_belong_to_their_client,
     refresh_scope_can_narrow_but_not_widen,

@@ -10,7 +10,7 @@ use shared::env::{ConfigError, Vars};
 use shared::identity::oauth::{AccessClaims, AccessVerifier, TokenError, access_token};
 use shared::partners::sber::SberHome;
 use shared::partners::sber::calls::{CallError, SberCall};
-use shared::partners::sber::features::Units;
+use shared::partners::sber::settings::SberSettings;
 use shared::partners::smartme::account::SmartMeAccounts;
 use shared::partners::smartme::control::DeviceControl;
 use std::sync::Arc;
@@ -37,19 +37,12 @@ impl UserFunction {
 
     /// The same function with another device-control port.
     pub fn with_control(deps: Deps, vars: &Vars, control: Arc<dyn DeviceControl>) -> Result<Self, ConfigError> {
-        let power_to_w: f64 = vars.parse_or("SMARTME_POWER_TO_W", 1.0)?;
-        if !(power_to_w.is_finite() && power_to_w > 0.0) {
-            return Err(ConfigError::new("SMARTME_POWER_TO_W", "must be a positive number"));
-        }
-        let units = Units { power_to_w, energy_unit: vars.get_or("SMARTME_ENERGY_UNIT", "Wh").to_owned() };
-        let online_window_s = vars.parse_or("SBER_ONLINE_WINDOW_S", 300)?;
         let client_id = vars.get_or("SBER_CLIENT_ID", "sber");
         Ok(Self {
             home: SberHome {
                 store: deps.store.clone(),
                 control,
-                units,
-                online_window_s,
+                settings: SberSettings::from_vars(vars)?,
                 client_id: client_id.to_owned(),
             },
             deps,

@@ -33,6 +33,8 @@ fn clock() -> i64 {
 }
 
 struct Stack {
+    admin: std::sync::Arc<dyn shared::ports::store::Store>,
+    alice: String,
     token: switchyard_token::TokenFunction,
     ingest: switchyard_ingest::IngestFunction,
     user: switchyard_user::UserFunction,
@@ -40,6 +42,11 @@ struct Stack {
 }
 
 async fn stack(backend: Backend) -> Stack {
+    stack_with(backend, &[]).await
+}
+
+/// The stack with `overrides` of its configuration.
+async fn stack_with(backend: Backend, overrides: &[(&str, &str)]) -> Stack {
     let oauth = json!({
         "issuer": "https://api.switchyard.test",
         "keys": [{"kid": "k1", "secret": SIGNING_KEY}],
@@ -55,13 +62,18 @@ async fn stack(backend: Backend) -> Stack {
     users.link_device(&alice.id, SWITCHABLE, "Kitchen", clock()).await.unwrap();
     users.link_device(&alice.id, PLAIN, "Garage", clock()).await.unwrap();
     let fake = FakeSmartMe::start(&format!("ApiKey {API_KEY}"), &[SWITCHABLE]).await;
-    let vars = Vars::from_pairs([
+    let base = [
         ("SWITCHYARD_PUBLIC_URL", "https://api.switchyard.test"),
         ("SMARTME_API_URL", fake.url.as_str()),
         ("SBER_CLIENT_ID", CLIENT.0),
         ("SBER_TOKEN_QUERY_PARAM", "access_token"),
-    ]);
+        // Strict rotation (the grace period is the token function's test).
+        ("OAUTH_REFRESH_GRACE_S", "0"),
+    ];
+    let vars = Vars::from_pairs(base.into_iter().chain(overrides.iter().copied()));
     Stack {
+        admin: ports.admin.clone(),
+        alice: alice.id.clone(),
         token: switchyard_token::TokenFunction::new(ports.as_function("token").await.with_clock(clock), &vars).unwrap(),
         ingest: switchyard_ingest::IngestFunction::new(ports.as_function("ingest").await, &vars).unwrap(),
         user: switchyard_user::UserFunction::new(ports.deps.with_clock(clock), &vars).unwrap(),
@@ -202,8 +214,10 @@ fn check_against_spec(devices: &Value, query: &Value) {
     }
 }
 
+/// Every call as Sber makes it, with the meter without a relay offered too (`SBER_UNSWITCHABLE_METERS=socket`, its
+/// supply state as `on_off`).
 async fn sber_end_to_end(backend: Backend) {
-    let stack = stack(backend).await;
+    let stack = stack_with(backend, &[("SBER_UNSWITCHABLE_METERS", "socket")]).await;
     assert_eq!(stack.sber(Method::GET, "ping", None, None).await.0, 200);
     let (status, error) = stack.sber(Method::GET, "user", None, None).await;
     assert_eq!(status, 401);
@@ -369,7 +383,7 @@ async fn an_expired_token_still_unlinks(backend: Backend) {
 
 /// Meters in every state (never read, switchable, not switchable, offline) are valid Sber devices.
 async fn every_meter_is_a_valid_device_in_every_state(backend: Backend) {
-    let stack = stack(backend).await;
+    let stack = stack_with(backend, &[("SBER_UNSWITCHABLE_METERS", "socket")]).await;
     let token = stack.link().await;
     let ids = json!({"devices": [SWITCHABLE, PLAIN]});
     let (_, devices) = stack.sber(Method::GET, "devices", Some(&token), None).await;
@@ -388,7 +402,114 @@ async fn every_meter_is_a_valid_device_in_every_state(backend: Backend) {
     OFFSET.with(|o| o.set(0));
 }
 
+/// By default Sber is offered only meters that switch: the meter smart-me lists no switch action for is neither in
+/// the devices nor answered for, and what was learnt stays on the owner items (smart-me is asked once per meter). A
+/// meter whose readings report a switch state is offered from then on.
+async fn sber_is_offered_only_meters_that_switch(backend: Backend) {
+    let stack = stack(backend).await;
+    let token = stack.link().await;
+    let (status, devices) = stack.sber(Method::GET, "devices", Some(&token), None).await;
+    assert_eq!(status, 200, "{devices}");
+    let ids: Vec<&str> = devices["devices"].as_array().unwrap().iter().map(|d| d["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, [SWITCHABLE], "{devices}");
+    let owner = |meter: &str| shared::ports::store::keys::meter_owner(meter, &stack.alice);
+    let kitchen = stack.admin.get(&owner(SWITCHABLE)).await.unwrap().unwrap();
+    assert_eq!(
+        (kitchen.bool("switchable"), shared::identity::users::MeterOwner::switch_action_of(&kitchen)),
+        (Some(true), Some(SWITCH_OBIS))
+    );
+    assert_eq!(stack.admin.get(&owner(PLAIN)).await.unwrap().unwrap().bool("switchable"), Some(false));
+    let (_, query) =
+        stack.sber(Method::POST, "query", Some(&token), Some(json!({"devices": [SWITCHABLE, PLAIN]}))).await;
+    assert_eq!(query["errors"], json!([{"id": PLAIN, "code": 400, "message": "no such device for this user"}]));
+    check_against_spec(&devices, &query);
+    let command =
+        json!({"devices": {PLAIN: {"states": [{"key": "on_off", "value": {"type": "BOOL", "bool_value": false}}]}}});
+    let (_, refused) = stack.sber(Method::POST, "command", Some(&token), Some(command)).await;
+    assert_eq!(refused["errors"][0]["message"], "no such device for this user", "{refused}");
+    assert!(stack.smartme.calls().is_empty(), "nothing was switched");
+    // A reading with a switch state: the meter switches after all.
+    stack.ingest(vec![reading(PLAIN, 5, &[([99, 0, 12, 0, 0, 0], 1.0)])]).await;
+    let (_, devices) = stack.sber(Method::GET, "devices", Some(&token), None).await;
+    assert_eq!(devices["devices"].as_array().unwrap().len(), 2, "{devices}");
+}
+
+/// Sber sends one command for a room: eight meters, smart-me taking 2 s for each call, are switched concurrently
+/// and all confirmed within the command's deadline (one after another they would need 16 s).
+async fn a_group_command_switches_every_meter_within_the_deadline(backend: Backend) {
+    let stack = stack_with(backend, &[("SBER_COMMAND_DEADLINE_MS", "8000")]).await;
+    let users = Users::new(stack.admin.as_ref());
+    let meters: Vec<String> = (1..=8).map(|n| Uuid::from_u128(0x5000 + n).to_string()).collect();
+    for (n, meter) in meters.iter().enumerate() {
+        users.link_device(&stack.alice, meter, &format!("Lamp {n}"), clock()).await.unwrap();
+        stack.smartme.add_switchable(meter);
+    }
+    let token = stack.link().await;
+    let (_, devices) = stack.sber(Method::GET, "devices", Some(&token), None).await;
+    assert_eq!(devices["devices"].as_array().unwrap().len(), 9, "{devices}");
+    stack.smartme.set_delay(std::time::Duration::from_secs(2));
+    let on = json!({"states": [{"key": "on_off", "value": {"type": "BOOL", "bool_value": true}}]});
+    let command: serde_json::Map<String, Value> = meters.iter().map(|m| (m.clone(), on.clone())).collect();
+    let (status, answer) = stack.sber(Method::POST, "command", Some(&token), Some(json!({"devices": command}))).await;
+    assert_eq!(status, 200, "{answer}");
+    assert!(answer.get("errors").is_none(), "{answer}");
+    assert_eq!(answer["devices"].as_object().unwrap().len(), 8, "{answer}");
+    assert_eq!(stack.smartme.calls().len(), 8, "one smart-me call per meter: its action was learnt before");
+    assert_eq!(stack.smartme.max_concurrent_calls(), 8, "switched at once");
+}
+
+/// A meter smart-me never answers for does not hold the others: at the deadline it is a per-device 503 in Sber's
+/// envelope, and the rest are confirmed.
+async fn a_meter_that_never_answers_is_its_own_error(backend: Backend) {
+    let stack = stack_with(backend, &[("SBER_COMMAND_DEADLINE_MS", "2000")]).await;
+    let token = stack.link().await;
+    let (_, devices) = stack.sber(Method::GET, "devices", Some(&token), None).await;
+    assert_eq!(devices["devices"].as_array().unwrap().len(), 1);
+    let stuck = Uuid::from_u128(0x6000).to_string();
+    Users::new(stack.admin.as_ref()).link_device(&stack.alice, &stuck, "Boiler", clock()).await.unwrap();
+    stack.smartme.add_switchable(&stuck);
+    let (_, devices) = stack.sber(Method::GET, "devices", Some(&token), None).await;
+    assert_eq!(devices["devices"].as_array().unwrap().len(), 2);
+    stack.smartme.hold(&stuck);
+    let off = json!({"states": [{"key": "on_off", "value": {"type": "BOOL", "bool_value": false}}]});
+    let command = json!({"devices": {SWITCHABLE: off.clone(), stuck.as_str(): off}});
+    let (status, answer) = stack.sber(Method::POST, "command", Some(&token), Some(command)).await;
+    assert_eq!(status, 200, "{answer}");
+    assert!(answer["devices"][SWITCHABLE]["states"].is_array(), "{answer}");
+    assert_eq!(answer["errors"].as_array().unwrap().len(), 1, "{answer}");
+    assert_eq!(
+        (answer["errors"][0]["id"].as_str(), answer["errors"][0]["code"].as_u64()),
+        (Some(stuck.as_str()), Some(503))
+    );
+}
+
+/// Online follows each meter's own rhythm: one uploading every 15 minutes is online at minute 14 after its newest
+/// reading, and offline once two intervals and a minute (31 minutes) have passed.
+async fn online_follows_the_meters_own_rhythm(backend: Backend) {
+    let stack = stack(backend).await;
+    let token = stack.link().await;
+    let values = [([1, 0, 1, 7, 0, 255], 40.0), ([99, 0, 12, 0, 0, 0], 1.0)];
+    stack.ingest(vec![reading(SWITCHABLE, 30 * 60, &values)]).await;
+    stack.ingest(vec![reading(SWITCHABLE, 15 * 60, &values)]).await;
+    let online_at = |offset: i64| {
+        OFFSET.with(|o| o.set(offset));
+        let body = json!({"devices": [SWITCHABLE]});
+        async {
+            let (_, answer) = stack.sber(Method::POST, "query", Some(&token), Some(body)).await;
+            state(&answer["devices"][SWITCHABLE]["states"], "online")["bool_value"].as_bool()
+        }
+    };
+    assert_eq!(online_at(-60).await, Some(true), "minute 14");
+    assert_eq!(online_at(15 * 60).await, Some(true), "minute 30");
+    assert_eq!(online_at(16 * 60 + 1).await, Some(false), "past 31 minutes");
+    OFFSET.with(|o| o.set(0));
+}
+
 testkit::on_both_backends!(
+    online_follows_the_meters_own_rhythm,
+    sber_is_offered_only_meters_that_switch,
+    a_group_command_switches_every_meter_within_the_deadline,
+    a_meter_that_never_answers_is_its_own_error,
     an_expired_token_still_unlinks,
     every_meter_is_a_valid_device_in_every_state,
     sber_end_to_end,

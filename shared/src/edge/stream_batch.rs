@@ -51,8 +51,6 @@ impl StreamObserver {
         F: FnOnce(Vec<Change>) -> Fut,
         Fut: Future<Output = BatchReport>,
     {
-        let started = Instant::now();
-        let cold_start = self.cold.swap(false, Ordering::Relaxed);
         let changes = match changes::from_stream_event(event) {
             Ok(changes) => changes,
             Err(error) => {
@@ -62,7 +60,35 @@ impl StreamObserver {
             }
         };
         let records = changes.len();
-        let (report, mut record) = RequestRecord::collect(work(changes)).await;
+        let report = self.run(request_id, trace_id, "stream batch", records, work(changes)).await;
+        let failures: Vec<Value> = report.handed_back.iter().map(|s| json!({"itemIdentifier": s})).collect();
+        json!({"batchItemFailures": failures})
+    }
+
+    /// Runs `work` for a scheduled invocation (EventBridge's `Scheduled Event`), observed as a batch: one
+    /// `scheduled run` line and its metrics. What `work` hands back stays for the next run; Lambda is answered `{}`.
+    pub async fn observe_scheduled<Fut>(&self, request_id: &str, trace_id: Option<&str>, work: Fut) -> Value
+    where
+        Fut: Future<Output = BatchReport>,
+    {
+        self.run(request_id, trace_id, "scheduled run", 0, work).await;
+        json!({})
+    }
+
+    async fn run<Fut>(
+        &self,
+        request_id: &str,
+        trace_id: Option<&str>,
+        line: &'static str,
+        records: usize,
+        work: Fut,
+    ) -> BatchReport
+    where
+        Fut: Future<Output = BatchReport>,
+    {
+        let started = Instant::now();
+        let cold_start = self.cold.swap(false, Ordering::Relaxed);
+        let (report, mut record) = RequestRecord::collect(work).await;
         record.add(Counter::ColdStarts, u64::from(cold_start));
         let outcome = if report.handed_back.is_empty() { Outcome::Accepted } else { Outcome::Failed(self.failure) };
         let latency = started.elapsed();
@@ -79,11 +105,10 @@ impl StreamObserver {
             handed_back = report.handed_back.len(),
             outcome = outcome.name(),
             latency_ms = latency.as_secs_f64() * 1e3,
-            "stream batch"
+            "{line}"
         );
         let now_ms = crate::ports::clock::now_epoch_ms();
         self.metrics.publish(self.function, request_id, outcome, latency, &record, now_ms);
-        let failures: Vec<Value> = report.handed_back.iter().map(|s| json!({"itemIdentifier": s})).collect();
-        json!({"batchItemFailures": failures})
+        report
     }
 }

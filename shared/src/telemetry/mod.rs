@@ -6,6 +6,7 @@
 //! travels on the response as a [`Reason`] extension set by [`crate::edge::http::error`].
 
 pub mod emf;
+pub mod excerpt;
 mod record;
 pub mod sink;
 

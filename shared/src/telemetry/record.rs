@@ -44,16 +44,19 @@ pub enum Counter {
     EventsPublished,
     /// Meters whose latest state a stored smart-me post could not move (`ingest`; the next reading moves it).
     LatestStatesDeferred,
+    /// Calls Sber refused with a 4xx (`notify`): logged with Sber's answer and not sent again.
+    SberRefusals,
 }
 
 impl Counter {
-    pub const ALL: [Counter; 6] = [
+    pub const ALL: [Counter; 7] = [
         Counter::Duplicates,
         Counter::ReadingsStored,
         Counter::SberStatePushes,
         Counter::ColdStarts,
         Counter::EventsPublished,
         Counter::LatestStatesDeferred,
+        Counter::SberRefusals,
     ];
 
     pub fn metric_name(self) -> &'static str {
@@ -64,6 +67,7 @@ impl Counter {
             Counter::ColdStarts => "ColdStarts",
             Counter::EventsPublished => "EventsPublished",
             Counter::LatestStatesDeferred => "LatestStatesDeferred",
+            Counter::SberRefusals => "SberRefusals",
         }
     }
 }

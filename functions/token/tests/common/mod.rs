@@ -35,12 +35,19 @@ pub const SC_SECRET: &str = "smallcase-jwt-secret-for-tests";
 pub const SC_API_SECRET: &str = "smallcase-api-secret-for-tests";
 
 thread_local! {
-    /// Seconds added to the real clock; each test runs on its own thread (current-thread runtime).
+    /// Seconds added to the clock; each test runs on its own thread (current-thread runtime).
     static OFFSET: Cell<i64> = const { Cell::new(0) };
+    /// The moment the clock stopped at, for tests whose outcome depends on how much time passed.
+    static FROZEN: Cell<Option<i64>> = const { Cell::new(None) };
 }
 
 fn clock() -> i64 {
-    shared::ports::clock::now_epoch() + OFFSET.with(Cell::get)
+    FROZEN.with(Cell::get).unwrap_or_else(shared::ports::clock::now_epoch) + OFFSET.with(Cell::get)
+}
+
+/// Stops this test's clock: from now on only [`advance`] moves it.
+pub fn freeze() {
+    FROZEN.with(|f| f.set(Some(shared::ports::clock::now_epoch())));
 }
 
 /// Moves this test's clock forward.
@@ -102,16 +109,24 @@ pub async fn stack_with_secrets(backend: Backend, secrets: Vec<(&'static str, Va
     let (deps, admin) = (ports.deps, ports.admin);
     testkit::leaks::fixture_secrets([PASSWORD]);
     let user = Users::new(admin.as_ref()).add(LOGIN, PASSWORD, now()).await.unwrap();
-    let vars = Vars::from_pairs([
+    let function = function_with(&deps, &gateway, &[]);
+    Stack { function, deps, admin, user_id: user.id, gateway }
+}
+
+/// The token function over `deps`, configured as the tests' stack is, with `overrides` on top.
+pub fn function_with(deps: &Deps, gateway: &FakeGateway, overrides: &[(&str, &str)]) -> TokenFunction {
+    let base = [
         ("SWITCHYARD_PUBLIC_URL", "https://api.switchyard.test"),
         ("SMALLCASE_GATEWAY_URL", gateway.url.as_str()),
         ("SMALLCASE_TIMEOUT_MS", "500"),
         ("SMALLCASE_ALLOWED_ORIGINS", APP_ORIGIN),
         // Far above what these tests hash at once; its own test sets a small budget.
         ("OAUTH_HASH_BURST", "64"),
-    ]);
-    let function = TokenFunction::new(deps.clone().with_clock(clock), &vars).unwrap();
-    Stack { function, deps, admin, user_id: user.id, gateway }
+        // Strict rotation: any reuse revokes (the grace period has tests of its own).
+        ("OAUTH_REFRESH_GRACE_S", "0"),
+    ];
+    let vars = Vars::from_pairs(base.into_iter().chain(overrides.iter().copied()));
+    TokenFunction::new(deps.clone().with_clock(clock), &vars).unwrap()
 }
 
 pub fn get(path_and_query: &str) -> Request {

@@ -2,7 +2,9 @@
 //!
 //! A *family* is one account linking of a user with a client. Every code exchange starts one; every refresh rotates
 //! its single current refresh token. Presenting a code twice, or a refresh token that was already rotated, revokes
-//! the family, and with it every access token issued in it (their `jti` names the family).
+//! the family, and with it every access token issued in it (their `jti` names the family) — except a refresh
+//! retried within the grace period (`OAUTH_REFRESH_GRACE_S`): a client whose answer was lost presents the same
+//! token again, and gets a fresh pair in the same family (the token it never received stops working).
 
 use super::access_token::{self, AccessClaims};
 use super::authorize::{AuthorizeRequest, redirect_with};
@@ -21,14 +23,21 @@ pub struct Lifetimes {
     pub access_s: i64,
     pub refresh_s: i64,
     pub code_s: i64,
+    /// How long after its rotation a refresh token is still accepted from its client, for a retry whose answer was
+    /// lost (0: strict rotation, any reuse revokes).
+    pub refresh_grace_s: i64,
 }
+
+/// The longest grace period accepted: a retry comes at once, and a longer window only helps a thief.
+const MAX_REFRESH_GRACE_S: i64 = 300;
 
 /// How long a used code is remembered, so a second presentation is recognised as reuse.
 const USED_CODE_MEMORY_S: i64 = 600;
 
 impl Lifetimes {
-    /// `OAUTH_ACCESS_TTL_S` (default one hour) and `OAUTH_REFRESH_TTL_S` (default five times the access lifetime,
-    /// at least one hour, Sber's rule; a shorter configured value is refused).
+    /// `OAUTH_ACCESS_TTL_S` (default one hour), `OAUTH_REFRESH_TTL_S` (default five times the access lifetime,
+    /// at least one hour, Sber's rule; a shorter configured value is refused) and `OAUTH_REFRESH_GRACE_S` (default
+    /// 60, at most 300; 0 keeps strict rotation).
     pub fn from_vars(vars: &Vars) -> Result<Self, ConfigError> {
         let access_s: i64 = vars.parse_or("OAUTH_ACCESS_TTL_S", 3600)?;
         if !(60..=86_400).contains(&access_s) {
@@ -38,7 +47,11 @@ impl Lifetimes {
         if refresh_s < 3600 || refresh_s <= access_s {
             return Err(ConfigError::new("OAUTH_REFRESH_TTL_S", "must be at least 3600 and longer than access tokens"));
         }
-        Ok(Self { access_s, refresh_s, code_s: 60 })
+        let refresh_grace_s: i64 = vars.parse_or("OAUTH_REFRESH_GRACE_S", 60)?;
+        if !(0..=MAX_REFRESH_GRACE_S).contains(&refresh_grace_s) {
+            return Err(ConfigError::new("OAUTH_REFRESH_GRACE_S", "must be 0 to 300 seconds"));
+        }
+        Ok(Self { access_s, refresh_s, code_s: 60, refresh_grace_s })
     }
 }
 
@@ -119,6 +132,17 @@ const CODE_INVALID: &str = "the authorization code is invalid or has expired";
 const CODE_REUSED: &str = "the authorization code was already used; the tokens issued for it are revoked";
 const REFRESH_INVALID: &str = "the refresh token is invalid or has expired";
 const REFRESH_REUSED: &str = "the refresh token was already used; every token of its linking is revoked";
+
+/// On a rotated refresh token: the hash of the token it was rotated to.
+const SUCCESSOR: &str = "next";
+
+/// A token family, by its key and what names it.
+struct FamilyRef<'a> {
+    key: &'a crate::ports::store::Key,
+    user_id: &'a str,
+    client_id: &'a str,
+    family_id: &'a str,
+}
 
 /// The grant operations, for one request at time `now`.
 pub struct Grants<'a> {
@@ -324,42 +348,23 @@ impl Grants<'_> {
         if family.get("revoked").and_then(Value::as_bool) == Some(true) {
             return Err(GrantError::InvalidGrant("the refresh token has been revoked"));
         }
-        if family.str("current") != Some(hash.as_str()) {
-            self.revoke_family(&user_id, &client.client_id, &family_id).await?;
-            return Err(GrantError::InvalidGrant(REFRESH_REUSED));
-        }
         let scope = match scope {
             Some(requested) if !requested.split(' ').all(|s| granted.split(' ').any(|g| g == s)) => {
-                return Err(GrantError::InvalidScope);
+                Err(GrantError::InvalidScope)
             }
-            Some(requested) => requested.to_owned(),
-            None => granted.clone(),
+            Some(requested) => Ok(requested.to_owned()),
+            None => Ok(granted.clone()),
         };
+        // Reuse is judged before the scope: a thief's request is a reuse whatever it asks for.
+        if family.str("current") != Some(hash.as_str()) {
+            return self.retried(client, &hash, &scope).await;
+        }
+        let scope = scope?;
         let next = random_token(32);
         let next_hash = token_hash(&next);
-        let writes = vec![
-            Write::Update {
-                key: family_key.clone(),
-                update: Update::default()
-                    .set("current", Value::str(&next_hash))
-                    .set("rotatedAt", Value::int(self.now))
-                    .expiring_at(Some(self.now + self.lifetimes.refresh_s)),
-                condition: Condition::And(vec![
-                    Condition::Eq("current".into(), Value::str(&hash)),
-                    Condition::AttrAbsent("revoked".into()),
-                ]),
-            },
-            Write::Update {
-                key: keys::refresh_token(&hash),
-                update: Update::default().set("usedAt", Value::int(self.now)),
-                condition: Condition::AttrAbsent("usedAt".into()),
-            },
-            Write::Put {
-                // The new refresh token keeps the family's full scope (RFC 6749 section 6).
-                item: self.refresh_item(&next_hash, &user_id, &client.client_id, &family_id, &granted),
-                condition: Condition::ItemAbsent,
-            },
-        ];
+        let family =
+            FamilyRef { key: &family_key, user_id: &user_id, client_id: &client.client_id, family_id: &family_id };
+        let writes = self.rotation(&family, &hash, &next_hash, &granted, vec![]);
         match self.store.transact(writes).await {
             Ok(()) => Ok(self.tokens(&user_id, client, &family_id, &scope, Some(next))),
             Err(e) if e.is_condition_failed() => {
@@ -369,12 +374,102 @@ impl Grants<'_> {
                 if family.as_ref().and_then(|f| f.str("current")) == Some(next_hash.as_str()) {
                     return Ok(self.tokens(&user_id, client, &family_id, &scope, Some(next)));
                 }
-                // Another request rotated this token first: two holders of one refresh token means it leaked.
-                self.revoke_family(&user_id, &client.client_id, &family_id).await?;
-                Err(GrantError::InvalidGrant(REFRESH_REUSED))
+                // Another request rotated this token first: a retry within the grace period, or two holders of
+                // one refresh token (it leaked).
+                self.retried(client, &hash, &Ok(scope)).await
             }
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// A refresh token presented after its rotation (`hash`): within the grace period, from its client, while the
+    /// token it was rotated to is still the family's current one (never used), the family rotates on from there and
+    /// the client gets a fresh pair; otherwise it is a reuse, and the family is revoked.
+    async fn retried(
+        &self,
+        client: &Client,
+        hash: &str,
+        scope: &Result<String, GrantError>,
+    ) -> Result<TokenSet, GrantError> {
+        // Concurrent retries of one refresh race for the same rotation: the loser reads again and follows.
+        for _ in 0..3 {
+            let item =
+                self.store.get(&keys::refresh_token(hash)).await?.ok_or(GrantError::InvalidGrant(REFRESH_INVALID))?;
+            let field = |name: &str| item.str(name).unwrap_or_default().to_owned();
+            let (user_id, family_id, granted) = (field("userId"), field("family"), field("scope"));
+            let family_key = keys::token_family(&user_id, &client.client_id, &family_id);
+            let family = self.store.get(&family_key).await?;
+            let current = family.as_ref().and_then(|f| f.str("current")).map(str::to_owned);
+            let revoked = family.as_ref().is_some_and(|f| f.get("revoked").and_then(Value::as_bool) == Some(true));
+            let in_grace = item.i64("usedAt").is_some_and(|used| self.now - used <= self.lifetimes.refresh_grace_s);
+            let successor = item.str(SUCCESSOR).map(str::to_owned);
+            let (Some(successor), Some(current)) = (successor, current) else { break };
+            if self.lifetimes.refresh_grace_s == 0 || !in_grace || revoked || successor != current {
+                break;
+            }
+            let scope = scope.as_deref().map_err(Clone::clone)?;
+            let next = random_token(32);
+            let next_hash = token_hash(&next);
+            // The token the client never received (`successor`) is spent and points on like any rotated token; a
+            // further retry of the presented token follows to the newest.
+            let retried = Write::Update {
+                key: keys::refresh_token(hash),
+                update: Update::default().set(SUCCESSOR, Value::str(&next_hash)),
+                condition: Condition::Eq(SUCCESSOR.into(), Value::str(&successor)),
+            };
+            let family =
+                FamilyRef { key: &family_key, user_id: &user_id, client_id: &client.client_id, family_id: &family_id };
+            let writes = self.rotation(&family, &successor, &next_hash, &granted, vec![retried]);
+            match self.store.transact(writes).await {
+                Ok(()) => {
+                    tracing::info!(user_id, client_id = client.client_id, "refresh retried within the grace period");
+                    return Ok(self.tokens(&user_id, client, &family_id, scope, Some(next)));
+                }
+                Err(e) if e.is_condition_failed() => {
+                    let rotated = self.store.get(&family_key).await?;
+                    if rotated.as_ref().and_then(|f| f.str("current")) == Some(next_hash.as_str()) {
+                        return Ok(self.tokens(&user_id, client, &family_id, scope, Some(next)));
+                    }
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        let item =
+            self.store.get(&keys::refresh_token(hash)).await?.ok_or(GrantError::InvalidGrant(REFRESH_INVALID))?;
+        let (user_id, family_id) =
+            (item.str("userId").unwrap_or_default().to_owned(), item.str("family").unwrap_or_default().to_owned());
+        self.revoke_family(&user_id, &client.client_id, &family_id).await?;
+        Err(GrantError::InvalidGrant(REFRESH_REUSED))
+    }
+
+    /// The writes that rotate `family` from its current refresh token `from` to `next`: the family's pointer (only
+    /// from `from`, never once revoked), `from` spent and pointing on to `next` (only once), `next` stored with the
+    /// family's full scope `granted` (RFC 6749 section 6); and `more`.
+    fn rotation(&self, family: &FamilyRef<'_>, from: &str, next: &str, granted: &str, more: Vec<Write>) -> Vec<Write> {
+        let mut writes = vec![
+            Write::Update {
+                key: family.key.clone(),
+                update: Update::default()
+                    .set("current", Value::str(next))
+                    .set("rotatedAt", Value::int(self.now))
+                    .expiring_at(Some(self.now + self.lifetimes.refresh_s)),
+                condition: Condition::And(vec![
+                    Condition::Eq("current".into(), Value::str(from)),
+                    Condition::AttrAbsent("revoked".into()),
+                ]),
+            },
+            Write::Update {
+                key: keys::refresh_token(from),
+                update: Update::default().set("usedAt", Value::int(self.now)).set(SUCCESSOR, Value::str(next)),
+                condition: Condition::And(vec![Condition::ItemPresent, Condition::AttrAbsent("usedAt".into())]),
+            },
+            Write::Put {
+                item: self.refresh_item(next, family.user_id, family.client_id, family.family_id, granted),
+                condition: Condition::ItemAbsent,
+            },
+        ];
+        writes.extend(more);
+        writes
     }
 
     /// Marks a family revoked: its refresh token stops refreshing and its access tokens stop verifying.

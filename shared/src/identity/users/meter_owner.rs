@@ -1,6 +1,6 @@
 //! The two stored sides of a user's meter: the user's device item (`USER#<u>` / `DEVICE#<m>`: their meters, by
-//! name) and the meter's owner item (`METER#<m>` / `OWNER#<u>`: whom to tell of its changes, and the Sber model
-//! features once settled). Their attribute names live here only.
+//! name) and the meter's owner item (`METER#<m>` / `OWNER#<u>`: whom to tell of its changes, the Sber model
+//! features once settled, and whether and how the meter switches once known). Their attribute names live here only.
 
 use super::Device;
 use crate::ports::store::{Condition, Item, Key, Update, Value, keys};
@@ -10,6 +10,11 @@ const DEVICE_ID: &str = "deviceId";
 const NAME: &str = "name";
 const LINKED_AT: &str = "linkedAt";
 const FEATURES: &str = "features";
+const SWITCHABLE: &str = "switchable";
+const SWITCH_ACTION: &str = "switchAction";
+/// How the switchability was learnt, when it was while answering Sber's devices call.
+const SWITCH_LEARNT: &str = "switchLearnt";
+const LEARNT_IN_ANSWER: &str = "devicesAnswer";
 
 impl Device {
     /// The user's device item.
@@ -27,6 +32,7 @@ impl Device {
             name: item.str(NAME).unwrap_or_default().to_owned(),
             linked_at: item.i64(LINKED_AT).unwrap_or_default(),
             features: None,
+            switchable: None,
         })
     }
 }
@@ -59,6 +65,7 @@ impl MeterOwner {
             name: item.str(NAME).unwrap_or_default().to_owned(),
             linked_at: item.i64(LINKED_AT).unwrap_or(0),
             features: Self::features_of(item),
+            switchable: item.bool(SWITCHABLE),
         };
         Some(Self { user_id: item.str(USER_ID)?.to_owned(), device })
     }
@@ -69,6 +76,38 @@ impl MeterOwner {
             Value::L(list) => list.iter().map(|f| f.as_str().map(str::to_owned)).collect(),
             _ => None,
         }
+    }
+
+    /// The action that switches the meter (its ObisCode at smart-me), when known.
+    pub fn switch_action_of(item: &Item) -> Option<&str> {
+        item.str(SWITCH_ACTION)
+    }
+
+    /// Whether the owner item's switchability was learnt while answering Sber's devices call (which then carried
+    /// the device: Sber need not be told of it again).
+    pub fn switch_learnt_in_answer(item: &Item) -> bool {
+        item.str(SWITCH_LEARNT) == Some(LEARNT_IN_ANSWER)
+    }
+
+    /// The update recording what switches the meter: its main switch action (`Some(obis)`), or that it has none;
+    /// `in_answer` when learnt while answering Sber's devices call.
+    pub fn switch_known(action: Option<&str>, in_answer: bool) -> Update {
+        let update = match action {
+            Some(obis) => Update::default().set(SWITCHABLE, Value::Bool(true)).set(SWITCH_ACTION, Value::str(obis)),
+            None => Update::default().set(SWITCHABLE, Value::Bool(false)).remove(SWITCH_ACTION),
+        };
+        if in_answer { update.set(SWITCH_LEARNT, Value::str(LEARNT_IN_ANSWER)) } else { update.remove(SWITCH_LEARNT) }
+    }
+
+    /// The update recording that the meter reported a switch state (its action not known yet), unless it is known
+    /// to be switchable already; the owner item must exist (a reading never recreates an unlinked owner).
+    pub fn switch_seen() -> (Update, Condition) {
+        let update = Update::default().set(SWITCHABLE, Value::Bool(true)).remove(SWITCH_LEARNT);
+        let not_yet = Condition::Or(vec![
+            Condition::AttrAbsent(SWITCHABLE.into()),
+            Condition::Eq(SWITCHABLE.into(), Value::Bool(false)),
+        ]);
+        (update, Condition::And(vec![Condition::ItemPresent, not_yet]))
     }
 
     /// The update that settles the model's features, unless they were settled before.

@@ -26,6 +26,9 @@ pub struct Device {
     /// The Sber features the device declares (its model, kept on the meter's owner item), settled from the
     /// meter's first readings; `None` for a device nothing is known of yet.
     pub features: Option<Vec<String>>,
+    /// Whether the meter has a relay that switches it (from smart-me's actions for it, or a reading of its switch
+    /// state); `None` while nothing tells.
+    pub switchable: Option<bool>,
 }
 
 /// Why a directory call failed.
@@ -157,7 +160,7 @@ impl<'s> Users<'s> {
         if !(1..=64).contains(&name.chars().count()) || name.chars().any(char::is_control) {
             return Err(UserError::InvalidDeviceName);
         }
-        let device = Device { id, name: name.to_owned(), linked_at: now, features: None };
+        let device = Device { id, name: name.to_owned(), linked_at: now, features: None, switchable: None };
         // The meter's side: whom to tell of its changes, and the device's Sber model once known. Linking again (a
         // rename) keeps the model. The profile must exist: a device is never attached to a mistyped user id.
         let writes = vec![

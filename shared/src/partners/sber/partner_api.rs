@@ -1,12 +1,13 @@
 //! Sber's partner API, the vendor-to-Sber direction (`{SBER_API_URL}/v1/...`, authorized with the project's
 //! SmartMarket Studio API key): state pushes and device notifications, each retried with backoff inside a time
-//! budget, honouring Sber's 429 `Retry-After`.
+//! budget, honouring Sber's 429 `Retry-After`. Every call carries an `X-Request-Id` of its own (the same on its
+//! retries), which Sber's support asks for when a call is looked into.
 //!
 //! | call | body |
 //! |---|---|
 //! | `POST /v1/state` | `{"devices": {"<id>": {"states": [...]}}}` |
 //! | `POST /v1/devices` | `{"user_id", "devices": [<device>...]}` (added) |
-//! | `PUT /v1/devices` | `{"user_id", "devices": [<device>...]}` (changed: name, model) |
+//! | `PUT /v1/devices` | `{"devices": [<device>...]}` (changed: name, model; no `user_id`, as Sber's page shows it) |
 //! | `DELETE /v1/devices` | `{"device_ids": [...]}` (removed) |
 //! | `POST /v1/unlink` | `{"user_id"}` (the vendor unlinked the user) |
 
@@ -24,9 +25,10 @@ pub enum PushError {
     /// Sber may take it later (5xx, 429, unreachable, timeout): the change is retried.
     #[error("Sber did not take the call: {0}")]
     Retryable(String),
-    /// Sber refused it (4xx): sending it again cannot help.
-    #[error("Sber refused the call: HTTP {0}")]
-    Refused(u16),
+    /// Sber refused it (4xx): sending it again cannot help. `answer` is Sber's body as a log field (bounded,
+    /// escaped).
+    #[error("Sber refused the call: HTTP {status}")]
+    Refused { status: u16, answer: String },
 }
 
 /// How a call is retried.
@@ -98,8 +100,10 @@ impl SberApi {
     pub async fn send(&self, authorization: &str, method: &str, path: &str, body: &Value) -> Result<(), PushError> {
         let started = Instant::now();
         let url = format!("{}{path}", self.base);
-        let method: reqwest::Method = method.parse().map_err(|_| PushError::Refused(0))?;
+        let method: reqwest::Method =
+            method.parse().map_err(|_| PushError::Refused { status: 0, answer: String::new() })?;
         let text = body.to_string();
+        let request_id = uuid::Builder::from_random_bytes(rand::random()).into_uuid().to_string();
         let mut last = String::new();
         for attempt in 0..self.retry.attempts {
             let request = |client: &reqwest::Client| {
@@ -107,6 +111,7 @@ impl SberApi {
                     .request(method.clone(), &url)
                     .header("authorization", authorization)
                     .header("content-type", "application/json")
+                    .header("x-request-id", &request_id)
                     .body(text.clone())
             };
             let wait = match self.http.exchange_with_headers(request).await {
@@ -122,7 +127,9 @@ impl SberApi {
                     last = format!("HTTP {status}");
                     self.backoff(attempt)
                 }
-                Ok((status, _, _)) => return Err(PushError::Refused(status)),
+                Ok((status, _, answer)) => {
+                    return Err(PushError::Refused { status, answer: crate::telemetry::excerpt::excerpt(&answer) });
+                }
                 Err(failure) => {
                     last = match failure {
                         CallFailure::Timeout(ms) => format!("no answer within {ms} ms"),

@@ -7,7 +7,7 @@
 //! credentials): four, three after the first.
 
 use super::access::{AccessError, SmartMeAccess};
-use super::control::{ControlError, DeviceControl, main_switch};
+use super::control::{ControlError, DeviceControl, SwitchCommand, main_switch};
 use super::grant::Mark;
 use super::meters::{self, MeterSync};
 use super::oauth::{OAuthError, SmartMeOAuth};
@@ -192,20 +192,40 @@ impl Upstream for SmartMeAccounts {
     }
 }
 
-#[async_trait::async_trait]
-impl DeviceControl for SmartMeAccounts {
-    async fn switch(&self, user_id: &str, device_id: &str, on: bool, now: i64) -> Result<(), ControlError> {
-        let auth = self.access.authorization(user_id, now).await.map_err(|error| match error {
+impl SmartMeAccounts {
+    /// The `Authorization` that acts for `user_id` at `now`, as the control port's errors.
+    async fn acting_for(&self, user_id: &str, now: i64) -> Result<String, ControlError> {
+        self.access.authorization(user_id, now).await.map_err(|error| match error {
             AccessError::Revoked => ControlError::Revoked,
             AccessError::Unavailable(reason) => ControlError::Failed(reason),
-        })?;
-        let failed = |error: RestError| match error {
-            RestError::NotFound => ControlError::NotSwitchable,
-            other => ControlError::Failed(other.to_string()),
+        })
+    }
+}
+
+fn control_error(error: RestError) -> ControlError {
+    match error {
+        RestError::NotFound => ControlError::NotSwitchable,
+        other => ControlError::Failed(other.to_string()),
+    }
+}
+
+#[async_trait::async_trait]
+impl DeviceControl for SmartMeAccounts {
+    async fn switch(&self, command: &SwitchCommand<'_>) -> Result<String, ControlError> {
+        let auth = self.acting_for(command.user_id, command.now).await?;
+        let obis = match command.action {
+            Some(known) => known.to_owned(),
+            None => main_switch(&self.rest.actions(&auth, command.device_id).await.map_err(control_error)?)
+                .ok_or(ControlError::NotSwitchable)?,
         };
-        let actions = self.rest.actions(&auth, device_id).await.map_err(failed)?;
-        let obis = main_switch(&actions).ok_or(ControlError::NotSwitchable)?;
-        self.rest.run_action(&auth, device_id, &obis, if on { 1.0 } else { 0.0 }).await.map_err(failed)
+        let value = if command.on { 1.0 } else { 0.0 };
+        self.rest.run_action(&auth, command.device_id, &obis, value).await.map_err(control_error)?;
+        Ok(obis)
+    }
+
+    async fn switch_action(&self, user_id: &str, device_id: &str, now: i64) -> Result<Option<String>, ControlError> {
+        let auth = self.acting_for(user_id, now).await?;
+        Ok(main_switch(&self.rest.actions(&auth, device_id).await.map_err(control_error)?))
     }
 
     async fn refresh_meters(&self, user_id: &str, now: i64) -> Result<(), ControlError> {

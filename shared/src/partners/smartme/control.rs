@@ -1,6 +1,6 @@
 //! The device-control port (its smart-me implementation is [`super::account::SmartMeAccounts`]: with the
-//! credentials that act for the meter's owner, `GET /api/Actions/{id}` finds the meter's main switch and
-//! `POST /api/Actions` sets it; a 2xx confirms).
+//! credentials that act for the meter's owner, `GET /api/Actions/{id}` finds the meter's main switch, once per
+//! meter (the owner item keeps it), and `POST /api/Actions` sets it; a 2xx confirms).
 
 use serde_json::Value;
 
@@ -16,11 +16,25 @@ pub enum ControlError {
     Failed(String),
 }
 
+/// Turn meter `device_id` of `user_id` on or off at `now` (epoch seconds).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SwitchCommand<'a> {
+    pub user_id: &'a str,
+    pub device_id: &'a str,
+    /// The meter's switch action (its ObisCode), when known; looked up first otherwise.
+    pub action: Option<&'a str>,
+    pub on: bool,
+    pub now: i64,
+}
+
 /// Switches devices and answers only what the device cloud confirmed.
 #[async_trait::async_trait]
 pub trait DeviceControl: Send + Sync {
-    /// Turns `device_id`, a meter of `user_id`, on or off at `now`; `Ok` only once the device cloud accepted it.
-    async fn switch(&self, user_id: &str, device_id: &str, on: bool, now: i64) -> Result<(), ControlError>;
+    /// Carries out `command`; `Ok` with the action used (its ObisCode), only once the device cloud accepted it.
+    async fn switch(&self, command: &SwitchCommand<'_>) -> Result<String, ControlError>;
+
+    /// The action that switches `device_id`, a meter of `user_id` (its ObisCode), or `None` when it has no relay.
+    async fn switch_action(&self, user_id: &str, device_id: &str, now: i64) -> Result<Option<String>, ControlError>;
 
     /// Reads `user_id`'s meters from the device cloud again when they come from there (users who signed in with
     /// it) and were not read recently; nothing for others.

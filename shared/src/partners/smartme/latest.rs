@@ -1,6 +1,6 @@
 //! A meter's latest state as the table keeps it (`METER#<id>` / `LATEST`): the values of its newest reading, by
-//! OBIS code, and that reading's time. `ingest` writes it; Sber's answers and pushes read it. The attribute names
-//! live here only.
+//! OBIS code, that reading's time, and the time of the reading before it (the meter's rhythm). `ingest` writes it;
+//! Sber's answers and pushes read it. The attribute names live here only.
 
 use super::obis::Obis;
 use super::payload::Reading;
@@ -11,6 +11,8 @@ use std::collections::BTreeMap;
 pub(super) const TIME_MS: &str = "t";
 const TIME_TEXT: &str = "time";
 pub(super) const VALUES: &str = "v";
+/// The previous newest reading's time (epoch milliseconds; 0 before the second reading).
+const PREVIOUS_MS: &str = "prevT";
 
 /// The values and time of a meter's newest reading.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -18,6 +20,8 @@ pub struct LatestState {
     pub values: BTreeMap<Obis, f64>,
     /// Epoch milliseconds of the reading; 0 when the meter never reported.
     pub time_ms: i64,
+    /// Epoch milliseconds of the newest reading before it, when there was one.
+    pub previous_ms: Option<i64>,
 }
 
 impl LatestState {
@@ -38,7 +42,13 @@ impl LatestState {
             .and_then(|v| v.as_map())
             .map(|map| map.iter().filter_map(|(k, v)| Some((k.parse::<Obis>().ok()?, v.as_f64()?))).collect())
             .unwrap_or_default();
-        Self { values, time_ms: item.i64(TIME_MS).unwrap_or(0) }
+        let previous_ms = item.i64(PREVIOUS_MS).filter(|p| *p > 0);
+        Self { values, time_ms: item.i64(TIME_MS).unwrap_or(0), previous_ms }
+    }
+
+    /// The meter's interval between uploads, as its two newest readings show it.
+    pub fn interval_ms(&self) -> Option<i64> {
+        self.previous_ms.map(|previous| self.time_ms - previous).filter(|gap| *gap > 0)
     }
 
     fn values_attr(values: impl Iterator<Item = (Obis, f64)>) -> Value {
@@ -49,10 +59,12 @@ impl LatestState {
     /// out-of-order delivery never moves it back.
     pub fn advance_to(reading: &Reading) -> (Update, Condition) {
         let t = reading.time.unix_millis();
+        // The time it replaces becomes the previous one, read by the same atomic update.
         let update = Update::default()
             .set(TIME_MS, Value::int(t))
             .set(TIME_TEXT, Value::str(reading.time.to_rfc3339()))
-            .set(VALUES, Self::values_attr(reading.values.iter().copied()));
+            .set(VALUES, Self::values_attr(reading.values.iter().copied()))
+            .copy(PREVIOUS_MS, TIME_MS, Value::int(0));
         let newer =
             Condition::Or(vec![Condition::AttrAbsent(TIME_MS.into()), Condition::Lt(TIME_MS.into(), Value::int(t))]);
         (update, newer)

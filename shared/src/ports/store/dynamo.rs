@@ -348,6 +348,10 @@ impl DynamoStore {
 fn render_update(update: &Update, expr: &mut Expression) -> Option<String> {
     let mut set: Vec<String> =
         update.set.iter().map(|(name, value)| format!("{} = {}", expr.name(name), expr.value(value.clone()))).collect();
+    // The right-hand side of SET reads the item as it was before the update.
+    set.extend(update.copy.iter().map(|(target, source, default)| {
+        format!("{} = if_not_exists({}, {})", expr.name(target), expr.name(source), expr.value(default.clone()))
+    }));
     let mut remove: Vec<String> = update.remove.iter().map(|name| expr.name(name)).collect();
     let add: Vec<String> = update
         .add
@@ -482,5 +486,8 @@ mod tests {
         assert_eq!(text, "SET #n0 = :v0 REMOVE #n1, #n3 ADD #n2 :v1");
         assert_eq!(expr.names["#n3"], TTL);
         assert!(render_update(&Update::default(), &mut Expression::default()).is_none());
+        let copy = Update::default().set("t", Value::int(5)).copy("prevT", "t", Value::int(0));
+        let mut expr = Expression::default();
+        assert_eq!(render_update(&copy, &mut expr).unwrap(), "SET #n0 = :v0, #n1 = if_not_exists(#n0, :v1)");
     }
 }

@@ -95,6 +95,13 @@ fn check(condition: &Condition, current: Option<&Item>, now: i64, index: Option<
 /// `current` with `update` applied (creating the item when absent).
 fn apply(key: &Key, current: Option<Item>, update: &Update) -> Result<Item, StoreError> {
     let mut item = current.unwrap_or_else(|| Item::new(key.clone()));
+    // Copies read the item as it was before the update, as DynamoDB's SET does.
+    let copied: Vec<(String, Value)> = update
+        .copy
+        .iter()
+        .map(|(target, source, default)| (target.clone(), item.attrs.get(source).unwrap_or(default).clone()))
+        .collect();
+    item.attrs.extend(copied);
     for (name, value) in &update.set {
         item.attrs.insert(name.clone(), value.clone());
     }

@@ -71,6 +71,26 @@ pub fn sber_link_user(key: &Key) -> Option<&str> {
     (key.sk == "LINK").then(|| key.pk.strip_prefix("SBERLINK#")).flatten()
 }
 
+/// A meter Sber sees that goes offline in check `bucket` unless it reports again: the scheduled silence check reads
+/// bucket after bucket, each spread over [`SILENCE_SHARDS`] partitions (`shard`) so that no partition takes every
+/// meter's writes.
+pub fn silence_watch(bucket: i64, shard: u8, device_id: &str) -> Key {
+    Key::new(silence_partition(bucket, shard), device_id.to_owned())
+}
+
+/// The partition of one shard of a silence-check bucket.
+pub fn silence_partition(bucket: i64, shard: u8) -> String {
+    format!("SILENT#{bucket}#{shard}")
+}
+
+/// How many partitions one silence-check bucket is spread over.
+pub const SILENCE_SHARDS: u8 = 16;
+
+/// Where the scheduled silence check got to: the first bucket not yet checked.
+pub fn silence_cursor() -> Key {
+    Key::new("SILENT#CURSOR", "CHECK")
+}
+
 /// A signed-webhook delivery id seen from a source (replay guard, with TTL).
 pub fn webhook_delivery(source: &str, delivery_id: &str) -> Key {
     Key::new(format!("WHID#{source}#{delivery_id}"), "DELIVERY")

@@ -173,6 +173,9 @@ pub struct Update {
     pub remove: Vec<String>,
     /// Atomic counters: `name += delta` (a missing attribute counts as 0).
     pub add: Vec<(String, i64)>,
+    /// `target` takes the value `source` had before this update (`default` when it had none): DynamoDB's
+    /// `SET target = if_not_exists(source, :default)`.
+    pub copy: Vec<(String, String, Value)>,
     /// `Some(Some(t))` sets the expiry, `Some(None)` clears it, `None` leaves it.
     pub expires_at: Option<Option<i64>>,
 }
@@ -190,6 +193,12 @@ impl Update {
 
     pub fn add(mut self, name: &str, delta: i64) -> Self {
         self.add.push((name.to_owned(), delta));
+        self
+    }
+
+    /// Sets `target` to `source`'s value before the update, or `default` when the item had none.
+    pub fn copy(mut self, target: &str, source: &str, default: Value) -> Self {
+        self.copy.push((target.to_owned(), source.to_owned(), default));
         self
     }
 
@@ -366,7 +375,8 @@ pub(crate) fn validate_key(key: &Key) -> Result<(), StoreError> {
 }
 
 pub(crate) fn validate_update(update: &Update) -> Result<(), StoreError> {
-    validate_names(update.set.keys().chain(update.remove.iter()).chain(update.add.iter().map(|(n, _)| n)))
+    let copies = update.copy.iter().flat_map(|(target, source, _)| [target, source]);
+    validate_names(update.set.keys().chain(update.remove.iter()).chain(update.add.iter().map(|(n, _)| n)).chain(copies))
 }
 
 fn validate_names<'a>(mut names: impl Iterator<Item = &'a String>) -> Result<(), StoreError> {
