@@ -26,7 +26,7 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 
 /// The ObisCode of the main switch the fake lists for switchable meters.
-pub const SWITCH_OBIS: &str = "1-0:99.12.0*255";
+pub const SWITCH_OBIS: &str = "99-0:12.0.0*255";
 
 /// A registered OAuth client of the vendor.
 #[derive(Debug, Clone)]

@@ -13,7 +13,7 @@ fn the_official_sample_decodes_to_the_expected_values() {
     assert_eq!(shared::crypto::to_hex(&body), hex.trim().to_ascii_lowercase(), "sample.bin and sample.hex agree");
     let expected: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(vectors_dir().join("sample.expected.json")).unwrap()).unwrap();
-    let readings = decode(&body).unwrap();
+    let readings = decode(&body).unwrap().readings;
     let items = expected["items"].as_array().unwrap();
     assert_eq!(readings.len(), items.len());
     for (reading, item) in readings.iter().zip(items) {

@@ -60,9 +60,14 @@ impl Handler for IngestFunction {
                 telemetry::count(Counter::ReadingsStored, stored.stored as u64);
                 telemetry::count(Counter::Duplicates, stored.already_stored as u64);
                 telemetry::count(Counter::LatestStatesDeferred, stored.latest_deferred as u64);
+                telemetry::count(Counter::ReadingsSkipped, stored.skipped as u64);
                 let mut answer = json!({"accepted": stored.accepted, "stored": stored.stored});
                 if stored.latest_deferred > 0 {
                     answer["latestDeferred"] = json!(stored.latest_deferred);
+                }
+                // Answered 200 all the same: delivering the post again cannot make a skipped item valid.
+                if stored.skipped > 0 {
+                    answer["skipped"] = json!(stored.skipped);
                 }
                 http::json(StatusCode::OK, &answer)
             }

@@ -161,7 +161,7 @@ impl Stack {
             registration["BasicAuthUsername"].as_str().unwrap(),
             registration["BasicAuthPassword"].as_str().unwrap(),
         );
-        let values = [([1, 0, 1, 7, 0, 255], 230.0), ([99, 0, 12, 0, 0, 255], if switch_on { 1.0 } else { 0.0 })];
+        let values = [([1, 0, 1, 7, 0, 255], 0.23), ([99, 0, 12, 0, 0, 255], if switch_on { 1.0 } else { 0.0 })];
         let item =
             shared::partners::smartme::post::reading(Uuid::parse_str(meter).unwrap(), (clock() - 5) * 1000, &values);
         let mut post = Request::new(Body::Binary(shared::partners::smartme::post::body(vec![item])));
@@ -205,6 +205,10 @@ async fn a_smartme_account_links_sees_its_meters_and_switches_them_under_its_own
         (Some(4711), &json!("UserRegistration"))
     );
     assert_eq!(stack.smartme_posts(KITCHEN, false).await["stored"], 1);
+    // The meter's device data says kW (and kWh): its 0.23 is 230 W, whatever the deployment's global setting.
+    let (_, query) = stack.sber(Method::POST, "query", access, Some(json!({"devices": [KITCHEN]}))).await;
+    let power = query["devices"][KITCHEN]["states"].as_array().unwrap().iter().find(|s| s["key"] == "power").cloned();
+    assert_eq!(power.unwrap()["value"]["integer_value"], "230", "{query}");
 
     // A command goes out under the account's own grant, not the vendor's key.
     let command =

@@ -1,5 +1,6 @@
-//! `webhook`: receives signed webhooks at `POST /webhooks/{source}` for Schurter and the other common schemes, and
-//! smallcase Gateway postbacks (re-reading the transaction each names from the Gateway).
+//! `webhook`: receives signed webhooks at `POST /webhooks/{source}` for Schurter and the other common schemes (and
+//! answers Slack's URL check), and smallcase Gateway postbacks (re-reading the transaction each names from the
+//! Gateway).
 
 use lambda_http::RequestExt;
 use lambda_http::http::StatusCode;
@@ -12,6 +13,7 @@ use shared::env::{ConfigError, Vars};
 use shared::partners::smallcase::gateway::Gateway;
 use shared::partners::smallcase::postback::PostbackRules;
 use shared::partners::webhooks::receiver::{DeliveryRules, ReceiveError, Received, Rulebook, receive};
+use shared::partners::webhooks::slack::SlackRules;
 use shared::partners::webhooks::{Scheme, WebhookError};
 
 /// The function's state, built once per sandbox.
@@ -33,7 +35,11 @@ impl WebhookFunction {
 
 impl Rulebook for WebhookFunction {
     fn rules(&self, scheme: Scheme) -> Option<&dyn DeliveryRules> {
-        (scheme == Scheme::Smallcase).then_some(&self.postbacks as &dyn DeliveryRules)
+        match scheme {
+            Scheme::Smallcase => Some(&self.postbacks),
+            Scheme::Slack => Some(&SlackRules),
+            _ => None,
+        }
     }
 }
 
@@ -64,6 +70,10 @@ impl Handler for WebhookFunction {
                 tracing::info!(source, delivery_id = id, "duplicate webhook");
                 shared::telemetry::count(shared::telemetry::Counter::Duplicates, 1);
                 http::json(StatusCode::OK, &json!({"received": true, "duplicate": true, "id": id}))
+            }
+            Ok(Received::Replied { body }) => {
+                tracing::info!(source, "webhook verified and answered (a question about the endpoint)");
+                http::json(StatusCode::OK, &body)
             }
             Ok(Received::Ignored { id, reason }) => {
                 tracing::info!(source, delivery_id = id, reason, "webhook verified, not kept");

@@ -31,7 +31,8 @@ struct Stack {
 async fn stack(backend: Backend) -> Stack {
     let gateway = FakeGateway::start(GATEWAY_NAME, SC_API_SECRET, SC_SECRET, Mode::Success).await;
     let secrets = [
-        ("webhook/smallcase", json!({"scheme": "smallcase", "secret": SC_API_SECRET, "tolerance_s": 300})),
+        // The scheme's default tolerance: smallcase's retry horizon.
+        ("webhook/smallcase", json!({"scheme": "smallcase", "secret": SC_API_SECRET})),
         ("smallcase", json!({"gateway_name": GATEWAY_NAME, "secret": SC_SECRET, "api_secret": SC_API_SECRET})),
     ];
     let ports = testkit::stack::ports(backend, &secrets).await;
@@ -160,13 +161,58 @@ async fn placed_and_completed_postbacks_are_both_stored(backend: Backend) {
     assert_eq!(stack.gateway.detail_calls().len(), reads, "a final status is not re-read again");
 }
 
+/// smallcase retries an undelivered postback (reported at about +15 min, +24 h and +48 h) with its first timestamp:
+/// up to the retry horizon it is taken (a hint, re-read from the Gateway, deduplicated), beyond it refused.
+async fn postbacks_smallcase_retries_within_its_horizon_are_taken(backend: Backend) {
+    let stack = stack(backend).await;
+    let txn = created(&stack, "u-1", "CONNECT").await;
+    stack.gateway.set_transaction(&txn, "COMPLETED", Some("auth-1"));
+    let retried = postback("auth-1", &txn, "COMPLETED", now() - 48 * 3600 - 60);
+    let (status, answer) = send(&stack, &retried).await;
+    assert_eq!(status, 200, "the +48 h retry: {answer}");
+    assert_eq!(connection(&stack, "u-1").await.as_deref(), Some("auth-1"), "the Gateway's answer connects");
+    let (status, again) = send(&stack, &retried).await;
+    assert_eq!((status, again["duplicate"].as_bool()), (200, Some(true)), "{again}");
+    let beyond = postback("auth-1", &txn, "COMPLETED", now() - 4 * 86_400);
+    let (status, answer) = send(&stack, &beyond).await;
+    assert_eq!((status, answer["error"].as_str()), (401, Some("stale")), "{answer}");
+    let ahead = postback("auth-1", &txn, "COMPLETED", now() + 3600);
+    assert_eq!(send(&stack, &ahead).await.0, 401, "the future is not a retry");
+}
+
+/// An MF holdings import has no broker account: its postback is signed over `timestamp + transactionId` (as public
+/// integrations verify it), and a checksum over anything else is refused.
+async fn an_mf_holdings_import_postback_is_signed_over_its_transaction(backend: Backend) {
+    let stack = stack(backend).await;
+    let txn = created(&stack, "u-1", "MF_HOLDINGS_IMPORT").await;
+    stack.gateway.set_transaction(&txn, "COMPLETED", None);
+    let timestamp = now().to_string();
+    let sign = |covered: &str| to_hex(&hmac_sha256(SC_API_SECRET.as_bytes(), &[timestamp.as_bytes(), covered.as_bytes()]));
+    let body = |checksum: String| {
+        json!({"timestamp": timestamp, "transactionId": txn, "intent": "MF_HOLDINGS_IMPORT", "status": "COMPLETED",
+            "checksum": checksum})
+    };
+    testkit::leaks::fixture_secrets([sign(&txn), sign("")]);
+    let (status, answer) = send(&stack, &body(sign(&txn))).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(stored_postbacks(&stack).await, 1);
+    let (status, answer) = send(&stack, &body(sign(""))).await;
+    assert_eq!((status, answer["error"].as_str()), (401, Some("invalid_signature")), "{answer}");
+    // A securities postback signed over the transaction is refused: only the MF intent is.
+    let other = created(&stack, "u-1", "TRANSACTION").await;
+    let mut securities = body(sign(&other));
+    securities["transactionId"] = json!(other);
+    securities["intent"] = json!("TRANSACTION");
+    assert_eq!(send(&stack, &securities).await.0, 401);
+}
+
 /// Stale, unsigned, malformed or oversized postbacks: their documented error, nothing stored, no Gateway call.
 async fn stale_and_broken_postbacks_store_nothing(backend: Backend) {
     let stack = stack(backend).await;
     let txn = created(&stack, "u-1", "TRANSACTION").await;
     stack.gateway.set_transaction(&txn, "COMPLETED", Some("auth-1"));
-    let hour_old = postback("auth-1", &txn, "COMPLETED", now() - 3600);
-    let (status, answer) = send(&stack, &hour_old).await;
+    let week_old = postback("auth-1", &txn, "COMPLETED", now() - 7 * 86_400);
+    let (status, answer) = send(&stack, &week_old).await;
     assert_eq!((status, answer["error"].as_str()), (401, Some("stale")), "{answer}");
     let mut forged = postback("auth-1", &txn, "COMPLETED", now());
     forged["smallcaseAuthId"] = json!("auth-2");
@@ -246,6 +292,8 @@ async fn moving_to_another_account_frees_the_old_one(backend: Backend) {
 }
 
 testkit::on_both_backends!(
+    postbacks_smallcase_retries_within_its_horizon_are_taken,
+    an_mf_holdings_import_postback_is_signed_over_its_transaction,
     moving_to_another_account_frees_the_old_one,
     a_replayed_postback_connects_no_one,
     placed_and_completed_postbacks_are_both_stored,

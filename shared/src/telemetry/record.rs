@@ -46,10 +46,12 @@ pub enum Counter {
     LatestStatesDeferred,
     /// Calls Sber refused with a 4xx (`notify`): logged with Sber's answer and not sent again.
     SberRefusals,
+    /// Items of a smart-me post skipped for failing validation (`ingest`; the post's other items are stored).
+    ReadingsSkipped,
 }
 
 impl Counter {
-    pub const ALL: [Counter; 7] = [
+    pub const ALL: [Counter; 8] = [
         Counter::Duplicates,
         Counter::ReadingsStored,
         Counter::SberStatePushes,
@@ -57,6 +59,7 @@ impl Counter {
         Counter::EventsPublished,
         Counter::LatestStatesDeferred,
         Counter::SberRefusals,
+        Counter::ReadingsSkipped,
     ];
 
     pub fn metric_name(self) -> &'static str {
@@ -68,6 +71,7 @@ impl Counter {
             Counter::EventsPublished => "EventsPublished",
             Counter::LatestStatesDeferred => "LatestStatesDeferred",
             Counter::SberRefusals => "SberRefusals",
+            Counter::ReadingsSkipped => "ReadingsSkipped",
         }
     }
 }

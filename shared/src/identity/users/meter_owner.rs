@@ -2,7 +2,7 @@
 //! name) and the meter's owner item (`METER#<m>` / `OWNER#<u>`: whom to tell of its changes, the Sber model
 //! features once settled, and whether and how the meter switches once known). Their attribute names live here only.
 
-use super::Device;
+use super::{Device, MeterUnits};
 use crate::ports::store::{Condition, Item, Key, Update, Value, keys};
 
 const USER_ID: &str = "userId";
@@ -15,6 +15,8 @@ const SWITCH_ACTION: &str = "switchAction";
 /// How the switchability was learnt, when it was while answering Sber's devices call.
 const SWITCH_LEARNT: &str = "switchLearnt";
 const LEARNT_IN_ANSWER: &str = "devicesAnswer";
+const POWER_UNIT: &str = "powerUnit";
+const ENERGY_UNIT: &str = "energyUnit";
 
 impl Device {
     /// The user's device item.
@@ -33,6 +35,7 @@ impl Device {
             linked_at: item.i64(LINKED_AT).unwrap_or_default(),
             features: None,
             switchable: None,
+            units: MeterUnits::default(),
         })
     }
 }
@@ -66,6 +69,7 @@ impl MeterOwner {
             linked_at: item.i64(LINKED_AT).unwrap_or(0),
             features: Self::features_of(item),
             switchable: item.bool(SWITCHABLE),
+            units: Self::units_of(item),
         };
         Some(Self { user_id: item.str(USER_ID)?.to_owned(), device })
     }
@@ -76,6 +80,24 @@ impl MeterOwner {
             Value::L(list) => list.iter().map(|f| f.as_str().map(str::to_owned)).collect(),
             _ => None,
         }
+    }
+
+    /// The units the meter reports in, as its smart-me device data said at the last sync.
+    pub fn units_of(item: &Item) -> MeterUnits {
+        MeterUnits { power: item.str(POWER_UNIT).map(str::to_owned), energy: item.str(ENERGY_UNIT).map(str::to_owned) }
+    }
+
+    /// The update recording the units the meter's smart-me device data names (a unit it does not name is
+    /// forgotten).
+    pub fn record_units(units: &MeterUnits) -> Update {
+        let mut update = Update::default();
+        for (name, unit) in [(POWER_UNIT, &units.power), (ENERGY_UNIT, &units.energy)] {
+            update = match unit {
+                Some(unit) => update.set(name, Value::str(unit)),
+                None => update.remove(name),
+            };
+        }
+        update
     }
 
     /// The action that switches the meter (its ObisCode at smart-me), when known.

@@ -29,6 +29,17 @@ pub struct Device {
     /// Whether the meter has a relay that switches it (from smart-me's actions for it, or a reading of its switch
     /// state); `None` while nothing tells.
     pub switchable: Option<bool>,
+    /// The units the meter reports in, where its smart-me device data says.
+    pub units: MeterUnits,
+}
+
+/// The units a meter's values are in, as smart-me's device data (`GET /api/Devices`) names them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MeterUnits {
+    /// `ActivePowerUnit`: `W`, `kW`.
+    pub power: Option<String>,
+    /// `CounterReadingUnit`: `kWh`, `Wh`, `m3`.
+    pub energy: Option<String>,
 }
 
 /// Why a directory call failed.
@@ -160,7 +171,8 @@ impl<'s> Users<'s> {
         if !(1..=64).contains(&name.chars().count()) || name.chars().any(char::is_control) {
             return Err(UserError::InvalidDeviceName);
         }
-        let device = Device { id, name: name.to_owned(), linked_at: now, features: None, switchable: None };
+        let device =
+            Device { id, name: name.to_owned(), linked_at: now, features: None, switchable: None, units: MeterUnits::default() };
         // The meter's side: whom to tell of its changes, and the device's Sber model once known. Linking again (a
         // rename) keeps the model. The profile must exist: a device is never attached to a mistyped user id.
         let writes = vec![

@@ -123,9 +123,15 @@ impl SberHome {
         let key = LatestState::key(device_id);
         let Some(item) = self.store.get(&key).await? else { return Ok(()) };
         let state = LatestState::from_item(Some(&item));
-        let Some(switch) = state.values.keys().copied().find(features::is_switch_state) else { return Ok(()) };
+        let switches: Vec<_> = state.values.keys().copied().filter(features::is_switch_state).collect();
+        if switches.is_empty() {
+            return Ok(());
+        }
         let mut values = state.values.clone();
-        values.insert(switch, if on { 1.0 } else { 0.0 });
+        // Every switch state it reports (bitmap and phases) says what was confirmed: all on, or all off.
+        for switch in switches {
+            values.insert(switch, if on { 1.0 } else { 0.0 });
+        }
         // Only over the reading it was read from: a newer reading knows better.
         let (update, same_reading) = state.replace_values(&values);
         match self.store.update(&key, update, same_reading).await {

@@ -4,7 +4,7 @@
 //! | Sber feature | unit | from OBIS (latest reading) | scaling | Sber range |
 //! |---|---|---|---|---|
 //! | `online` | BOOL | the latest reading's time | true while younger than the online window | |
-//! | `on_off` | BOOL | `99-0:12.0.0` (smart-me switch state, any F) | non-zero is on; a meter without one reports its supply state (`online`) | |
+//! | `on_off` | BOOL | `99-0:12.0.0` (smart-me's switch state bitmap), else the phase switches `99-0:12.0.1` to `.3` | on while any bit (or phase) is on; a meter without a switch reports its supply state (`online`) | |
 //! | `power` | INTEGER W | `1-0:16.7.0` net active power, else `1-0:1.7.0` import | x `power_to_w`, rounded | 0..50000 |
 //! | `voltage` | INTEGER V | `1-0:32.7.0`, `52.7.0`, `72.7.0` (L1..L3) | mean of the phases present | 0..5000 |
 //! | `current` | INTEGER mA | `1-0:31.7.0`, `51.7.0`, `71.7.0` (L1..L3) | sum of the phases, A x 1000 | 0..30000 |
@@ -35,9 +35,26 @@ pub const POWER_RANGE: (i64, i64) = (0, 50_000);
 pub const VOLTAGE_RANGE: (i64, i64) = (0, 5_000);
 pub const CURRENT_RANGE: (i64, i64) = (0, 30_000);
 
-/// Whether `obis` is smart-me's switch state (`99-0:12.0.0`, whatever F).
+/// Whether `obis` is smart-me's switch state: the bitmap `99-0:12.0.0` or a phase switch `99-0:12.0.1` to `.3`
+/// (whatever F; digital outputs `99-0:12.1.x` are not the meter's supply).
 pub fn is_switch_state(obis: &Obis) -> bool {
-    matches!(obis.0, [99, 0, 12, 0, 0, _])
+    matches!(obis.0, [99, 0, 12, 0, 0..=3, _])
+}
+
+/// A switch state value as the bitmap it is: a whole number from 0 to `u32::MAX`; anything else is unreadable.
+fn bitmap(value: f64) -> Option<u32> {
+    (value.is_finite() && value.fract() == 0.0 && (0.0..=f64::from(u32::MAX)).contains(&value)).then(|| value as u32)
+}
+
+/// Whether the meter's switch is on, from its switch state bitmap (any bit set), else its phase switches (any on);
+/// `None` when the reading carries no readable switch state.
+pub fn switch_on(values: &Values) -> Option<bool> {
+    let state = |e: u8| values.iter().find(|(k, _)| k.0[..5] == [99, 0, 12, 0, e]).and_then(|(_, v)| bitmap(*v));
+    if let Some(bits) = state(0) {
+        return Some(bits != 0);
+    }
+    let phases: Vec<u32> = (1..=3).filter_map(state).collect();
+    (!phases.is_empty()).then(|| phases.iter().any(|bits| *bits != 0))
 }
 
 /// Unit scaling of the realtime values, which smart-me does not state reliably (`SMARTME_POWER_TO_W`,
@@ -48,6 +65,21 @@ pub struct Units {
     pub power_to_w: f64,
     /// The unit the energy counters are reported in, passed to Sber as is.
     pub energy_unit: String,
+}
+
+impl Units {
+    /// The units of a meter whose smart-me device data names `meter`'s: its power unit (`W`, `kW`, `MW`) and its
+    /// counter unit where it tells, these otherwise.
+    pub fn for_meter(&self, meter: &crate::identity::users::MeterUnits) -> Units {
+        let power_to_w = match meter.power.as_deref().map(str::trim) {
+            Some("W") => 1.0,
+            Some("kW") => 1_000.0,
+            Some("MW") => 1_000_000.0,
+            _ => self.power_to_w,
+        };
+        let energy = meter.energy.as_deref().map(str::trim).filter(|u| !u.is_empty() && u.len() <= 16);
+        Units { power_to_w, energy_unit: energy.map_or_else(|| self.energy_unit.clone(), str::to_owned) }
+    }
 }
 
 impl Default for Units {
@@ -67,9 +99,9 @@ fn phases(values: &Values, codes: &[Obis; 3]) -> Vec<f64> {
 /// The features of a meter nothing is known of yet: Sber's socket features a smart-me meter can report.
 pub const ALL_FEATURES: [&str; 5] = ["online", "on_off", "power", "voltage", "current"];
 
-/// Whether a meter reporting `values` can be switched (it reports smart-me's switch state).
+/// Whether a meter reporting `values` can be switched (it reports a readable switch state).
 pub fn switchable(values: &Values) -> bool {
-    values.keys().any(is_switch_state)
+    switch_on(values).is_some()
 }
 
 /// The features a meter reporting `values` can fill, in Sber's order; `online` and `on_off` always (the socket
@@ -105,10 +137,7 @@ pub fn states<S: AsRef<str>>(features: &[S], values: &Values, online: bool, unit
         .iter()
         .map(|feature| match feature.as_ref() {
             "online" => bool_state("online", online),
-            "on_off" if switchable(values) => {
-                bool_state("on_off", values.iter().any(|(k, v)| is_switch_state(k) && *v != 0.0))
-            }
-            "on_off" => bool_state("on_off", online),
+            "on_off" => bool_state("on_off", switch_on(values).unwrap_or(online)),
             "power" => {
                 let watts = values.get(&NET_POWER).or_else(|| values.get(&IMPORT_POWER)).copied().unwrap_or(0.0);
                 integer_state("power", clamp(watts * units.power_to_w, POWER_RANGE))
@@ -185,6 +214,36 @@ mod tests {
         assert_eq!(s[3]["value"]["integer_value"], "3500");
         let off = values(&[(switch, 0.0)]);
         assert_eq!(states(&["on_off"], &off, true, &Units::default())[0]["value"]["bool_value"], false);
+    }
+
+    /// The switch state is a bitmap (smart-me's .NET client: "Switch State (uint32) Bitmap"); without it, the
+    /// phase switches; digital outputs and unreadable values are no switch state.
+    #[test]
+    fn the_switch_state_is_read_as_a_bitmap() {
+        let code = |e: u8| Obis([99, 0, 12, 0, e, 255]);
+        assert_eq!(switch_on(&values(&[(code(0), 6.0)])), Some(true), "phases 2 and 3 on");
+        assert_eq!(switch_on(&values(&[(code(0), 0.0), (code(1), 1.0)])), Some(false), "the bitmap wins");
+        assert_eq!(switch_on(&values(&[(code(1), 0.0), (code(2), 1.0)])), Some(true));
+        assert_eq!(switch_on(&values(&[(code(1), 0.0), (code(3), 0.0)])), Some(false));
+        for unreadable in [0.5, -1.0, 4_294_967_296.0] {
+            assert_eq!(switch_on(&values(&[(code(0), unreadable)])), None, "{unreadable}");
+        }
+        assert_eq!(switch_on(&values(&[(Obis([99, 0, 12, 1, 1, 255]), 1.0)])), None, "a digital output");
+        assert!(!switchable(&values(&[(IMPORT_POWER, 5.0)])));
+    }
+
+    /// A meter whose smart-me device data names its units is scaled by them; the global setting covers the rest.
+    #[test]
+    fn a_meter_names_its_own_units() {
+        use crate::identity::users::MeterUnits;
+        let global = Units { power_to_w: 1.0, energy_unit: "Wh".into() };
+        let kw = MeterUnits { power: Some("kW".into()), energy: Some("kWh".into()) };
+        assert_eq!(global.for_meter(&kw), Units { power_to_w: 1000.0, energy_unit: "kWh".into() });
+        let s = states(&["power"], &values(&[(IMPORT_POWER, 1.5)]), true, &global.for_meter(&kw));
+        assert_eq!(s[0]["value"]["integer_value"], "1500");
+        let odd = MeterUnits { power: Some("hp".into()), energy: Some("x".repeat(40)) };
+        assert_eq!(global.for_meter(&odd), global, "units we cannot read leave the setting");
+        assert_eq!(global.for_meter(&MeterUnits::default()), global);
     }
 
     #[test]

@@ -71,14 +71,15 @@ pub fn model(features: &[String]) -> Value {
     })
 }
 
-/// One device as `/v1/devices` describes it.
+/// One device as `/v1/devices` describes it (`units`: the deployment's, which the meter's own override).
 pub fn sber_device(device: &Device, values: &Values, units: &Units) -> Value {
+    let units = units.for_meter(&device.units);
     json!({
         "id": device.id,
         "name": device.name,
         "default_name": "smart-me meter",
         "model": model(&device_features(device)),
-        "partner_meta": features::partner_meta(values, units),
+        "partner_meta": features::partner_meta(values, &units),
     })
 }
 
@@ -115,6 +116,7 @@ impl SberHome {
             } else if let Some(owner) = MeterOwner::from_item(&item) {
                 meter.device.features = owner.device.features;
                 meter.device.switchable = owner.device.switchable;
+                meter.device.units = owner.device.units;
                 meter.switch_action = MeterOwner::switch_action_of(&item).map(str::to_owned);
             }
         }
@@ -194,7 +196,8 @@ impl SberHome {
     /// The states `device` reports at `now` (epoch seconds) from its latest state (none yet: offline, zeros).
     pub fn device_states(&self, device: &Device, latest: &LatestState, now: i64) -> Vec<Value> {
         let online = self.settings.online.online(latest, now);
-        features::states(&device_features(device), &latest.values, online, &self.settings.units)
+        let units = self.settings.units.for_meter(&device.units);
+        features::states(&device_features(device), &latest.values, online, &units)
     }
 
     /// `POST /v1/query`: states of every declared feature for each offered device; a per-device error for each

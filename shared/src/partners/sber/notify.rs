@@ -92,7 +92,8 @@ impl Notifier {
     /// The states Sber sees of `device` whose latest state is `latest`, at `now` (epoch seconds).
     pub(super) fn states(&self, device: &Device, latest: &LatestState, now: i64) -> Vec<Json> {
         let online = self.settings.online.online(latest, now);
-        features::states(&device_features(device), &latest.values, online, &self.settings.units)
+        let units = self.settings.units.for_meter(&device.units);
+        features::states(&device_features(device), &latest.values, online, &units)
     }
 
     /// A device as `/v1/devices` describes it, with its meter's latest values for `partner_meta`.

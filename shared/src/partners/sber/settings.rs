@@ -97,7 +97,14 @@ mod tests {
             assert_eq!(SberSettings::from_vars(&Vars::from_pairs([bad])).unwrap_err().name, bad.0);
         }
         let socket = SberSettings::from_vars(&Vars::from_pairs([("SBER_UNSWITCHABLE_METERS", "socket")])).unwrap();
-        let plain = Device { id: "m".into(), name: "n".into(), linked_at: 0, features: None, switchable: Some(false) };
+        let plain = Device {
+            id: "m".into(),
+            name: "n".into(),
+            linked_at: 0,
+            features: None,
+            switchable: Some(false),
+            units: Default::default(),
+        };
         assert!(socket.offers(&plain) && !defaults.offers(&plain));
         assert!(!defaults.offers(&Device { switchable: None, ..plain.clone() }), "unknown: not offered yet");
         assert!(defaults.offers(&Device { switchable: Some(true), ..plain }));

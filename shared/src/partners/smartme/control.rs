@@ -2,6 +2,7 @@
 //! credentials that act for the meter's owner, `GET /api/Actions/{id}` finds the meter's main switch, once per
 //! meter (the owner item keeps it), and `POST /api/Actions` sets it; a 2xx confirms).
 
+use super::obis::Obis;
 use serde_json::Value;
 
 /// Why a switch command did not take effect; messages never contain credentials.
@@ -43,18 +44,54 @@ pub trait DeviceControl: Send + Sync {
     }
 }
 
-/// The ObisCode of the action that switches the whole meter: an `OnOffAction`, preferring the main relay
-/// (`99-0:12.0.0`, or a code without a phase) over per-phase switches; the first one otherwise.
+/// smart-me's switch codes (its official .NET client, `SmartMeApiClient.Helpers.ObisCodes`): the switch state
+/// bitmap `99-0:12.0.0`, the phase switches `99-0:12.0.1` to `.3`, and digital outputs `99-0:12.1.x`.
+fn switch_kind(code: &str) -> SwitchKind {
+    let obis = code.trim().split_once('*').map_or(format!("{}*255", code.trim()), |_| code.trim().to_owned());
+    match obis.parse::<Obis>().map(|o| o.0) {
+        Ok([99, 0, 12, 0, 0, _]) => SwitchKind::Main,
+        Ok([99, 0, 12, 0, 1..=3, _]) => SwitchKind::Phase,
+        Ok([99, 0, 12, 1, _, _]) => SwitchKind::Output,
+        // Older firmware names the relay `1-0:99.12.0`.
+        Ok([1, 0, 99, 12, 0, _]) => SwitchKind::Main,
+        _ => SwitchKind::Other,
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SwitchKind {
+    Main,
+    Phase,
+    Output,
+    Other,
+}
+
+/// Separates the ObisCodes of one switch that takes several actions (a meter's phases).
+const ACTIONS_SEPARATOR: char = ',';
+
+/// What switches the whole meter, from its `OnOffAction`s: the main relay; without one, every phase switch at once
+/// (the ObisCodes joined by `,`); a lone action of a code we do not know (a single relay named otherwise). Digital
+/// outputs never: they drive something else, not the meter's supply. `None`: the meter cannot be switched.
 pub fn main_switch(actions: &[Value]) -> Option<String> {
     let on_off: Vec<&str> =
         actions.iter().filter(|a| a["ActionType"] == "OnOffAction").filter_map(|a| a["ObisCode"].as_str()).collect();
-    on_off.first().map(|first| on_off.iter().find(|code| is_main_relay(code)).unwrap_or(first).to_string())
+    let of_kind = |kind| on_off.iter().copied().filter(move |code| switch_kind(code) == kind);
+    if let Some(main) = of_kind(SwitchKind::Main).next() {
+        return Some(main.to_owned());
+    }
+    let phases: Vec<&str> = of_kind(SwitchKind::Phase).collect();
+    if !phases.is_empty() {
+        return Some(phases.join(&ACTIONS_SEPARATOR.to_string()));
+    }
+    match on_off.as_slice() {
+        [only] if switch_kind(only) == SwitchKind::Other => Some((*only).to_owned()),
+        _ => None,
+    }
 }
 
-/// Whether an OBIS code names the main relay rather than one phase's (`...12.0.1` to `.3`) or an output.
-fn is_main_relay(code: &str) -> bool {
-    let without_tariff = code.split('*').next().unwrap_or(code);
-    without_tariff.ends_with(":12.0.0") || without_tariff.ends_with(":99.12.0") || without_tariff.ends_with(".12.0")
+/// The ObisCodes one switch action takes (see [`main_switch`]).
+pub fn action_codes(action: &str) -> impl Iterator<Item = &str> {
+    action.split(ACTIONS_SEPARATOR).map(str::trim).filter(|code| !code.is_empty())
 }
 
 #[cfg(test)]
@@ -62,18 +99,28 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    fn on_off(code: &str) -> Value {
+        json!({"Name": "Switch", "ActionType": "OnOffAction", "ObisCode": code})
+    }
+
+    /// The codes of smart-me's .NET client (`ObisCodes`): the main relay wins, else every phase together, never a
+    /// digital output.
     #[test]
-    fn the_main_relay_wins_over_phases() {
-        let phase = |code: &str| json!({"Name": "Phase", "ActionType": "OnOffAction", "ObisCode": code});
-        let actions = [
-            phase("99-0:12.0.1*255"),
-            json!({"ActionType": "AnalogAction", "ObisCode": "99-0:12.0.0"}),
-            phase("99-0:12.0.0*255"),
-        ];
-        assert_eq!(main_switch(&actions).as_deref(), Some("99-0:12.0.0*255"));
-        assert_eq!(main_switch(&[phase("1-0:99.12.0*255")]).as_deref(), Some("1-0:99.12.0*255"));
-        assert_eq!(main_switch(&[phase("99-0:12.0.2")]).as_deref(), Some("99-0:12.0.2"), "only a phase: that one");
-        assert_eq!(main_switch(&[json!({"ActionType": "AnalogAction", "ObisCode": "x"})]), None);
+    fn the_whole_meter_is_switched_never_an_output() {
+        let analog = json!({"ActionType": "AnalogAction", "ObisCode": "99-0:12.0.0*255"});
+        let phases = [on_off("99-0:12.0.1*255"), on_off("99-0:12.0.2*255"), on_off("99-0:12.0.3*255")];
+        let main = [phases.as_slice(), &[analog.clone(), on_off("99-0:12.0.0*255")]].concat();
+        assert_eq!(main_switch(&main).as_deref(), Some("99-0:12.0.0*255"), "the main relay, wherever it is listed");
+        let only_phases = [&[on_off("99-0:12.1.1*255")][..], &phases].concat();
+        let joined = main_switch(&only_phases).unwrap();
+        assert_eq!(joined, "99-0:12.0.1*255,99-0:12.0.2*255,99-0:12.0.3*255");
+        assert_eq!(action_codes(&joined).count(), 3);
+        assert_eq!(main_switch(&[on_off("99-0:12.1.1*255"), on_off("99-0:12.1.2*255")]), None, "outputs only");
+        assert_eq!(main_switch(&[on_off("1-0:99.12.0*255")]).as_deref(), Some("1-0:99.12.0*255"));
+        assert_eq!(main_switch(&[on_off("99-0:12.0.0")]).as_deref(), Some("99-0:12.0.0"), "without F");
+        assert_eq!(main_switch(&[on_off("7-7:7.7.7*7")]).as_deref(), Some("7-7:7.7.7*7"), "a lone relay");
+        assert_eq!(main_switch(&[on_off("7-7:7.7.7*7"), on_off("8-8:8.8.8*8")]), None, "which one? none");
+        assert_eq!(main_switch(&[analog]), None);
         assert_eq!(main_switch(&[]), None);
     }
 }

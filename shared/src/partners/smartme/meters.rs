@@ -1,10 +1,11 @@
 //! A user's meters discovered from their smart-me account: the meters `GET /api/Devices` lists become their devices
-//! (new ones linked, renamed ones renamed, gone ones unlinked), at each sign-in with smart-me and again when a
-//! partner asks for the devices after [`MAX_AGE_S`]. The owner items these writes change tell Sber, as any link does.
+//! (new ones linked, renamed ones renamed, gone ones unlinked, their power and counter units kept), at each sign-in
+//! with smart-me and again when a partner asks for the devices after [`MAX_AGE_S`]. The owner items these writes
+//! change tell Sber, as any link does.
 
 use super::rest::SmartMeDevice;
-use crate::identity::users::{UserError, Users, normalize_device_id};
-use crate::ports::store::Store;
+use crate::identity::users::{MeterOwner, MeterUnits, UserError, Users, normalize_device_id};
+use crate::ports::store::{Condition, Store};
 
 /// How long a meter list read from smart-me is used before it is read again (seconds; `SMARTME_DEVICES_TTL_S`).
 pub const MAX_AGE_S: i64 = 60;
@@ -60,13 +61,34 @@ pub async fn sync(
                 report.added += 1;
             }
         }
-        seen.push(id);
+        seen.push((id, units_of(device)));
     }
-    for device in linked.iter().filter(|d| !seen.contains(&d.id)) {
+    for device in linked.iter().filter(|d| !seen.iter().any(|(id, _)| *id == d.id)) {
         users.unlink_device(user_id, &device.id).await?;
         report.removed += 1;
     }
+    record_units(store, user_id, &seen).await?;
     Ok(report)
+}
+
+/// The units a meter's device data names.
+fn units_of(device: &SmartMeDevice) -> MeterUnits {
+    MeterUnits { power: device.active_power_unit.clone(), energy: device.counter_reading_unit.clone() }
+}
+
+/// Writes each meter's units on its owner item where they changed (read first: a sync every minute must not write
+/// every meter every minute).
+async fn record_units(store: &dyn Store, user_id: &str, meters: &[(String, MeterUnits)]) -> Result<(), UserError> {
+    let keys: Vec<_> = meters.iter().map(|(id, _)| MeterOwner::key(id, user_id)).collect();
+    let owners = store.batch_get(&keys).await?;
+    for (id, units) in meters {
+        let key = MeterOwner::key(id, user_id);
+        let Some(owner) = owners.iter().find(|o| o.key == key) else { continue };
+        if MeterOwner::units_of(owner) != *units {
+            store.update(&key, MeterOwner::record_units(units), Condition::ItemPresent).await?;
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

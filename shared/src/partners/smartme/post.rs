@@ -28,7 +28,7 @@ mod tests {
     fn a_built_post_decodes_to_its_values() {
         let meter = Uuid::from_u128(0x3bd0fce9_9f8e_4183_b3d1_0c1622a22ca1);
         let post = body(vec![reading(meter, 1_700_000_000_123, &[([1, 0, 1, 7, 0, 255], 240.5)])]);
-        let decoded = super::super::decode(&post).unwrap();
+        let decoded = super::super::decode(&post).unwrap().readings;
         assert_eq!(decoded.len(), 1);
         assert_eq!(decoded[0].device_id, meter);
         assert_eq!(decoded[0].time, UtcTicks(1_700_000_000_123 * 10_000));

@@ -1,8 +1,10 @@
 //! smart-me's realtime posts, the use case behind `POST /smartme/realtime`: authenticated with the `smartme`
-//! secret's Basic credentials, validated whole (one bad item refuses the post), then stored.
+//! secret's Basic credentials, decoded (a post whose framing is broken is refused whole; an invalid item is
+//! skipped, logged and counted), then its valid readings stored.
 
 use super::secret::SmartMeSecret;
 use super::storage::{StorageSettings, Stored, store_readings};
+use super::payload::SkippedItem;
 use super::{PayloadError, decode};
 use crate::Deps;
 use crate::env::{ConfigError, Vars};
@@ -54,14 +56,31 @@ impl Realtime {
         if !secret.admits(authorization) {
             return Err(RealtimeError::Unauthorized);
         }
-        let readings = decode(body).inspect_err(|error| {
+        let decoded = decode(body).inspect_err(|error| {
             tracing::warn!(%error, bytes = body.len(), "invalid realtime post");
         })?;
-        store_readings(self.deps.store.as_ref(), &readings, self.storage, self.deps.clock.now()).await.map_err(
-            |error| {
+        report_skipped(&decoded.skipped);
+        let mut stored = store_readings(self.deps.store.as_ref(), &decoded.readings, self.storage, self.deps.clock.now())
+            .await
+            .map_err(|error| {
                 tracing::error!(%error, "realtime post not fully stored");
                 RealtimeError::NotStored
-            },
-        )
+            })?;
+        stored.skipped = decoded.skipped.len();
+        Ok(stored)
+    }
+}
+
+/// The most skipped items one post logs one by one; the rest are counted in a summary line.
+const SKIPPED_LOGGED: usize = 10;
+
+/// One WARN line per skipped item (at most [`SKIPPED_LOGGED`]), naming its device and what was wrong.
+fn report_skipped(skipped: &[SkippedItem]) {
+    for item in skipped.iter().take(SKIPPED_LOGGED) {
+        let device_id = item.device_id.map(|id| id.to_string()).unwrap_or_default();
+        tracing::warn!(item = item.item, device_id, field = item.field, problem = item.problem, "realtime item skipped");
+    }
+    if skipped.len() > SKIPPED_LOGGED {
+        tracing::warn!(skipped = skipped.len(), logged = SKIPPED_LOGGED, "more realtime items skipped");
     }
 }

@@ -158,15 +158,19 @@ impl SmartMeRest {
         }
     }
 
-    /// `POST /api/Actions`: `{"DeviceID", "Actions": [{"ObisCode", "Value"}]}`; `Ok` once smart-me accepted it.
+    /// `POST /api/Actions`: `{"DeviceID", "Actions": [{"ObisCode", "Value"}...]}`, one entry per code of `action`
+    /// (see [`super::control::main_switch`]); `Ok` once smart-me accepted it.
     pub async fn run_action(
         &self,
         authorization: &str,
         device_id: &str,
-        obis: &str,
+        action: &str,
         value: f64,
     ) -> Result<(), RestError> {
-        let body = serde_json::json!({"DeviceID": device_id, "Actions": [{"ObisCode": obis, "Value": value}]});
+        let actions: Vec<serde_json::Value> = super::control::action_codes(action)
+            .map(|obis| serde_json::json!({"ObisCode": obis, "Value": value}))
+            .collect();
+        let body = serde_json::json!({"DeviceID": device_id, "Actions": actions});
         self.post(authorization, "/api/Actions", &body).await.map(|_| ())
     }
 

@@ -20,6 +20,8 @@ pub struct Stored {
     /// Meters whose latest state could not be moved to this post's newest reading (the store failed after every
     /// reading was written): it moves with the meter's next reading.
     pub latest_deferred: usize,
+    /// Items of the post skipped for failing validation (their readings are not in `accepted`).
+    pub skipped: usize,
 }
 
 /// Storage settings.
@@ -94,7 +96,7 @@ pub async fn store_readings(
     write_all(store, new, started, settings.write_budget).await?;
     write_all(store, batches, started, settings.write_budget).await?;
     let latest_deferred = update_latest(store, readings, started, settings.write_budget).await;
-    Ok(Stored { accepted: readings.len(), stored, already_stored, latest_deferred })
+    Ok(Stored { accepted: readings.len(), stored, already_stored, latest_deferred, skipped: 0 })
 }
 
 /// Writes `items` in batches within the budget.

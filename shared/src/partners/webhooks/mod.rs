@@ -7,6 +7,7 @@
 pub mod receiver;
 mod schemes;
 pub mod signing;
+pub mod slack;
 pub mod stored;
 
 pub use schemes::Scheme;
@@ -70,7 +71,11 @@ impl SigningKeys {
     }
 }
 
-/// Verifies one delivery of `scheme` at `now` (epoch seconds), accepting timestamps within `tolerance_s`.
+/// How far in the future a signed timestamp may be (clock skew), however old the tolerance lets it be.
+pub const MAX_FUTURE_SKEW_S: i64 = 300;
+
+/// Verifies one delivery of `scheme` at `now` (epoch seconds), accepting timestamps at most `tolerance_s` old
+/// and at most [`MAX_FUTURE_SKEW_S`] (or `tolerance_s`, if smaller) ahead.
 pub fn verify(
     scheme: Scheme,
     keys: &SigningKeys,
@@ -81,7 +86,9 @@ pub fn verify(
 ) -> Result<Verified, WebhookError> {
     let verified = schemes::verify_signature(scheme, keys, headers, body)?;
     let fresh = match verified.timestamp {
-        Some(t) if scheme.has_freshness() => now.checked_sub(t).is_some_and(|age| age.abs() <= tolerance_s),
+        Some(t) if scheme.has_freshness() => now
+            .checked_sub(t)
+            .is_some_and(|age| (-MAX_FUTURE_SKEW_S.min(tolerance_s)..=tolerance_s).contains(&age)),
         _ => true,
     };
     if fresh { Ok(verified) } else { Err(WebhookError::TimestampOutsideTolerance) }

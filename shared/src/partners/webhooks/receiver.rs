@@ -25,12 +25,8 @@ struct SourceSecret {
     secrets: Vec<String>,
     /// A single secret, as the template generates it; joins `secrets`.
     secret: Option<String>,
-    #[serde(default = "default_tolerance")]
-    tolerance_s: i64,
-}
-
-fn default_tolerance() -> i64 {
-    300
+    /// How old a signed timestamp may be; the scheme's default ([`Scheme::default_tolerance_s`]) when absent.
+    tolerance_s: Option<i64>,
 }
 
 /// What happened to a verified delivery.
@@ -46,6 +42,10 @@ pub enum Received {
     Ignored {
         id: String,
         reason: &'static str,
+    },
+    /// Verified, not kept, and answered with the scheme's own body (Slack's URL check).
+    Replied {
+        body: serde_json::Value,
     },
 }
 
@@ -75,10 +75,12 @@ impl From<DeliverAgain> for ReceiveError {
 }
 
 /// Whether a verified delivery is stored.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Admission {
     Store,
     Ignore(&'static str),
+    /// Not an event but a question the sender asks of the endpoint: answered with this body, nothing stored.
+    Reply(serde_json::Value),
 }
 
 /// A scheme's own rules around storing a verified delivery (smallcase postbacks name a transaction to re-read).
@@ -154,6 +156,7 @@ pub async fn receive(
     })?;
     let mut secrets = config.secrets;
     secrets.extend(config.secret);
+    let tolerance_s = config.tolerance_s.unwrap_or_else(|| config.scheme.default_tolerance_s());
     let keys = SigningKeys::new(config.scheme, &secrets).map_err(|reason| {
         tracing::error!(reason, source, "webhook secret unusable");
         misconfigured()
@@ -162,15 +165,17 @@ pub async fn receive(
         tracing::warn!(%error, source, "webhook refused");
         ReceiveError::Refused(error)
     };
-    let mut verified = verify(config.scheme, &keys, config.tolerance_s, headers, body, now).map_err(refused)?;
+    let mut verified = verify(config.scheme, &keys, tolerance_s, headers, body, now).map_err(refused)?;
     let rules = rulebook.rules(config.scheme);
     if let Some(rules) = rules {
         verified.delivery_id = rules.delivery_id(&verified.delivery_id, body).map_err(refused)?;
-        if let Admission::Ignore(reason) = rules.admit(deps, body).await? {
-            return Ok(Received::Ignored { id: verified.delivery_id, reason });
+        match rules.admit(deps, body).await? {
+            Admission::Store => {}
+            Admission::Ignore(reason) => return Ok(Received::Ignored { id: verified.delivery_id, reason }),
+            Admission::Reply(body) => return Ok(Received::Replied { body }),
         }
     }
-    let received = store(deps, source, config.scheme, config.tolerance_s, &verified, headers, body, now).await?;
+    let received = store(deps, source, config.scheme, tolerance_s, &verified, headers, body, now).await?;
     if let Some(rules) = rules {
         rules.follow_up(deps, body).await?;
     }

@@ -29,6 +29,17 @@ impl Scheme {
         matches!(self, Self::Schurter | Self::StandardWebhooks | Self::Stripe | Self::Slack | Self::Smallcase)
     }
 
+    /// How old a signed timestamp may be by default (a source's `tolerance_s` overrides it): five minutes, as the
+    /// senders that re-sign every retry document; smallcase retries an undelivered postback at about +15 min,
+    /// +24 h and +48 h and is not known to re-sign, so its postbacks are taken up to three days old (they are only
+    /// hints: the Gateway is re-read for the truth, and replays are deduplicated).
+    pub fn default_tolerance_s(self) -> i64 {
+        match self {
+            Self::Smallcase => 3 * 86_400,
+            _ => 300,
+        }
+    }
+
     /// The HMAC key for a configured secret.
     pub(super) fn key_bytes(self, secret: &str) -> Result<Vec<u8>, &'static str> {
         match self {
@@ -212,6 +223,9 @@ fn signed_body_id(body: &[u8], field: &str) -> Option<String> {
     (!id.is_empty() && id.len() <= 256 && id.bytes().all(|b| b.is_ascii_graphic())).then(|| id.to_owned())
 }
 
+/// The intent of smallcase's mutual fund holdings import, whose postback is signed over its transaction.
+const MF_HOLDINGS_IMPORT: &str = "MF_HOLDINGS_IMPORT";
+
 fn smallcase(keys: &SigningKeys, body: &[u8]) -> Result<Verified, WebhookError> {
     // The checksum lives in the body and covers two of its fields, so this scheme must parse before verifying.
     let json = crate::codec::json::parse_strict(body)
@@ -227,8 +241,11 @@ fn smallcase(keys: &SigningKeys, body: &[u8]) -> Result<Verified, WebhookError> 
     // smallcase does not document the format: unix seconds or milliseconds, or RFC 3339, are taken.
     let t = crate::ports::clock::epoch_seconds(&timestamp)
         .ok_or(WebhookError::MalformedBody("timestamp is neither unix time nor RFC 3339"))?;
-    let auth_id = text("smallcaseAuthId").unwrap_or_default();
-    let signed = matching(keys, &[timestamp.as_bytes(), auth_id.as_bytes()], &[signature])?;
+    // What the checksum covers depends on the intent: an MF holdings import has no broker account and is signed over
+    // its transaction (as public integrations verify it); every other postback over the smallcaseAuthId.
+    let covered = if text("intent").as_deref() == Some(MF_HOLDINGS_IMPORT) { "transactionId" } else { "smallcaseAuthId" };
+    let covered = text(covered).unwrap_or_default();
+    let signed = matching(keys, &[timestamp.as_bytes(), covered.as_bytes()], &[signature])?;
     // What is signed; smallcase's delivery rules add the transaction and its status class (a re-send is a
     // duplicate, the order's second postback is not): `crate::partners::smallcase::postback`.
     Ok(Verified { delivery_id: signed, timestamp: Some(t) })
