@@ -94,6 +94,7 @@ async fn lists_and_shows_as_json_on_a_stack_found_by_name() {
             active: true,
             freeze: false,
             settings: Some(r#"{"units":"kWh"}"#.into()),
+            scopes: None,
             created_at: 1_764_400_000,
             updated_at: 1_764_400_100,
         };

@@ -1,5 +1,8 @@
-//! A fake RetailCRM on loopback: answers the module's `/api/v5/integration-modules/{code}/edit` call the way the
-//! CRM does, records what it received, and builds the requests the CRM sends to a module.
+//! A fake RetailCRM on loopback: answers the module's calls the way the CRM does (RetailCRM's API v5 and its
+//! official PHP client's models): `POST /api/v5/integration-modules/{code}/edit` (records the module, under the
+//! key that sent it), `GET /api/v5/integration-modules/{code}` (the module, to its key only), `POST
+//! .../{code}/update-scopes` (`requires={"scopes"}`, answers a new API key); and builds the requests the CRM sends
+//! to a module.
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -29,9 +32,20 @@ pub struct EditCall {
     pub module: serde_json::Value,
 }
 
+/// One `update-scopes` call: the scopes asked for, and the key the CRM issued.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScopesCall {
+    pub code: String,
+    pub scopes: serde_json::Value,
+    pub issued_key: String,
+}
+
 struct State {
     mode: Mode,
     calls: Vec<EditCall>,
+    /// The modules this CRM holds, by code: the key that may read them, and the module.
+    modules: std::collections::BTreeMap<String, (String, serde_json::Value)>,
+    scopes: Vec<ScopesCall>,
 }
 
 /// A running fake CRM.
@@ -45,7 +59,8 @@ impl FakeCrm {
     pub async fn start(mode: Mode) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind fake CRM");
         let url = format!("http://{}", listener.local_addr().expect("address"));
-        let state = Arc::new(Mutex::new(State { mode, calls: Vec::new() }));
+        let state =
+            Arc::new(Mutex::new(State { mode, calls: Vec::new(), modules: Default::default(), scopes: Vec::new() }));
         let serving = state.clone();
         crate::serve_http(listener, hyper::service::service_fn(move |req| serve(serving.clone(), req)));
         Self { url, state }
@@ -58,6 +73,16 @@ impl FakeCrm {
     /// Every `/edit` call received so far.
     pub fn calls(&self) -> Vec<EditCall> {
         self.state.lock().unwrap().calls.clone()
+    }
+
+    /// Every `update-scopes` call received so far.
+    pub fn scopes_calls(&self) -> Vec<ScopesCall> {
+        self.state.lock().unwrap().scopes.clone()
+    }
+
+    /// This CRM holds `module` under `code`, readable with `api_key` (an account that moved here from another).
+    pub fn hold_module(&self, code: &str, api_key: &str, module: serde_json::Value) {
+        self.state.lock().unwrap().modules.insert(code.to_owned(), (api_key.to_owned(), module));
     }
 
     /// The registration body the CRM sends, in the official clients' shape (`register=<JSON>`).
@@ -83,33 +108,69 @@ async fn serve(
     request: hyper::Request<Incoming>,
 ) -> Result<hyper::Response<Full<Bytes>>, std::convert::Infallible> {
     let path = request.uri().path().to_owned();
-    let code = path
-        .strip_prefix("/api/v5/integration-modules/")
-        .and_then(|rest| rest.strip_suffix("/edit"))
-        .map(str::to_owned);
     let header = |name: &str| request.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
     let (api_key, content_type) = (header("x-api-key"), header("content-type"));
-    let is_post = request.method() == hyper::Method::POST;
+    let method = request.method().clone();
     let body = request.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
-    let Some(code) = code.filter(|_| is_post) else {
+    let Some(rest) = path.strip_prefix("/api/v5/integration-modules/") else {
         return Ok(reply(404, r#"{"success": false, "errorMsg": "Method not found"}"#));
     };
-    let module = url::form_urlencoded::parse(&body)
-        .find(|(k, _)| k == "integrationModule")
-        .and_then(|(_, v)| serde_json::from_str(&v).ok())
-        .unwrap_or(serde_json::Value::Null);
-    let mode = {
-        let mut state = state.lock().unwrap();
-        state.calls.push(EditCall { code, api_key, content_type, module });
-        state.mode.clone()
+    let field = |name: &str| {
+        url::form_urlencoded::parse(&body)
+            .find(|(k, _)| k == name)
+            .and_then(|(_, v)| serde_json::from_str(&v).ok())
+            .unwrap_or(serde_json::Value::Null)
     };
-    match mode {
-        Mode::Success => Ok(reply(200, r#"{"success": true, "info": {}}"#)),
-        Mode::Refuse(message) => {
-            Ok(reply(400, &serde_json::json!({"success": false, "errorMsg": message, "errors": {}}).to_string()))
+    match (method, rest.split_once('/')) {
+        (hyper::Method::POST, Some((code, "edit"))) => {
+            let module = field("integrationModule");
+            let mode = {
+                let mut state = state.lock().unwrap();
+                let call = EditCall { code: code.to_owned(), api_key: api_key.clone(), content_type, module };
+                if matches!(state.mode, Mode::Success) {
+                    let held = (api_key.clone().unwrap_or_default(), call.module.clone());
+                    state.modules.insert(code.to_owned(), held);
+                }
+                state.calls.push(call);
+                state.mode.clone()
+            };
+            match mode {
+                Mode::Success => Ok(reply(200, r#"{"success": true, "info": {}}"#)),
+                Mode::Refuse(message) => {
+                    let answer = serde_json::json!({"success": false, "errorMsg": message, "errors": {}});
+                    Ok(reply(400, &answer.to_string()))
+                }
+                Mode::ServerError => Ok(reply(500, "<html><body>Internal Server Error</body></html>")),
+                Mode::Hang => std::future::pending().await,
+            }
         }
-        Mode::ServerError => Ok(reply(500, "<html><body>Internal Server Error</body></html>")),
-        Mode::Hang => std::future::pending().await,
+        (hyper::Method::POST, Some((code, "update-scopes"))) => {
+            let mut state = state.lock().unwrap();
+            let Some((key, _)) = state.modules.get(code).cloned() else {
+                return Ok(reply(404, r#"{"success": false, "errorMsg": "Not found"}"#));
+            };
+            if api_key.as_deref() != Some(key.as_str()) {
+                return Ok(reply(403, r#"{"success": false, "errorMsg": "Wrong \"apiKey\" value."}"#));
+            }
+            let issued_key = format!("key-after-scopes-{}", state.scopes.len() + 1);
+            if let Some(held) = state.modules.get_mut(code) {
+                held.0 = issued_key.clone();
+            }
+            let scopes = field("requires")["scopes"].clone();
+            state.scopes.push(ScopesCall { code: code.to_owned(), scopes, issued_key: issued_key.clone() });
+            Ok(reply(200, &serde_json::json!({"success": true, "apiKey": issued_key}).to_string()))
+        }
+        (hyper::Method::GET, None) => {
+            let state = state.lock().unwrap();
+            match state.modules.get(rest) {
+                Some((key, module)) if api_key.as_deref() == Some(key.as_str()) => {
+                    Ok(reply(200, &serde_json::json!({"success": true, "integrationModule": module}).to_string()))
+                }
+                Some(_) => Ok(reply(403, r#"{"success": false, "errorMsg": "Wrong \"apiKey\" value."}"#)),
+                None => Ok(reply(404, r#"{"success": false, "errorMsg": "Not found"}"#)),
+            }
+        }
+        _ => Ok(reply(404, r#"{"success": false, "errorMsg": "Method not found"}"#)),
     }
 }
 

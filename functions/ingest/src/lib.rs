@@ -31,7 +31,9 @@ fn refusal(error: &RealtimeError) -> Response<Body> {
     let message = error.to_string();
     let api_error = match error {
         RealtimeError::Unauthorized => ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", message),
-        RealtimeError::Invalid(_) => ApiError::new(StatusCode::BAD_REQUEST, "invalid_payload", message),
+        RealtimeError::Invalid(_) | RealtimeError::NoValidItem { .. } => {
+            ApiError::new(StatusCode::BAD_REQUEST, "invalid_payload", message)
+        }
         RealtimeError::CredentialsUnavailable | RealtimeError::Unconfigured | RealtimeError::NotStored => {
             ApiError::unavailable(message)
         }

@@ -111,7 +111,7 @@ async fn bad_credentials_are_refused(backend: Backend) {
 /// What smart-me can send among good items: a value that is not a number (NaN), an empty Guid, a DateTime of a kind
 /// protobuf-net does not define, an Obis that is not 6 bytes. Each such item is skipped and counted; the others are
 /// stored and the post answered 200, so smart-me does not deliver again what was stored. A body whose framing is
-/// broken is still refused whole.
+/// broken, or with no valid item at all, is refused.
 async fn a_bad_item_is_skipped_and_the_others_stored(backend: Backend) {
     let stack = stack(backend, &[]).await;
     let good = Uuid::from_u128(21);
@@ -135,6 +135,12 @@ async fn a_bad_item_is_skipped_and_the_others_stored(backend: Backend) {
     assert_eq!(again, serde_json::json!({"accepted": 2, "stored": 0, "skipped": 4}));
     let (status, answer, _) = send(&stack, b"not protobuf at all".to_vec(), auth()).await;
     assert_eq!((status, answer["error"].as_str()), (400, Some("invalid_payload")));
+    // Nothing valid at all: refused with the first item's reason (nothing was stored to protect).
+    let mut only_bad = item(Uuid::from_u128(25), recent_ms(), 1.0);
+    only_bad.device_values[0].value = f64::INFINITY;
+    let (status, answer, _) = send(&stack, body(vec![only_bad]), auth()).await;
+    assert_eq!((status, answer["error"].as_str()), (400, Some("invalid_payload")), "{answer}");
+    assert_eq!(answer["message"], "no valid item (1 skipped): item 0: DeviceValues[0].Value is not a finite number");
 }
 
 async fn oversized_posts_are_refused(backend: Backend) {

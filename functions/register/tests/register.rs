@@ -17,6 +17,7 @@ struct Stack {
     function: RegisterFunction,
     store: Arc<dyn Store>,
     crm: FakeCrm,
+    deps: shared::Deps,
 }
 
 /// A second CRM origin on the allow-list; nothing listens there (callbacks never call the CRM).
@@ -32,6 +33,12 @@ async fn stack_with(backend: Backend, mode: Mode, extra: &[(&str, &str)]) -> Sta
 
 async fn stack_on(backend: Backend, crm: FakeCrm, extra: &[(&str, &str)]) -> Stack {
     let ports = testkit::stack::ports(backend, &[("retailcrm", serde_json::json!({"secret": SECRET}))]).await;
+    let function = function_on(&ports.deps, &crm, extra);
+    Stack { function, store: ports.admin, crm, deps: ports.deps }
+}
+
+/// The register function over `deps`, calling `crm`, configured as the tests are with `extra` on top.
+fn function_on(deps: &shared::Deps, crm: &FakeCrm, extra: &[(&str, &str)]) -> RegisterFunction {
     let allowed = format!("{},{MOVED_CRM}", crm.url);
     let mut vars = Vars::from_pairs([
         ("SWITCHYARD_PUBLIC_URL", "https://api.example.com"),
@@ -42,7 +49,7 @@ async fn stack_on(backend: Backend, crm: FakeCrm, extra: &[(&str, &str)]) -> Sta
     for (name, value) in extra {
         vars = vars.with(name, value);
     }
-    Stack { function: RegisterFunction::new(ports.deps, &vars).unwrap(), store: ports.admin, crm }
+    RegisterFunction::new(deps.clone(), &vars).unwrap()
 }
 
 fn post(path: &str, body: String) -> Request {
@@ -281,6 +288,110 @@ async fn an_activity_callback_cannot_hand_an_installation_to_another_crm(backend
     assert_eq!((b.api_key.as_str(), b.system_url.as_str()), ("key-b", crm_b.url.as_str()));
 }
 
+/// The CRM adds fields to its callbacks: they are ignored, the flags the callback carries still taken (refusing
+/// them would lose a freeze or a deactivation).
+async fn fields_the_crm_adds_are_ignored(backend: Backend) {
+    let stack = stack(backend, Mode::Success).await;
+    call(&stack, "/retailcrm/register", stack.crm.register_json_body(SECRET, "key-1")).await;
+    let client_id = stack.crm.calls()[0].module["clientId"].as_str().unwrap().to_owned();
+    let body = shared::codec::form::encode([
+        ("clientId", client_id.as_str()),
+        ("systemUrl", stack.crm.url.as_str()),
+        ("activity", r#"{"active": true, "freeze": true, "freezeReason": "payment", "since": "2026-12-01"}"#),
+        ("accountId", "17"),
+    ]);
+    assert_eq!(call(&stack, "/retailcrm/activity", body).await, serde_json::json!({"success": true}));
+    let account = Accounts::new(stack.store.as_ref()).by_client_id(&client_id).await.unwrap().unwrap();
+    assert!(account.active && account.freeze);
+}
+
+/// A CRM that moved says so in its activity callback (`systemUrl`). With `RETAILCRM_FOLLOW_MOVES=listed` the
+/// installation follows once the new address proves to hold it (the CRM there answers our clientId to the stored
+/// key); a new address that does not hold it, or an address the setting excludes, moves nothing.
+async fn a_crm_that_moved_is_followed_once_it_proves_the_same_account(backend: Backend) {
+    let (crm_a, crm_b) = (FakeCrm::start(Mode::Success).await, FakeCrm::start(Mode::Success).await);
+    let stranger = FakeCrm::start(Mode::Success).await;
+    let allowed = format!("{},{},{}", crm_a.url, crm_b.url, stranger.url);
+    let extra = [("RETAILCRM_ALLOWED_HOSTS", allowed.as_str()), ("RETAILCRM_FOLLOW_MOVES", "listed")];
+    let stack = stack_on(backend, crm_a, &extra).await;
+    call(&stack, "/retailcrm/register", stack.crm.register_json_body(SECRET, "key-a")).await;
+    let registered = stack.crm.calls()[0].clone();
+    let client_id = registered.module["clientId"].as_str().unwrap().to_owned();
+    let moving_to = |url: &str| {
+        shared::codec::form::encode([
+            ("clientId", client_id.as_str()),
+            ("systemUrl", url),
+            ("activity", r#"{"active":true,"freeze":false}"#),
+        ])
+    };
+    let accounts = Accounts::new(stack.store.as_ref());
+    // A CRM that does not hold the installation: nothing moves.
+    assert_eq!(call(&stack, "/retailcrm/activity", moving_to(&stranger.url)).await["success"], true);
+    assert_eq!(accounts.by_client_id(&client_id).await.unwrap().unwrap().system_url, stack.crm.url);
+    // The CRM moved to B, which holds the module under the same key: followed.
+    crm_b.hold_module(&registered.code, "key-a", registered.module.clone());
+    assert_eq!(call(&stack, "/retailcrm/activity", moving_to(&crm_b.url)).await["success"], true);
+    let account = accounts.by_client_id(&client_id).await.unwrap().unwrap();
+    assert_eq!((account.system_url.as_str(), account.api_key.as_str()), (crm_b.url.as_str(), "key-a"));
+    assert_eq!(accounts.client_id_for(&crm_b.url).await.unwrap().as_deref(), Some(client_id.as_str()));
+    assert_eq!(accounts.client_id_for(&stack.crm.url).await.unwrap(), None, "the old address is free");
+    let listed = accounts.list().await.unwrap();
+    assert_eq!(listed.iter().map(|a| a.system_url.as_str()).collect::<Vec<_>>(), [crm_b.url.as_str()]);
+}
+
+/// With the default (`cloud`), a move is followed only within RetailCRM's cloud: a box CRM or an origin is not
+/// sent the stored key to prove anything.
+async fn by_default_moves_are_followed_only_within_retailcrms_cloud(backend: Backend) {
+    let (crm_a, crm_b) = (FakeCrm::start(Mode::Success).await, FakeCrm::start(Mode::Success).await);
+    let allowed = format!("{},{}", crm_a.url, crm_b.url);
+    let stack = stack_on(backend, crm_a, &[("RETAILCRM_ALLOWED_HOSTS", allowed.as_str())]).await;
+    call(&stack, "/retailcrm/register", stack.crm.register_json_body(SECRET, "key-a")).await;
+    let registered = stack.crm.calls()[0].clone();
+    crm_b.hold_module(&registered.code, "key-a", registered.module.clone());
+    let client_id = registered.module["clientId"].as_str().unwrap();
+    let moved = shared::codec::form::encode([
+        ("clientId", client_id),
+        ("systemUrl", crm_b.url.as_str()),
+        ("activity", r#"{"active":true,"freeze":false}"#),
+    ]);
+    call(&stack, "/retailcrm/activity", moved).await;
+    let account = Accounts::new(stack.store.as_ref()).by_client_id(client_id).await.unwrap().unwrap();
+    assert_eq!(account.system_url, stack.crm.url);
+}
+
+/// The scopes the module requires changed (`RETAILCRM_SCOPES`): the next callback of an active installation asks
+/// the CRM (`update-scopes`, `requires={"scopes": [...]}`, RetailCRM's simple connection) and stores the API key
+/// the CRM answers; once granted, nothing more is asked.
+async fn changed_scopes_are_asked_for_and_the_new_key_kept(backend: Backend) {
+    let stack = stack(backend, Mode::Success).await;
+    let url = stack.crm.url.clone();
+    call(&stack, "/retailcrm/register", stack.crm.register_json_body(SECRET, "key-1")).await;
+    let client_id = stack.crm.calls()[0].module["clientId"].as_str().unwrap().to_owned();
+    let store = stack.store.clone();
+    let accounts = Accounts::new(store.as_ref());
+    let account = accounts.by_client_id(&client_id).await.unwrap().unwrap();
+    assert_eq!(account.scopes, Some(vec!["integration_read".to_owned(), "integration_write".to_owned()]));
+    let active = shared::codec::form::encode([
+        ("clientId", client_id.as_str()),
+        ("systemUrl", url.as_str()),
+        ("activity", r#"{"active":true,"freeze":false}"#),
+    ]);
+    call(&stack, "/retailcrm/activity", active.clone()).await;
+    assert!(stack.crm.scopes_calls().is_empty(), "the scopes it holds are the ones required");
+    // The module now requires orders too (the operator changed RetailCrmScopes): a new deployment of it.
+    let scopes = "integration_read,integration_write,order_read";
+    let stack = Stack { function: function_on(&stack.deps, &stack.crm, &[("RETAILCRM_SCOPES", scopes)]), ..stack };
+    call(&stack, "/retailcrm/activity", active.clone()).await;
+    let asked = stack.crm.scopes_calls();
+    assert_eq!(asked.len(), 1);
+    assert_eq!(asked[0].scopes, serde_json::json!(["integration_read", "integration_write", "order_read"]));
+    let account = accounts.by_client_id(&client_id).await.unwrap().unwrap();
+    assert_eq!(account.api_key, asked[0].issued_key, "the CRM's new key is kept");
+    assert_eq!(account.scopes.as_ref().map(Vec::len), Some(3));
+    call(&stack, "/retailcrm/activity", active).await;
+    assert_eq!(stack.crm.scopes_calls().len(), 1, "granted: not asked again");
+}
+
 /// The account page the CRM opens (a POST with clientId, or a GET with it in the query).
 async fn the_account_page_shows_the_installation(backend: Backend) {
     let stack = stack(backend, Mode::Success).await;
@@ -355,6 +466,10 @@ testkit::on_both_backends!(
     re_registration_updates_the_one_account,
     activity_and_settings_update_the_account,
     an_activity_callback_cannot_hand_an_installation_to_another_crm,
+    fields_the_crm_adds_are_ignored,
+    a_crm_that_moved_is_followed_once_it_proves_the_same_account,
+    by_default_moves_are_followed_only_within_retailcrms_cloud,
+    changed_scopes_are_asked_for_and_the_new_key_kept,
     the_account_url_may_be_the_vendors,
     the_account_page_shows_the_installation,
     malformed_requests_are_explained,

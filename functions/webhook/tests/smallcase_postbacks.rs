@@ -187,7 +187,8 @@ async fn an_mf_holdings_import_postback_is_signed_over_its_transaction(backend: 
     let txn = created(&stack, "u-1", "MF_HOLDINGS_IMPORT").await;
     stack.gateway.set_transaction(&txn, "COMPLETED", None);
     let timestamp = now().to_string();
-    let sign = |covered: &str| to_hex(&hmac_sha256(SC_API_SECRET.as_bytes(), &[timestamp.as_bytes(), covered.as_bytes()]));
+    let sign =
+        |covered: &str| to_hex(&hmac_sha256(SC_API_SECRET.as_bytes(), &[timestamp.as_bytes(), covered.as_bytes()]));
     let body = |checksum: String| {
         json!({"timestamp": timestamp, "transactionId": txn, "intent": "MF_HOLDINGS_IMPORT", "status": "COMPLETED",
             "checksum": checksum})

@@ -7,5 +7,6 @@ pub mod aws;
 pub mod clock;
 pub mod event_bus;
 pub mod partner_http;
+pub mod public_dns;
 pub mod secrets;
 pub mod store;

@@ -28,6 +28,8 @@ pub struct PartnerClient {
     timeout: Duration,
     /// Trust anchors added to the platform's (a partner whose certificates chain to a root the platform lacks).
     extra_roots: Vec<reqwest::Certificate>,
+    /// Connect only to public addresses ([`super::public_dns`]): for hosts a caller of ours named.
+    public_only: bool,
     /// `None` when the client could not be built: calls then fail, never fall back to a client without the
     /// redirect policy and timeouts.
     client: OnceLock<Option<reqwest::Client>>,
@@ -35,7 +37,14 @@ pub struct PartnerClient {
 
 impl PartnerClient {
     pub fn new(partner: &'static str, timeout: Duration) -> Self {
-        Self { partner, timeout, extra_roots: Vec::new(), client: OnceLock::new() }
+        Self { partner, timeout, extra_roots: Vec::new(), public_only: false, client: OnceLock::new() }
+    }
+
+    /// The same client, connecting only to public internet addresses whatever a name resolves to.
+    pub fn public_addresses_only(mut self) -> Self {
+        self.public_only = true;
+        self.client = OnceLock::new();
+        self
     }
 
     /// The same client, also trusting the certificates of the PEM bundle `pem` as roots. Line breaks may have been
@@ -128,12 +137,15 @@ impl PartnerClient {
     fn client(&self) -> Option<&reqwest::Client> {
         self.client
             .get_or_init(|| {
-                let built = reqwest::Client::builder()
+                let mut builder = reqwest::Client::builder()
                     .redirect(reqwest::redirect::Policy::none())
                     .connect_timeout(self.timeout)
                     .timeout(self.timeout)
-                    .tls_certs_merge(self.extra_roots.iter().cloned())
-                    .build();
+                    .tls_certs_merge(self.extra_roots.iter().cloned());
+                if self.public_only {
+                    builder = builder.dns_resolver(std::sync::Arc::new(super::public_dns::PublicOnly));
+                }
+                let built = builder.build();
                 built
                     .map_err(|error| tracing::error!(partner = self.partner, %error, "partner HTTP client not built"))
                     .ok()

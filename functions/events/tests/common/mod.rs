@@ -69,6 +69,7 @@ pub async fn changes() -> Vec<Change> {
         active: true,
         freeze: false,
         settings: None,
+        scopes: None,
         created_at: now(),
         updated_at: now(),
     };

@@ -171,8 +171,14 @@ impl<'s> Users<'s> {
         if !(1..=64).contains(&name.chars().count()) || name.chars().any(char::is_control) {
             return Err(UserError::InvalidDeviceName);
         }
-        let device =
-            Device { id, name: name.to_owned(), linked_at: now, features: None, switchable: None, units: MeterUnits::default() };
+        let device = Device {
+            id,
+            name: name.to_owned(),
+            linked_at: now,
+            features: None,
+            switchable: None,
+            units: MeterUnits::default(),
+        };
         // The meter's side: whom to tell of its changes, and the device's Sber model once known. Linking again (a
         // rename) keeps the model. The profile must exist: a device is never attached to a mistyped user id.
         let writes = vec![

@@ -14,6 +14,9 @@ pub struct Account {
     pub freeze: bool,
     /// The module settings the CRM sent last, as JSON text.
     pub settings: Option<String>,
+    /// The scopes the installation's API key was granted (at registration, or by `update-scopes`); `None` for an
+    /// installation older than this record, taken to hold the default scopes.
+    pub scopes: Option<Vec<String>>,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -48,6 +51,9 @@ impl Account {
         if let Some(settings) = &self.settings {
             item = item.with("settings", Value::str(settings));
         }
+        if let Some(scopes) = &self.scopes {
+            item = item.with("scopes", Value::L(scopes.iter().map(Value::str).collect()));
+        }
         item
     }
 
@@ -61,6 +67,10 @@ impl Account {
             active: item.get("active").and_then(Value::as_bool).unwrap_or(false),
             freeze: item.get("freeze").and_then(Value::as_bool).unwrap_or(false),
             settings: item.str("settings").map(str::to_owned),
+            scopes: match item.get("scopes") {
+                Some(Value::L(list)) => list.iter().map(|s| s.as_str().map(str::to_owned)).collect(),
+                _ => None,
+            },
             created_at: item.i64("createdAt").unwrap_or(0),
             updated_at: item.i64("updatedAt").unwrap_or(0),
         })
@@ -107,7 +117,45 @@ impl<'a> Accounts<'a> {
             .await
     }
 
-    /// Applies an activity callback: the flags it names (never the systemUrl: only a registration sets that).
+    /// Moves an installation to `system_url` (its CRM moved, and proved to be the same account there): the account,
+    /// its listing and the systemUrl index, in one transaction; the old index goes only if it is still this one's.
+    pub async fn move_to(&self, account: &Account, system_url: &str, now: i64) -> Result<(), StoreError> {
+        let client_id = Value::str(&account.client_id);
+        let index = Item::new(keys::retailcrm_system(system_url)).with("clientId", client_id.clone());
+        let ours = || Condition::Eq("clientId".into(), client_id.clone());
+        let listed =
+            Item::new(keys::retailcrm_installation(&account.client_id)).with("systemUrl", Value::str(system_url));
+        let moved = Update::default().set("systemUrl", Value::str(system_url)).set("updatedAt", Value::int(now));
+        self.store
+            .transact(vec![
+                Write::Update {
+                    key: keys::retailcrm_account(&account.client_id),
+                    update: moved,
+                    condition: Condition::Eq("systemUrl".into(), Value::str(&account.system_url)),
+                },
+                Write::Put { item: index, condition: Condition::Or(vec![Condition::ItemAbsent, ours()]) },
+                Write::Delete { key: keys::retailcrm_system(&account.system_url), condition: ours() },
+                Write::Put { item: listed, condition: Condition::Always },
+            ])
+            .await
+    }
+
+    /// Records the API key the CRM issued for `scopes`.
+    pub async fn record_scopes(
+        &self,
+        client_id: &str,
+        api_key: &str,
+        scopes: &[String],
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let update = Update::default()
+            .set("apiKey", Value::str(api_key))
+            .set("scopes", Value::L(scopes.iter().map(Value::str).collect()))
+            .set("updatedAt", Value::int(now));
+        self.store.update(&keys::retailcrm_account(client_id), update, Condition::ItemPresent).await.map(|_| ())
+    }
+
+    /// Applies an activity callback: the flags it names (a move is [`Self::move_to`], once proven).
     pub async fn record_activity(
         &self,
         client_id: &str,

@@ -60,6 +60,7 @@ mod tests {
             active: true,
             freeze: false,
             settings: Some(r#"{"note":"<script>alert(1)</script>"}"#.into()),
+            scopes: None,
             created_at: 1_795_374_238,
             updated_at: 1_795_374_238,
         }

@@ -1,10 +1,16 @@
-//! The one CRM API call registration makes: `POST {systemUrl}/api/v5/integration-modules/{code}/edit`.
+//! The CRM API calls the module makes, with the installation's API key (`X-API-KEY`), to public addresses only:
+//!
+//! | call | when |
+//! |---|---|
+//! | `POST {systemUrl}/api/v5/integration-modules/{code}/edit` | registration: the module's description |
+//! | `GET {systemUrl}/api/v5/integration-modules/{code}` | a CRM that says it moved: is the new address the same account? |
+//! | `POST {systemUrl}/api/v5/integration-modules/{code}/update-scopes` | the scopes the module requires changed (answers a new API key) |
 
 use crate::ports::partner_http::{CallFailure, PartnerClient};
 use serde_json::Value;
 use std::time::Duration;
 
-/// Why the CRM did not accept the module; messages are for the CRM user and never contain the API key.
+/// Why the CRM did not do what was asked; messages are for the CRM user and never contain the API key.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CrmError {
     #[error("the CRM did not answer within {0} ms; try connecting again")]
@@ -26,7 +32,7 @@ pub struct CrmApi {
 
 impl CrmApi {
     pub fn new(timeout: Duration) -> Self {
-        Self { http: PartnerClient::new("retailcrm", timeout) }
+        Self { http: PartnerClient::new("retailcrm", timeout).public_addresses_only() }
     }
 
     /// Creates or updates the integration module `code` in the CRM at `system_url`.
@@ -39,12 +45,43 @@ impl CrmApi {
     ) -> Result<(), CrmError> {
         let url = format!("{system_url}/api/v5/integration-modules/{code}/edit");
         let body = crate::codec::form::encode([("integrationModule", module.to_string().as_str())]);
+        self.call(api_key, |client| client.post(url).body(body)).await.map(drop)
+    }
+
+    /// The integration module `code` as the CRM at `system_url` knows it (`integrationModule`).
+    pub async fn integration_module(&self, system_url: &str, api_key: &str, code: &str) -> Result<Value, CrmError> {
+        let url = format!("{system_url}/api/v5/integration-modules/{code}");
+        let answer = self.call(api_key, |client| client.get(url)).await?;
+        Ok(answer.get("integrationModule").cloned().unwrap_or(Value::Null))
+    }
+
+    /// Asks the CRM at `system_url` for `scopes` (RetailCRM's simple connection: `requires={"scopes": [...]}`);
+    /// answers the API key the CRM issued for them.
+    pub async fn update_scopes(
+        &self,
+        system_url: &str,
+        api_key: &str,
+        code: &str,
+        scopes: &[String],
+    ) -> Result<String, CrmError> {
+        let url = format!("{system_url}/api/v5/integration-modules/{code}/update-scopes");
+        let requires = serde_json::json!({"scopes": scopes}).to_string();
+        let body = crate::codec::form::encode([("requires", requires.as_str())]);
+        let answer = self.call(api_key, |client| client.post(url).body(body)).await?;
+        match answer.get("apiKey").and_then(Value::as_str).filter(|key| !key.is_empty()) {
+            Some(key) => Ok(key.to_owned()),
+            None => Err(CrmError::Refused("the CRM granted the scopes without an API key".into())),
+        }
+    }
+
+    /// Sends one call with the API key and reads the CRM's `{"success": ...}` answer.
+    async fn call(
+        &self,
+        api_key: &str,
+        build: impl FnOnce(&reqwest::Client) -> reqwest::RequestBuilder,
+    ) -> Result<Value, CrmError> {
         let request = |client: &reqwest::Client| {
-            client
-                .post(url)
-                .header("X-API-KEY", api_key)
-                .header("Content-Type", "application/x-www-form-urlencoded")
-                .body(body)
+            build(client).header("X-API-KEY", api_key).header("Content-Type", "application/x-www-form-urlencoded")
         };
         let (status, bytes) = self.http.exchange(request).await.map_err(|failure| match failure {
             CallFailure::Timeout(ms) => CrmError::Timeout(ms),
@@ -53,7 +90,7 @@ impl CrmApi {
         })?;
         let answer: Value = serde_json::from_slice(&bytes).map_err(|_| CrmError::BadAnswer(status))?;
         match answer.get("success").and_then(Value::as_bool) {
-            Some(true) if (200..300).contains(&status) => Ok(()),
+            Some(true) if (200..300).contains(&status) => Ok(answer),
             Some(false) => {
                 let message = answer.get("errorMsg").and_then(Value::as_str).unwrap_or("no reason given");
                 // The CRM's message is shown to the user; keep it short and never echo our key in it.

@@ -30,6 +30,23 @@ pub struct ModuleSettings {
     pub account_url: String,
     pub public_url: Option<String>,
     pub timeout: Duration,
+    /// The scopes the module requires (`RETAILCRM_SCOPES`, as the connection config requests them).
+    pub scopes: Vec<String>,
+    /// Where a CRM that says it moved is followed (`RETAILCRM_FOLLOW_MOVES`).
+    pub follow_moves: FollowMoves,
+}
+
+/// Where the module follows a CRM that says (in an activity callback) that it moved to another `systemUrl`, once
+/// the new address proved to be the same account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FollowMoves {
+    /// Only to RetailCRM's own cloud (an address a `*.` allow-list entry admits): the proof sends the stored API
+    /// key there, and RetailCRM's cloud is where the key came from. The default.
+    Cloud,
+    /// To any allowed address, box CRMs and origins included.
+    Listed,
+    /// Never: a moved CRM registers again from its new address.
+    Never,
 }
 
 impl ModuleSettings {
@@ -51,7 +68,20 @@ impl ModuleSettings {
                 reason: "it must be an absolute URL (with {base} and {clientId} as placeholders)".into(),
             });
         }
+        let follow_moves = match vars.get_or("RETAILCRM_FOLLOW_MOVES", "cloud") {
+            "cloud" => FollowMoves::Cloud,
+            "listed" => FollowMoves::Listed,
+            "never" => FollowMoves::Never,
+            _ => {
+                return Err(ConfigError {
+                    name: "RETAILCRM_FOLLOW_MOVES".into(),
+                    reason: "use cloud, listed or never".into(),
+                });
+            }
+        };
         Ok(Self {
+            scopes: super::connection::ConnectionConfig::from_vars(vars)?.scopes,
+            follow_moves,
             integration_code,
             name: vars.get_or("RETAILCRM_MODULE_NAME", "Switchyard").to_owned(),
             logo: vars.get_or("RETAILCRM_LOGO_URL", "").to_owned(),
@@ -135,7 +165,8 @@ impl Module {
         // The token is checked before anything else happens (no lookup, no call).
         let module_secret = self.module_secret().await?;
         if !request.token_is_valid(&module_secret) {
-            tracing::warn!(system_url = %request.system_url, "registration with an invalid token");
+            let system_url = crate::telemetry::excerpt::excerpt(request.system_url.as_bytes());
+            tracing::warn!(system_url, "registration with an invalid token");
             return Err(Failure::user(
                 "invalid token: the request does not come from the CRM this module is published in",
             ));
@@ -179,11 +210,13 @@ impl Module {
             active: true,
             freeze: false,
             settings: existing.as_ref().and_then(|a| a.settings.clone()),
+            scopes: Some(self.settings.scopes.clone()),
             created_at: existing.as_ref().map_or(now, |a| a.created_at),
             updated_at: now,
         };
         accounts.save(&account).await?;
-        tracing::info!(client_id = %account.client_id, system_url = %account.system_url, renewed = existing.is_some(), "module registered");
+        // The module code names the installation in logs: the clientId is a credential of the CRM's callbacks.
+        tracing::info!(code = %account.code, system_url = %account.system_url, renewed = existing.is_some(), "module registered");
         Ok(json!({"success": true, "accountUrl": account_url}))
     }
 
@@ -202,12 +235,12 @@ impl Module {
     }
 
     /// The activity callback: `clientId`, `systemUrl`, `activity={"active": bool, "freeze": bool}` (each flag
-    /// optional, as RetailCRM's own client sends them). The callback is not signed: it may switch the flags of the
-    /// installation whose clientId it names, never its systemUrl. A CRM that moved registers again from its new
-    /// address (a signed registration), which installs the module there; the old installation is kept as it was.
+    /// optional, as RetailCRM's own client sends them; fields the CRM adds are ignored). The callback is not signed:
+    /// it switches the flags of the installation whose clientId it names. A `systemUrl` other than the stored one
+    /// (the CRM moved) is followed only once the new address proves to hold the same installation (see
+    /// [`Module::follow_move`]); the scopes are brought up to what the module requires ([`Module::update_scopes`]).
     pub async fn activity(&self, body: &[u8]) -> Result<Value, Failure> {
         #[derive(serde::Deserialize)]
-        #[serde(deny_unknown_fields)]
         struct Activity {
             active: Option<bool>,
             freeze: Option<bool>,
@@ -216,19 +249,100 @@ impl Module {
         let raw = form.require("activity").map_err(|e| Failure::user(e.to_string()))?;
         let activity: Activity = crate::codec::json::parse_strict(raw.as_bytes())
             .ok()
+            .filter(Value::is_object)
             .and_then(|v| serde_json::from_value(v).ok())
             .ok_or_else(|| Failure::user("field `activity` must be JSON {\"active\": bool, \"freeze\": bool}"))?;
         let account = self.known_account(&form).await?;
-        if let Some(url) = form.get("systemUrl").map_err(|e| Failure::user(e.to_string()))?.filter(|u| !u.is_empty())
-            && url.trim_end_matches('/') != account.system_url.trim_end_matches('/')
-        {
-            tracing::warn!(client_id = %account.client_id, claimed = url, "activity names another systemUrl; ignored (only a registration sets it)");
-        }
+        let now = self.deps.clock.now();
         Accounts::new(self.deps.store.as_ref())
-            .record_activity(&account.client_id, activity.active, activity.freeze, self.deps.clock.now())
+            .record_activity(&account.client_id, activity.active, activity.freeze, now)
             .await?;
-        tracing::info!(client_id = %account.client_id, active = ?activity.active, freeze = ?activity.freeze, "activity");
+        tracing::info!(code = %account.code, active = ?activity.active, freeze = ?activity.freeze, "activity");
+        let claimed = form.get("systemUrl").map_err(|e| Failure::user(e.to_string()))?.filter(|u| !u.is_empty());
+        let account = match claimed {
+            Some(url) if url.trim_end_matches('/') != account.system_url.trim_end_matches('/') => {
+                self.follow_move(account, url).await?
+            }
+            _ => account,
+        };
+        if activity.active != Some(false)
+            && let Err(failure) = self.update_scopes(&account).await
+        {
+            // The callback is answered all the same: the next one tries again.
+            tracing::warn!(reason = failure.message, "scopes not brought up to date");
+        }
         Ok(json!({"success": true}))
+    }
+
+    /// Follows the installation `account` to `claimed` (the CRM says it moved) if the new address is allowed, the
+    /// setting lets it, and the CRM there knows this installation: `GET .../integration-modules/{code}` with the
+    /// stored API key answers our clientId. Otherwise nothing moves (logged). Answers the account as it is now.
+    async fn follow_move(&self, account: Account, claimed: &str) -> Result<Account, Failure> {
+        let refuse = |reason: &str| {
+            tracing::warn!(reason, "the CRM says it moved; not followed (a registration from the new address is)");
+        };
+        let Ok(system_url) = self.hosts.check(claimed) else {
+            refuse("the new address is not one this module calls");
+            return Ok(account);
+        };
+        let allowed = match self.settings.follow_moves {
+            FollowMoves::Never => false,
+            FollowMoves::Cloud => self.hosts.is_cloud(&system_url),
+            FollowMoves::Listed => true,
+        };
+        if !allowed {
+            refuse("moves are followed only within RetailCRM's cloud (RETAILCRM_FOLLOW_MOVES)");
+            return Ok(account);
+        }
+        let there = match self.crm.integration_module(&system_url, &account.api_key, &account.code).await {
+            Ok(module) => module,
+            Err(error) => {
+                refuse(&error.to_string());
+                return Ok(account);
+            }
+        };
+        if there.get("clientId").and_then(Value::as_str) != Some(account.client_id.as_str()) {
+            refuse("the CRM at the new address does not hold this installation");
+            return Ok(account);
+        }
+        let now = self.deps.clock.now();
+        match Accounts::new(self.deps.store.as_ref()).move_to(&account, &system_url, now).await {
+            Ok(()) => {
+                tracing::info!(from = %account.system_url, to = %system_url, "installation followed its CRM to a new address");
+                Ok(Account { system_url, updated_at: now, ..account })
+            }
+            Err(error) if error.is_condition_failed() => {
+                refuse("the installation changed meanwhile, or the new address belongs to another");
+                Ok(account)
+            }
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    /// Brings the installation's scopes up to what the module requires (`RETAILCRM_SCOPES`): `POST
+    /// .../integration-modules/{code}/update-scopes`, whose answer is the API key for them, stored. Nothing when
+    /// they are already granted (an installation without a record holds the default scopes). Answers whether the
+    /// CRM was asked.
+    pub async fn update_scopes(&self, account: &Account) -> Result<bool, Failure> {
+        let default_scopes = || super::connection::DEFAULT_SCOPES.split(',').map(str::to_owned).collect::<Vec<_>>();
+        let mut held = account.scopes.clone().unwrap_or_else(default_scopes);
+        let mut wanted = self.settings.scopes.clone();
+        held.sort();
+        wanted.sort();
+        if held == wanted {
+            return Ok(false);
+        }
+        let key = self
+            .crm
+            .update_scopes(&account.system_url, &account.api_key, &account.code, &self.settings.scopes)
+            .await
+            .map_err(|error| Failure::ours(error.to_string()))?;
+        let now = self.deps.clock.now();
+        Accounts::new(self.deps.store.as_ref())
+            .record_scopes(&account.client_id, &key, &self.settings.scopes, now)
+            .await?;
+        tracing::info!(scopes = ?self.settings.scopes, "scopes updated; the CRM's new API key is stored");
+        Ok(true)
     }
 
     /// The installation `client_id` names, for its account page; `None` when there is none.
@@ -252,7 +366,7 @@ impl Module {
         Accounts::new(self.deps.store.as_ref())
             .record_settings(&account.client_id, &settings.to_string(), self.deps.clock.now())
             .await?;
-        tracing::info!(client_id = %account.client_id, "settings stored");
+        tracing::info!(code = %account.code, "settings stored");
         Ok(json!({"success": true}))
     }
 }

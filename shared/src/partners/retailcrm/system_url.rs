@@ -1,10 +1,18 @@
 //! Which CRM addresses the module will call: a valid register token must not turn `register` into a proxy for
-//! internal addresses, so `systemUrl` is checked against an allow-list before any request is made.
+//! internal addresses, so `systemUrl` is checked against an allow-list before any request is made (and every call
+//! connects only to public addresses: `crate::ports::public_dns`).
+//!
+//! The default is the SaaS domains RetailCRM's own transport core accepts (`retailcrm/mg-transport-core`, its
+//! `crm-domains.json`: an account is `<name>.<domain>`). On-premise ("box") CRMs live on their owners' domains:
+//! RetailCRM publishes them in `box-domains.json`, which its core fetches; here the operator adds each box CRM
+//! the module serves as an exact host entry (`crm.example.com`), so no list fetched at run time can widen what
+//! the module calls.
 
 use crate::env::{ConfigError, Vars};
 
 /// The CRM domains RetailCRM and Simla host accounts under.
-pub const DEFAULT_ALLOWED_HOSTS: &str = "*.retailcrm.ru,*.retailcrm.pro,*.simla.com,*.simla.io";
+pub const DEFAULT_ALLOWED_HOSTS: &str = "*.retailcrm.ru,*.retailcrm.pro,*.retailcrm.es,*.retailcrm.io,*.simla.com,\
+*.simla.io,*.simlachat.com,*.simlachat.ru,*.ecomlogic.com";
 
 /// One allow-list entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,6 +65,16 @@ impl AllowedHosts {
         Ok(Self(entries))
     }
 
+    /// Whether `system_url` (canonical, as [`Self::check`] answers it) is one of RetailCRM's own cloud addresses
+    /// (a `*.` entry admits it), rather than a box CRM's or a test origin.
+    pub fn is_cloud(&self, system_url: &str) -> bool {
+        let Ok(url) = url::Url::parse(system_url) else { return false };
+        let Some(url::Host::Domain(host)) = url.host() else { return false };
+        url.scheme() == "https"
+            && url.port().is_none()
+            && self.0.iter().any(|entry| matches!(entry, Allowed::Subdomains(domain) if under(host, domain)))
+    }
+
     /// The canonical `systemUrl` (`scheme://host[:port]`, no trailing slash) if it is allowed.
     pub fn check(&self, system_url: &str) -> Result<String, SystemUrlError> {
         let url = url::Url::parse(system_url.trim()).map_err(|_| SystemUrlError("is not a URL"))?;
@@ -73,13 +91,7 @@ impl AllowedHosts {
         let scheme = url.scheme();
         let default_port = url.port().is_none();
         let allowed = self.0.iter().any(|entry| match entry {
-            Allowed::Subdomains(domain) => {
-                scheme == "https"
-                    && default_port
-                    && host.len() > domain.len() + 1
-                    && host.ends_with(domain.as_str())
-                    && host.as_bytes()[host.len() - domain.len() - 1] == b'.'
-            }
+            Allowed::Subdomains(domain) => scheme == "https" && default_port && under(&host, domain),
             Allowed::Host(h) => scheme == "https" && default_port && host == *h,
             Allowed::Origin { .. } => false,
         });
@@ -104,6 +116,11 @@ impl AllowedHosts {
             Err(SystemUrlError("is not a RetailCRM address this module accepts"))
         }
     }
+}
+
+/// Whether `host` is a subdomain (one or more labels) of `domain`.
+fn under(host: &str, domain: &str) -> bool {
+    host.len() > domain.len() + 1 && host.ends_with(domain) && host.as_bytes()[host.len() - domain.len() - 1] == b'.'
 }
 
 fn origin(url: &url::Url) -> String {
@@ -134,6 +151,35 @@ mod tests {
         assert_eq!(hosts.check("https://Shop.RetailCRM.ru/").unwrap(), "https://shop.retailcrm.ru");
         assert_eq!(hosts.check("https://a.b.simla.io").unwrap(), "https://a.b.simla.io");
         assert_eq!(hosts.check("https://shop.retailcrm.ru:443/").unwrap(), "https://shop.retailcrm.ru");
+    }
+
+    /// What RetailCRM's transport core accepts (`mg-transport-core`, its validator tests and `crm-domains.json`).
+    #[test]
+    fn accepts_what_retailcrms_own_core_accepts() {
+        let hosts = defaults();
+        for crm in [
+            "https://asd.retailcrm.ru",
+            "https://test.retailcrm.pro",
+            "https://raisa.retailcrm.es",
+            "https://test.retailcrm.io",
+            "https://blabla.simla.com",
+            "https://test.simla.io",
+            "https://blabla.simlachat.com",
+            "https://blabla.simlachat.ru",
+            "https://blabla.ecomlogic.com",
+        ] {
+            assert_eq!(hosts.check(crm).as_deref(), Ok(crm), "{crm}");
+            assert!(hosts.is_cloud(crm), "{crm}");
+        }
+        // A box CRM (one of `box-domains.json`'s) only as the operator's own entry, and it is not the cloud.
+        assert!(hosts.check("https://crm.baucenter.ru").is_err());
+        let with_box = AllowedHosts::from_vars(&Vars::from_pairs([(
+            "RETAILCRM_ALLOWED_HOSTS",
+            "*.retailcrm.ru,crm.baucenter.ru",
+        )]))
+        .unwrap();
+        assert_eq!(with_box.check("https://crm.baucenter.ru").as_deref(), Ok("https://crm.baucenter.ru"));
+        assert!(!with_box.is_cloud("https://crm.baucenter.ru") && with_box.is_cloud("https://a.retailcrm.ru"));
     }
 
     #[test]

@@ -43,7 +43,7 @@ pub fn is_switch_state(obis: &Obis) -> bool {
 
 /// A switch state value as the bitmap it is: a whole number from 0 to `u32::MAX`; anything else is unreadable.
 fn bitmap(value: f64) -> Option<u32> {
-    (value.is_finite() && value.fract() == 0.0 && (0.0..=f64::from(u32::MAX)).contains(&value)).then(|| value as u32)
+    (value.is_finite() && value.fract() == 0.0 && (0.0..=f64::from(u32::MAX)).contains(&value)).then_some(value as u32)
 }
 
 /// Whether the meter's switch is on, from its switch state bitmap (any bit set), else its phase switches (any on);

@@ -1,10 +1,11 @@
 //! smart-me's realtime posts, the use case behind `POST /smartme/realtime`: authenticated with the `smartme`
 //! secret's Basic credentials, decoded (a post whose framing is broken is refused whole; an invalid item is
-//! skipped, logged and counted), then its valid readings stored.
+//! skipped, logged and counted; a post with no valid item at all is refused, nothing of it being stored), then its
+//! valid readings stored.
 
+use super::payload::SkippedItem;
 use super::secret::SmartMeSecret;
 use super::storage::{StorageSettings, Stored, store_readings};
-use super::payload::SkippedItem;
 use super::{PayloadError, decode};
 use crate::Deps;
 use crate::env::{ConfigError, Vars};
@@ -22,6 +23,9 @@ pub enum RealtimeError {
     Unconfigured,
     #[error(transparent)]
     Invalid(#[from] PayloadError),
+    /// Every item failed validation: nothing was stored, and the post is refused with the first item's reason.
+    #[error("no valid item ({skipped} skipped): {first}")]
+    NoValidItem { first: SkippedItem, skipped: usize },
     /// Some readings may be written (idempotently); smart-me delivers again after a non-2xx answer.
     #[error("readings could not be stored; deliver again")]
     NotStored,
@@ -60,12 +64,18 @@ impl Realtime {
             tracing::warn!(%error, bytes = body.len(), "invalid realtime post");
         })?;
         report_skipped(&decoded.skipped);
-        let mut stored = store_readings(self.deps.store.as_ref(), &decoded.readings, self.storage, self.deps.clock.now())
-            .await
-            .map_err(|error| {
-                tracing::error!(%error, "realtime post not fully stored");
-                RealtimeError::NotStored
-            })?;
+        if decoded.readings.is_empty()
+            && let Some(first) = decoded.skipped.first()
+        {
+            return Err(RealtimeError::NoValidItem { first: first.clone(), skipped: decoded.skipped.len() });
+        }
+        let mut stored =
+            store_readings(self.deps.store.as_ref(), &decoded.readings, self.storage, self.deps.clock.now())
+                .await
+                .map_err(|error| {
+                    tracing::error!(%error, "realtime post not fully stored");
+                    RealtimeError::NotStored
+                })?;
         stored.skipped = decoded.skipped.len();
         Ok(stored)
     }
@@ -78,7 +88,13 @@ const SKIPPED_LOGGED: usize = 10;
 fn report_skipped(skipped: &[SkippedItem]) {
     for item in skipped.iter().take(SKIPPED_LOGGED) {
         let device_id = item.device_id.map(|id| id.to_string()).unwrap_or_default();
-        tracing::warn!(item = item.item, device_id, field = item.field, problem = item.problem, "realtime item skipped");
+        tracing::warn!(
+            item = item.item,
+            device_id,
+            field = item.field,
+            problem = item.problem,
+            "realtime item skipped"
+        );
     }
     if skipped.len() > SKIPPED_LOGGED {
         tracing::warn!(skipped = skipped.len(), logged = SKIPPED_LOGGED, "more realtime items skipped");

@@ -86,9 +86,9 @@ pub fn verify(
 ) -> Result<Verified, WebhookError> {
     let verified = schemes::verify_signature(scheme, keys, headers, body)?;
     let fresh = match verified.timestamp {
-        Some(t) if scheme.has_freshness() => now
-            .checked_sub(t)
-            .is_some_and(|age| (-MAX_FUTURE_SKEW_S.min(tolerance_s)..=tolerance_s).contains(&age)),
+        Some(t) if scheme.has_freshness() => {
+            now.checked_sub(t).is_some_and(|age| (-MAX_FUTURE_SKEW_S.min(tolerance_s)..=tolerance_s).contains(&age))
+        }
         _ => true,
     };
     if fresh { Ok(verified) } else { Err(WebhookError::TimestampOutsideTolerance) }

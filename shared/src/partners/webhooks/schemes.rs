@@ -243,7 +243,8 @@ fn smallcase(keys: &SigningKeys, body: &[u8]) -> Result<Verified, WebhookError> 
         .ok_or(WebhookError::MalformedBody("timestamp is neither unix time nor RFC 3339"))?;
     // What the checksum covers depends on the intent: an MF holdings import has no broker account and is signed over
     // its transaction (as public integrations verify it); every other postback over the smallcaseAuthId.
-    let covered = if text("intent").as_deref() == Some(MF_HOLDINGS_IMPORT) { "transactionId" } else { "smallcaseAuthId" };
+    let covered =
+        if text("intent").as_deref() == Some(MF_HOLDINGS_IMPORT) { "transactionId" } else { "smallcaseAuthId" };
     let covered = text(covered).unwrap_or_default();
     let signed = matching(keys, &[timestamp.as_bytes(), covered.as_bytes()], &[signature])?;
     // What is signed; smallcase's delivery rules add the transaction and its status class (a re-send is a
