@@ -22,6 +22,11 @@ use tokio::net::TcpListener;
 /// API Gateway's request payload limit: the runner refuses what the deployed API would refuse.
 const MAX_REQUEST_BYTES: usize = 10 * 1024 * 1024;
 
+/// How long a client may take to send its request headers, and then its body (API Gateway's own integration
+/// timeout is 30 s); `SWITCHYARD_RUNNER_READ_TIMEOUT_MS` changes both. A slow or stalled client cannot hold a
+/// connection (and its file descriptor) for ever.
+const READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 type Handlers = Arc<HashMap<&'static str, Arc<dyn Handler>>>;
 
 /// Serves until interrupted.
@@ -54,30 +59,48 @@ pub async fn run(listen: SocketAddr, data: &Path, secrets: &Path) -> Result<(), 
         println!("{line}");
     }
     print_routes();
+    let read_timeout = vars
+        .parse_or("SWITCHYARD_RUNNER_READ_TIMEOUT_MS", READ_TIMEOUT.as_millis() as u64)
+        .map(std::time::Duration::from_millis)
+        .map_err(|e| e.to_string())?;
     loop {
-        let (stream, _) = tokio::select! {
-            accepted = listener.accept() => accepted.map_err(|e| format!("accept failed: {e}"))?,
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
             _ = tokio::signal::ctrl_c() => return Ok(()),
+        };
+        let stream = match accepted {
+            Ok((stream, _)) => stream,
+            Err(error) => {
+                // Out of file descriptors (EMFILE) or a connection reset before it was taken: the runner keeps
+                // serving the connections it has, and takes new ones once some have closed.
+                tracing::warn!(%error, "a connection could not be accepted; accepting again shortly");
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                continue;
+            }
         };
         let handlers = handlers.clone();
         tokio::spawn(async move {
-            let service = hyper::service::service_fn(move |request| serve_one(handlers.clone(), request));
-            // A client hanging up mid-request is its own business: nothing to report.
-            let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+            let service = hyper::service::service_fn(move |request| serve_one(handlers.clone(), request, read_timeout));
+            // A client hanging up mid-request, or too slow, is its own business: nothing to report.
+            let _ = hyper::server::conn::http1::Builder::new()
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(read_timeout)
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
         });
     }
 }
 
-/// Text logs on the terminal; `SWITCHYARD_LOG_FORMAT=json` gives the JSON lines a deployed function writes.
+/// Text logs on the terminal, every field bounded and escaped (a caller's bytes cannot forge a line or drive the
+/// terminal, so no colours either); `SWITCHYARD_LOG_FORMAT=json` gives the JSON lines a deployed function writes.
 fn init_logging() {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let colour = std::io::IsTerminal::is_terminal(&std::io::stdout());
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false).with_ansi(colour);
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false).with_ansi(false);
     if std::env::var("SWITCHYARD_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json")) {
         let _ = builder.json().try_init();
     } else {
-        let _ = builder.try_init();
+        let _ = builder.fmt_fields(shared::telemetry::text_fields::BoundedFields).try_init();
     }
 }
 
@@ -91,6 +114,7 @@ fn print_routes() {
 async fn serve_one(
     handlers: Handlers,
     request: hyper::Request<Incoming>,
+    read_timeout: std::time::Duration,
 ) -> Result<hyper::Response<Full<Bytes>>, std::convert::Infallible> {
     let (parts, body) = request.into_parts();
     let Some((route, params)) = routes::find(parts.method.as_str(), parts.uri.path()) else {
@@ -108,9 +132,13 @@ async fn serve_one(
         }
         return Ok(response);
     };
-    let body = match Limited::new(body, MAX_REQUEST_BYTES).collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(_) => return Ok(plain_error(&ApiError::payload_too_large(MAX_REQUEST_BYTES))),
+    let body = match tokio::time::timeout(read_timeout, Limited::new(body, MAX_REQUEST_BYTES).collect()).await {
+        Ok(Ok(collected)) => collected.to_bytes(),
+        Ok(Err(_)) => return Ok(plain_error(&ApiError::payload_too_large(MAX_REQUEST_BYTES))),
+        Err(_) => {
+            let slow = ApiError::new(http::StatusCode::REQUEST_TIMEOUT, "request_timeout", "the body came too slowly");
+            return Ok(plain_error(&slow));
+        }
     };
     let request_id = shared::crypto::random_token(12);
     let event = apigw::event(&parts, &body, &route, &params, &request_id);

@@ -152,6 +152,11 @@ async fn the_sign_in_form_works_in_a_browser() {
     browser.goto(&format!("{}/oauth/authorize?{query}", runner.base)).await;
     assert!(browser.text().await.contains("Sign in"), "{}", browser.text().await);
     assert_clean_console(&browser, "sign-in form").await;
+    // The form's CSRF cookie as the browser keeps it: not readable by scripts, never sent cross-site (on plain HTTP
+    // under its bare name; over HTTPS it is `__Host-` prefixed and Secure, asserted in the token function's tests).
+    let cookies = browser.cookies().await;
+    let csrf = cookies.iter().find(|c| c["name"] == "switchyard_csrf").unwrap_or_else(|| panic!("{cookies:?}"));
+    assert_eq!((&csrf["httpOnly"], &csrf["sameSite"], &csrf["path"]), (&json!(true), &json!("Strict"), &json!("/")));
     browser.screenshot(&screenshot_path("sign-in")).await;
 
     browser.type_into("#username", "bob").await;

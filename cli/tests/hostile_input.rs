@@ -285,3 +285,88 @@ async fn seed(dir: &std::path::Path) -> Credentials {
     testkit::leaks::fixture_secrets([&sber_token, &smallcase_token, &"hostile-password".to_owned()]);
     Credentials { sber_token, smallcase_token }
 }
+
+/// No caller can make a log line long, or forge one: request-derived fields are bounded (a few hundred characters,
+/// then a marker) and escaped wherever they are logged, whatever the route. Each oversized field below used to
+/// reach a log line whole (a 64 KiB `systemUrl` of control characters made a 393 KB line).
+#[tokio::test]
+async fn oversized_fields_make_bounded_log_lines() {
+    let dir = std::env::temp_dir().join(testkit::unique_name("hostile-logs"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let store = Arc::new(shared::ports::store::embedded::EmbeddedStore::open(&dir.join("store.redb")).unwrap());
+    let secrets: Value =
+        serde_json::from_str(&std::fs::read_to_string(testkit::workspace_root().join("local/secrets.json")).unwrap())
+            .unwrap();
+    let deps = shared::Deps::new(store, Arc::new(shared::ports::secrets::FileSecrets::from_json(secrets).unwrap()));
+    let vars = shared::env::Vars::from_pairs([("SWITCHYARD_PUBLIC_URL", "https://api.switchyard.test")]);
+    fn observed<H: Handler + 'static>(name: &'static str, handler: H, vars: &shared::env::Vars) -> Arc<dyn Handler> {
+        let observed = shared::edge::observed::Observed::new(name, handler, vars);
+        Arc::new(observed.with_sink(Arc::new(shared::telemetry::NoMetrics)))
+    }
+    let register =
+        observed("register", switchyard_register::RegisterFunction::new(deps.clone(), &vars).unwrap(), &vars);
+    let webhook = observed("webhook", switchyard_webhook::WebhookFunction::new(deps.clone(), &vars).unwrap(), &vars);
+    let user = observed("user", switchyard_user::UserFunction::new(deps.clone(), &vars).unwrap(), &vars);
+    let token = observed("token", switchyard_token::TokenFunction::new(deps.clone(), &vars).unwrap(), &vars);
+    let controls: String = (0..60 * 1024).map(|n| char::from(1 + (n % 30) as u8)).collect();
+    let huge = "x".repeat(60 * 1024);
+    let form: &[(&str, &[u8])] = &[("content-type", b"application/x-www-form-urlencoded")];
+    let cases: Vec<(&str, &Arc<dyn Handler>, Request)> = vec![
+        (
+            "register: a systemUrl of control characters",
+            &register,
+            request(
+                Method::POST,
+                "/retailcrm/register",
+                form,
+                shared::codec::form::encode([
+                    ("register[token]", "not-the-token"),
+                    ("register[apiKey]", "key"),
+                    ("register[systemUrl]", controls.as_str()),
+                ]),
+            ),
+        ),
+        (
+            "activity: an oversized clientId",
+            &register,
+            request(
+                Method::POST,
+                "/retailcrm/activity",
+                form,
+                shared::codec::form::encode([("clientId", controls.as_str()), ("activity", "{}")]),
+            ),
+        ),
+        ("webhook: an oversized path", &webhook, webhook_request(&huge)),
+        (
+            "sber: an oversized request id and token",
+            &user,
+            request(
+                Method::GET,
+                "/sber/v1/devices",
+                &[("x-request-id", huge.as_bytes()), ("authorization", format!("Bearer {huge}").as_bytes())],
+                Vec::new(),
+            ),
+        ),
+        (
+            "token: an oversized login",
+            &token,
+            request(
+                Method::POST,
+                "/oauth/token",
+                form,
+                shared::codec::form::encode([("grant_type", huge.as_str()), ("code", controls.as_str())]),
+            ),
+        ),
+    ];
+    for (name, handler, request) in cases {
+        let (response, lines) = testkit::telemetry::logged(handler.handle(request)).await;
+        assert!(response.status().as_u16() < 500, "{name}: {}", response.status());
+        assert!(!lines.is_empty(), "{name}: the request line at least");
+        let longest = lines.iter().map(|l| l.to_string().len()).max().unwrap();
+        assert!(longest <= 4096, "{name}: a log line of {longest} bytes");
+    }
+}
+
+fn webhook_request(source: &str) -> Request {
+    webhook(source, &[("content-type", b"application/json")], b"{}")
+}

@@ -273,3 +273,65 @@ async fn sber_hears_of_readings_through_the_runner_and_of_devices_through_the_cl
     assert_eq!((last.method.as_str(), last.path.as_str()), ("DELETE", "/v1/devices"));
     assert_eq!(last.body, serde_json::json!({"device_ids": [meter]}));
 }
+
+/// A client that sends its headers, or its body, too slowly cannot hold a connection: the runner closes the one and
+/// answers the other 408 (`SWITCHYARD_RUNNER_READ_TIMEOUT_MS`, short here so the test need not wait).
+#[tokio::test]
+async fn slow_clients_are_not_waited_for() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let data = std::env::temp_dir().join(testkit::unique_name("runner"));
+    let secrets = testkit::workspace_root().join("local/secrets.json");
+    let env = [("SWITCHYARD_RUNNER_READ_TIMEOUT_MS", "300")];
+    let runner = Runner::start(env!("CARGO_BIN_EXE_switchyard"), &data, &secrets, &env).await;
+    let authority = runner.base.trim_start_matches("http://").to_owned();
+    // Headers never finished: the connection is closed (the read ends), not held.
+    let mut slow_headers = tokio::net::TcpStream::connect(&authority).await.unwrap();
+    slow_headers.write_all(b"GET /retailcrm/config HTTP/1.1\r\nHost: x\r\n").await.unwrap();
+    let mut rest = Vec::new();
+    let closed = tokio::time::timeout(std::time::Duration::from_secs(60), slow_headers.read_to_end(&mut rest)).await;
+    assert!(closed.is_ok(), "the runner still holds a connection whose headers never came");
+    // A body that never arrives whole: 408.
+    let mut slow_body = tokio::net::TcpStream::connect(&authority).await.unwrap();
+    let head = "POST /retailcrm/register HTTP/1.1\r\nHost: x\r\ncontent-type: application/x-www-form-urlencoded\r\n\
+                content-length: 100\r\n\r\nregister=";
+    slow_body.write_all(head.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    let answered = tokio::time::timeout(std::time::Duration::from_secs(60), async {
+        let mut buffer = [0u8; 1024];
+        while !String::from_utf8_lossy(&answer).contains("\r\n\r\n") {
+            let n = slow_body.read(&mut buffer).await.unwrap();
+            if n == 0 {
+                break;
+            }
+            answer.extend_from_slice(&buffer[..n]);
+        }
+    })
+    .await;
+    assert!(answered.is_ok());
+    assert!(String::from_utf8_lossy(&answer).starts_with("HTTP/1.1 408"), "{}", String::from_utf8_lossy(&answer));
+    assert_eq!(send(&runner.base, "GET", "/retailcrm/config", &[], "").await.status, 200, "and it serves on");
+}
+
+/// Out of file descriptors (EMFILE), the runner keeps serving: it stops accepting for a moment, not for good.
+#[tokio::test]
+async fn running_out_of_file_descriptors_does_not_stop_the_runner() {
+    let data = std::env::temp_dir().join(testkit::unique_name("runner"));
+    std::fs::create_dir_all(&data).unwrap();
+    let secrets = testkit::workspace_root().join("local/secrets.json");
+    // The runner under a small descriptor limit.
+    let wrapper = data.join("runner-with-few-fds.sh");
+    std::fs::write(&wrapper, format!("#!/bin/sh\nulimit -n 64\nexec {} \"$@\"\n", env!("CARGO_BIN_EXE_switchyard")))
+        .unwrap();
+    std::fs::set_permissions(&wrapper, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let runner = Runner::start(wrapper.to_str().unwrap(), &data, &secrets, &[]).await;
+    let authority = runner.base.trim_start_matches("http://").to_owned();
+    let mut held = Vec::new();
+    for _ in 0..120 {
+        if let Ok(stream) = tokio::net::TcpStream::connect(&authority).await {
+            held.push(stream);
+        }
+    }
+    assert!(held.len() >= 64, "more connections than the runner has descriptors");
+    drop(held);
+    assert_eq!(send(&runner.base, "GET", "/retailcrm/config", &[], "").await.status, 200, "still serving");
+}

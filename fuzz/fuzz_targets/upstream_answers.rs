@@ -18,5 +18,7 @@ fuzz_target!(|input: (&str, &[u8], u16)| {
     }
     let keys = shared::crypto::sealing::SealingKeys::new([("k1", "fuzz-sealing-secret-fuzz-sealing-secret")]).unwrap();
     assert!(keys.open("owner", text).is_err(), "nothing unsealed opens");
-    let _ = shared::identity::upstream::pending::cookie_value(text);
+    for secure in [true, false] {
+        let _ = shared::identity::upstream::pending::cookie_value(text, secure);
+    }
 });

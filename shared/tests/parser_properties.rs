@@ -183,6 +183,10 @@ proptest! {
         if let Ok(tokens) = shared::partners::smartme::oauth::parse_token_answer(status, body.as_bytes()) {
             prop_assert!((200..300).contains(&status) && !tokens.access_token.is_empty());
         }
-        let _ = shared::identity::upstream::pending::cookie_value(&body);
+        for secure in [true, false] {
+            if let Some(value) = shared::identity::upstream::pending::cookie_value(&body, secure) {
+                prop_assert!(body.contains(value));
+            }
+        }
     }
 }

@@ -2,7 +2,10 @@
 //! DynamoDB store on moto_server (started by scripts/test).
 
 use shared::ports::clock::now_epoch;
-use shared::ports::store::{Condition, Item, Key, Query, SortRange, Store, StoreError, Update, Value, Write, keys};
+use shared::ports::store::{
+    Condition, Item, Key, MAX_ITEM_BYTES, MAX_PARTITION_KEY_BYTES, MAX_SORT_KEY_BYTES, Query, SortRange, Store,
+    StoreError, Update, Value, Write, keys,
+};
 
 fn item(pk: &str, sk: &str) -> Item {
     Item::new(Key::new(pk, sk)).with("v", Value::str(sk))
@@ -232,6 +235,34 @@ async fn invalid_requests_are_refused(store: &dyn Store) {
     assert!(matches!(store.transact(vec![]).await, Err(StoreError::Invalid(_))));
 }
 
+/// DynamoDB's limits, held by both stores with DynamoDB's error: a partition key up to 2,048 bytes and a sort key up
+/// to 1,024 (at the limit: fine; one byte over: refused, on every call), an item up to 400 KB, by put or update.
+async fn dynamodbs_size_limits_hold(store: &dyn Store) {
+    let longest = Key::new("P".repeat(MAX_PARTITION_KEY_BYTES), "S".repeat(MAX_SORT_KEY_BYTES));
+    store.put(Item::new(longest.clone()), Condition::Always).await.unwrap();
+    assert!(store.get(&longest).await.unwrap().is_some());
+    let too_long_pk = Key::new("P".repeat(MAX_PARTITION_KEY_BYTES + 1), "s");
+    let too_long_sk = Key::new("p", "S".repeat(MAX_SORT_KEY_BYTES + 1));
+    for key in [&too_long_pk, &too_long_sk] {
+        let invalid = |r: Result<(), StoreError>| matches!(r, Err(StoreError::Invalid(_)));
+        assert!(invalid(store.put(Item::new(key.clone()), Condition::Always).await));
+        assert!(invalid(store.get(key).await.map(drop)));
+        assert!(invalid(
+            store.update(key, Update::default().set("a", Value::int(1)), Condition::Always).await.map(drop)
+        ));
+        assert!(invalid(store.delete(key, Condition::Always).await));
+        assert!(invalid(store.batch_get(std::slice::from_ref(key)).await.map(drop)));
+        let write = Write::Put { item: Item::new(key.clone()), condition: Condition::Always };
+        assert!(invalid(store.transact(vec![write]).await));
+    }
+    let big = Item::new(Key::new("BIG", "1")).with("blob", Value::B(vec![7; MAX_ITEM_BYTES]));
+    assert!(matches!(store.put(big, Condition::Always).await, Err(StoreError::Invalid(_))));
+    let key = Key::new("BIG", "2");
+    store.put(Item::new(key.clone()).with("blob", Value::B(vec![7; 300 * 1024])), Condition::Always).await.unwrap();
+    let grows = Update::default().set("more", Value::B(vec![7; 200 * 1024]));
+    assert!(matches!(store.update(&key, grows, Condition::Always).await, Err(StoreError::Invalid(_))));
+}
+
 async fn values_round_trip(store: &dyn Store) {
     let rich = Item::new(Key::new("V", "1"))
         .with("s", Value::str("ünïcode"))
@@ -327,5 +358,6 @@ contract!(
     delete_respects_conditions,
     transactions_are_all_or_nothing,
     invalid_requests_are_refused,
+    dynamodbs_size_limits_hold,
     values_round_trip,
 );

@@ -92,6 +92,12 @@ impl Browser {
         self.command("POST", "/url", Some(&json!({"url": url}))).await;
     }
 
+    /// The cookies the browser holds for the current page, as WebDriver describes them (`name`, `value`, `path`,
+    /// `httpOnly`, `secure`, `sameSite`, ...).
+    pub async fn cookies(&self) -> Vec<Value> {
+        self.command("GET", "/cookie", None).await.as_array().cloned().unwrap_or_default()
+    }
+
     pub async fn current_url(&self) -> String {
         self.command("GET", "/url", None).await.as_str().unwrap_or_default().to_owned()
     }

@@ -124,6 +124,10 @@ async fn serve(
     match (method, rest.split_once('/')) {
         (hyper::Method::POST, Some((code, "edit"))) => {
             let module = field("integrationModule");
+            // A clientId is the credential of the CRM's callbacks: no log may hold it.
+            if let Some(client_id) = module["clientId"].as_str() {
+                crate::leaks::fixture_secrets([client_id]);
+            }
             let mode = {
                 let mut state = state.lock().unwrap();
                 let call = EditCall { code: code.to_owned(), api_key: api_key.clone(), content_type, module };

@@ -39,29 +39,41 @@ impl MetricSink for CollectedMetrics {
     }
 }
 
+/// Where a test's subscriber writes: every line kept, for the test to read.
+#[derive(Clone, Default)]
+pub struct LogLines(Arc<Mutex<Vec<u8>>>);
+
+impl LogLines {
+    /// What was written so far.
+    pub fn text(&self) -> String {
+        String::from_utf8(self.0.lock().unwrap().clone()).expect("log lines are UTF-8")
+    }
+}
+
+impl std::io::Write for LogLines {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LogLines {
+    type Writer = LogLines;
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
 /// Runs `work` with the tracing events it writes (every level) kept as JSON lines, as a function's logs are;
 /// answers its output and the lines.
 pub async fn logged<F: std::future::Future>(work: F) -> (F::Output, Vec<serde_json::Value>) {
     use tracing::instrument::WithSubscriber;
-    #[derive(Clone, Default)]
-    struct Lines(Arc<Mutex<Vec<u8>>>);
-    impl std::io::Write for Lines {
-        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(bytes);
-            Ok(bytes.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let lines = Lines::default();
-    let writer = lines.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .json()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .finish();
+    let lines = LogLines::default();
+    let subscriber =
+        tracing_subscriber::fmt().json().with_max_level(tracing::Level::TRACE).with_writer(lines.clone()).finish();
     let output = work.with_subscriber(subscriber).await;
-    let text = String::from_utf8(lines.0.lock().unwrap().clone()).expect("log lines are UTF-8");
-    (output, text.lines().map(|l| serde_json::from_str(l).expect("a JSON log line")).collect())
+    (output, lines.text().lines().map(|l| serde_json::from_str(l).expect("a JSON log line")).collect())
 }

@@ -87,7 +87,8 @@ pub async fn submit(function: &TokenFunction, request: &Request) -> Response<Bod
         form(function, request, &settings, &authorization, status, username, Some(message))
     };
     let token = fields.get("csrf_token").ok().flatten().unwrap_or_default();
-    let cookie = http::header_str(request, "cookie").and_then(csrf::cookie_value);
+    let secure = http::public_base(request, function.public_url.as_deref()).starts_with("https://");
+    let cookie = http::header_str(request, "cookie").and_then(|header| csrf::cookie_value(header, secure));
     let keys = settings.keys.iter().map(|k| k.secret.as_bytes());
     if !csrf::verify(keys, token, cookie, now) {
         return show_again(StatusCode::FORBIDDEN, "This sign-in form has expired. Please sign in again.");
@@ -102,8 +103,9 @@ pub async fn submit(function: &TokenFunction, request: &Request) -> Response<Bod
     match function.sign_in.sign_in(store, &settings, &authorization, (login, password), now).await {
         Ok(location) => http::redirect_no_store(&location),
         Err(SignInError::Busy) => {
+            // The caller's doing (a burst of sign-ins), not an outage: 429, never a 5xx that pages the operator.
             let mut response =
-                show_again(StatusCode::SERVICE_UNAVAILABLE, "Sign-in is busy right now. Please try again in a moment.");
+                show_again(StatusCode::TOO_MANY_REQUESTS, "Sign-in is busy right now. Please try again in a moment.");
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
             response
         }

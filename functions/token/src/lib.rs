@@ -58,7 +58,8 @@ impl TokenFunction {
             smallcase_verifier: AccessVerifier::for_audiences(
                 public_url.clone(),
                 vars.list_or("SMALLCASE_AUDIENCES", "smallcase"),
-            ),
+            )
+            .requiring_scope(vars.get_or("SMALLCASE_REQUIRED_SCOPE", "smallcase")),
             smallcase: ForUser::from_vars(deps.clone(), vars)?,
             deps,
             public_url,

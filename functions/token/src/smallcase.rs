@@ -76,16 +76,22 @@ async fn authenticate(function: &TokenFunction, request: &Request) -> Result<Acc
             );
         }
         tracing::info!(%error, "smallcase call without a valid token");
-        let mut response = http::error(
-            ErrorEnvelope::Plain,
-            &ApiError::new(StatusCode::UNAUTHORIZED, "invalid_token", error.to_string()),
-        );
-        let challenge = if error == TokenError::Missing {
-            "Bearer realm=\"switchyard\""
-        } else {
-            "Bearer realm=\"switchyard\", error=\"invalid_token\""
+        // RFC 6750 section 3.1: a token without the scope is a 403 `insufficient_scope`, anything else a 401.
+        let (status, code) = match error {
+            TokenError::InsufficientScope => (StatusCode::FORBIDDEN, "insufficient_scope"),
+            _ => (StatusCode::UNAUTHORIZED, "invalid_token"),
         };
-        response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(challenge));
+        let mut response = http::error(ErrorEnvelope::Plain, &ApiError::new(status, code, error.to_string()));
+        let challenge = match (&error, &function.smallcase_verifier.required_scope) {
+            (TokenError::Missing, _) => "Bearer realm=\"switchyard\"".to_owned(),
+            (TokenError::InsufficientScope, Some(scope)) => {
+                format!("Bearer realm=\"switchyard\", error=\"insufficient_scope\", scope=\"{scope}\"")
+            }
+            _ => "Bearer realm=\"switchyard\", error=\"invalid_token\"".to_owned(),
+        };
+        if let Ok(challenge) = HeaderValue::from_str(&challenge) {
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, challenge);
+        }
         response
     })
 }

@@ -54,8 +54,9 @@ pub async fn callback(function: &TokenFunction, upstream: &dyn Upstream, request
     };
     let store = function.deps.store.as_ref();
     let grants = Grants { store, settings: &settings, lifetimes: function.lifetimes, now: function.now() };
-    let cookie = http::header_str(request, "cookie").and_then(pending::cookie_value);
     let base = http::public_base(request, function.public_url.as_deref());
+    let secure = base.starts_with("https://");
+    let cookie = http::header_str(request, "cookie").and_then(|header| pending::cookie_value(header, secure));
     match flow::finish(upstream, &grants, &query, cookie, &base).await {
         Ok(location) => http::redirect_no_store(&location),
         Err(CallbackError::NoMatch(message)) => error_page(StatusCode::BAD_REQUEST, &message),

@@ -24,6 +24,8 @@ async fn linking_flow_as_a_client_drives_it(backend: Backend) {
     );
     let cookie = headers["set-cookie"].to_str().unwrap();
     assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict") && cookie.contains("Secure"));
+    // `__Host-`: only with Secure, Path=/ and no Domain, so no sibling site can set or shadow it.
+    assert!(cookie.starts_with("__Host-switchyard_csrf=") && cookie.contains("Path=/;") && !cookie.contains("Domain"));
     let page = LoginPage::read(response);
     assert!(page.html.contains("name=\"username\"") && page.html.contains("name=\"password\""));
     assert!(page.html.contains("<label for=\"username\">") && page.html.contains("<label for=\"password\">"));
@@ -453,8 +455,8 @@ async fn known_and_unknown_logins_cost_the_same(backend: Backend) {
     assert_eq!(costs[0], costs[1], "known vs unknown login");
 }
 
-/// A sandbox hashes at most its budget: beyond it, sign-ins are refused (503, Retry-After) before any hashing,
-/// whatever the logins.
+/// A sandbox hashes at most its budget: beyond it, sign-ins are refused (429, Retry-After: the caller's burst, not an
+/// outage) before any hashing, whatever the logins.
 async fn a_sandbox_hashes_within_its_budget(backend: Backend) {
     let stack = stack(backend).await;
     let vars = shared::env::Vars::from_pairs([
@@ -474,7 +476,41 @@ async fn a_sandbox_hashes_within_its_budget(backend: Backend) {
     }
     let answers = attempts.join_all().await;
     assert_eq!(answers.iter().filter(|a| a.0 == 200).count(), 3, "{answers:?}");
-    assert!(answers.iter().filter(|a| a.0 != 200).all(|a| *a == (503, true)), "{answers:?}");
+    assert!(answers.iter().filter(|a| a.0 != 200).all(|a| *a == (429, true)), "{answers:?}");
+}
+
+/// An anonymous burst of wrong sign-ins never makes a 5xx (which pages the operator and rolls back a canary): a
+/// locked login is refused by its throttle before any hashing budget is spent, so another user still signs in; a
+/// burst of other logins spends the budget and is answered 429; a login too long to exist is wrong without any store
+/// call.
+async fn a_burst_of_wrong_sign_ins_makes_no_5xx(backend: Backend) {
+    let stack = stack(backend).await;
+    shared::identity::users::Users::new(stack.admin.as_ref()).add("bob", "bob's own password", now()).await.unwrap();
+    testkit::leaks::fixture_secrets(["bob's own password"]);
+    let function =
+        function_with(&stack.deps, &stack.gateway, &[("OAUTH_HASHES_PER_MINUTE", "1"), ("OAUTH_HASH_BURST", "6")]);
+    let page = stack.login_page("sber", SBER_REDIRECT, None).await;
+    let send = |login: String, password: &'static str| {
+        let request = page.submit(&login, password);
+        let function = &function;
+        async move { shared::edge::http::Handler::handle(function, request).await.status().as_u16() }
+    };
+    let mut statuses = Vec::new();
+    for _ in 0..5 {
+        statuses.push(send(LOGIN.to_owned(), "wrong-password").await);
+    }
+    assert_eq!(statuses, [200; 5], "five wrong passwords spend five hashes");
+    for _ in 0..20 {
+        assert_eq!(send(LOGIN.to_owned(), "wrong-password").await, 429, "locked: refused before hashing");
+    }
+    assert_eq!(send("bob".to_owned(), "bob's own password").await, 302, "the budget's last hash is bob's");
+    for n in 0..10 {
+        statuses.push(send(format!("nobody-{n}"), "wrong-password").await);
+    }
+    statuses.push(send("x".repeat(10_000), "wrong-password").await);
+    assert!(statuses.iter().all(|s| *s < 500), "{statuses:?}");
+    assert!(statuses.contains(&429), "the spent budget is a 429: {statuses:?}");
+    assert_eq!(*statuses.last().unwrap(), 200, "a login too long to exist is simply wrong");
 }
 
 async fn the_form_needs_its_csrf_pair(backend: Backend) {
@@ -561,6 +597,7 @@ testkit::on_both_backends!(
     a_late_attempt_from_before_the_boundary_still_counts,
     known_and_unknown_logins_cost_the_same,
     a_sandbox_hashes_within_its_budget,
+    a_burst_of_wrong_sign_ins_makes_no_5xx,
     the_form_needs_its_csrf_pair,
     secrets_outage_fails_closed,
 );

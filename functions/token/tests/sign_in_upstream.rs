@@ -71,7 +71,7 @@ async fn the_browser_goes_to_smartme_with_our_client_pkce_and_a_bound_state(back
     assert_eq!(sent["scope"], "device.read offline_access");
     assert_eq!(sent["code_challenge"].len(), 43);
     assert!(sent["state"].len() >= 43 && sent["state"] != "sber-state", "our own state, not the client's");
-    assert!(departure.cookie.starts_with("switchyard_upstream="));
+    assert!(departure.cookie.starts_with("__Host-switchyard_upstream="), "over HTTPS, the __Host- prefix");
 
     // Password sign-in is off while people sign in with smart-me.
     let page_form = post("/oauth/authorize", &sber_query("s"), "application/x-www-form-urlencoded");

@@ -56,6 +56,17 @@ async fn smallcase_routes_need_a_smallcase_access_token(backend: Backend) {
             assert_eq!(response.headers()["www-authenticate"], challenge);
             assert_eq!(json_of(response)["error"], "invalid_token");
         }
+        // The right audience without the route's scope: 403 insufficient_scope (RFC 6750 section 3.1).
+        let (_, mut claims) = decode_hs256(&app_token(&stack).await, K2).unwrap();
+        claims["scope"] = json!("profile");
+        let scopeless = sign_hs256("k2", K2, &claims);
+        let response = stack.call(bearer_post(path, &scopeless, body)).await;
+        assert_eq!(response.status(), 403, "{path}");
+        assert_eq!(
+            response.headers()["www-authenticate"],
+            "Bearer realm=\"switchyard\", error=\"insufficient_scope\", scope=\"smallcase\""
+        );
+        assert_eq!(json_of(response)["error"], "insufficient_scope");
     }
     assert!(stack.gateway.calls().is_empty());
 }

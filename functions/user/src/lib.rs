@@ -46,7 +46,8 @@ impl UserFunction {
                 client_id: client_id.to_owned(),
             },
             deps,
-            verifier: AccessVerifier::for_linked_client(vars.public_url()?, client_id),
+            verifier: AccessVerifier::for_linked_client(vars.public_url()?, client_id)
+                .requiring_scope(vars.get_or("SBER_REQUIRED_SCOPE", "smarthome")),
             client_id: client_id.to_owned(),
             token_query_param: vars.get("SBER_TOKEN_QUERY_PARAM").filter(|p| !p.is_empty()).map(str::to_owned),
         })
@@ -73,7 +74,9 @@ impl UserFunction {
         };
         verified.map_err(|error| match error {
             TokenError::Unavailable => ApiError::unavailable("authorization cannot be checked right now; try again"),
-            TokenError::NotLinked => ApiError::new(StatusCode::FORBIDDEN, "forbidden", error.to_string()),
+            TokenError::NotLinked | TokenError::InsufficientScope => {
+                ApiError::new(StatusCode::FORBIDDEN, "forbidden", error.to_string())
+            }
             other => ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", other.to_string()),
         })
     }

@@ -346,6 +346,16 @@ async fn sber_end_to_end(backend: Backend) {
 async fn tokens_for_other_apis_are_refused(backend: Backend) {
     let stack = stack(backend).await;
     let token = stack.link().await;
+    // Sber's own client and audience, without the `smarthome` scope: forbidden (403), not unknown.
+    let payload = token.split('.').nth(1).unwrap();
+    let mut claims: Value = serde_json::from_slice(&shared::crypto::from_base64url(payload).unwrap()).unwrap();
+    claims["scope"] = json!("profile");
+    let header = shared::crypto::to_base64url(br#"{"typ":"JWT","alg":"HS256","kid":"k1"}"#);
+    let body = shared::crypto::to_base64url(claims.to_string().as_bytes());
+    let mac = shared::crypto::hmac_sha256(SIGNING_KEY.as_bytes(), &[header.as_bytes(), b".", body.as_bytes()]);
+    let scopeless = format!("{header}.{body}.{}", shared::crypto::to_base64url(&mac));
+    let (status, error) = stack.sber(Method::GET, "devices", Some(&scopeless), None).await;
+    assert_eq!((status, error["code"].as_i64()), (403, Some(403)), "{error}");
     let mut forged = token.clone();
     forged.insert(forged.len() - 5, 'x');
     assert_eq!(stack.sber(Method::GET, "user", Some(&forged), None).await.0, 401);

@@ -28,6 +28,7 @@ fn now() -> i64 {
 struct Stack {
     function: WebhookFunction,
     store: Arc<dyn Store>,
+    deps: shared::Deps,
 }
 
 async fn stack(backend: Backend) -> Stack {
@@ -40,8 +41,8 @@ async fn stack(backend: Backend) -> Stack {
         })
         .collect();
     let ports = testkit::stack::ports(backend, &secrets).await;
-    let function = WebhookFunction::new(ports.deps.with_clock(now), &shared::env::Vars::default()).unwrap();
-    Stack { function, store: ports.admin }
+    let function = WebhookFunction::new(ports.deps.clone().with_clock(now), &shared::env::Vars::default()).unwrap();
+    Stack { function, store: ports.admin, deps: ports.deps }
 }
 
 fn post(source: &str, headers: &[(String, String)], body: &[u8]) -> Request {
@@ -114,7 +115,36 @@ async fn a_senders_retry_is_a_duplicate_and_signed_fields_cannot_vary(backend: B
     }
 }
 
+/// GitHub signs no timestamp: the replay guard is all that stops a captured delivery, so it does not expire (the
+/// events it guards are kept for ever too). Replayed after the week the guard used to last, it is still a
+/// duplicate; a scheme with a signed timestamp keeps its guard past its tolerance, then lets it expire.
+async fn a_github_delivery_replayed_after_a_week_is_still_a_duplicate(backend: Backend) {
+    let stack = stack(backend).await;
+    let body = br#"{"action":"opened","number":42}"#;
+    let signed = sign_headers(Scheme::Github, SECRET, body, now(), "72d3162e-cc78-11e3-81ab-4c9367dc0958").unwrap();
+    let first = stack.function.handle(post("github", &signed, body)).await;
+    let answer: serde_json::Value = serde_json::from_slice(first.body().as_ref()).unwrap();
+    let guard = stack.store.get(&keys::webhook_delivery("github", answer["id"].as_str().unwrap())).await.unwrap();
+    assert_eq!(guard.expect("the replay guard").expires_at, None, "kept as long as the event");
+    // A scheme with a signed timestamp: its guard outlives its tolerance, then expires.
+    let signed_stripe = sign_headers(Scheme::Stripe, SECRET, body, now(), "").unwrap();
+    let stripe = stack.function.handle(post("stripe", &signed_stripe, body)).await;
+    let answer: serde_json::Value = serde_json::from_slice(stripe.body().as_ref()).unwrap();
+    let guard = stack.store.get(&keys::webhook_delivery("stripe", answer["id"].as_str().unwrap())).await.unwrap();
+    assert!(guard.is_none_or(|g| g.expires_at.is_some()), "expires (or already did, on the real clock)");
+    fn eight_days_later() -> i64 {
+        now() + 8 * 86_400
+    }
+    let later = WebhookFunction::new(stack.deps.clone().with_clock(eight_days_later), &Default::default()).unwrap();
+    let replay = later.handle(post("github", &signed, body)).await;
+    assert_eq!(replay.status(), 200);
+    let answer: serde_json::Value = serde_json::from_slice(replay.body().as_ref()).unwrap();
+    assert_eq!(answer["duplicate"], true, "{answer}");
+    assert_eq!(stored(&stack, "github").await, 1);
+}
+
 testkit::on_both_backends!(
+    a_github_delivery_replayed_after_a_week_is_still_a_duplicate,
     captured_deliveries_are_stored_once_whatever_is_unsigned,
     a_senders_retry_is_a_duplicate_and_signed_fields_cannot_vary,
 );

@@ -1,7 +1,8 @@
-//! Wire formats shared by several endpoints: form bodies, JSON, Basic credentials, the partners' JSON error
-//! envelopes and our HTML pages' text.
+//! Wire formats shared by several endpoints: form bodies, JSON, Basic credentials, our cookies, the partners' JSON
+//! error envelopes and our HTML pages' text.
 
 pub mod basic_auth;
+pub mod cookie;
 pub mod envelope;
 pub mod form;
 pub mod html;

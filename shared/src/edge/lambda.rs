@@ -59,7 +59,12 @@ impl Logging {
         use lambda_http::tracing::subscriber::{self, Layer, layer::SubscriberExt, util::SubscriberInitExt};
         let filter = subscriber::filter::filter_fn(move |metadata| self.enabled(metadata));
         let format = subscriber::fmt::layer().with_target(false).with_writer(std::io::stdout);
-        let layer = if self.json { format.json().boxed() } else { format.without_time().boxed() };
+        let layer = if self.json {
+            format.json().boxed()
+        } else {
+            // Text for a terminal: every field bounded and escaped, no colours a caller's bytes could imitate.
+            format.without_time().with_ansi(false).fmt_fields(crate::telemetry::text_fields::BoundedFields).boxed()
+        };
         // A second call (tests building several functions) keeps the first subscriber.
         let _ = subscriber::registry().with(layer.with_filter(filter)).try_init();
     }

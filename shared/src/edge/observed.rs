@@ -42,8 +42,10 @@ impl<H: Handler> Handler for Observed<H> {
     async fn handle(&self, request: Request) -> Response<Body> {
         let started = Instant::now();
         let ids = RequestIds::of(&request);
-        let method = request.method().clone();
+        let method = crate::telemetry::excerpt::excerpt(request.method().as_str().as_bytes());
         let path = request.uri().path().to_owned();
+        // Logged bounded: a caller chooses the path.
+        let logged_path = crate::telemetry::excerpt::excerpt(path.as_bytes());
         let cold_start = self.cold.swap(false, Ordering::Relaxed);
         let (response, mut record) = RequestRecord::collect(self.handler.handle(request)).await;
         record.add(Counter::ColdStarts, u64::from(cold_start));
@@ -67,7 +69,7 @@ impl<H: Handler> Handler for Observed<H> {
                     function = self.function,
                     partner,
                     method = %method,
-                    path = %path,
+                    path = %logged_path,
                     status,
                     outcome = outcome.name(),
                     reason = outcome.reason().unwrap_or(""),

@@ -116,8 +116,9 @@ pub fn event_of(change: &Change, now: i64) -> Option<OutboundEvent> {
                 // Settings and timestamps only: nothing a consumer was promised.
                 Some(_) => return None,
             };
+            // The clientId is the credential of the CRM's callbacks: the installation is named by its module code
+            // (derived from the clientId by SHA-256, which cannot be undone: the clientId holds 192 random bits).
             let detail = json!({
-                "clientId": account.client_id,
                 "systemUrl": account.system_url,
                 "code": account.code,
                 "active": account.active,

@@ -9,6 +9,7 @@ pub mod emf;
 pub mod excerpt;
 mod record;
 pub mod sink;
+pub mod text_fields;
 
 pub use record::{Counter, Outcome, PartnerCall, Reason, RequestRecord, count, partner_call};
 pub use sink::{MetricSink, NoMetrics, StdoutMetrics};

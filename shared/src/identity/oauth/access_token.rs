@@ -54,6 +54,9 @@ pub enum TokenError {
     /// Genuine, but its user is no longer linked with the client the API accepts (403, not 401).
     #[error("the account is not linked")]
     NotLinked,
+    /// Genuine, but without the scope the API requires (403, RFC 6750's `insufficient_scope`).
+    #[error("the access token lacks the scope this API requires")]
+    InsufficientScope,
     #[error("tokens cannot be checked right now; try again")]
     Unavailable,
 }

@@ -4,8 +4,9 @@
 
 use crate::crypto::{constant_time_eq, from_base64url, hmac_sha256, random_token, to_base64url};
 
-/// The cookie's name.
-pub const COOKIE: &str = "switchyard_csrf";
+/// The cookie carrying the nonce (`__Host-switchyard_csrf` over HTTPS).
+pub const COOKIE: crate::codec::cookie::HostCookie =
+    crate::codec::cookie::HostCookie { name: "switchyard_csrf", same_site: "Strict", max_age_s: LIFETIME_S };
 
 /// How long a rendered form stays usable, in seconds.
 pub const LIFETIME_S: i64 = 600;
@@ -44,13 +45,12 @@ pub fn verify<'k>(keys: impl IntoIterator<Item = &'k [u8]>, form_token: &str, co
 
 /// The `Set-Cookie` value; `secure` when the page was served over HTTPS.
 pub fn set_cookie(value: &str, secure: bool) -> String {
-    let secure = if secure { "; Secure" } else { "" };
-    format!("{COOKIE}={value}; Path=/oauth/authorize; Max-Age={LIFETIME_S}; HttpOnly; SameSite=Strict{secure}")
+    COOKIE.set(value, secure)
 }
 
-/// Our cookie's value from a `Cookie` header.
-pub fn cookie_value(header: &str) -> Option<&str> {
-    header.split(';').filter_map(|pair| pair.trim().split_once('=')).find(|(name, _)| *name == COOKIE).map(|(_, v)| v)
+/// Our cookie's value from a `Cookie` header (`secure`: the request came over HTTPS).
+pub fn cookie_value(header: &str, secure: bool) -> Option<&str> {
+    COOKIE.value(header, secure)
 }
 
 #[cfg(test)]
@@ -84,7 +84,8 @@ mod tests {
         let header = set_cookie("abc", true);
         assert!(header.contains("HttpOnly") && header.contains("SameSite=Strict") && header.ends_with("; Secure"));
         assert!(!set_cookie("abc", false).contains("Secure"));
-        assert_eq!(cookie_value("a=1; switchyard_csrf=abc; b=2"), Some("abc"));
-        assert_eq!(cookie_value("a=1"), None);
+        assert_eq!(cookie_value("a=1; __Host-switchyard_csrf=abc; b=2", true), Some("abc"));
+        assert_eq!(cookie_value("a=1; switchyard_csrf=abc", true), None, "over HTTPS only the __Host- cookie");
+        assert_eq!(cookie_value("a=1", false), None);
     }
 }

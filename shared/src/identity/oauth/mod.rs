@@ -33,15 +33,24 @@ pub struct AccessVerifier {
     /// The issuer when the `oauth` secret names none (the public URL), as the token function uses it.
     pub fallback_issuer: Option<String>,
     pub accepts: Accepts,
+    /// A scope the token must carry (its `scope` claim, space-separated), when the API requires one.
+    pub required_scope: Option<String>,
 }
 
 impl AccessVerifier {
     pub fn for_audiences(fallback_issuer: Option<String>, audiences: Vec<String>) -> Self {
-        Self { fallback_issuer, accepts: Accepts::Audiences(audiences) }
+        Self { fallback_issuer, accepts: Accepts::Audiences(audiences), required_scope: None }
     }
 
     pub fn for_linked_client(fallback_issuer: Option<String>, client_id: &str) -> Self {
-        Self { fallback_issuer, accepts: Accepts::LinkedClient(client_id.to_owned()) }
+        Self { fallback_issuer, accepts: Accepts::LinkedClient(client_id.to_owned()), required_scope: None }
+    }
+
+    /// The same verifier, also requiring `scope` in the token (none when empty): an audience says which API a token
+    /// is for, a scope what it may do there.
+    pub fn requiring_scope(mut self, scope: &str) -> Self {
+        self.required_scope = Some(scope.trim().to_owned()).filter(|s| !s.is_empty());
+        self
     }
 
     /// Full verification of `token` at `now`: signature by `kid`, issuer, audience, expiry, the client's link
@@ -92,6 +101,12 @@ impl AccessVerifier {
                     return Err(TokenError::Unavailable);
                 }
             }
+        }
+        // Unlinking needs no scope: any genuine token of the linked client may end the link.
+        if let (Some(scope), Some(_)) = (&self.required_scope, now)
+            && !claims.scope.split(' ').any(|granted| granted == scope)
+        {
+            return Err(TokenError::InsufficientScope);
         }
         check_not_revoked(deps.store.as_ref(), &claims).await?;
         Ok(claims)

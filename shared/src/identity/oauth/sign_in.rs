@@ -1,6 +1,7 @@
-//! Signing in at `POST /oauth/authorize`, once the form itself checked out (CSRF, fields): the sandbox's hashing
-//! budget, the per-login throttle reserved before hashing, the password checked (a decoy hash for unknown logins,
-//! so the answer time tells nothing), then a one-time code for the client (RFC 6749 section 4.1.2).
+//! Signing in at `POST /oauth/authorize`, once the form itself checked out (CSRF, fields): the per-login throttle
+//! reserved first, then the sandbox's hashing budget, the password checked (a decoy hash for unknown logins, so the
+//! answer time tells nothing), then a one-time code for the client (RFC 6749 section 4.1.2). Nothing an anonymous
+//! caller sends makes a 5xx: a spent budget is a 429.
 
 use super::authorize::AuthorizeRequest;
 use super::grants::{Grants, Lifetimes};
@@ -13,7 +14,7 @@ use crate::ports::store::Store;
 /// Why no code was issued; the edge shows each on the form.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SignInError {
-    /// The sandbox's hashing budget is spent: try again in a moment.
+    /// The sandbox's hashing budget is spent: try again in a moment (429 with `Retry-After`).
     #[error("sign-in is busy")]
     Busy,
     /// Too many failed attempts for this login within the window.
@@ -60,14 +61,15 @@ impl SignInPolicy {
         (login, password): (&str, &str),
         now: i64,
     ) -> Result<String, SignInError> {
-        // A ceiling on hashing per sandbox, checked before anything is counted or read.
-        if !self.hash_budget.try_take() {
-            tracing::warn!("sign-in refused: the sandbox's hashing budget is spent");
-            return Err(SignInError::Busy);
-        }
+        // A login that cannot exist is wrong whatever the password: nothing is read, counted or hashed (and no
+        // store key is built from it).
+        let Ok(throttle_key) = Users::normalize_login(login) else {
+            tracing::info!(client_id = authorization.client_id, "sign-in refused: not a login");
+            return Err(SignInError::WrongCredentials);
+        };
         // Throttled by the normalized login, so spelling variants share one counter; unknown logins count too.
-        // The attempt is reserved before the password is hashed, so concurrent attempts cannot overtake the count.
-        let throttle_key = Users::normalize_login(login).unwrap_or_else(|_| login.to_owned());
+        // The attempt is reserved before the password is hashed, so concurrent attempts cannot overtake the count,
+        // and before the hashing budget is touched, so a flood on a locked login spends none of it.
         let window = match self.throttle.reserve(store, &throttle_key, now).await {
             Ok(Reservation::Granted { window }) => window,
             Ok(Reservation::Refused { retry_after_s }) => {
@@ -79,6 +81,14 @@ impl SignInPolicy {
                 return Err(SignInError::Unavailable);
             }
         };
+        // A ceiling on hashing per sandbox: past it, the attempt is given back (it was not one) and refused for now.
+        if !self.hash_budget.try_take() {
+            tracing::warn!("sign-in refused: the sandbox's hashing budget is spent");
+            if let Err(error) = self.throttle.release(store, &throttle_key, window).await {
+                tracing::warn!(%error, "sign-in reservation not given back");
+            }
+            return Err(SignInError::Busy);
+        }
         let credentials = Users::new(store).credentials(login).await.map_err(|error| {
             tracing::error!(%error, "user lookup failed");
             SignInError::Unavailable

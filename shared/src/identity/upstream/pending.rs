@@ -11,8 +11,11 @@ use crate::ports::store::{Condition, Item, Store, StoreError, Value, keys};
 /// How long a person has to sign in upstream (seconds).
 pub const LIFETIME_S: i64 = 600;
 
-/// The cookie binding a pending authorization to the browser that started it.
-pub const COOKIE: &str = "switchyard_upstream";
+/// The cookie binding a pending authorization to the browser that started it (`__Host-` over HTTPS).
+/// `SameSite=Lax`: the callback is a top-level navigation from the upstream's site, which a `Strict` cookie would
+/// not accompany.
+pub const COOKIE: crate::codec::cookie::HostCookie =
+    crate::codec::cookie::HostCookie { name: "switchyard_upstream", same_site: "Lax", max_age_s: LIFETIME_S };
 
 /// One pending authorization, as the callback reads it back.
 #[derive(Clone, PartialEq, Eq)]
@@ -143,14 +146,12 @@ pub async fn take(store: &dyn Store, state: &str, cookie: Option<&str>, now: i64
     })
 }
 
-/// The `Set-Cookie` value binding the browser (`secure` when served over HTTPS). `SameSite=Lax`: the callback is
-/// a top-level navigation from the upstream's site, which a `Strict` cookie would not accompany.
+/// The `Set-Cookie` value binding the browser (`secure` when served over HTTPS).
 pub fn set_cookie(value: &str, secure: bool) -> String {
-    let secure = if secure { "; Secure" } else { "" };
-    format!("{COOKIE}={value}; Path=/oauth/callback; Max-Age={LIFETIME_S}; HttpOnly; SameSite=Lax{secure}")
+    COOKIE.set(value, secure)
 }
 
-/// Our cookie's value from a `Cookie` header.
-pub fn cookie_value(header: &str) -> Option<&str> {
-    header.split(';').filter_map(|pair| pair.trim().split_once('=')).find(|(name, _)| *name == COOKIE).map(|(_, v)| v)
+/// Our cookie's value from a `Cookie` header (`secure`: the request came over HTTPS).
+pub fn cookie_value(header: &str, secure: bool) -> Option<&str> {
+    COOKIE.value(header, secure)
 }

@@ -16,6 +16,9 @@ use crate::ports::store::StoreError;
 use serde_json::{Value, json};
 use std::time::Duration;
 
+/// The longest clientId looked up (ours are 32 characters).
+const MAX_CLIENT_ID_LEN: usize = 64;
+
 /// Our own account page (`GET`/`POST /retailcrm/account`).
 pub const DEFAULT_ACCOUNT_URL: &str = "{base}/retailcrm/account";
 
@@ -228,6 +231,10 @@ impl Module {
 
     async fn known_account(&self, form: &Form) -> Result<Account, Failure> {
         let client_id = form.require("clientId").map_err(|e| Failure::user(e.to_string()))?;
+        // Ours are 32 characters: anything longer is no clientId, and never becomes a store key.
+        if client_id.is_empty() || client_id.len() > MAX_CLIENT_ID_LEN {
+            return Err(Failure::user("unknown clientId"));
+        }
         Accounts::new(self.deps.store.as_ref())
             .by_client_id(client_id)
             .await?
@@ -347,7 +354,7 @@ impl Module {
 
     /// The installation `client_id` names, for its account page; `None` when there is none.
     pub async fn installation(&self, client_id: &str) -> Result<Option<Account>, Failure> {
-        if client_id.is_empty() || client_id.len() > 64 {
+        if client_id.is_empty() || client_id.len() > MAX_CLIENT_ID_LEN {
             return Ok(None);
         }
         Ok(Accounts::new(self.deps.store.as_ref()).by_client_id(client_id).await?)

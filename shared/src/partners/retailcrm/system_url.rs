@@ -88,6 +88,10 @@ impl AllowedHosts {
             // IP literals are only reachable through an explicit origin entry.
             return self.check_origin(&url);
         };
+        // DNS names are at most 253 characters: anything longer is no CRM (and never a store key).
+        if host.len() > 253 {
+            return Err(SystemUrlError("is not a host name"));
+        }
         let scheme = url.scheme();
         let default_port = url.port().is_none();
         let allowed = self.0.iter().any(|entry| match entry {

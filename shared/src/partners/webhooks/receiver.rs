@@ -193,8 +193,9 @@ async fn store(
     body: &[u8],
     now: i64,
 ) -> Result<Received, ReceiveError> {
-    // The replay guard outlives the tolerance window; schemes without a timestamp keep it a week.
-    let guard_ttl = (2 * tolerance_s).max(7 * 86_400);
+    // The replay guard outlives the tolerance window. A scheme that signs no timestamp (GitHub) has nothing else
+    // against a replay, so its guard is kept as long as the events are: for ever.
+    let guard_expires = scheme.has_freshness().then(|| now + (2 * tolerance_s).max(7 * 86_400));
     let id = verified.delivery_id.clone();
     let kept = KEPT_HEADERS
         .iter()
@@ -210,8 +211,10 @@ async fn store(
         body: body.to_vec(),
     }
     .to_item();
-    let guard =
-        Item::new(keys::webhook_delivery(source, &id)).with("receivedAt", Value::int(now)).expiring_at(now + guard_ttl);
+    let mut guard = Item::new(keys::webhook_delivery(source, &id)).with("receivedAt", Value::int(now));
+    if let Some(expires) = guard_expires {
+        guard = guard.expiring_at(expires);
+    }
     let writes = vec![
         Write::Put { item: guard, condition: Condition::ItemAbsent },
         Write::Put { item: event, condition: Condition::ItemAbsent },

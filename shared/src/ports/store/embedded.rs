@@ -83,6 +83,8 @@ fn load(table: &redb::Table<(&str, &str), &[u8]>, key: &Key) -> Result<Option<It
 }
 
 fn save(table: &mut redb::Table<(&str, &str), &[u8]>, item: &Item) -> Result<(), StoreError> {
+    // What an update makes is held to DynamoDB's item size too.
+    super::validate_size(item)?;
     let bytes = encode(item)?;
     table.insert((item.key.pk.as_str(), item.key.sk.as_str()), bytes.as_slice()).map_err(unavailable)?;
     Ok(())

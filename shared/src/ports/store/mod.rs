@@ -28,6 +28,11 @@ pub const BATCH_WRITE_LIMIT: usize = 25;
 pub const BATCH_GET_LIMIT: usize = 100;
 /// DynamoDB's limit on items per TransactWriteItems call.
 pub const TRANSACTION_LIMIT: usize = 100;
+/// DynamoDB's limits on a key: the partition key's bytes, the sort key's bytes.
+pub const MAX_PARTITION_KEY_BYTES: usize = 2048;
+pub const MAX_SORT_KEY_BYTES: usize = 1024;
+/// DynamoDB's limit on an item's size (attribute names and values, as [`size::item_size`] counts them).
+pub const MAX_ITEM_BYTES: usize = 400 * 1024;
 
 /// An item's attributes other than its key and TTL.
 pub type Attrs = BTreeMap<String, Value>;
@@ -364,12 +369,33 @@ impl<S: Store + ?Sized> Store for std::sync::Arc<S> {
 /// Checks an item before it is written: reserved names stay the store's, keys are non-empty.
 pub(crate) fn validate_item(item: &Item) -> Result<(), StoreError> {
     validate_key(&item.key)?;
-    validate_names(item.attrs.keys())
+    validate_names(item.attrs.keys())?;
+    validate_size(item)
 }
 
+/// DynamoDB's key rules, refused before any call as DynamoDB refuses them (both stores hold to them, so the runner
+/// and the tests catch what only AWS would refuse).
 pub(crate) fn validate_key(key: &Key) -> Result<(), StoreError> {
     if key.pk.is_empty() || key.sk.is_empty() {
         return Err(StoreError::Invalid("key parts must not be empty".into()));
+    }
+    if key.pk.len() > MAX_PARTITION_KEY_BYTES {
+        return Err(StoreError::Invalid(format!(
+            "Size of hashkey has exceeded the maximum size limit of {MAX_PARTITION_KEY_BYTES} bytes"
+        )));
+    }
+    if key.sk.len() > MAX_SORT_KEY_BYTES {
+        return Err(StoreError::Invalid(format!(
+            "Aggregated size of all range keys has exceeded the size limit of {MAX_SORT_KEY_BYTES} bytes"
+        )));
+    }
+    Ok(())
+}
+
+/// DynamoDB's item size limit.
+pub(crate) fn validate_size(item: &Item) -> Result<(), StoreError> {
+    if size::item_size(item) > MAX_ITEM_BYTES {
+        return Err(StoreError::Invalid("Item size has exceeded the maximum allowed size".into()));
     }
     Ok(())
 }
