@@ -17,9 +17,10 @@ use std::sync::Arc;
 /// Where the directory lives.
 #[derive(clap::Args, Clone)]
 pub struct StoreArgs {
-    /// Directory of the embedded store (the one `serve --data` uses).
-    #[arg(long, default_value = ".switchyard")]
-    data: PathBuf,
+    /// Directory of the embedded store (the one `serve --data` uses; `.switchyard` by default). Given, it wins
+    /// over `SWITCHYARD_TABLE` and `SWITCHYARD_STACK` from the environment.
+    #[arg(long)]
+    data: Option<PathBuf>,
     /// A deployed stack's DynamoDB table (its `TableName` output) instead of the embedded store; region and
     /// credentials come from the usual AWS environment and profile.
     #[arg(long, env = "SWITCHYARD_TABLE")]
@@ -69,18 +70,32 @@ impl StoreArgs {
         }
     }
 
-    /// Whether the store is a deployed stack's.
+    /// Whether the store is a deployed stack's (an explicit `--data` is the embedded store whatever the
+    /// environment says).
     pub fn is_deployed(&self) -> bool {
-        self.table.is_some() || self.stack.is_some()
+        self.data.is_none() && (self.table.is_some() || self.stack.is_some())
     }
 
+    /// The embedded store's directory.
+    pub fn data_dir(&self) -> PathBuf {
+        self.data.clone().unwrap_or_else(|| PathBuf::from(".switchyard"))
+    }
+
+    /// The store, to read: an embedded store that does not exist yet is an error, and nothing is created.
     pub async fn open(&self) -> Result<Arc<dyn Store>, String> {
+        if !self.is_deployed() && !self.data_dir().join("store.redb").exists() {
+            return Err(format!(
+                "no store in {}: nothing was added there yet (`switchyard serve --data` or `user add --data` makes it)",
+                self.data_dir().display()
+            ));
+        }
         self.open_in(self.stack().await?.as_ref()).await
     }
 
     /// The store: `--table`, `stack`'s table (as [`StoreArgs::stack`] read it), or the embedded one.
     pub async fn open_in(&self, stack: Option<&DeployedStack>) -> Result<Arc<dyn Store>, String> {
         let table = match (&self.table, stack) {
+            _ if !self.is_deployed() => None,
             (Some(table), _) => Some(table.clone()),
             (None, Some(stack)) => Some(stack.table()?.to_owned()),
             (None, None) => None,
@@ -92,13 +107,10 @@ impl StoreArgs {
                 Ok(Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::new(&config), &table)))
             }
             None => {
-                std::fs::create_dir_all(&self.data)
-                    .map_err(|e| format!("cannot create {}: {e}", self.data.display()))?;
-                let store = EmbeddedStore::open(&self.data.join("store.redb")).map_err(|e| {
-                    format!(
-                        "cannot open the store in {} (is `switchyard serve` running on it?): {e}",
-                        self.data.display()
-                    )
+                let data = self.data_dir();
+                std::fs::create_dir_all(&data).map_err(|e| format!("cannot create {}: {e}", data.display()))?;
+                let store = EmbeddedStore::open(&data.join("store.redb")).map_err(|e| {
+                    format!("cannot open the store in {} (is `switchyard serve` running on it?): {e}", data.display())
                 })?;
                 Ok(Arc::new(store))
             }
@@ -107,7 +119,7 @@ impl StoreArgs {
 
     /// The store, with the stream that tells Sber of its changes (see [`Directory::settle`]).
     pub async fn open_for_changes(&self) -> Result<Directory, String> {
-        let store = self.open().await?;
+        let store = self.open_in(self.stack().await?.as_ref()).await?;
         if self.is_deployed() {
             return Ok(Directory { store, stream: None, secrets: self.secrets.clone() });
         }
@@ -118,7 +130,7 @@ impl StoreArgs {
         } else {
             FileSecrets::from_json(serde_json::json!({}))?
         };
-        let bus = crate::events_tail::local_bus(&self.data);
+        let bus = crate::events_tail::local_bus(&self.data_dir());
         let (store, stream) =
             LocalStream::over(&shared::env::Vars::from_process(), store, Arc::new(secrets), Some(bus))?;
         Ok(Directory { store, stream: Some(stream), secrets: self.secrets.clone() })
@@ -147,9 +159,13 @@ pub enum UserCommand {
         #[command(flatten)]
         store: StoreArgs,
     },
-    /// Remove a user with their devices, links and tokens (their access tokens stop working at once).
+    /// Remove a user with their devices, links and tokens (their access tokens stop working at once). Asks first,
+    /// on a terminal; elsewhere `--yes` is required.
     Remove {
         login: String,
+        /// Remove without asking.
+        #[arg(long)]
+        yes: bool,
         #[command(flatten)]
         store: StoreArgs,
     },
@@ -215,7 +231,8 @@ pub async fn user(command: UserCommand) -> Result<(), String> {
     match command {
         UserCommand::Add { login, store } => {
             let password = read_password()?;
-            let store = store.open().await?;
+            // The first user makes the store.
+            let store = store.open_in(store.stack().await?.as_ref()).await?;
             let user = Users::new(store.as_ref())
                 .add(&login, &password, shared::ports::clock::now_epoch())
                 .await
@@ -228,7 +245,10 @@ pub async fn user(command: UserCommand) -> Result<(), String> {
             let user = Users::new(store.as_ref()).set_password(&login, &password).await.map_err(|e| e.to_string())?;
             println!("password changed {}\t{}", user.id, user.login);
         }
-        UserCommand::Remove { login, store } => {
+        UserCommand::Remove { login, yes, store } => {
+            if !yes {
+                confirm(&format!("Remove user {login} with their devices, links and tokens? [y/N] "))?;
+            }
             let directory = store.open_for_changes().await?;
             let user = shared::partners::offboarding::remove_user(
                 directory.store.as_ref(),
@@ -286,6 +306,20 @@ async fn asked_switch(store: &StoreArgs, device: &str) -> Option<Option<String>>
             None
         }
     }
+}
+
+/// Asks `question` on the terminal; anything but yes stops the command. Without a terminal (a script, a pipe), the
+/// caller must say `--yes`.
+fn confirm(question: &str) -> Result<(), String> {
+    use std::io::{IsTerminal, Write};
+    if !std::io::stdin().is_terminal() {
+        return Err("not removed: confirm with --yes (no terminal to ask on)".into());
+    }
+    eprint!("{question}");
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer).map_err(|e| e.to_string())?;
+    if matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes") { Ok(()) } else { Err("not removed".into()) }
 }
 
 pub async fn device(command: DeviceCommand) -> Result<(), String> {

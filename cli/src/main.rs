@@ -3,6 +3,7 @@
 mod apigw;
 mod deployed;
 mod directory;
+mod doctor;
 mod events_tail;
 mod installations;
 mod local_stream;
@@ -57,6 +58,9 @@ enum Command {
     /// Every secret the stack reads, with strong random values: printed as a secrets file, or created.
     #[command(subcommand)]
     Secrets(SecretsCommand),
+    /// Check every secret of a secrets file or a deployed stack the way the functions read them: missing,
+    /// unreadable, placeholders, development values (never printing a value).
+    Doctor(doctor::DoctorArgs),
     /// The RetailCRM installations of the module.
     #[command(subcommand)]
     Installation(installations::InstallationCommand),
@@ -99,6 +103,13 @@ struct ServeArgs {
 }
 
 fn main() -> ExitCode {
+    // A closed pipe (`switchyard user list | head`) ends the command quietly, as it ends any Unix tool, instead of
+    // a panic in println!.
+    #[cfg(unix)]
+    // SAFETY: setting a signal's disposition to its default, before any thread exists.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
@@ -116,6 +127,7 @@ fn main() -> ExitCode {
         Command::Secrets(SecretsCommand::Init(args)) => runtime.block_on(secrets_init::run(&args)),
         Command::Smartme(SmartmeCommand::Register(args)) => runtime.block_on(smartme_register::run(&args)),
         Command::Installation(command) => runtime.block_on(installations::run(command)),
+        Command::Doctor(args) => runtime.block_on(doctor::run(&args)),
         Command::Webhook(command) => runtime.block_on(webhook_events::run(command)),
         Command::Events(command) => runtime.block_on(events_tail::run(command)),
         Command::Completions { shell } => {

@@ -20,6 +20,11 @@ pub struct SecretArgs {
 }
 
 impl SecretArgs {
+    /// Whether the secrets are a deployed stack's (Secrets Manager), not a file.
+    pub fn is_deployed(&self) -> bool {
+        self.stack.is_some() || self.secret_prefix.is_some()
+    }
+
     /// The secrets, and the deployed stack when `--stack` named one.
     pub async fn open(&self) -> Result<(Arc<dyn Secrets>, Option<DeployedStack>), String> {
         match &self.stack {

@@ -70,14 +70,14 @@ async fn session(place: &[&str], env: &[(String, String)]) {
     let again = switchyard(&with(&["device", "unlink", "--user", "bob", "--smartme-device", METER]), "", env).await;
     assert!(!again.ok && again.stderr.contains("not linked"), "{}", again.stderr);
     assert!(switchyard(&with(&["device", "list", "--user", "bob"]), "", env).await.stdout.trim().is_empty());
-    let removed = switchyard(&with(&["user", "remove", "bob"]), "", env).await;
+    let removed = switchyard(&with(&["user", "remove", "bob", "--yes"]), "", env).await;
     assert!(removed.ok, "{}", removed.stderr);
     let listed = switchyard(&with(&["user", "list"]), "", env).await;
     assert_eq!(listed.stdout.lines().count(), 1, "only alice is left");
-    assert!(!switchyard(&with(&["user", "remove", "bob"]), "", env).await.ok);
+    assert!(!switchyard(&with(&["user", "remove", "bob", "--yes"]), "", env).await.ok);
     // The login is free again.
     assert!(switchyard(&with(&["user", "add", "bob"]), "bob's new password\n", env).await.ok);
-    assert!(switchyard(&with(&["user", "remove", "bob"]), "", env).await.ok);
+    assert!(switchyard(&with(&["user", "remove", "bob", "--yes"]), "", env).await.ok);
 }
 
 #[tokio::test]
@@ -178,4 +178,67 @@ async fn a_linked_meter_is_asked_what_switches_it() {
     assert_eq!(switchable(store.get(&owner(RELAY)).await.unwrap()), Some(true));
     assert_eq!(switchable(store.get(&owner(PLAIN)).await.unwrap()), Some(false), "a rename keeps what was learnt");
     assert_eq!(switchable(store.get(&owner(STATED)).await.unwrap()), Some(true));
+}
+
+/// The CLI on a real machine: an explicit `--data` wins over `SWITCHYARD_TABLE` in the environment; a read on a
+/// store that does not exist says so and creates nothing; `user remove` asks (without a terminal it needs `--yes`);
+/// a closed pipe ends a command quietly, not with a panic.
+#[tokio::test]
+async fn the_cli_is_safe_on_a_real_machine() {
+    let data = std::env::temp_dir().join(testkit::unique_name("cli-safety"));
+    let data_arg = data.to_str().unwrap().to_owned();
+    let with = |args: &[&str]| -> Vec<String> {
+        args.iter().map(|s| s.to_string()).chain(["--data".into(), data_arg.clone()]).collect()
+    };
+    let table_env = [("SWITCHYARD_TABLE".to_owned(), "a-table-that-does-not-exist".to_owned())];
+    let missing = switchyard(&with(&["user", "list"]), "", &table_env).await;
+    assert!(!missing.ok && missing.stderr.contains("no store in"), "{}", missing.stderr);
+    assert!(!data.exists(), "a read creates nothing");
+    let added = switchyard(&with(&["user", "add", "carol"]), "carol's password 1\n", &table_env).await;
+    assert!(added.ok, "--data wins over SWITCHYARD_TABLE: {}", added.stderr);
+    let asked = switchyard(&with(&["user", "remove", "carol"]), "y\n", &[]).await;
+    assert!(!asked.ok && asked.stderr.contains("--yes"), "{}", asked.stderr);
+    assert!(switchyard(&with(&["user", "list"]), "", &[]).await.stdout.contains("carol"), "not removed");
+    assert!(switchyard(&with(&["user", "remove", "carol", "--yes"]), "", &[]).await.ok);
+    // More than a pipe holds, to a reader that stops at the first byte.
+    let errors = data.join("stderr.txt");
+    let command = format!(
+        "'{}' completions bash 2>'{}' | head -c 1 >/dev/null",
+        env!("CARGO_BIN_EXE_switchyard"),
+        errors.display()
+    );
+    let status = tokio::process::Command::new("sh").args(["-c", &command]).status().await.unwrap();
+    assert!(status.success());
+    let stderr = std::fs::read_to_string(&errors).unwrap();
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+/// `switchyard doctor` reads every secret as the functions do and names what would not work, never a value.
+#[tokio::test]
+async fn doctor_names_what_would_not_work() {
+    let dir = std::env::temp_dir().join(testkit::unique_name("doctor"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut document: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(testkit::workspace_root().join("local/secrets.json")).unwrap())
+            .unwrap();
+    let secrets_path = testkit::workspace_root().join("local/secrets.json");
+    let fine = switchyard(&["doctor", "--secrets", secrets_path.to_str().unwrap()], "", &[]).await;
+    assert!(fine.ok, "the development file works: {}{}", fine.stdout, fine.stderr);
+    document["smallcase"]["gateway_name"] = serde_json::json!("");
+    document["oauth"]["clients"] = serde_json::json!([]);
+    document["sber"]["api_key"] = serde_json::json!("REPLACE_WITH_THE_STUDIO_KEY");
+    document.as_object_mut().unwrap().remove("retailcrm");
+    let broken = dir.join("secrets.json");
+    std::fs::write(&broken, document.to_string()).unwrap();
+    let run = switchyard(&["doctor", "--secrets", broken.to_str().unwrap()], "", &[]).await;
+    assert!(!run.ok);
+    for expected in [
+        "ERROR\tretailcrm\t",
+        "ERROR\tsmallcase\tthe functions cannot read it",
+        "ERROR\toauth\tno client",
+        "ERROR\tsber\t`api_key` is still a placeholder",
+    ] {
+        assert!(run.stdout.contains(expected), "{expected}: {}", run.stdout);
+    }
+    assert!(!run.stdout.contains("dev-smartme-password"), "no value is printed");
 }

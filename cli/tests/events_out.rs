@@ -137,7 +137,7 @@ async fn every_kind_of_event_comes_out_of_the_runner() {
     let events = published_at_least(&data, 5).await;
     runner.stop().await;
     // The operator removes the user: their connection goes with them.
-    switchyard(&data, &["user", "remove", "dev"], "").await;
+    switchyard(&data, &["user", "remove", "dev", "--yes"], "").await;
     let mut events = events;
     events.extend(published(&data).await.into_iter().skip(events.len()));
 

@@ -180,12 +180,25 @@ pub struct FunctionProcess {
     pub child: tokio::process::Child,
     pub started: Instant,
     function_name: String,
+    /// What the process writes, read as it writes (a function at DEBUG fills a pipe nobody reads and blocks).
+    drains: Vec<tokio::task::JoinHandle<Vec<u8>>>,
+}
+
+/// Reads `pipe` to its end, in the background.
+fn drain<R: tokio::io::AsyncRead + Unpin + Send + 'static>(mut pipe: R) -> tokio::task::JoinHandle<Vec<u8>> {
+    tokio::spawn(async move {
+        let mut kept = Vec::new();
+        let _ = tokio::io::AsyncReadExt::read_to_end(&mut pipe, &mut kept).await;
+        kept
+    })
 }
 
 impl FunctionProcess {
     /// Starts `binary` with the variables Lambda sets plus `env`.
     pub fn spawn(binary: &str, runtime: &RuntimeApi, function_name: &str, env: &[(String, String)]) -> Self {
-        Self::start(tokio::process::Command::new(binary), runtime, function_name, env, Stdio::null())
+        let mut process = Self::start(tokio::process::Command::new(binary), runtime, function_name, env, Stdio::null());
+        process.drain_output();
+        process
     }
 
     /// [`Self::spawn`] through `launcher` (a program and its arguments, `binary` appended), which must write one
@@ -220,7 +233,29 @@ impl FunctionProcess {
         }
         let stdin = self.child.stdin.as_mut().ok_or("the launcher's input is not a pipe")?;
         self.started = Instant::now();
-        stdin.write_all(b"go\n").await.map_err(|e| format!("release the launcher: {e}"))
+        stdin.write_all(b"go\n").await.map_err(|e| format!("release the launcher: {e}"))?;
+        self.drain_output();
+        Ok(())
+    }
+
+    /// Starts reading what the process writes from here on.
+    fn drain_output(&mut self) {
+        if let Some(stdout) = self.child.stdout.take() {
+            self.drains.push(drain(stdout));
+        }
+        if let Some(stderr) = self.child.stderr.take() {
+            self.drains.push(drain(stderr));
+        }
+    }
+
+    /// Everything the process wrote, once it has exited.
+    async fn output(&mut self) -> String {
+        let mut logs = String::new();
+        for drain in self.drains.drain(..) {
+            logs.push_str(&String::from_utf8_lossy(&drain.await.unwrap_or_default()));
+        }
+        crate::leaks::keep_logs(&format!("function-{}", self.function_name), &logs);
+        logs
     }
 
     fn start(
@@ -248,25 +283,21 @@ impl FunctionProcess {
         let started = Instant::now();
         let program = command.as_std().get_program().to_string_lossy().into_owned();
         let child = command.spawn().unwrap_or_else(|e| panic!("cannot start {program}: {e}"));
-        Self { child, started, function_name: function_name.to_owned() }
+        Self { child, started, function_name: function_name.to_owned(), drains: Vec::new() }
     }
 
     /// Waits for the process to exit by itself; returns its status and everything it logged.
-    pub async fn exited(self) -> (std::process::ExitStatus, String) {
-        let output = self.child.wait_with_output().await.expect("collect function output");
-        let mut logs = String::from_utf8_lossy(&output.stdout).into_owned();
-        logs.push_str(&String::from_utf8_lossy(&output.stderr));
-        crate::leaks::keep_logs(&format!("function-{}", self.function_name), &logs);
-        (output.status, logs)
+    pub async fn exited(mut self) -> (std::process::ExitStatus, String) {
+        self.drain_output();
+        let status = self.child.wait().await.expect("wait for the function");
+        (status, self.output().await)
     }
 
     /// Stops the process and returns everything it logged (stdout and stderr).
     pub async fn stop(mut self) -> String {
+        self.drain_output();
         let _ = self.child.start_kill();
-        let output = self.child.wait_with_output().await.expect("collect function output");
-        let mut logs = String::from_utf8_lossy(&output.stdout).into_owned();
-        logs.push_str(&String::from_utf8_lossy(&output.stderr));
-        crate::leaks::keep_logs(&format!("function-{}", self.function_name), &logs);
-        logs
+        let _ = self.child.wait().await;
+        self.output().await
     }
 }

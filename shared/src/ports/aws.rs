@@ -56,6 +56,10 @@ pub const TEST_CA_VAR: &str = "SWITCHYARD_TEST_AWS_CA_PEM";
 /// with this error instead of widening what it trusts.
 fn aws_http_client_for(vars: &Vars) -> Result<aws_smithy_runtime_api::client::http::SharedHttpClient, ConfigError> {
     let Some(pem) = vars.get_raw(TEST_CA_VAR).map(str::trim).filter(|pem| !pem.is_empty()) else {
+        // Outside Lambda (the operator CLI on a laptop, behind a company's TLS proxy), the platform's roots.
+        if vars.get("AWS_LAMBDA_FUNCTION_NAME").is_none() {
+            return Ok(platform_http_client());
+        }
         return Ok(aws_http_client(None));
     };
     if !aws_endpoints_are_loopback(vars) {
@@ -110,6 +114,17 @@ fn aws_http_client(test_root: Option<&[u8]>) -> aws_smithy_runtime_api::client::
     }
     // A TLS context without custom server names cannot fail to build.
     let context = tls::TlsContext::builder().with_trust_store(trust).build().unwrap_or_default();
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc))
+        .tls_context(context)
+        .build_https()
+}
+
+/// The SDK's HTTPS client trusting the platform's certificate store (the operator's machine: a company proxy's root
+/// is there); start-up cost does not matter for a command.
+fn platform_http_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
+    use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
+    let context = tls::TlsContext::builder().with_trust_store(tls::TrustStore::default()).build().unwrap_or_default();
     aws_smithy_http_client::Builder::new()
         .tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc))
         .tls_context(context)

@@ -126,8 +126,9 @@ impl SecretsManager {
             Err(err) => Err(match &err {
                 SdkError::ServiceError(ctx) => ctx.err().code().unwrap_or("service error").to_owned(),
                 SdkError::TimeoutError(_) => "timed out".to_owned(),
-                SdkError::DispatchFailure(_) => "unreachable".to_owned(),
-                _ => "request failed".to_owned(),
+                // What failed underneath (no connection, TLS, DNS, credentials), never the SDK's bare "dispatch failure".
+                SdkError::DispatchFailure(_) => format!("unreachable: {}", cause(&err)),
+                _ => format!("request failed: {}", cause(&err)),
             }),
         }
     }
@@ -157,6 +158,24 @@ impl Secrets for SecretsManager {
             },
         }
     }
+}
+
+/// The chain of causes of an SDK error, bounded (what an operator needs to fix it: a refused connection, a TLS or
+/// DNS failure, missing credentials).
+pub(crate) fn cause(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = String::new();
+    let mut next = error.source();
+    while let Some(source) = next {
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&source.to_string());
+        next = source.source();
+    }
+    if text.is_empty() {
+        text = error.to_string();
+    }
+    crate::telemetry::excerpt::excerpt(text.as_bytes())
 }
 
 #[cfg(test)]

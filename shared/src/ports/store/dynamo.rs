@@ -6,6 +6,7 @@ use super::{
     Update, Value, Write, validate_item, validate_key, validate_transaction, validate_update,
 };
 use crate::ports::clock::now_epoch;
+use crate::ports::secrets::manager::cause;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::primitives::Blob;
@@ -439,13 +440,17 @@ fn from_attr(attr: AttributeValue) -> Value {
     }
 }
 
-fn map_err<E: ProvideErrorMetadata, R>(err: SdkError<E, R>) -> StoreError {
+fn map_err<E, R>(err: SdkError<E, R>) -> StoreError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug + 'static,
+{
     match &err {
         SdkError::ServiceError(ctx) => classify(ctx.err().code(), ctx.err().message()),
         SdkError::TimeoutError(_) => StoreError::Unavailable("DynamoDB timed out".into()),
-        SdkError::DispatchFailure(_) => StoreError::Unavailable("DynamoDB unreachable".into()),
+        SdkError::DispatchFailure(_) => StoreError::Unavailable(format!("DynamoDB unreachable: {}", cause(&err))),
         SdkError::ResponseError(_) => StoreError::Unavailable("DynamoDB answered unreadably".into()),
-        _ => StoreError::Unavailable("DynamoDB request failed".into()),
+        _ => StoreError::Unavailable(format!("DynamoDB request failed: {}", cause(&err))),
     }
 }
 
