@@ -243,9 +243,10 @@ pub async fn serve_recorder(
 ) {
     let upstream = Arc::new(upstream.trim_start_matches("http://").trim_end_matches('/').to_owned());
     let out = Arc::new(Mutex::new(out));
+    let items = Arc::new(tokio::sync::RwLock::new(()));
     let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
-        let (upstream, out, roles) = (upstream.clone(), out.clone(), roles.clone());
-        async move { record_one(&upstream, &out, roles.as_deref(), request).await }
+        let (upstream, out, roles, items) = (upstream.clone(), out.clone(), roles.clone(), items.clone());
+        async move { record_one(&upstream, &out, roles.as_deref(), &items, request).await }
     });
     crate::serve_http(listener, service);
     std::future::pending::<()>().await;
@@ -255,6 +256,7 @@ async fn record_one(
     upstream: &str,
     out: &Mutex<std::fs::File>,
     roles: Option<&crate::roles::Roles>,
+    items: &tokio::sync::RwLock<()>,
     request: hyper::Request<Incoming>,
 ) -> Result<hyper::Response<Full<Bytes>>, std::io::Error> {
     let (parts, body) = request.into_parts();
@@ -287,6 +289,14 @@ async fn record_one(
     };
     let answer = match denial {
         Some(denial) => access_denied(&call.caller, &denial)?,
+        None if service == "dynamodb" && WRITES.contains(&operation) => {
+            let _alone = items.write().await;
+            crate::faults::send_to(upstream, &parts, body.clone()).await?
+        }
+        None if service == "dynamodb" => {
+            let _beside_other_reads = items.read().await;
+            crate::faults::send_to(upstream, &parts, body.clone()).await?
+        }
         None => crate::faults::send_to(upstream, &parts, body.clone()).await?,
     };
     let (answer_parts, answer_body) = answer.into_parts();
@@ -313,6 +323,13 @@ async fn record_one(
         None => Ok(hyper::Response::from_parts(answer_parts, Full::new(answer_body))),
     }
 }
+
+/// DynamoDB's operations that change items. DynamoDB applies each write to an item atomically (an `ADD` answers
+/// every concurrent caller a distinct count); moto_server serves requests on threads and its update reads, computes
+/// and stores an item without a lock, so two concurrent `ADD`s can both answer the same count. Seen on a one-core
+/// share, where the interpreter switches threads mid-update: the sign-in throttle let ten of forty concurrent
+/// attempts through. The recorder runs each write alone (reads beside one another), which is what DynamoDB promises.
+const WRITES: &[&str] = &["PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"];
 
 /// AWS's answer to a call IAM denies, in the JSON protocols of DynamoDB and Secrets Manager.
 fn access_denied(caller: &str, denial: &crate::roles::Denial) -> Result<hyper::Response<Full<Bytes>>, std::io::Error> {

@@ -19,7 +19,7 @@ pub struct Browser {
     driver: String,
     session: String,
     _chromedriver: tokio::process::Child,
-    _profile: std::path::PathBuf,
+    profile: std::path::PathBuf,
 }
 
 /// Marks a document that a navigation is expected to replace (see [`Browser::submit`]).
@@ -76,7 +76,7 @@ impl Browser {
             .as_str()
             .unwrap_or_else(|| panic!("chromedriver opened no session: {answer}"))
             .to_owned();
-        Self { driver, session, _chromedriver: child, _profile: profile }
+        Self { driver, session, _chromedriver: child, profile }
     }
 
     async fn command(&self, method: &str, path: &str, body: Option<&Value>) -> Value {
@@ -188,6 +188,8 @@ impl Drop for Browser {
                 .await;
             });
         }
+        // The profile is ours to remove (a run of the suite left dozens of 6 MB profiles in the temp directory).
+        let _ = std::fs::remove_dir_all(&self.profile);
     }
 }
 
