@@ -108,10 +108,12 @@ impl StoreArgs {
             }
             None => {
                 let data = self.data_dir();
+                if let Some(lent) = crate::store_socket::LentStore::find(&data).await {
+                    return Ok(Arc::new(lent));
+                }
                 std::fs::create_dir_all(&data).map_err(|e| format!("cannot create {}: {e}", data.display()))?;
-                let store = EmbeddedStore::open(&data.join("store.redb")).map_err(|e| {
-                    format!("cannot open the store in {} (is `switchyard serve` running on it?): {e}", data.display())
-                })?;
+                let store = EmbeddedStore::open(&data.join("store.redb"))
+                    .map_err(|e| format!("cannot open the store in {}: {e}", data.display()))?;
                 Ok(Arc::new(store))
             }
         }
@@ -119,6 +121,12 @@ impl StoreArgs {
 
     /// The store, with the stream that tells Sber of its changes (see [`Directory::settle`]).
     pub async fn open_for_changes(&self) -> Result<Directory, String> {
+        if !self.is_deployed()
+            && let Some(lent) = crate::store_socket::LentStore::find(&self.data_dir()).await
+        {
+            // The runner's own stream sees the writes made through it.
+            return Ok(Directory { store: Arc::new(lent), stream: None, secrets: self.secrets.clone() });
+        }
         let store = self.open_in(self.stack().await?.as_ref()).await?;
         if self.is_deployed() {
             return Ok(Directory { store, stream: None, secrets: self.secrets.clone() });

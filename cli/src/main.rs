@@ -11,10 +11,13 @@ mod output;
 mod sandbox;
 mod secret_source;
 mod secrets_init;
+mod secrets_reload;
 mod serve;
 mod sign;
 mod smartme_register;
 mod stack;
+mod store_socket;
+mod tour;
 mod webhook_events;
 
 use clap::{CommandFactory, Parser, Subcommand};
@@ -41,6 +44,8 @@ struct Cli {
 enum Command {
     /// Serve all six functions behind one local HTTP server (the default command).
     Serve(ServeArgs),
+    /// Play a partner's side against the running local runner: `retailcrm`, `sber`, `smartme` or `smallcase`.
+    Try(tour::TryArgs),
     /// Print the headers a webhook sender would send for a body, signed with the source's current secret.
     Sign(sign::SignArgs),
     /// Manage the users who can sign in to link accounts (Sber) and use the smallcase routes.
@@ -120,6 +125,7 @@ fn main() -> ExitCode {
     };
     let result = match cli.command.unwrap_or(Command::Serve(cli.serve)) {
         Command::Serve(args) => runtime.block_on(serve::run(args.listen, &args.data, &args.secrets)),
+        Command::Try(args) => runtime.block_on(tour::run(&args)),
         Command::Sign(args) => runtime.block_on(sign::run(&args)),
         Command::User(command) => runtime.block_on(directory::user(command)),
         Command::Device(command) => runtime.block_on(directory::device(command)),

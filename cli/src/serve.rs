@@ -11,7 +11,6 @@ use shared::codec::{ApiError, ErrorEnvelope};
 use shared::edge::http::Handler;
 use shared::edge::routes::{self, ROUTES};
 use shared::env::{self, Vars};
-use shared::ports::secrets::FileSecrets;
 use shared::ports::store::embedded::EmbeddedStore;
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -30,7 +29,7 @@ const READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 type Handlers = Arc<HashMap<&'static str, Arc<dyn Handler>>>;
 
 /// Serves until interrupted.
-pub async fn run(listen: SocketAddr, data: &Path, secrets: &Path) -> Result<(), String> {
+pub async fn run(listen: SocketAddr, data: &Path, secrets_path: &Path) -> Result<(), String> {
     let listener = TcpListener::bind(listen).await.map_err(|e| format!("cannot listen on {listen}: {e}"))?;
     let bound = listener.local_addr().map_err(|e| e.to_string())?;
     let mut vars = Vars::from_process();
@@ -40,9 +39,10 @@ pub async fn run(listen: SocketAddr, data: &Path, secrets: &Path) -> Result<(), 
     init_logging();
     let store: Arc<dyn shared::ports::store::Store> =
         Arc::new(EmbeddedStore::open(&data.join("store.redb")).map_err(|e| e.to_string())?);
-    let secrets: Arc<dyn shared::ports::secrets::Secrets> = Arc::new(FileSecrets::load(secrets)?);
+    let secrets_file = Arc::new(crate::secrets_reload::ReloadingSecrets::load(secrets_path.to_owned())?);
+    let secrets: Arc<dyn shared::ports::secrets::Secrets> = secrets_file.clone();
     let base = vars.get_or(env::PUBLIC_URL, "").to_owned();
-    let (mut vars, sandbox) = crate::sandbox::start(vars, secrets.as_ref(), &base).await;
+    let (mut vars, sandbox) = crate::sandbox::start(vars, secrets.as_ref(), &base).await?;
     // Changes go to `notify` as the table's stream would take them (Sber pushes, off the request path).
     // And to the local event bus, as a stack with an EventBusName publishes them (`switchyard events tail`).
     if vars.get("SMARTME_BATCH_EVENTS").is_none() {
@@ -50,15 +50,32 @@ pub async fn run(listen: SocketAddr, data: &Path, secrets: &Path) -> Result<(), 
     }
     let bus = crate::events_tail::local_bus(data);
     let (store, stream) = LocalStream::over(&vars, store, secrets.clone(), Some(bus))?;
-    tokio::spawn(stream.run());
+    let demo_user = match sandbox.tour.played("smartme") {
+        Ok(_) => crate::sandbox::seed_demo_user(store.as_ref()).await?,
+        Err(_) => false,
+    };
+    // The operator CLI reaches this store through the runner while it runs (its file is the runner's).
+    crate::store_socket::lend(data, store.clone())?;
     let deps = Deps::new(store, secrets);
     let handlers: Handlers = Arc::new(stack::handlers(&vars, &deps)?);
+    sandbox.tour.write(data)?;
     // The first line is machine-readable: tests (and scripts) read the bound address from it.
     println!("listening on http://{bound}");
+    println!("partners (played here unless their URL is set):");
     for line in &sandbox.banner {
         println!("{line}");
     }
+    println!("secrets: {} ({}), read again when it changes", secrets_path.display(), secrets_file.names().join(", "));
+    let sign_in = &sandbox.tour.sign_in;
+    match demo_user {
+        true => println!("sign-in: {sign_in} (this fresh store's user: demo / demo-password)"),
+        false => println!("sign-in: {sign_in}"),
+    }
+    println!("store: {} (the CLI uses it through the runner while it runs)", data.display());
     print_routes();
+    println!("try a partner's side: switchyard try retailcrm | sber | smartme | smallcase");
+    // The stream starts once the banner is out: its logs (the demo user's seeding among them) come after it.
+    tokio::spawn(stream.run());
     let read_timeout = vars
         .parse_or("SWITCHYARD_RUNNER_READ_TIMEOUT_MS", READ_TIMEOUT.as_millis() as u64)
         .map(std::time::Duration::from_millis)
@@ -66,7 +83,11 @@ pub async fn run(listen: SocketAddr, data: &Path, secrets: &Path) -> Result<(), 
     loop {
         let accepted = tokio::select! {
             accepted = listener.accept() => accepted,
-            _ = tokio::signal::ctrl_c() => return Ok(()),
+            _ = tokio::signal::ctrl_c() => {
+                crate::store_socket::withdraw(data);
+                crate::sandbox::Tour::remove(data);
+                return Ok(());
+            }
         };
         let stream = match accepted {
             Ok((stream, _)) => stream,

@@ -1,4 +1,4 @@
-//! `switchyard webhook list`: the newest verified webhooks stored for a source.
+//! `switchyard webhook list`: the newest verified webhooks stored for a source (`webhook send` is in `sign`).
 
 use crate::directory::StoreArgs;
 use crate::output::OutputArgs;
@@ -21,6 +21,8 @@ pub enum WebhookCommand {
         #[command(flatten)]
         output: OutputArgs,
     },
+    /// Send a delivery as its source would: the body of a file, signed for the source's scheme, every header.
+    Send(crate::sign::SendArgs),
 }
 
 /// A delivery as printed: the body as text when it is UTF-8 (`body`), else base64 (`bodyBase64`).
@@ -41,7 +43,10 @@ fn record(event: &StoredEvent) -> Value {
 }
 
 pub async fn run(command: WebhookCommand) -> Result<(), String> {
-    let WebhookCommand::List { source, limit, store, output } = command;
+    let (source, limit, store, output) = match command {
+        WebhookCommand::List { source, limit, store, output } => (source, limit, store, output),
+        WebhookCommand::Send(args) => return crate::sign::send(&args).await,
+    };
     let store = store.open().await?;
     let events = StoredEvent::newest(store.as_ref(), &source, limit).await.map_err(|e| e.to_string())?;
     output.print(&events.iter().map(record).collect::<Vec<_>>(), &["receivedAt", "deliveryId", "scheme", "bytes"])

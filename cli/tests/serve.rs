@@ -127,6 +127,9 @@ fn hidden(html: &str, name: &str) -> String {
 #[tokio::test]
 async fn an_app_links_an_account_and_gets_a_smallcase_token_through_the_runner() {
     let data = std::env::temp_dir().join(testkit::unique_name("runner"));
+    let secrets = testkit::workspace_root().join("local/secrets.json");
+    let runner = Runner::start(env!("CARGO_BIN_EXE_switchyard"), &data, &secrets, &[]).await;
+    // The user is added while the runner serves: the CLI writes through the runner's store.
     let mut adding = tokio::process::Command::new(env!("CARGO_BIN_EXE_switchyard"))
         .args(["user", "add", "dev", "--data"])
         .arg(&data)
@@ -138,8 +141,6 @@ async fn an_app_links_an_account_and_gets_a_smallcase_token_through_the_runner()
     drop(stdin);
     let added = adding.wait().await.unwrap();
     assert!(added.success());
-    let secrets = testkit::workspace_root().join("local/secrets.json");
-    let runner = Runner::start(env!("CARGO_BIN_EXE_switchyard"), &data, &secrets, &[]).await;
 
     let verifier = "runner-verifier-runner-verifier-runner-verifier";
     let challenge = shared::identity::oauth::pkce::challenge_of(verifier);

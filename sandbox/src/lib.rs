@@ -4,7 +4,16 @@
 //!
 //! - [`smartme`]: smart-me's OAuth 2.0 (sign-in page, codes with PKCE, refresh-token rotation, revocation) and REST
 //!   API (`/api/User`, `/api/Devices`, `/api/Actions`, `/api/RegisterForRealtimeApi`).
+//! - [`sber`]: Sber's partner API (state pushes, device lists, unlink).
+//! - [`retailcrm`]: a RetailCRM account (the integration-module calls).
+//! - [`smallcase`]: smallcase's Gateway (transactions, their details and auth tokens).
+//!
+//! Each also answers under `/sandbox/` what a person would see or do at the partner (what Sber received, the
+//! modules a CRM holds, a transaction completed in smallcase's SDK), for `switchyard try`.
 
+pub mod retailcrm;
+pub mod sber;
+pub mod smallcase;
 pub mod smartme;
 
 use bytes::Bytes;

@@ -161,12 +161,16 @@ impl FakeSmartMe {
     /// `switchable` have a relay.
     pub async fn start(authorization: &str, switchable: &[&str]) -> Self {
         let fake = Self::start_empty().await;
-        {
-            let mut state = fake.lock();
-            state.vendor_authorization = Some(authorization.to_owned());
-            state.vendor_switchable = switchable.iter().map(|s| s.to_string()).collect();
-        }
+        fake.accept_vendor(authorization, switchable);
         fake
+    }
+
+    /// From now on the vendor's `authorization` header (e.g. `ApiKey <key>`) is accepted, and the meters
+    /// `switchable` have a relay.
+    pub fn accept_vendor(&self, authorization: &str, switchable: &[&str]) {
+        let mut state = self.lock();
+        state.vendor_authorization = Some(authorization.to_owned());
+        state.vendor_switchable = switchable.iter().map(|s| s.to_string()).collect();
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {

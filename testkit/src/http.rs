@@ -47,8 +47,13 @@ pub async fn send(base: &str, method: &str, path: &str, headers: &[(&str, &str)]
 /// A `switchyard serve` process on a free loopback port; killed when dropped.
 pub struct Runner {
     pub base: String,
+    /// The start banner: every line from `listening on` to the `try` hint.
+    pub banner: String,
     child: tokio::process::Child,
 }
+
+/// The banner's last line.
+const BANNER_END: &str = "try a partner's side";
 
 impl Runner {
     /// Starts the runner binary with its own data directory, the given secrets file and extra environment.
@@ -58,8 +63,13 @@ impl Runner {
             .arg(data)
             .arg("--secrets")
             .arg(secrets)
-            .envs(env.iter().copied())
+            // The partners the runner would call for real are the test's to name.
             .env_remove("SWITCHYARD_PUBLIC_URL")
+            .env_remove("SBER_API_URL")
+            .env_remove("SMARTME_API_URL")
+            .env_remove("SMARTME_OAUTH_URL")
+            .env_remove("SMALLCASE_GATEWAY_URL")
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -75,6 +85,14 @@ impl Runner {
         let first = lines.next_line().await.expect("read runner output").expect("runner exited before listening");
         let base =
             first.strip_prefix("listening on ").unwrap_or_else(|| panic!("unexpected first line: {first}")).to_owned();
+        let mut banner = first + "\n";
+        while let Some(line) = lines.next_line().await.expect("read runner output") {
+            banner.push_str(&line);
+            banner.push('\n');
+            if line.starts_with(BANNER_END) {
+                break;
+            }
+        }
         // Keep draining both pipes so the runner never blocks on a full one; what it logs is kept for the leak check.
         let mut errors = BufReader::new(child.stderr.take().expect("stderr")).lines();
         tokio::spawn(async move {
@@ -87,7 +105,7 @@ impl Runner {
                 crate::leaks::keep_logs("runner", &(line + "\n"));
             }
         });
-        Self { base, child }
+        Self { base, banner, child }
     }
 
     /// Stops the runner and waits until it has exited (its store is free for the CLI again).

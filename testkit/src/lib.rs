@@ -23,7 +23,8 @@ pub mod retailcrm;
 pub mod roles;
 pub mod runtime;
 pub mod sber_api;
-pub mod smallcase;
+/// smallcase's Gateway, played by the sandbox.
+pub use sandbox::smallcase;
 /// smart-me, played by the sandbox (the local runner uses the same fake).
 pub use sandbox::smartme as smartme_api;
 pub mod stack;

@@ -454,7 +454,7 @@ testkit::on_both_backends!(
 #[tokio::test]
 async fn sber_behind_a_root_the_platform_lacks_is_reached_only_with_its_ca() {
     let ca = testkit::tls::TestCa::new();
-    let sber = FakeSberApi::start_tls(&format!("Bearer {API_KEY}"), &ca).await;
+    let sber = testkit::sber_api::start_tls(&format!("Bearer {API_KEY}"), &ca).await;
     let ports = testkit::stack::ports(Backend::Embedded, &[("sber", json!({"api_key": API_KEY}))]).await;
     let changes: Arc<Mutex<Vec<Change>>> = Arc::default();
     let sink = {

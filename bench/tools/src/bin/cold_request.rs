@@ -263,7 +263,7 @@ async fn main() {
     let api_key = local["sber"]["api_key"].as_str().expect("sber api_key").to_owned();
     // Sber's partner API over TLS too, on a chain of its own that the function trusts through `SberCaPem`.
     let sber_ca = testkit::tls::TestCa::aws_shaped();
-    let sber = testkit::sber_api::FakeSberApi::start_tls(&format!("Bearer {api_key}"), &sber_ca).await;
+    let sber = testkit::sber_api::start_tls(&format!("Bearer {api_key}"), &sber_ca).await;
     let sber_root = sber_ca.root_pem.replace('\n', " ");
     let python = root.join(".venv/bin/python3").display().to_string();
     // COLD_REQUEST_WRAP (e.g. `perf record -g -o FILE --`) runs each start under a profiler, in the share.

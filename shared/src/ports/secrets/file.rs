@@ -26,6 +26,13 @@ impl FileSecrets {
         Self::from_json(json).map_err(|e| format!("secrets file {}: {e}", path.display()))
     }
 
+    /// The names of the secrets held, sorted (never their values).
+    pub fn names(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = self.values.keys().map(String::as_str).collect();
+        names.sort_unstable();
+        names
+    }
+
     /// Secrets from a JSON object.
     pub fn from_json(json: serde_json::Value) -> Result<Self, String> {
         let serde_json::Value::Object(map) = json else {

@@ -107,8 +107,10 @@ impl Value {
     }
 }
 
+// Serde: the local runner lends its store to the operator CLI over a socket (`switchyard` while `serve` runs).
+
 /// An item's primary key.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
 pub struct Key {
     pub pk: String,
     pub sk: String,
@@ -121,7 +123,7 @@ impl Key {
 }
 
 /// A stored item.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Item {
     pub key: Key,
     pub attrs: Attrs,
@@ -172,7 +174,7 @@ impl Item {
 }
 
 /// Changes to one item; applying them to an absent item creates it (DynamoDB's UpdateItem semantics).
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Update {
     pub set: Attrs,
     pub remove: Vec<String>,
@@ -214,7 +216,7 @@ impl Update {
 }
 
 /// Which sort keys a query returns.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum SortRange {
     All,
     Prefix(String),
@@ -225,7 +227,7 @@ pub enum SortRange {
 }
 
 /// A query of one partition.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Query {
     pub pk: String,
     pub range: SortRange,
@@ -255,7 +257,7 @@ impl Query {
 }
 
 /// One write of a transaction.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Write {
     Put {
         item: Item,
@@ -278,7 +280,7 @@ pub enum Write {
 }
 
 /// Why a store call failed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, serde::Serialize, serde::Deserialize)]
 pub enum StoreError {
     /// A condition did not hold; nothing was written. For a transaction, `index` names the write whose condition
     /// failed, when the backend tells.
