@@ -16,7 +16,7 @@ use sandbox::sber::FakeSberApi;
 use sandbox::smallcase::FakeGateway;
 use sandbox::smartme::{Account, FakeSmartMe, Meter, OAuthClient, SWITCH_OBIS};
 use shared::env::Vars;
-use shared::identity::users::{MeterOwner, Users};
+use shared::identity::users::{MeterOwner, MeterUnits, Users};
 use shared::ports::secrets::Secrets;
 use shared::ports::store::{Condition, Store};
 use std::collections::BTreeMap;
@@ -30,6 +30,9 @@ pub const DEMO_METERS: [(&str, &str, bool); 2] = [
     ("3bd0fce9-9f8e-4183-b3d1-0c1622a22ca1", "Kitchen", true),
     ("0c1622a2-2ca1-4183-9f8e-3bd0fce9b3d1", "Garage", false),
 ];
+
+/// The units of the demo meters' power and energy readings (what the played smart-me's device data says).
+pub const DEMO_UNITS: (&str, &str) = ("kW", "kWh");
 
 /// The file in the data directory that says where the runner and each partner are.
 pub const TOUR_FILE: &str = "sandbox.json";
@@ -208,7 +211,8 @@ async fn play_smartme(secrets: &dyn Secrets, base: &str) -> FakeSmartMe {
     fake
 }
 
-/// On a store with no user yet, the local user `demo` owning the demo meters (the Kitchen's relay known), so the
+/// On a store with no user yet, the local user `demo` owning the demo meters (the Kitchen's relay and the meters'
+/// units known), so the
 /// local sign-in can be tried at once; whether it was made.
 pub async fn seed_demo_user(store: &dyn Store) -> Result<bool, String> {
     let users = Users::new(store);
@@ -220,9 +224,13 @@ pub async fn seed_demo_user(store: &dyn Store) -> Result<bool, String> {
     let user = users.add(login, password, now).await.map_err(|e| e.to_string())?;
     for (id, name, relay) in DEMO_METERS {
         let device = users.link_device(&user.id, id, name, now).await.map_err(|e| e.to_string())?;
+        let owner = MeterOwner::key(&device.id, &user.id);
         let known = MeterOwner::switch_known(relay.then_some(SWITCH_OBIS), false);
+        store.update(&owner, known, Condition::ItemPresent).await.map_err(|e| e.to_string())?;
+        // The units the played smart-me's device data names, as a smart-me sign-in would have learnt them.
+        let units = MeterUnits { power: Some(DEMO_UNITS.0.into()), energy: Some(DEMO_UNITS.1.into()) };
         store
-            .update(&MeterOwner::key(&device.id, &user.id), known, Condition::ItemPresent)
+            .update(&owner, MeterOwner::record_units(&units), Condition::ItemPresent)
             .await
             .map_err(|e| e.to_string())?;
     }

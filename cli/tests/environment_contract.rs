@@ -3,7 +3,7 @@
 //! variables the translated template gives it plus those Lambda sets, and then
 //! - every variable the template sets for a function is read by that function (nothing set for nothing), and
 //! - every variable a function reads is set by the template, set by Lambda, or documented with its default in the
-//!   README's Configuration table.
+//!   Configuration table of `docs/configuration.md`.
 
 use shared::env::Vars;
 use std::collections::BTreeSet;
@@ -34,10 +34,11 @@ const SET_BY_LAMBDA: [&str; 20] = [
     "TZ",
 ];
 
-/// Every variable named in the first column of the README's Configuration table.
+/// Every variable named in the first column of the Configuration table (`docs/configuration.md`).
 fn documented() -> BTreeSet<String> {
-    let readme = std::fs::read_to_string(testkit::workspace_root().join("README.md")).expect("README.md");
-    let section = readme.split("\n## Configuration\n").nth(1).expect("a Configuration section");
+    let path = testkit::workspace_root().join("docs/configuration.md");
+    let readme = std::fs::read_to_string(path).expect("docs/configuration.md");
+    let section = readme.split("\n## Configuration variables\n").nth(1).expect("a Configuration variables section");
     let section = section.split("\n## ").next().unwrap_or_default();
     section
         .lines()
@@ -87,7 +88,7 @@ async fn prepare(function: &str, vars: &Vars) {
 #[tokio::test]
 async fn the_template_sets_what_the_code_reads_and_nothing_else() {
     let documented = documented();
-    assert!(documented.len() > 20, "the README's Configuration table was not found: {documented:?}");
+    assert!(documented.len() > 20, "the Configuration table of docs/configuration.md was not found: {documented:?}");
     let mut problems = Vec::new();
     for translated in Translated::environments() {
         let env = &translated.environment;
@@ -114,7 +115,7 @@ async fn the_template_sets_what_the_code_reads_and_nothing_else() {
                 let set = spec.environment.contains_key(name) || SET_BY_LAMBDA.contains(&name.as_str());
                 if !set && !documented.contains(name) {
                     problems.push(format!(
-                        "[{env}] {} reads {name}, which the template does not set and the README does not document",
+                        "[{env}] {} reads {name}, which the template does not set and docs/configuration.md does not document",
                         spec.binary
                     ));
                 }

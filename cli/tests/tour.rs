@@ -92,6 +92,22 @@ async fn every_partner_is_played_and_can_be_tried() {
     assert!(listed.ok && listed.stdout.contains("schurter\t16"), "{}{}", listed.stdout, listed.stderr);
 }
 
+/// With `SIGN_IN=smartme`, Sber's linking goes through the played smart-me's sign-in, the meters come from the
+/// account, and their units from its device data: the same push as with a local password.
+#[tokio::test]
+async fn sber_links_through_the_played_smart_me() {
+    let served = start(&repository_secrets(), &[("SIGN_IN", "smartme")]).await;
+    assert!(served.runner.banner.contains("sign-in: smartme"), "{}", served.runner.banner);
+    let smartme = served.runner.banner.lines().find_map(|l| l.strip_prefix("  smart-me   played at ")).unwrap();
+    let smartme = smartme.split(' ').next().unwrap();
+    let sber = try_partner(&served, "sber").await;
+    assert!(sber.ok, "{}{}", sber.stdout, sber.stderr);
+    assert!(sber.stdout.contains(&format!("redirects to {smartme}/oauth/authorize")), "{}", sber.stdout);
+    assert!(sber.stdout.contains("\"Kitchen\"") && !sber.stdout.contains("\"Garage\""), "{}", sber.stdout);
+    let push = sber.stdout.lines().find(|l| l.contains("POST /v1/state answered 200")).expect(&sber.stdout);
+    assert!(push.contains(r#""integer_value":"1250""#), "1.25 kW in watts: {push}");
+}
+
 /// The store file is the runner's while it serves; the CLI's commands reach it through the runner.
 #[tokio::test]
 async fn the_cli_uses_the_store_while_the_runner_serves() {

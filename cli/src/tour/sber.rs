@@ -38,7 +38,7 @@ pub async fn play(scene: &Scene) -> Result<(), String> {
     saw(&format!("{} {}", answer.status, answer.body.trim()));
 
     let already = calls(scene, &played).await?.len();
-    smartme::post_reading(scene, true, 1250.0).await?;
+    smartme::post_reading(scene, true, 1.25).await?;
     step("Sber's cloud waits for the state push (notify, on the table's stream)");
     for _ in 0..300 {
         let calls = calls(scene, &played).await?;

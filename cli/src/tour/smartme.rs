@@ -13,11 +13,12 @@ pub fn kitchen() -> uuid::Uuid {
 }
 
 pub async fn play(scene: &Scene) -> Result<(), String> {
-    post_reading(scene, true, 1250.0).await.map(|_| ())
+    post_reading(scene, true, 1.25).await.map(|_| ())
 }
 
-/// Posts a Kitchen reading (`switched_on`, `watts` of active power: the unit smart-me reports unless a meter's device data names another) and answers what ingest answered.
-pub async fn post_reading(scene: &Scene, switched_on: bool, watts: f64) -> Result<serde_json::Value, String> {
+/// Posts a Kitchen reading (`switched_on`, `kilowatts` of active power,
+/// the demo meters' unit) and answers what ingest answered.
+pub async fn post_reading(scene: &Scene, switched_on: bool, kilowatts: f64) -> Result<serde_json::Value, String> {
     let secret = SmartMeSecret::load(scene.secrets()).await.map_err(|e| format!("the smartme secret: {e}"))?;
     let (username, password) = secret.realtime_credentials().ok_or("the smartme secret has no realtime credentials")?;
     let switch: Obis = sandbox::smartme::SWITCH_OBIS.parse().map_err(|e| format!("{e}"))?;
@@ -26,10 +27,10 @@ pub async fn post_reading(scene: &Scene, switched_on: bool, watts: f64) -> Resul
     let now_ms =
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_err(|e| e.to_string())?.as_millis()
             as i64;
-    let values = [(switch.0, if switched_on { 1.0 } else { 0.0 }), (active_power.0, watts)];
+    let values = [(switch.0, if switched_on { 1.0 } else { 0.0 }), (active_power.0, kilowatts)];
     let body = post::body(vec![post::reading(kitchen(), now_ms, &values)]);
     step(&format!(
-        "smart-me posts a reading of Kitchen: POST /smartme/realtime ({} bytes of protobuf; switch {}, {watts} W)",
+        "smart-me posts a reading of Kitchen: POST /smartme/realtime ({} bytes of protobuf; switch {}, {kilowatts} kW)",
         body.len(),
         if switched_on { "on" } else { "off" }
     ));
