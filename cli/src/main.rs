@@ -105,6 +105,11 @@ struct ServeArgs {
     /// Secrets file: a JSON object from secret name to value.
     #[arg(long, default_value = "local/secrets.json")]
     secrets: PathBuf,
+    /// Serve on this DynamoDB table instead of the embedded store (moto, DynamoDB Local or a real table, with the
+    /// usual AWS environment: AWS_ENDPOINT_URL, AWS_REGION, credentials). The data directory still holds the
+    /// runner's own files.
+    #[arg(long)]
+    table: Option<String>,
 }
 
 fn main() -> ExitCode {
@@ -124,7 +129,9 @@ fn main() -> ExitCode {
         }
     };
     let result = match cli.command.unwrap_or(Command::Serve(cli.serve)) {
-        Command::Serve(args) => runtime.block_on(serve::run(args.listen, &args.data, &args.secrets)),
+        Command::Serve(args) => {
+            runtime.block_on(serve::run(args.listen, &args.data, &args.secrets, args.table.as_deref()))
+        }
         Command::Try(args) => runtime.block_on(tour::run(&args)),
         Command::Sign(args) => runtime.block_on(sign::run(&args)),
         Command::User(command) => runtime.block_on(directory::user(command)),

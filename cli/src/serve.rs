@@ -29,7 +29,7 @@ const READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 type Handlers = Arc<HashMap<&'static str, Arc<dyn Handler>>>;
 
 /// Serves until interrupted.
-pub async fn run(listen: SocketAddr, data: &Path, secrets_path: &Path) -> Result<(), String> {
+pub async fn run(listen: SocketAddr, data: &Path, secrets_path: &Path, table: Option<&str>) -> Result<(), String> {
     let listener = TcpListener::bind(listen).await.map_err(|e| format!("cannot listen on {listen}: {e}"))?;
     let bound = listener.local_addr().map_err(|e| e.to_string())?;
     let mut vars = Vars::from_process();
@@ -37,8 +37,17 @@ pub async fn run(listen: SocketAddr, data: &Path, secrets_path: &Path) -> Result
         vars = vars.with(env::PUBLIC_URL, &format!("http://{bound}"));
     }
     init_logging();
-    let store: Arc<dyn shared::ports::store::Store> =
-        Arc::new(EmbeddedStore::open(&data.join("store.redb")).map_err(|e| e.to_string())?);
+    let store: Arc<dyn shared::ports::store::Store> = match table {
+        // DynamoDB's wire protocol (moto, DynamoDB Local, a real table) with the usual AWS environment: every path
+        // writes the keys a deployed stack writes.
+        Some(table) => {
+            std::fs::create_dir_all(data).map_err(|e| format!("cannot create {}: {e}", data.display()))?;
+            let config = shared::ports::aws::sdk_config(&vars).await.map_err(|e| e.to_string())?;
+            let client = aws_sdk_dynamodb::Client::new(&config);
+            Arc::new(shared::ports::store::dynamo::DynamoStore::new(client, table))
+        }
+        None => Arc::new(EmbeddedStore::open(&data.join("store.redb")).map_err(|e| e.to_string())?),
+    };
     let secrets_file = Arc::new(crate::secrets_reload::ReloadingSecrets::load(secrets_path.to_owned())?);
     let secrets: Arc<dyn shared::ports::secrets::Secrets> = secrets_file.clone();
     let base = vars.get_or(env::PUBLIC_URL, "").to_owned();
@@ -71,7 +80,10 @@ pub async fn run(listen: SocketAddr, data: &Path, secrets_path: &Path) -> Result
         true => println!("sign-in: {sign_in} (this fresh store's user: demo / demo-password)"),
         false => println!("sign-in: {sign_in}"),
     }
-    println!("store: {} (the CLI uses it through the runner while it runs)", data.display());
+    match table {
+        Some(table) => println!("store: DynamoDB table {table} (the CLI takes --table {table})"),
+        None => println!("store: {} (the CLI uses it through the runner while it runs)", data.display()),
+    }
     print_routes();
     println!("try a partner's side: switchyard try retailcrm | sber | smartme | smallcase");
     // The stream starts once the banner is out: its logs (the demo user's seeding among them) come after it.

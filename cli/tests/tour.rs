@@ -15,8 +15,12 @@ struct Served {
 }
 
 async fn start(secrets: &Path, env: &[(&str, &str)]) -> Served {
+    start_with(secrets, env, &[]).await
+}
+
+async fn start_with(secrets: &Path, env: &[(&str, &str)], args: &[&str]) -> Served {
     let data = std::env::temp_dir().join(testkit::unique_name("tour"));
-    Served { runner: Runner::start(env!("CARGO_BIN_EXE_switchyard"), &data, secrets, env).await, data }
+    Served { runner: Runner::start_with(env!("CARGO_BIN_EXE_switchyard"), &data, secrets, env, args).await, data }
 }
 
 fn repository_secrets() -> PathBuf {
@@ -106,6 +110,32 @@ async fn sber_links_through_the_played_smart_me() {
     assert!(sber.stdout.contains("\"Kitchen\"") && !sber.stdout.contains("\"Garage\""), "{}", sber.stdout);
     let push = sber.stdout.lines().find(|l| l.contains("POST /v1/state answered 200")).expect(&sber.stdout);
     assert!(push.contains(r#""integer_value":"1250""#), "1.25 kW in watts: {push}");
+}
+
+/// `serve --table` runs the whole API on DynamoDB's wire protocol (moto here): the partners' flows work and write
+/// the keys a deployed stack writes (a webhook event in its source's shard, the demo user's login index).
+#[tokio::test]
+async fn the_runner_serves_on_a_dynamodb_table() {
+    let (store, _) = testkit::moto::fresh_store().await;
+    let table = store.table().to_owned();
+    let env: Vec<(String, String)> = testkit::moto::aws_env();
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let served = start_with(&repository_secrets(), &env, &["--table", &table]).await;
+    assert!(served.runner.banner.contains(&format!("store: DynamoDB table {table}")), "{}", served.runner.banner);
+    let sber = try_partner(&served, "sber").await;
+    assert!(sber.ok && sber.stdout.contains("POST /v1/state answered 200"), "{}{}", sber.stdout, sber.stderr);
+    let body = served.data.join("delivery.json");
+    std::fs::write(&body, r#"{"event":"on dynamodb"}"#).unwrap();
+    let secrets = repository_secrets();
+    let data = served.data.to_str().unwrap();
+    let send = ["webhook", "send", "--source", "schurter", "--body", body.to_str().unwrap(), "--data", data];
+    let sent = switchyard(&[&send[..], &["--secrets", secrets.to_str().unwrap()]].concat(), "", &[]).await;
+    assert!(sent.ok, "{}{}", sent.stdout, sent.stderr);
+    let stored = testkit::stored_webhooks::items(&store, "schurter").await;
+    assert_eq!(stored.len(), 1);
+    assert!(stored[0].key.pk.starts_with("WHEVT#schurter#"), "a shard of the source: {}", stored[0].key.pk);
+    let demo = shared::identity::users::Users::new(&store).by_login("demo").await;
+    assert!(demo.is_ok(), "the demo user is on the table: {demo:?}");
 }
 
 /// The store file is the runner's while it serves; the CLI's commands reach it through the runner.

@@ -279,6 +279,35 @@ async fn values_round_trip(store: &dyn Store) {
     assert_eq!(read.get("f").and_then(Value::as_f64), Some(1879583.2));
 }
 
+/// A source's events are spread over its shards by delivery id; the newest are listed across every shard in receipt
+/// order, the events stored in the one partition before sharding among them.
+async fn webhook_events_are_sharded_and_listed_across_shards(store: &dyn Store) {
+    use shared::partners::webhooks::stored::StoredEvent;
+    let source = format!("sharded-{}", now_epoch());
+    let event = |n: i64| StoredEvent {
+        source: source.clone(),
+        scheme: "github".into(),
+        delivery_id: format!("delivery-{n}"),
+        received_at: 1_800_000_000 + n,
+        headers: Default::default(),
+        body: format!("{{\"n\":{n}}}").into_bytes(),
+    };
+    let items: Vec<Item> = (0..40).map(|n| event(n).to_item()).collect();
+    let shards: std::collections::BTreeSet<&str> = items.iter().map(|i| i.key.pk.as_str()).collect();
+    assert!(shards.len() > 20, "40 deliveries over many shards: {shards:?}");
+    store.batch_put(items.clone()).await.unwrap();
+    // One delivery stored before sharding, in the source's single partition: still listed, in its place.
+    let mut legacy = event(40).to_item();
+    legacy.key.pk = keys::webhook_event_partitions(&source).pop().unwrap();
+    store.put(legacy, Condition::Always).await.unwrap();
+
+    let newest = StoredEvent::newest(store, &source, 5).await.unwrap();
+    let ids: Vec<&str> = newest.iter().map(|e| e.delivery_id.as_str()).collect();
+    assert_eq!(ids, ["delivery-40", "delivery-39", "delivery-38", "delivery-37", "delivery-36"]);
+    assert_eq!(StoredEvent::newest(store, &source, 100).await.unwrap().len(), 41);
+    assert_eq!(newest[1], event(39), "an event reads back as it was stored");
+}
+
 macro_rules! contract {
     ($($case:ident),* $(,)?) => {
         mod embedded {
@@ -360,4 +389,5 @@ contract!(
     invalid_requests_are_refused,
     dynamodbs_size_limits_hold,
     values_round_trip,
+    webhook_events_are_sharded_and_listed_across_shards,
 );

@@ -58,11 +58,23 @@ const BANNER_END: &str = "try a partner's side";
 impl Runner {
     /// Starts the runner binary with its own data directory, the given secrets file and extra environment.
     pub async fn start(binary: &str, data: &std::path::Path, secrets: &std::path::Path, env: &[(&str, &str)]) -> Self {
+        Self::start_with(binary, data, secrets, env, &[]).await
+    }
+
+    /// [`Self::start`] with more arguments for `serve` (e.g. `--table NAME`).
+    pub async fn start_with(
+        binary: &str,
+        data: &std::path::Path,
+        secrets: &std::path::Path,
+        env: &[(&str, &str)],
+        args: &[&str],
+    ) -> Self {
         let mut child = tokio::process::Command::new(binary)
             .args(["serve", "--listen", "127.0.0.1:0", "--data"])
             .arg(data)
             .arg("--secrets")
             .arg(secrets)
+            .args(args)
             // The partners the runner would call for real are the test's to name.
             .env_remove("SWITCHYARD_PUBLIC_URL")
             .env_remove("SBER_API_URL")

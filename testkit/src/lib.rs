@@ -28,6 +28,7 @@ pub use sandbox::smallcase;
 /// smart-me, played by the sandbox (the local runner uses the same fake).
 pub use sandbox::smartme as smartme_api;
 pub mod stack;
+pub mod stored_webhooks;
 pub mod stream_filter;
 pub mod telemetry;
 pub mod template;

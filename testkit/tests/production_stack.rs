@@ -194,3 +194,39 @@ fn duration_and_table_throttle_alarms_watch_every_function_and_the_table() {
         );
     }
 }
+
+/// Floods are contained per partner: every route of the router has a throttle, its partner's parameter (so one
+/// partner's flood is a 429 on its own routes), and reserved concurrency is made only when asked for.
+#[test]
+fn every_route_is_throttled_by_its_partners_parameter() {
+    let partner_rate = |function: &str| match function {
+        "config" | "register" => "RetailCrmRouteRate",
+        "user" => "SberRouteRate",
+        "ingest" => "SmartMeRouteRate",
+        "webhook" => "WebhookRouteRate",
+        "token" => "SignInRouteRate",
+        other => panic!("a route of an unknown function {other}"),
+    };
+    for env in Translated::environments() {
+        let (_, stage) = created(&env)
+            .into_iter()
+            .find(|(_, r)| r["Type"] == "AWS::ApiGatewayV2::Stage")
+            .expect("the HTTP API's stage");
+        let settings = resolve(&env, &stage["Properties"]["RouteSettings"]);
+        let settings = settings.as_object().expect("route settings");
+        assert_eq!(settings.len(), shared::edge::routes::ROUTES.len(), "[{}] one per route", env.environment);
+        for route in shared::edge::routes::ROUTES {
+            let key = format!("{} {}", route.method, route.path);
+            // CloudFormation hands a Number parameter over as its text.
+            let rate = &env.parameters[partner_rate(route.function)];
+            assert!(rate.parse::<u32>().is_ok_and(|r| r > 0), "[{}] {key}: {rate}", env.environment);
+            let throttle = &settings[&key];
+            assert_eq!(throttle["ThrottlingRateLimit"], json!(rate), "[{}] {key}", env.environment);
+            assert_eq!(throttle["ThrottlingBurstLimit"], json!(rate), "[{}] {key}", env.environment);
+        }
+        for id in ["WebhookFunction", "IngestFunction", "UserFunction"] {
+            let reserved = resolve(&env, &env.resources()[id]["Properties"]["ReservedConcurrentExecutions"]);
+            assert_eq!(reserved, Value::Null, "[{}] {id}: nothing reserved by default", env.environment);
+        }
+    }
+}

@@ -1,5 +1,7 @@
 //! What the start-up benchmarks (`coldstart`, `cold_request`) share: reading a started process and summarising
-//! the starts, and the stack state `notify`'s event needs.
+//! the starts, and the stack state `notify`'s event needs; and the partition-heat model ([`scale`]).
+
+pub mod scale;
 
 /// Peak resident memory (`VmHWM`) of `pid`, in KiB; 0 when it cannot be read.
 pub fn peak_rss_kb(pid: Option<u32>) -> u64 {

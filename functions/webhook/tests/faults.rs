@@ -5,7 +5,6 @@
 use lambda_http::{Body, Request, RequestExt};
 use shared::crypto::{hmac_sha256, to_hex};
 use shared::edge::http::Handler;
-use shared::ports::store::{Query, keys};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use switchyard_webhook::WebhookFunction;
@@ -95,7 +94,7 @@ async fn deliveries_through_faults_are_stored_exactly_once() {
         assert!(injected.get(&fault).copied().unwrap_or(0) > 0, "{fault:?} was never injected: {injected:?}");
     }
 
-    let events = direct.query(&Query::partition(keys::webhook_event("schurter", "x").pk)).await.unwrap();
+    let events = testkit::stored_webhooks::items(&direct, "schurter").await;
     let mut per_delivery: BTreeMap<String, usize> = BTreeMap::new();
     for event in &events {
         *per_delivery.entry(event.str("deliveryId").unwrap().to_owned()).or_default() += 1;
@@ -149,7 +148,7 @@ async fn rotation_is_picked_up_after_the_ttl_and_an_outage_fails_closed_after_th
         n += 1;
         function.handle(signed_with(key, n, t)).await.status().as_u16()
     };
-    let events = async || store.query(&Query::partition(keys::webhook_event("rotating", "x").pk)).await.unwrap().len();
+    let events = async || testkit::stored_webhooks::items(store.as_ref(), "rotating").await.len();
 
     assert_eq!(status_with("key-1").await, 200);
     testkit::moto::put_secret(&base, &id, r#"{"scheme": "schurter", "secrets": ["key-2", "key-1"]}"#).await;

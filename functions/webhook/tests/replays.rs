@@ -6,7 +6,7 @@ use lambda_http::{Body, Request, RequestExt};
 use shared::edge::http::Handler;
 use shared::partners::webhooks::Scheme;
 use shared::partners::webhooks::signing::sign_headers;
-use shared::ports::store::{Query, Store, keys};
+use shared::ports::store::{Store, keys};
 use std::collections::HashMap;
 use std::sync::Arc;
 use switchyard_webhook::WebhookFunction;
@@ -61,7 +61,7 @@ async fn status(stack: &Stack, source: &str, headers: &[(String, String)], body:
 }
 
 async fn stored(stack: &Stack, source: &str) -> usize {
-    stack.store.query(&Query::partition(keys::webhook_event(source, "x").pk)).await.unwrap().len()
+    testkit::stored_webhooks::items(stack.store.as_ref(), source).await.len()
 }
 
 fn with(headers: &[(String, String)], name: &str, value: &str) -> Vec<(String, String)> {

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use shared::edge::http::Handler;
 use shared::partners::webhooks::Scheme;
 use shared::partners::webhooks::signing::sign_headers;
-use shared::ports::store::{Query, Store, keys};
+use shared::ports::store::Store;
 use std::collections::HashMap;
 use std::sync::Arc;
 use switchyard_webhook::WebhookFunction;
@@ -44,7 +44,7 @@ async fn send(function: &WebhookFunction, headers: &[(String, String)], body: &[
 }
 
 async fn stored(store: &dyn Store) -> usize {
-    store.query(&Query::partition(keys::webhook_event("slack", "x").pk)).await.unwrap().len()
+    testkit::stored_webhooks::items(store, "slack").await.len()
 }
 
 async fn slacks_url_check_gets_its_challenge_back_and_nothing_is_stored(backend: Backend) {

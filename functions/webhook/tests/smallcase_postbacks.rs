@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use shared::crypto::{hmac_sha256, to_hex};
 use shared::edge::http::Handler;
 use shared::partners::smallcase::RecordedTransaction;
-use shared::ports::store::{Query, Store, keys};
+use shared::ports::store::Store;
 use std::collections::HashMap;
 use std::sync::Arc;
 use switchyard_webhook::WebhookFunction;
@@ -89,7 +89,7 @@ async fn connection(stack: &Stack, user: &str) -> Option<String> {
 }
 
 async fn stored_postbacks(stack: &Stack) -> usize {
-    stack.store.query(&Query::partition(keys::webhook_event("smallcase", "x").pk)).await.unwrap().len()
+    testkit::stored_webhooks::items(stack.store.as_ref(), "smallcase").await.len()
 }
 
 /// The reported attack: user B re-posts user A's captured postback with B's own transaction id. It is stored

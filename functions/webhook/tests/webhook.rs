@@ -4,7 +4,7 @@ use lambda_http::{Body, Request, RequestExt};
 use shared::crypto::{hmac_sha256, to_hex};
 use shared::edge::http::Handler;
 use shared::env::Vars;
-use shared::ports::store::{Query, Store, keys};
+use shared::ports::store::Store;
 use std::collections::HashMap;
 use std::sync::Arc;
 use switchyard_webhook::WebhookFunction;
@@ -61,7 +61,7 @@ async fn send(stack: &Stack, request: Request) -> (u16, serde_json::Value) {
 }
 
 async fn events(stack: &Stack, source: &str) -> Vec<shared::ports::store::Item> {
-    stack.store.query(&Query::partition(keys::webhook_event(source, "x").pk)).await.unwrap()
+    testkit::stored_webhooks::items(stack.store.as_ref(), source).await
 }
 
 const BODY: &[u8] = br#"{"event":"device.alarm","deviceId":"d-1"}"#;

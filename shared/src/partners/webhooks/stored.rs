@@ -1,5 +1,6 @@
-//! A verified webhook as stored: one item per delivery in its source's partition (`WHEVT#<source>`), sorted by
-//! receipt time, with the headers worth keeping and the raw body. Its attribute names live here only.
+//! A verified webhook as stored: one item per delivery in one of its source's partitions (`WHEVT#<source>#<shard>`,
+//! spread by delivery id so a busy source has no hot partition), sorted by receipt time, with the headers worth
+//! keeping and the raw body. Its attribute names live here only.
 
 use crate::ports::store::{Attrs, Item, Query, Store, StoreError, Value, keys};
 use std::collections::BTreeMap;
@@ -29,7 +30,7 @@ impl StoredEvent {
         let received = crate::ports::clock::rfc3339_sortable(i128::from(self.received_at) * 1_000_000_000)
             .unwrap_or_else(|| self.received_at.to_string());
         let headers: Attrs = self.headers.iter().map(|(k, v)| (k.clone(), Value::str(v))).collect();
-        Item::new(keys::webhook_event(&self.source, &format!("{received}#{}", self.delivery_id)))
+        Item::new(keys::webhook_event(&self.source, &self.delivery_id, &format!("{received}#{}", self.delivery_id)))
             .with(SOURCE, Value::str(&self.source))
             .with(SCHEME, Value::str(&self.scheme))
             .with(DELIVERY_ID, Value::str(&self.delivery_id))
@@ -56,9 +57,19 @@ impl StoredEvent {
         })
     }
 
-    /// The `limit` newest deliveries of `source`, newest first.
+    /// The `limit` newest deliveries of `source`, newest first: the newest `limit` of each partition the source's
+    /// events may be in, merged by receipt time (the sort keys, fixed-width time then delivery id).
     pub async fn newest(store: &dyn Store, source: &str, limit: usize) -> Result<Vec<Self>, StoreError> {
-        let query = Query::partition(keys::webhook_events(source)).descending().limit(limit);
-        Ok(store.query(&query).await?.iter().filter_map(Self::from_item).collect())
+        use futures_util::stream::{StreamExt, TryStreamExt};
+        let queries = keys::webhook_event_partitions(source)
+            .into_iter()
+            .map(|pk| async move { store.query(&Query::partition(pk).descending().limit(limit)).await });
+        let mut items: Vec<Item> =
+            futures_util::stream::iter(queries).buffer_unordered(PARALLEL_QUERIES).try_concat().await?;
+        items.sort_by(|a, b| b.key.sk.cmp(&a.key.sk));
+        Ok(items.iter().take(limit).filter_map(Self::from_item).collect())
     }
 }
+
+/// How many of a source's partitions are read at once when listing.
+const PARALLEL_QUERIES: usize = 16;

@@ -1,0 +1,21 @@
+//! The partition-heat model's verdicts (deterministic: generated traffic, no timing): at its target rate no path
+//! puts more than half of DynamoDB's per-partition limit on any one partition.
+
+use switchyard_bench::scale;
+
+#[tokio::test]
+async fn ten_thousand_deliveries_a_second_from_one_source_heat_no_partition_past_half() {
+    let heat = scale::webhook_one_source(10_000, 2048).await;
+    assert!(heat.hottest_share() <= 0.5, "{heat:?}");
+    // The layout before sharding put the whole second in one partition, many times its limit.
+    assert!(heat.hottest_share_before() > 10.0, "{heat:?}");
+    assert!(heat.hottest.0.starts_with("WHEVT#github#") || heat.hottest.0.starts_with("WHID#"), "{heat:?}");
+}
+
+#[tokio::test]
+async fn a_hundred_thousand_readings_a_second_over_as_many_meters_heat_no_partition_past_half() {
+    let heat = scale::ingest_many_meters(100_000, 10).await;
+    assert!(heat.hottest_share() <= 0.5, "{heat:?}");
+    assert_eq!(heat.requests_per_s, 10_000);
+    assert!(heat.partitions >= 100_000, "every meter its own partition: {heat:?}");
+}
