@@ -5,7 +5,7 @@ use lambda_http::http::StatusCode;
 use shared::Deps;
 use shared::codec::{ApiError, ErrorEnvelope};
 use shared::edge::http::{self, Body, Handler, Request, Response};
-use shared::edge::routes;
+use shared::edge::routes::{self, Endpoint, RetailCrmEndpoint};
 use shared::env::{ConfigError, Vars};
 use shared::partners::retailcrm::module::{Failure, Module};
 use shared::telemetry::Reason;
@@ -85,21 +85,25 @@ impl Handler for RegisterFunction {
             Ok(route) => route,
             Err(refused) => return *refused,
         };
-        let path = route.path;
-        if path == "/retailcrm/account" {
-            return self.account_page(&request).await;
-        }
+        let endpoint = match route.endpoint {
+            Endpoint::RetailCrm(RetailCrmEndpoint::AccountPage) => return self.account_page(&request).await,
+            // The configuration is `config`'s.
+            Endpoint::RetailCrm(RetailCrmEndpoint::Config) => return routes::misrouted(&route),
+            Endpoint::RetailCrm(endpoint) => endpoint,
+            _ => return routes::misrouted(&route),
+        };
         let body = match http::body_within(&request, self.max_body) {
             Ok(body) => body,
             Err(error) => return http::error(ErrorEnvelope::RetailCrm, &error),
         };
-        let outcome = match path {
-            "/retailcrm/register" => {
+        let outcome = match endpoint {
+            RetailCrmEndpoint::Register => {
                 let base = http::public_base(&request, self.module.settings().public_url.as_deref());
                 self.module.register(body, &base).await
             }
-            "/retailcrm/activity" => self.module.activity(body).await,
-            _ => self.module.settings_callback(body).await,
+            RetailCrmEndpoint::Activity => self.module.activity(body).await,
+            RetailCrmEndpoint::Settings => self.module.settings_callback(body).await,
+            RetailCrmEndpoint::Config | RetailCrmEndpoint::AccountPage => return routes::misrouted(&route),
         };
         match outcome {
             Ok(answer) => http::json(StatusCode::OK, &answer),

@@ -12,7 +12,7 @@ use shared::Deps;
 use shared::codec::ApiError;
 use shared::edge::cors::Cors;
 use shared::edge::http::{self, Body, Handler, Request, Response};
-use shared::edge::routes;
+use shared::edge::routes::{self, Endpoint, OAuthEndpoint};
 use shared::env::{ConfigError, Vars};
 use shared::identity::oauth::grants::Lifetimes;
 use shared::identity::oauth::sign_in::SignInPolicy;
@@ -94,17 +94,20 @@ impl Handler for TokenFunction {
             }
             Err(refused) => return *refused,
         };
-        if route.path.starts_with("/smallcase/") {
-            let response = smallcase::route(self, &request, route).await;
-            return self.smallcase_cors.decorate(&request, response);
-        }
-        match (route.path, route.method, &self.upstream) {
-            ("/oauth/authorize", "POST", None) => authorize::submit(self, &request).await,
-            ("/oauth/authorize", "POST", Some(_)) => upstream::no_passwords(),
-            ("/oauth/authorize", _, _) => authorize::show(self, &request).await,
-            ("/oauth/callback", _, Some(upstream)) => upstream::callback(self, upstream.as_ref(), &request).await,
-            ("/oauth/callback", _, None) => upstream::not_used(),
-            _ => token_endpoint::handle(self, &request).await,
+        match (route.endpoint, &self.upstream) {
+            (Endpoint::Smallcase(endpoint), _) => {
+                let response = smallcase::route(self, &request, endpoint).await;
+                self.smallcase_cors.decorate(&request, response)
+            }
+            (Endpoint::OAuth(OAuthEndpoint::ShowSignIn), _) => authorize::show(self, &request).await,
+            (Endpoint::OAuth(OAuthEndpoint::SubmitSignIn), None) => authorize::submit(self, &request).await,
+            (Endpoint::OAuth(OAuthEndpoint::SubmitSignIn), Some(_)) => upstream::no_passwords(),
+            (Endpoint::OAuth(OAuthEndpoint::Callback), Some(upstream)) => {
+                upstream::callback(self, upstream.as_ref(), &request).await
+            }
+            (Endpoint::OAuth(OAuthEndpoint::Callback), None) => upstream::not_used(),
+            (Endpoint::OAuth(OAuthEndpoint::Token), _) => token_endpoint::handle(self, &request).await,
+            _ => routes::misrouted(&route),
         }
     }
 }

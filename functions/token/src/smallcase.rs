@@ -6,15 +6,15 @@ use lambda_http::http::{HeaderValue, StatusCode, header};
 use serde_json::json;
 use shared::codec::{ApiError, ErrorEnvelope};
 use shared::edge::http::{self, Body, Request, Response};
-use shared::edge::routes::Route;
+use shared::edge::routes::SmallcaseEndpoint;
 use shared::identity::oauth::access_token::bearer;
 use shared::identity::oauth::{AccessClaims, TokenError};
 use shared::partners::smallcase::for_user::UserCallError;
 use shared::partners::smallcase::transaction;
 
 /// The smallcase routes of the token function, once admitted.
-pub async fn route(function: &TokenFunction, request: &Request, route: Route) -> Response<Body> {
-    if route.method == "OPTIONS" {
+pub async fn route(function: &TokenFunction, request: &Request, endpoint: SmallcaseEndpoint) -> Response<Body> {
+    if endpoint == SmallcaseEndpoint::Preflight {
         return function.smallcase_cors.preflight(request);
     }
     let claims = match authenticate(function, request).await {
@@ -23,17 +23,18 @@ pub async fn route(function: &TokenFunction, request: &Request, route: Route) ->
     };
     let user = claims.sub.as_str();
     let smallcase = &function.smallcase;
-    let answer = match (route.method, route.path) {
-        ("POST", "/smallcase/token") => smallcase.auth_token(user).await.map(|issued| {
+    let answer = match endpoint {
+        SmallcaseEndpoint::Preflight => return function.smallcase_cors.preflight(request),
+        SmallcaseEndpoint::AuthToken => smallcase.auth_token(user).await.map(|issued| {
             json!({"smallcaseAuthToken": issued.token, "expiresAt": shared::ports::clock::rfc3339(issued.expires_at)})
         }),
-        ("POST", _) => match transaction_body(request) {
+        SmallcaseEndpoint::CreateTransaction => match transaction_body(request) {
             Ok(body) => smallcase.create_transaction(user, body).await.map(|created| {
                 json!({"transactionId": created.transaction_id, "smallcaseAuthToken": created.token.token})
             }),
             Err(refused) => return http::error(ErrorEnvelope::Plain, &refused),
         },
-        _ => {
+        SmallcaseEndpoint::ReadTransaction => {
             let id = request.uri().path().trim_start_matches("/smallcase/transaction/");
             smallcase.transaction_status(user, id).await.map(|view| json!(view))
         }

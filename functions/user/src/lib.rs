@@ -5,7 +5,7 @@ use serde_json::json;
 use shared::Deps;
 use shared::codec::{ApiError, ErrorEnvelope};
 use shared::edge::http::{self, Body, Handler, Request, Response};
-use shared::edge::routes;
+use shared::edge::routes::{self, Endpoint, SberEndpoint};
 use shared::env::{ConfigError, Vars};
 use shared::identity::oauth::{AccessClaims, AccessVerifier, TokenError, access_token};
 use shared::partners::sber::SberHome;
@@ -81,8 +81,12 @@ impl UserFunction {
         })
     }
 
-    async fn route(&self, request: &Request, route: &str) -> Result<serde_json::Value, ApiError> {
-        let claims = self.authenticate(request, route == "unlink").await?;
+    async fn route(&self, request: &Request, endpoint: SberEndpoint) -> Result<serde_json::Value, ApiError> {
+        // Sber's availability check carries no token.
+        if endpoint == SberEndpoint::Ping {
+            return Ok(ping());
+        }
+        let claims = self.authenticate(request, endpoint == SberEndpoint::Unlink).await?;
         let body = || -> Result<&[u8], ApiError> {
             let content_type = http::header_str(request, "content-type").unwrap_or_default();
             if !content_type.split(';').next().unwrap_or_default().trim().eq_ignore_ascii_case("application/json") {
@@ -90,12 +94,13 @@ impl UserFunction {
             }
             http::body_within(request, MAX_BODY)
         };
-        let call = match route {
-            "user" => SberCall::User,
-            "devices" => SberCall::Devices,
-            "query" => SberCall::Query(body()?),
-            "command" => SberCall::Command(body()?),
-            _ => SberCall::Unlink { client_id: &self.client_id },
+        let call = match endpoint {
+            SberEndpoint::Ping => return Ok(ping()),
+            SberEndpoint::User => SberCall::User,
+            SberEndpoint::Devices => SberCall::Devices,
+            SberEndpoint::Query => SberCall::Query(body()?),
+            SberEndpoint::Command => SberCall::Command(body()?),
+            SberEndpoint::Unlink => SberCall::Unlink { client_id: &self.client_id },
         };
         self.home.answer(call, &claims.sub, self.deps.clock.now()).await.map_err(|error| match error {
             CallError::Malformed(message) => ApiError::bad_request(message),
@@ -104,18 +109,23 @@ impl UserFunction {
     }
 }
 
+/// `GET /sber/v1/ping`'s answer.
+fn ping() -> serde_json::Value {
+    json!({"status": "ok"})
+}
+
 #[async_trait::async_trait]
 impl Handler for UserFunction {
     async fn handle(&self, request: Request) -> Response<Body> {
         let route = match routes::admit("user", &request) {
-            Ok(route) => route.path.trim_start_matches("/sber/v1/"),
+            Ok(route) => route,
             Err(refused) => return *refused,
         };
-        if route == "ping" {
-            return http::json(StatusCode::OK, &json!({"status": "ok"}));
-        }
+        let Endpoint::Sber(endpoint) = route.endpoint else {
+            return routes::misrouted(&route);
+        };
         // The request log line (with Sber's x-request-id) is written by the telemetry wrapper.
-        match self.route(&request, route).await {
+        match self.route(&request, endpoint).await {
             Ok(answer) => http::json(StatusCode::OK, &answer),
             Err(error) => http::error(ErrorEnvelope::Sber, &error),
         }

@@ -13,11 +13,80 @@ pub struct Route {
     pub method: &'static str,
     /// The path, with `{name}` for a path parameter spanning one segment.
     pub path: &'static str,
+    /// What the route does. Each function matches its partner's endpoints exhaustively, so a route added here and
+    /// not handled does not compile (no request falls through into another route's action).
+    pub endpoint: Endpoint,
 }
 
-const fn route(function: &'static str, method: &'static str, path: &'static str) -> Route {
-    Route { function, method, path }
+/// What a route does, by partner.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Endpoint {
+    RetailCrm(RetailCrmEndpoint),
+    Sber(SberEndpoint),
+    SmartMeRealtime,
+    Webhook,
+    OAuth(OAuthEndpoint),
+    Smallcase(SmallcaseEndpoint),
 }
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum RetailCrmEndpoint {
+    Config,
+    Register,
+    Activity,
+    Settings,
+    AccountPage,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum SberEndpoint {
+    Ping,
+    User,
+    Devices,
+    Query,
+    Command,
+    Unlink,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum OAuthEndpoint {
+    /// `GET /oauth/authorize`: the sign-in page (or the trip to the upstream identity provider).
+    ShowSignIn,
+    /// `POST /oauth/authorize`: the sign-in form's submission.
+    SubmitSignIn,
+    /// The upstream identity provider's redirect back.
+    Callback,
+    Token,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum SmallcaseEndpoint {
+    AuthToken,
+    CreateTransaction,
+    ReadTransaction,
+    /// A browser's CORS preflight of one of the others.
+    Preflight,
+}
+
+impl Endpoint {
+    /// The function (binary) that serves the endpoint.
+    pub const fn function(self) -> &'static str {
+        match self {
+            Endpoint::RetailCrm(RetailCrmEndpoint::Config) => "config",
+            Endpoint::RetailCrm(_) => "register",
+            Endpoint::Sber(_) => "user",
+            Endpoint::SmartMeRealtime => "ingest",
+            Endpoint::Webhook => "webhook",
+            Endpoint::OAuth(_) | Endpoint::Smallcase(_) => "token",
+        }
+    }
+}
+
+const fn route(method: &'static str, path: &'static str, endpoint: Endpoint) -> Route {
+    Route { function: endpoint.function(), method, path, endpoint }
+}
+
+use Endpoint::{OAuth, RetailCrm, Sber, Smallcase};
 
 /// Every function with routes, in the order the README lists them.
 pub const FUNCTIONS: [&str; 6] = ["config", "register", "user", "ingest", "webhook", "token"];
@@ -27,31 +96,31 @@ pub const STREAM_FUNCTIONS: [&str; 2] = ["notify", "events"];
 
 /// Every route.
 pub const ROUTES: &[Route] = &[
-    route("config", "GET", "/retailcrm/config"),
-    route("register", "POST", "/retailcrm/register"),
-    route("register", "POST", "/retailcrm/activity"),
-    route("register", "POST", "/retailcrm/settings"),
-    route("register", "GET", "/retailcrm/account"),
-    route("register", "POST", "/retailcrm/account"),
-    route("user", "GET", "/sber/v1/ping"),
-    route("user", "GET", "/sber/v1/user"),
-    route("user", "GET", "/sber/v1/devices"),
-    route("user", "POST", "/sber/v1/query"),
-    route("user", "POST", "/sber/v1/command"),
-    route("user", "POST", "/sber/v1/unlink"),
-    route("ingest", "POST", "/smartme/realtime"),
-    route("webhook", "POST", "/webhooks/{source}"),
-    route("token", "GET", "/oauth/authorize"),
-    route("token", "POST", "/oauth/authorize"),
-    route("token", "GET", "/oauth/callback"),
-    route("token", "POST", "/oauth/token"),
-    route("token", "POST", "/smallcase/token"),
-    route("token", "POST", "/smallcase/transaction"),
-    route("token", "GET", "/smallcase/transaction/{transactionId}"),
+    route("GET", "/retailcrm/config", RetailCrm(RetailCrmEndpoint::Config)),
+    route("POST", "/retailcrm/register", RetailCrm(RetailCrmEndpoint::Register)),
+    route("POST", "/retailcrm/activity", RetailCrm(RetailCrmEndpoint::Activity)),
+    route("POST", "/retailcrm/settings", RetailCrm(RetailCrmEndpoint::Settings)),
+    route("GET", "/retailcrm/account", RetailCrm(RetailCrmEndpoint::AccountPage)),
+    route("POST", "/retailcrm/account", RetailCrm(RetailCrmEndpoint::AccountPage)),
+    route("GET", "/sber/v1/ping", Sber(SberEndpoint::Ping)),
+    route("GET", "/sber/v1/user", Sber(SberEndpoint::User)),
+    route("GET", "/sber/v1/devices", Sber(SberEndpoint::Devices)),
+    route("POST", "/sber/v1/query", Sber(SberEndpoint::Query)),
+    route("POST", "/sber/v1/command", Sber(SberEndpoint::Command)),
+    route("POST", "/sber/v1/unlink", Sber(SberEndpoint::Unlink)),
+    route("POST", "/smartme/realtime", Endpoint::SmartMeRealtime),
+    route("POST", "/webhooks/{source}", Endpoint::Webhook),
+    route("GET", "/oauth/authorize", OAuth(OAuthEndpoint::ShowSignIn)),
+    route("POST", "/oauth/authorize", OAuth(OAuthEndpoint::SubmitSignIn)),
+    route("GET", "/oauth/callback", OAuth(OAuthEndpoint::Callback)),
+    route("POST", "/oauth/token", OAuth(OAuthEndpoint::Token)),
+    route("POST", "/smallcase/token", Smallcase(SmallcaseEndpoint::AuthToken)),
+    route("POST", "/smallcase/transaction", Smallcase(SmallcaseEndpoint::CreateTransaction)),
+    route("GET", "/smallcase/transaction/{transactionId}", Smallcase(SmallcaseEndpoint::ReadTransaction)),
     // CORS preflights of the browser routes (smallcase's web integration).
-    route("token", "OPTIONS", "/smallcase/token"),
-    route("token", "OPTIONS", "/smallcase/transaction"),
-    route("token", "OPTIONS", "/smallcase/transaction/{transactionId}"),
+    route("OPTIONS", "/smallcase/token", Smallcase(SmallcaseEndpoint::Preflight)),
+    route("OPTIONS", "/smallcase/transaction", Smallcase(SmallcaseEndpoint::Preflight)),
+    route("OPTIONS", "/smallcase/transaction/{transactionId}", Smallcase(SmallcaseEndpoint::Preflight)),
 ];
 
 /// A route's path parameters for a concrete `path`, or `None` when the path does not match its template.
@@ -108,6 +177,17 @@ fn envelope_for(path: &str, wrong_method: bool) -> ErrorEnvelope {
 /// The route of `function` that serves `request`, or the answer when none does: 404 for a path the function does
 /// not serve, 405 with `Allow` for one it serves under other methods (RFC 9110 section 15.5.6). Every handler
 /// admits its requests here first, as API Gateway and the local runner route them.
+/// The answer when the table sends a function an endpoint of another's (the table derives each route's function
+/// from its endpoint, so this cannot happen; refused, never dispatched elsewhere).
+pub fn misrouted(route: &Route) -> Response<Body> {
+    tracing::error!(
+        function = route.function,
+        path = route.path,
+        "the route table sent this function another's endpoint"
+    );
+    http::error(envelope_for(route.path, false), &ApiError::internal())
+}
+
 pub fn admit(function: &str, request: &Request) -> Result<Route, Box<Response<Body>>> {
     let (method, path) = (request.method().as_str(), request.uri().path());
     let serves = |r: &&Route| r.function == function && match_path(r.path, path).is_some();
