@@ -157,3 +157,108 @@ pub async fn ingest_many_meters(readings: u64, per_post: u64) -> Heat {
     let request = format!("a post of {per_post} meters' readings (3 values each)");
     Heat::of("ingest", readings / per_post, request, store.take_partitions(), |pk: &str| pk.to_owned())
 }
+
+/// Users of one meter each, linked with Sber (profile, device, token family, Sber's link), made without the
+/// password hashing a sign-in costs; their access tokens. Nothing here is counted.
+async fn linked_users(store: &CountingStore<EmbeddedStore>, deps: &Deps, users: u64) -> Vec<(String, String)> {
+    use shared::identity::oauth::OAuthSettings;
+    use shared::identity::oauth::grants::{Grants, Lifetimes};
+    use shared::ports::store::{Condition, Item, Store, Value, keys};
+    let settings = OAuthSettings::load(deps.secrets.as_ref(), None).await.expect("the oauth secret");
+    let client = settings.client("sber").expect("the sber client").clone();
+    let now = shared::ports::clock::now_epoch();
+    let grants = Grants { store, settings: &settings, lifetimes: Lifetimes::from_vars(&Vars::default()).unwrap(), now };
+    let users_store = shared::identity::users::Users::new(store);
+    let mut linked = Vec::new();
+    for n in 0..users {
+        let user = format!("u-model-{n:06}");
+        let profile = Item::new(keys::user_profile(&user)).with("login", Value::str(format!("model-{n}")));
+        store.put(profile, Condition::Always).await.expect("a profile");
+        let meter = meter(n);
+        users_store.link_device(&user, &meter.to_string(), "Meter", now).await.expect("a device");
+        let tokens = grants.mint(&user, &client, "smarthome").await.expect("a token");
+        linked.push((meter.to_string(), format!("Bearer {}", tokens.access_token)));
+    }
+    linked
+}
+
+fn meter(n: u64) -> uuid::Uuid {
+    uuid::Uuid::from_u128(0x5eed_0000_0000_4000_8000_0000_0000_0000 | u128::from(n))
+}
+
+/// `queries` Sber queries in one second, each from another user asking for its one meter's state.
+pub async fn sber_queries(queries: u64) -> Heat {
+    let (store, deps, _) = counting_deps();
+    let linked = linked_users(&store, &deps, queries).await;
+    let sber = switchyard_user::UserFunction::new(deps, &Vars::default()).expect("the user function");
+    // Sber links each user once (`GET /sber/v1/user` records it); not part of the second.
+    for (_, bearer) in &linked {
+        let user = request("GET", "/sber/v1/user", &[("authorization", bearer.clone())], Body::Empty);
+        assert_eq!(sber.handle(user).await.status(), 200);
+    }
+    store.take_partitions();
+    for (meter, bearer) in &linked {
+        let headers = [("authorization", bearer.clone()), ("content-type", "application/json".to_owned())];
+        let body = Body::Text(serde_json::json!({"devices": [meter]}).to_string());
+        assert_eq!(sber.handle(request("POST", "/sber/v1/query", &headers, body)).await.status(), 200);
+    }
+    let request = "a query of one user's one meter".to_owned();
+    Heat::of("Sber queries", queries, request, store.take_partitions(), |pk: &str| pk.to_owned())
+}
+
+/// `pushes` state pushes in one second: as many meters of as many Sber-linked users changed their latest state,
+/// their stream records delivered to notify in batches of 100 (the template's batch size).
+pub async fn state_pushes(pushes: u64) -> Heat {
+    use shared::ports::store::changes::{Change, ChangeKind, to_stream_event};
+    use shared::ports::store::{Store, keys};
+    let (store, deps, local) = counting_deps();
+    let linked = linked_users(&store, &deps, pushes).await;
+    let sber = switchyard_user::UserFunction::new(deps.clone(), &Vars::default()).expect("the user function");
+    for (_, bearer) in &linked {
+        let user = request("GET", "/sber/v1/user", &[("authorization", bearer.clone())], Body::Empty);
+        assert_eq!(sber.handle(user).await.status(), 200);
+    }
+    let api_key = local["sber"]["api_key"].as_str().expect("the sber key");
+    let sber_api = sandbox::sber::FakeSberApi::start(&format!("Bearer {api_key}")).await;
+    let vars = Vars::from_pairs([("SBER_API_URL", sber_api.url.as_str())]);
+    let notify = switchyard_notify::NotifyFunction::new(deps.clone(), &vars)
+        .expect("the notify function")
+        .with_sink(Arc::new(shared::telemetry::NoMetrics));
+    let ingest = switchyard_ingest::IngestFunction::new(deps, &Vars::default()).expect("the ingest function");
+    let auth = shared::codec::BasicCredentials::header_value(
+        local["smartme"]["username"].as_str().expect("username"),
+        local["smartme"]["password"].as_str().expect("password"),
+    );
+    // Two readings per meter: the first settles each device's Sber model (a one-time update), the second is the
+    // state change whose push is the second measured. Ingest's own part is the ingest path's, not counted here.
+    let switch: shared::partners::smartme::obis::Obis = sandbox::smartme::SWITCH_OBIS.parse().expect("OBIS");
+    for (round, watts) in [(0_i64, 250.0), (1, 260.0)] {
+        let at_ms = (shared::ports::clock::now_epoch() - 30 + round * 10) * 1000;
+        let mut changes = Vec::new();
+        for (n, (meter, _)) in linked.iter().enumerate() {
+            let latest = keys::meter_latest(meter);
+            let old = store.get(&latest).await.expect("the latest state");
+            // With its relay's state: a meter Sber is offered is one that switches.
+            let values = [([1, 0, 1, 7, 0, 255], watts), (switch.0, 1.0)];
+            let reading = post::body(vec![post::reading(meter.parse().expect("a meter id"), at_ms, &values)]);
+            let headers = [("authorization", auth.clone())];
+            let status =
+                ingest.handle(request("POST", "/smartme/realtime", &headers, Body::Binary(reading))).await.status();
+            assert_eq!(status, 200);
+            let new = store.get(&latest).await.expect("the latest state");
+            let kind = if old.is_some() { ChangeKind::Modify } else { ChangeKind::Insert };
+            let sequence = format!("{round}{n:020}");
+            changes.push(Change { sequence, kind, key: latest, old, new, time: None });
+        }
+        store.take_partitions();
+        for batch in changes.chunks(100) {
+            let answer = notify.handle("model", &to_stream_event(batch)).await;
+            assert_eq!(answer, serde_json::json!({"batchItemFailures": []}));
+        }
+    }
+    let load = store.take_partitions();
+    let pushed = sber_api.accepted().iter().filter(|c| c.path == "/v1/state").count();
+    assert!(pushed > 0, "notify pushed states to Sber");
+    let request = format!("a meter's state pushed (stream records in batches of 100; {pushed} calls to Sber in all)");
+    Heat::of("state pushes", pushes, request, load, |pk: &str| pk.to_owned())
+}

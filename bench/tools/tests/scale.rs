@@ -19,3 +19,13 @@ async fn a_hundred_thousand_readings_a_second_over_as_many_meters_heat_no_partit
     assert_eq!(heat.requests_per_s, 10_000);
     assert!(heat.partitions >= 100_000, "every meter its own partition: {heat:?}");
 }
+
+#[tokio::test]
+async fn five_thousand_sber_queries_and_a_thousand_state_pushes_a_second_heat_no_partition_past_half() {
+    let queries = scale::sber_queries(5_000).await;
+    assert!(queries.hottest_share() <= 0.5, "{queries:?}");
+    let pushes = scale::state_pushes(1_000).await;
+    assert!(pushes.hottest_share() <= 0.5, "{pushes:?}");
+    // Each push reads its own meter's and user's partitions: nothing shared by all.
+    assert!(pushes.partitions >= 1_000, "{pushes:?}");
+}

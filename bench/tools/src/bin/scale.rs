@@ -6,8 +6,12 @@ use switchyard_bench::scale::{self, Heat, PARTITION_READ_UNITS, PARTITION_WRITE_
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
-    let paths: Vec<Heat> =
-        vec![scale::webhook_one_source(10_000, 2048).await, scale::ingest_many_meters(100_000, 10).await];
+    let paths: Vec<Heat> = vec![
+        scale::webhook_one_source(10_000, 2048).await,
+        scale::ingest_many_meters(100_000, 10).await,
+        scale::sber_queries(5_000).await,
+        scale::state_pushes(1_000).await,
+    ];
     println!(
         "Per-partition limits: {PARTITION_WRITE_UNITS} write units and {PARTITION_READ_UNITS} read units a second.\n"
     );
