@@ -34,3 +34,15 @@ pub async fn seed_sber_link(store: &shared::ports::store::dynamo::DynamoStore, e
     store.put(owner, Condition::Always).await.expect("owner item");
     store.put(Item::new(keys::sber_link(user)), Condition::Always).await.expect("Sber link");
 }
+
+/// An API Gateway request as the handlers take it (the models drive the real handlers with these).
+pub fn request(method: &str, path: &str, headers: &[(&str, String)], body: lambda_http::Body) -> lambda_http::Request {
+    let mut request = lambda_http::Request::new(body);
+    *request.method_mut() = method.parse().expect("a method");
+    *request.uri_mut() = path.parse().expect("a path");
+    for (name, value) in headers {
+        let name = lambda_http::http::HeaderName::from_bytes(name.as_bytes()).expect("a header name");
+        request.headers_mut().insert(name, value.parse().expect("a header value"));
+    }
+    request
+}

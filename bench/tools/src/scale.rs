@@ -6,7 +6,8 @@
 //!
 //! Deterministic: the traffic is generated (delivery ids, meters), every key follows from it, and nothing is timed.
 
-use lambda_http::{Body, Request};
+use crate::request;
+use lambda_http::Body;
 use shared::Deps;
 use shared::edge::http::Handler;
 use shared::env::Vars;
@@ -89,17 +90,6 @@ fn counting_deps() -> (Arc<CountingStore<EmbeddedStore>>, Deps, serde_json::Valu
     let local = testkit::stack::local_secrets();
     let deps = Deps::new(store.clone(), Arc::new(FileSecrets::from_json(local.clone()).expect("the secrets")));
     (store, deps, local)
-}
-
-fn request(method: &str, path: &str, headers: &[(&str, String)], body: Body) -> Request {
-    let mut request = Request::new(body);
-    *request.method_mut() = method.parse().expect("a method");
-    *request.uri_mut() = path.parse().expect("a path");
-    for (name, value) in headers {
-        let name = lambda_http::http::HeaderName::from_bytes(name.as_bytes()).expect("a header name");
-        request.headers_mut().insert(name, value.parse().expect("a header value"));
-    }
-    request
 }
 
 /// `deliveries` signed deliveries of `body_bytes` each from one GitHub-scheme source, in one second.

@@ -24,9 +24,7 @@ pub async fn post_reading(scene: &Scene, switched_on: bool, kilowatts: f64) -> R
     let switch: Obis = sandbox::smartme::SWITCH_OBIS.parse().map_err(|e| format!("{e}"))?;
     let active_power = Obis::electricity(1, 7, 0);
     // Milliseconds: two posts within a second are two readings.
-    let now_ms =
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_err(|e| e.to_string())?.as_millis()
-            as i64;
+    let now_ms = shared::ports::clock::now_epoch_ms() as i64;
     let values = [(switch.0, if switched_on { 1.0 } else { 0.0 }), (active_power.0, kilowatts)];
     let body = post::body(vec![post::reading(kitchen(), now_ms, &values)]);
     step(&format!(

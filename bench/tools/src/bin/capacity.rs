@@ -4,7 +4,7 @@
 //! Usage: `capacity [COLDSTART_JSON]`: with the cold-start results, Lambda GB-seconds use each function's warm
 //! (5th) invocation median; prints a Markdown table per one million requests.
 
-use lambda_http::{Body, Request};
+use lambda_http::Body;
 use serde_json::{Value, json};
 use shared::Deps;
 use shared::codec::BasicCredentials;
@@ -18,6 +18,7 @@ use shared::ports::store::Store;
 use shared::ports::store::changes::{Change, ChangeKind, to_stream_event};
 use shared::ports::store::embedded::EmbeddedStore;
 use std::sync::Arc;
+use switchyard_bench::request;
 use testkit::capacity::CountingStore;
 
 const METER: &str = "3bd0fce9-9f8e-4183-b3d1-0c1622a22ca1";
@@ -46,17 +47,6 @@ fn ten_readings(start_ms: i64, power: f64) -> Vec<u8> {
         ([99, 0, 12, 0, 0, 0], 1.0),
     ];
     post::body((0..10).map(|i| post::reading(meter, start_ms + i * 1000, &values)).collect())
-}
-
-fn request(method: &str, path: &str, headers: &[(&str, String)], body: Body) -> Request {
-    let mut request = Request::new(body);
-    *request.method_mut() = method.parse().unwrap();
-    *request.uri_mut() = path.parse().unwrap();
-    for (name, value) in headers {
-        let name = lambda_http::http::HeaderName::from_bytes(name.as_bytes()).unwrap();
-        request.headers_mut().insert(name, value.parse().unwrap());
-    }
-    request
 }
 
 #[tokio::main(flavor = "current_thread")]
