@@ -18,6 +18,13 @@ pub struct Units {
     pub write: u64,
 }
 
+/// What a stretch of calls put on the table: units per partition key, and how many calls (round trips) it took.
+#[derive(Debug, Clone, Default)]
+pub struct Load {
+    pub partitions: BTreeMap<String, Units>,
+    pub calls: u64,
+}
+
 #[derive(Default)]
 struct Tally {
     reads: u64,
@@ -45,7 +52,13 @@ impl<S: Store> CountingStore<S> {
 
     /// Request units so far by partition key, and resets every counter.
     pub fn take_partitions(&self) -> BTreeMap<String, Units> {
-        std::mem::take(&mut *self.tally.lock().unwrap()).partitions
+        self.take_load().partitions
+    }
+
+    /// Request units so far by partition key and the number of calls made, and resets every counter.
+    pub fn take_load(&self) -> Load {
+        let tally = std::mem::take(&mut *self.tally.lock().unwrap());
+        Load { partitions: tally.partitions, calls: tally.calls.len() as u64 }
     }
 
     /// Counts call `call`, which consumed `units` (read, write) in each of the partitions named.

@@ -230,3 +230,51 @@ fn every_route_is_throttled_by_its_partners_parameter() {
         }
     }
 }
+
+/// A flood shows as an alarm naming its partner: every route's throttled requests (429 in the access log) land in
+/// exactly one partner's metric, whose alarm names the parameter that throttles that route.
+#[test]
+fn every_routes_429s_raise_the_alarm_of_its_partner() {
+    let env = Translated::load("default");
+    let created = created(&env);
+    // Each throttled metric's filter: the path prefixes it counts (`$.path = "/prefix/*"`), its metric name.
+    let filters: Vec<(Vec<String>, String)> = created
+        .iter()
+        .filter(|(_, r)| r["Type"] == "AWS::Logs::MetricFilter")
+        .filter_map(|(_, r)| {
+            let pattern = r["Properties"]["FilterPattern"].as_str()?;
+            let metric = resolve(&env, &r["Properties"]["MetricTransformations"][0]["MetricName"]);
+            let metric = metric.as_str()?.strip_prefix("Throttled")?.to_owned();
+            assert!(pattern.contains(r#"$.status = "429""#), "{metric}: only throttled requests: {pattern}");
+            let prefixes = pattern
+                .split(r#"$.path = ""#)
+                .skip(1)
+                .map(|rest| rest.split('"').next().unwrap().strip_suffix('*').expect("a prefix pattern").to_owned())
+                .collect();
+            Some((prefixes, format!("Throttled{metric}")))
+        })
+        .collect();
+    assert_eq!(filters.len(), 5, "one per partner route rate: {filters:?}");
+    let alarm_of = |metric: &str| {
+        created
+            .iter()
+            .find(|(_, r)| r["Type"] == "AWS::CloudWatch::Alarm" && r["Properties"]["MetricName"] == metric)
+            .map(|(_, r)| r["Properties"]["AlarmDescription"].as_str().unwrap().to_owned())
+            .unwrap_or_else(|| panic!("an alarm on {metric}"))
+    };
+    let (_, stage) = created.iter().find(|(_, r)| r["Type"] == "AWS::ApiGatewayV2::Stage").expect("the stage");
+    for route in shared::edge::routes::ROUTES {
+        let key = format!("{} {}", route.method, route.path);
+        let parameter = stage["Properties"]["RouteSettings"][&key]["ThrottlingRateLimit"]["Ref"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{key}: throttled by a parameter"));
+        let counted: Vec<&String> = filters
+            .iter()
+            .filter(|(prefixes, _)| prefixes.iter().any(|p| route.path.starts_with(p.as_str())))
+            .map(|(_, metric)| metric)
+            .collect();
+        assert_eq!(counted.len(), 1, "{key}: counted by exactly one partner's metric: {counted:?}");
+        let alarm = alarm_of(counted[0]);
+        assert!(alarm.contains(parameter), "{key}: the alarm on {} names {parameter}: {alarm}", counted[0]);
+    }
+}

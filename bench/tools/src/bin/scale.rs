@@ -1,8 +1,10 @@
-//! `scale`: the partition-heat model's table (see `switchyard_bench::scale`), for BENCHMARKS.md's "Scale".
+//! `scale`: the partition-heat model's tables (see `switchyard_bench::scale`), for BENCHMARKS.md's "Scale".
 //!
 //! Usage: `scale` (run by `scripts/bench --scale`).
 
-use switchyard_bench::scale::{self, Heat, PARTITION_READ_UNITS, PARTITION_WRITE_UNITS};
+use switchyard_bench::scale::{
+    self, DYNAMODB_CALL_MS, Heat, PARTITION_READ_UNITS, PARTITION_WRITE_UNITS, PARTNER_CALL_MS,
+};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
@@ -10,7 +12,9 @@ async fn main() {
         scale::webhook_one_source(10_000, 2048).await,
         scale::ingest_many_meters(100_000, 10).await,
         scale::sber_queries(5_000).await,
+        scale::sber_commands(500).await,
         scale::state_pushes(1_000).await,
+        scale::sign_ins(200).await,
     ];
     println!(
         "Per-partition limits: {PARTITION_WRITE_UNITS} write units and {PARTITION_READ_UNITS} read units a second.\n"
@@ -36,6 +40,27 @@ async fn main() {
             heat.table.write,
             heat.table.read,
             heat.partitions,
+        );
+    }
+    println!(
+        "\nLambda concurrency: the second's warm durations added up (the handlers' time here, plus {DYNAMODB_CALL_MS} ms a \
+         DynamoDB call and {PARTNER_CALL_MS} ms a partner call, none overlapping).\n"
+    );
+    println!(
+        "| path | DynamoDB calls/s | partner calls/s | events out/s (PutEvents calls/s) | handlers' time here (ms/s) | Lambda concurrency |"
+    );
+    println!("|---|---|---|---|---|---|");
+    for heat in &paths {
+        let partners: Vec<String> = heat.partner_calls.iter().map(|(who, n)| format!("{who}: {n}")).collect();
+        println!(
+            "| {} | {} | {} | {} ({}) | {:.0} | {:.0} |",
+            heat.path,
+            heat.store_calls,
+            if partners.is_empty() { "none".to_owned() } else { partners.join(", ") },
+            heat.events_out.0,
+            heat.events_out.1,
+            heat.handler_time.as_secs_f64() * 1000.0,
+            heat.concurrency(),
         );
     }
 }
