@@ -61,7 +61,7 @@ async fn prepare(function: &str, vars: &Vars) {
         "notify" => {
             async {
                 shared::edge::lambda::Logging::from_vars(vars)?;
-                let deps = shared::ports::aws::deployed_deps(vars).await?;
+                let deps = shared::edge::compose::deployed_deps(vars).await?;
                 switchyard_notify::NotifyFunction::new(deps, vars)?;
                 Ok::<_, lambda_http::Error>(())
             }

@@ -40,7 +40,7 @@ fn node(segments: &[&str]) -> Option<String> {
     match segments {
         [group, module, ..] if GROUPS.contains(group) => Some(format!("{group}::{module}")),
         [group] if GROUPS.contains(group) => Some((*group).to_owned()),
-        [module, ..] if *module != "lib" && *module != "Deps" => Some((*module).to_owned()),
+        [module, ..] if *module != "lib" => Some((*module).to_owned()),
         _ => None,
     }
 }

@@ -4,6 +4,7 @@
 //! and, past its retries, sends it to the dead-letter queue; a retried change makes the same `eventId`.
 
 use serde_json::Value;
+use shared::edge::lambda::StreamHandler;
 use shared::edge::stream_batch::{BatchReport, StreamObserver};
 use shared::env::Vars;
 use shared::partners::outbound_events;
@@ -41,11 +42,13 @@ impl EventsFunction {
 
     /// Handles a DynamoDB stream event; answers the records to retry (`{"batchItemFailures": [...]}`).
     pub async fn handle(&self, request_id: &str, event: &Value) -> Value {
-        self.handle_traced(request_id, None, event).await
+        StreamHandler::handle_traced(self, request_id, None, event).await
     }
+}
 
+impl StreamHandler for EventsFunction {
     /// The same, in the X-Ray trace `trace_id`.
-    pub async fn handle_traced(&self, request_id: &str, trace_id: Option<&str>, event: &Value) -> Value {
+    async fn handle_traced(&self, request_id: &str, trace_id: Option<&str>, event: &Value) -> Value {
         self.observer
             .observe(request_id, trace_id, event, |changes| async move {
                 let now = self.clock.now();

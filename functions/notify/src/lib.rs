@@ -6,6 +6,7 @@
 
 use serde_json::Value;
 use shared::Deps;
+use shared::edge::lambda::StreamHandler;
 use shared::edge::stream_batch::{BatchReport, StreamObserver};
 use shared::env::{ConfigError, Vars};
 use shared::partners::sber::notify::Notifier;
@@ -50,11 +51,13 @@ impl NotifyFunction {
     /// Handles a DynamoDB stream event, answering the records to retry (`{"batchItemFailures": [...]}`), or
     /// EventBridge's scheduled event (the silence check, answered `{}`).
     pub async fn handle(&self, request_id: &str, event: &Value) -> Value {
-        self.handle_traced(request_id, None, event).await
+        StreamHandler::handle_traced(self, request_id, None, event).await
     }
+}
 
+impl StreamHandler for NotifyFunction {
     /// The same, in the X-Ray trace `trace_id` (Lambda's, with the template's `Tracing=Active`).
-    pub async fn handle_traced(&self, request_id: &str, trace_id: Option<&str>, event: &Value) -> Value {
+    async fn handle_traced(&self, request_id: &str, trace_id: Option<&str>, event: &Value) -> Value {
         if is_scheduled(event) {
             return self.observer.observe_scheduled(request_id, trace_id, self.check_silence()).await;
         }

@@ -7,11 +7,11 @@
 //! the operator's `LogLevel` as `SWITCHYARD_LOG_LEVEL`, which filters everything here except the one line per
 //! request (target [`REQUEST_TARGET`]) and the EMF documents, printed in every environment.
 
-#[cfg(feature = "aws")]
-use crate::Deps;
 use crate::edge::http::Handler;
 use crate::edge::observed::{Observed, REQUEST_TARGET};
 use crate::env::{ConfigError, Vars};
+#[cfg(feature = "aws")]
+use crate::ports::Deps;
 use lambda_http::tracing::subscriber::filter::LevelFilter;
 use lambda_http::tracing::{Level, Metadata};
 
@@ -88,7 +88,7 @@ where
     E: Into<lambda_http::Error>,
 {
     let logging = Logging::from_vars(vars)?;
-    let deps = crate::ports::aws::deployed_deps(vars).await?;
+    let deps = crate::edge::compose::deployed_deps(vars).await?;
     let handler = Observed::new(function, build(deps, vars).map_err(Into::into)?, vars);
     Ok(Prepared { logging, handler })
 }
@@ -158,6 +158,54 @@ where
         },
     ))
     .await
+}
+
+/// A function fed by the table's stream: a batch of records in, the records to retry out
+/// (`{"batchItemFailures": [...]}`). Served on the runtime's one thread, so its future needs no `Send`.
+#[allow(async_fn_in_trait)]
+pub trait StreamHandler: Send + Sync {
+    /// Handles one stream event within the X-Ray trace `trace_id`.
+    async fn handle_traced(
+        &self,
+        request_id: &str,
+        trace_id: Option<&str>,
+        event: &serde_json::Value,
+    ) -> serde_json::Value;
+}
+
+/// Runs a stream function built once per sandbox until the sandbox ends.
+pub async fn run_stream_handler<S: StreamHandler>(logging: Logging, function: S) -> Result<(), lambda_runtime::Error> {
+    let function = &function;
+    run_stream(logging, |request_id, trace_id, event| async move {
+        function.handle_traced(&request_id, trace_id.as_deref(), &event).await
+    })
+    .await
+}
+
+/// The whole life of a stream function on the deployed stack's ports (DynamoDB, Secrets Manager).
+#[cfg(feature = "aws")]
+pub async fn serve_stream_with_aws<S, E>(
+    build: impl FnOnce(Deps, &Vars) -> Result<S, E>,
+) -> Result<(), lambda_runtime::Error>
+where
+    S: StreamHandler,
+    E: Into<lambda_runtime::Error>,
+{
+    let vars = Vars::from_process();
+    let logging = Logging::from_vars(&vars)?;
+    let deps = crate::edge::compose::deployed_deps(&vars).await?;
+    run_stream_handler(logging, build(deps, &vars).map_err(Into::into)?).await
+}
+
+/// The whole life of a stream function that publishes to the vendor's EventBridge bus.
+#[cfg(feature = "eventbridge")]
+pub async fn serve_stream_with_bus<S: StreamHandler>(
+    build: impl FnOnce(std::sync::Arc<dyn crate::ports::event_bus::EventBus>, &Vars) -> S,
+) -> Result<(), lambda_runtime::Error> {
+    let vars = Vars::from_process();
+    let logging = Logging::from_vars(&vars)?;
+    let bus = crate::edge::compose::deployed_event_bus(&vars).await?;
+    run_stream_handler(logging, build(std::sync::Arc::new(bus), &vars)).await
 }
 
 #[cfg(test)]

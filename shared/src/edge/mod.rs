@@ -2,6 +2,8 @@
 //! partner's answer (the handler contract, the route table and admission, Lambda and the local runner's plumbing,
 //! CORS, HTML pages).
 
+#[cfg(feature = "aws")]
+pub mod compose;
 pub mod cors;
 pub mod http;
 pub mod lambda;

@@ -1,12 +1,8 @@
 //! Building the AWS side of a function once per sandbox: SDK configuration with timeouts, the store, the secrets.
 
-use crate::Deps;
-use crate::env::{self, ConfigError, Vars};
-use crate::ports::secrets::{CachePolicy, SecretsManager};
-use crate::ports::store::dynamo::DynamoStore;
+use crate::env::{ConfigError, Vars};
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
-use std::sync::Arc;
 use std::time::Duration;
 
 /// SDK configuration from the environment (region, credentials, `AWS_ENDPOINT_URL*`), with timeouts.
@@ -129,29 +125,6 @@ fn platform_http_client() -> aws_smithy_runtime_api::client::http::SharedHttpCli
         .tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc))
         .tls_context(context)
         .build_https()
-}
-
-/// Secrets cache policy from `SWITCHYARD_SECRETS_TTL_S`, `SWITCHYARD_SECRETS_STALE_S`, `SWITCHYARD_SECRETS_MISSING_TTL_S`.
-pub fn cache_policy(vars: &Vars) -> Result<CachePolicy, ConfigError> {
-    let default = CachePolicy::default();
-    Ok(CachePolicy {
-        ttl: Duration::from_secs(vars.parse_or("SWITCHYARD_SECRETS_TTL_S", default.ttl.as_secs())?),
-        stale: Duration::from_secs(vars.parse_or("SWITCHYARD_SECRETS_STALE_S", default.stale.as_secs())?),
-        missing_ttl: Duration::from_secs(
-            vars.parse_or("SWITCHYARD_SECRETS_MISSING_TTL_S", default.missing_ttl.as_secs())?,
-        ),
-    })
-}
-
-/// The store (DynamoDB table `SWITCHYARD_TABLE`) and secrets (Secrets Manager, prefix `SWITCHYARD_SECRET_PREFIX`)
-/// a deployed function uses.
-pub async fn deployed_deps(vars: &Vars) -> Result<Deps, ConfigError> {
-    let sdk = sdk_config(vars).await?;
-    let table = vars.require(env::TABLE)?;
-    let prefix = vars.get_or(env::SECRET_PREFIX, "");
-    let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), table);
-    let secrets = SecretsManager::new(aws_sdk_secretsmanager::Client::new(&sdk), prefix, cache_policy(vars)?);
-    Ok(Deps::new(Arc::new(store), Arc::new(secrets)))
 }
 
 #[cfg(test)]

@@ -15,7 +15,7 @@ pub mod throttle;
 pub use access_token::{AccessClaims, TokenError};
 pub use settings::OAuthSettings;
 
-use crate::Deps;
+use crate::ports::Deps;
 use crate::ports::store::{Store, keys};
 
 /// Which tokens an API accepts.

@@ -4,8 +4,8 @@
 
 use super::transaction::{self, TransactionRequest};
 use super::{RecordedTransaction, SmallcaseSecret, TransactionView, auth_token, gateway::Gateway};
-use crate::Deps;
 use crate::env::{ConfigError, Vars};
+use crate::ports::Deps;
 
 /// A smallcaseAuthToken for the client SDK.
 pub struct IssuedToken {

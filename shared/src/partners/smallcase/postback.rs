@@ -10,9 +10,9 @@
 
 use super::gateway::{Gateway, TransactionStatus};
 use super::{SmallcaseSecret, reconcile, recorded};
-use crate::Deps;
 use crate::partners::webhooks::WebhookError;
 use crate::partners::webhooks::receiver::{Admission, DeliverAgain, DeliveryRules};
+use crate::ports::Deps;
 
 /// The fields of a postback that identify it.
 #[derive(Debug, Clone, PartialEq, Eq)]

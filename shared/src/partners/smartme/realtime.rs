@@ -7,8 +7,8 @@ use super::payload::SkippedItem;
 use super::secret::SmartMeSecret;
 use super::storage::{StorageSettings, Stored, store_readings};
 use super::{PayloadError, decode};
-use crate::Deps;
 use crate::env::{ConfigError, Vars};
+use crate::ports::Deps;
 use crate::ports::secrets::SecretError;
 use std::time::Duration;
 

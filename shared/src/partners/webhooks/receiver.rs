@@ -3,7 +3,7 @@
 
 use super::stored::StoredEvent;
 use super::{Scheme, SigningKeys, Verified, WebhookError, verify};
-use crate::Deps;
+use crate::ports::Deps;
 use crate::ports::secrets::SecretError;
 use crate::ports::store::{Condition, Item, StoreError, Value, Write, keys};
 use http::HeaderMap;

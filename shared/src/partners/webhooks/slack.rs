@@ -4,7 +4,7 @@
 //! any delivery (an unsigned one gets nothing), and not stored: it is a question about the endpoint, not an event.
 
 use super::receiver::{Admission, DeliverAgain, DeliveryRules};
-use crate::Deps;
+use crate::ports::Deps;
 use serde_json::json;
 
 /// The longest challenge echoed back (Slack's are a few dozen characters).
