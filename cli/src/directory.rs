@@ -273,9 +273,7 @@ pub async fn user(command: UserCommand) -> Result<(), String> {
             let users = Users::new(store.as_ref()).list().await.map_err(|e| e.to_string())?;
             let records: Vec<_> = users
                 .iter()
-                .map(
-                    |u| json!({"id": u.id, "login": u.login, "createdAt": shared::ports::clock::rfc3339(u.created_at)}),
-                )
+                .map(|u| json!({"id": u.id, "login": u.login, "createdAt": shared::time_text::rfc3339(u.created_at)}))
                 .collect();
             output.print(&records, &["id", "login", "createdAt"])?;
         }
@@ -377,7 +375,7 @@ pub async fn device(command: DeviceCommand) -> Result<(), String> {
             let records: Vec<_> = devices
                 .iter()
                 .map(|d| {
-                    let linked_at = shared::ports::clock::rfc3339(d.linked_at);
+                    let linked_at = shared::time_text::rfc3339(d.linked_at);
                     json!({"id": d.id, "name": d.name, "user": owner.login, "linkedAt": linked_at})
                 })
                 .collect();

@@ -43,8 +43,8 @@ fn record(account: &Account) -> Value {
         "active": account.active,
         "freeze": account.freeze,
         "settings": settings,
-        "createdAt": shared::ports::clock::rfc3339(account.created_at),
-        "updatedAt": shared::ports::clock::rfc3339(account.updated_at),
+        "createdAt": shared::time_text::rfc3339(account.created_at),
+        "updatedAt": shared::time_text::rfc3339(account.updated_at),
     })
 }
 

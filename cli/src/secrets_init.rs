@@ -20,7 +20,7 @@ const SBER_REDIRECTS: [&str; 2] =
 
 /// Every secret by name. 32 random bytes (256 bits) for each value we choose.
 pub fn fresh_secrets(now: i64) -> Vec<(&'static str, Value)> {
-    let kid = shared::ports::clock::rfc3339(now)[..10].to_owned();
+    let kid = shared::time_text::rfc3339(now)[..10].to_owned();
     vec![
         ("retailcrm", json!({"secret": "replace-with-the-module-secret-from-the-retailcrm-partner-account"})),
         ("smartme", json!({"username": "switchyard", "password": random_token(32)})),

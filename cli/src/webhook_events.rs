@@ -31,7 +31,7 @@ fn record(event: &StoredEvent) -> Value {
         "source": event.source,
         "scheme": event.scheme,
         "deliveryId": event.delivery_id,
-        "receivedAt": shared::ports::clock::rfc3339(event.received_at),
+        "receivedAt": shared::time_text::rfc3339(event.received_at),
         "headers": event.headers,
         "bytes": event.body.len(),
     });

@@ -69,7 +69,7 @@ async fn lists_and_shows_as_json_on_a_stack_found_by_name() {
     let alice = &users[0];
     assert_eq!(alice["login"], "alice");
     assert!(alice["id"].as_str().unwrap().starts_with("u-"));
-    assert!(shared::ports::clock::epoch_seconds(alice["createdAt"].as_str().unwrap()).is_some());
+    assert!(shared::time_text::epoch_seconds(alice["createdAt"].as_str().unwrap()).is_some());
     let table = switchyard(&on_stack(&["user", "list"]), "").await;
     assert_eq!(table.stdout.trim().split('\t').nth(1), Some("alice"), "rows stay the default");
 

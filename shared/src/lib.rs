@@ -12,5 +12,6 @@ pub mod identity;
 pub mod partners;
 pub mod ports;
 pub mod telemetry;
+pub mod time_text;
 
 pub use ports::Deps;

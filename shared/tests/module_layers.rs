@@ -7,19 +7,19 @@ use std::path::{Path, PathBuf};
 
 const GROUPS: [&str; 4] = ["edge", "ports", "identity", "partners"];
 
-/// Which layers each may use (a layer always uses itself; root helpers are `codec`, `crypto`, `env`, `telemetry`).
+/// Which layers each may use (a layer always uses itself; root helpers are `codec`, `crypto`, `env`, `telemetry`, `time_text`).
 fn allowed(from: &str, to: &str) -> bool {
     let layer = |node: &str| node.split("::").next().unwrap_or_default().to_owned();
     let (from, to) = (layer(from), layer(to));
-    let helpers = ["codec", "crypto", "env", "telemetry"];
+    let helpers = ["codec", "crypto", "env", "telemetry", "time_text"];
     match from.as_str() {
         "edge" => true,
         "partners" => ["partners", "identity", "ports"].contains(&to.as_str()) || helpers.contains(&to.as_str()),
         "identity" => ["identity", "ports"].contains(&to.as_str()) || helpers.contains(&to.as_str()),
-        "ports" => ["ports", "crypto", "env", "telemetry"].contains(&to.as_str()),
+        "ports" => ["ports", "crypto", "env", "telemetry", "time_text"].contains(&to.as_str()),
         "telemetry" => ["telemetry", "env"].contains(&to.as_str()),
         "codec" => ["codec", "crypto"].contains(&to.as_str()),
-        "crypto" | "env" => from == to,
+        "crypto" | "env" | "time_text" => from == to,
         other => panic!("a module outside the known layers: {other}"),
     }
 }

@@ -78,8 +78,8 @@ async fn each_kind_is_published_typed_and_without_secrets() {
     let first_meter = &events[1]["detail"];
     assert_eq!(first_meter["deviceId"], uuid::Uuid::from_u128(1).to_string());
     assert_eq!(first_meter["count"], 3);
-    assert_eq!(first_meter["oldestReadingAt"], shared::ports::clock::rfc3339(now() - 60));
-    assert_eq!(first_meter["newestReadingAt"], shared::ports::clock::rfc3339(now() - 30));
+    assert_eq!(first_meter["oldestReadingAt"], shared::time_text::rfc3339(now() - 60));
+    assert_eq!(first_meter["newestReadingAt"], shared::time_text::rfc3339(now() - 30));
     assert_eq!(events[2]["detail"]["count"], 1);
     assert_eq!(events[3]["detail"]["active"], true);
     assert_eq!(events[4]["detail"]["active"], false);
@@ -89,7 +89,7 @@ async fn each_kind_is_published_typed_and_without_secrets() {
     assert_eq!(ids.len(), events.len(), "every event has its own id");
 
     // Each event carries its change's time (the stream record's), not the time it was published.
-    assert!(events.iter().all(|e| e["time"] == shared::ports::clock::rfc3339(now())), "{events:?}");
+    assert!(events.iter().all(|e| e["time"] == shared::time_text::rfc3339(now())), "{events:?}");
 
     // A redelivered batch (Lambda's retry, here an hour later) makes byte-identical events with the same ids.
     let again = Arc::new(RecordingBus::default());

@@ -26,7 +26,7 @@ pub async fn route(function: &TokenFunction, request: &Request, endpoint: Smallc
     let answer = match endpoint {
         SmallcaseEndpoint::Preflight => return function.smallcase_cors.preflight(request),
         SmallcaseEndpoint::AuthToken => smallcase.auth_token(user).await.map(|issued| {
-            json!({"smallcaseAuthToken": issued.token, "expiresAt": shared::ports::clock::rfc3339(issued.expires_at)})
+            json!({"smallcaseAuthToken": issued.token, "expiresAt": shared::time_text::rfc3339(issued.expires_at)})
         }),
         SmallcaseEndpoint::CreateTransaction => match transaction_body(request) {
             Ok(body) => smallcase.create_transaction(user, body).await.map(|created| {

@@ -32,7 +32,7 @@ async fn guest_then_connected_tokens(backend: Backend) {
     assert_eq!(payload, json!({"guest": true, "iat": iat, "exp": exp}), "only the documented fields");
     assert_eq!(exp - iat, 86_400, "one day by default");
     assert!((iat - now()).abs() <= 5);
-    assert_eq!(answer["expiresAt"], shared::ports::clock::rfc3339(exp));
+    assert_eq!(answer["expiresAt"], shared::time_text::rfc3339(exp));
 
     shared::partners::smallcase::connect(stack.admin.as_ref(), &stack.user_id, "SC_AUTH_42", now()).await.unwrap();
     let answer = json_of(stack.call(bearer_post("/smallcase/token", &access, "")).await);

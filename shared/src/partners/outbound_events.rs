@@ -15,10 +15,10 @@ use crate::partners::retailcrm::account::Account;
 use crate::partners::smallcase::connection::{connected_at, connection_auth_id};
 use crate::partners::smartme::batch::ReadingsBatch;
 use crate::partners::webhooks::stored::StoredEvent;
-use crate::ports::clock::rfc3339;
 use crate::ports::event_bus::OutboundEvent;
 use crate::ports::store::changes::{Change, ChangeKind};
 use crate::ports::store::{Item, keys};
+use crate::time_text::rfc3339;
 use serde_json::json;
 
 /// Every source and detail-type, for the schemas and the template's documentation.

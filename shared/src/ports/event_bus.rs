@@ -27,7 +27,7 @@ impl OutboundEvent {
         json!({
             "source": self.source,
             "detail-type": self.detail_type,
-            "time": crate::ports::clock::rfc3339(self.time),
+            "time": crate::time_text::rfc3339(self.time),
             "detail": self.detail,
         })
     }

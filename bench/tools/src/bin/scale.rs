@@ -47,13 +47,13 @@ async fn main() {
          DynamoDB call and {PARTNER_CALL_MS} ms a partner call, none overlapping).\n"
     );
     println!(
-        "| path | DynamoDB calls/s | partner calls/s | events out/s (PutEvents calls/s) | handlers' time here (ms/s) | Lambda concurrency |"
+        "| path | DynamoDB calls/s | partner calls/s | events out/s (PutEvents calls/s) | handlers' time here (ms/s) | Lambda concurrency | $ per million requests (DynamoDB + Lambda + API) |"
     );
-    println!("|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|");
     for heat in &paths {
         let partners: Vec<String> = heat.partner_calls.iter().map(|(who, n)| format!("{who}: {n}")).collect();
         println!(
-            "| {} | {} | {} | {} ({}) | {:.0} | {:.0} |",
+            "| {} | {} | {} | {} ({}) | {:.0} | {:.0} | {:.2} |",
             heat.path,
             heat.store_calls,
             if partners.is_empty() { "none".to_owned() } else { partners.join(", ") },
@@ -61,6 +61,31 @@ async fn main() {
             heat.events_out.1,
             heat.handler_time.as_secs_f64() * 1000.0,
             heat.concurrency(),
+            dollars_per_million(heat),
         );
     }
+}
+
+/// On-demand prices in us-east-1 (as in "Cost per million requests"): DynamoDB per million write and read units,
+/// arm64 Lambda per GB-second and per million invocations, HTTP API per million requests.
+const WRITE_UNIT: f64 = 0.625;
+const READ_UNIT: f64 = 0.125;
+const GB_SECOND: f64 = 0.000_013_333_4;
+const INVOCATION: f64 = 0.20;
+const API_REQUEST: f64 = 1.00;
+
+/// A million of the path's requests: its units, and its sandboxes' time at their memory (the concurrency
+/// estimate's durations); a sign-in is three requests (page, form, code exchange) to `token`, at 256 MB; a stream
+/// path pays one invocation a batch of 100 and no API Gateway.
+fn dollars_per_million(heat: &Heat) -> f64 {
+    let per_request = |n: u64| n as f64 / heat.requests_per_s as f64;
+    let dynamodb = per_request(heat.table.write) * WRITE_UNIT + per_request(heat.table.read) * READ_UNIT;
+    let memory_gb = if heat.path == "sign-ins" { 0.25 } else { 0.125 };
+    let seconds_per_request = heat.concurrency() / heat.requests_per_s as f64;
+    let (invocations, api) = match heat.path {
+        "state pushes" => (0.01, 0.0),
+        "sign-ins" => (3.0, 3.0 * API_REQUEST),
+        _ => (1.0, API_REQUEST),
+    };
+    dynamodb + seconds_per_request * memory_gb * GB_SECOND * 1e6 + invocations * INVOCATION + api
 }

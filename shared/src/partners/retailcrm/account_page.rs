@@ -29,7 +29,7 @@ activity in the CRM, and stores the settings made in the module's card.</p>\n\
 <p>To disconnect, switch the module off in the CRM's marketplace.</p>\n",
         name = escape(module_name),
         system_url = escape(&account.system_url),
-        since = crate::ports::clock::rfc3339(account.created_at),
+        since = crate::time_text::rfc3339(account.created_at),
         code = escape(&account.code),
     );
     document(&format!("{module_name}: your installation"), &main)

@@ -33,8 +33,8 @@ pub fn valid_transaction_id(id: &str) -> bool {
 /// date-time. smallcase does not document the format, so each is taken; anything else is refused.
 pub fn timestamp_seconds(value: &serde_json::Value) -> Option<i64> {
     match value {
-        serde_json::Value::String(s) => crate::ports::clock::epoch_seconds(s),
-        serde_json::Value::Number(n) => crate::ports::clock::epoch_seconds(&n.to_string()),
+        serde_json::Value::String(s) => crate::time_text::epoch_seconds(s),
+        serde_json::Value::Number(n) => crate::time_text::epoch_seconds(&n.to_string()),
         _ => None,
     }
 }

@@ -98,7 +98,7 @@ impl UtcTicks {
     /// RFC 3339 with seven fraction digits, `Z`: fixed width for years 1 to 9999, so text order is time order.
     pub fn to_rfc3339(self) -> String {
         // Within MIN_TICKS..=MAX_TICKS there is always a date (years 1 to 9999).
-        crate::ports::clock::rfc3339_sortable(i128::from(self.0) * 100).unwrap_or_else(|| format!("ticks:{}", self.0))
+        crate::time_text::rfc3339_sortable(i128::from(self.0) * 100).unwrap_or_else(|| format!("ticks:{}", self.0))
     }
 }
 

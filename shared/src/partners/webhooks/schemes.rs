@@ -239,7 +239,7 @@ fn smallcase(keys: &SigningKeys, body: &[u8]) -> Result<Verified, WebhookError> 
     let signature = from_hex(&checksum).ok_or(WebhookError::MalformedBody("checksum is not hex"))?;
     let timestamp = text("timestamp").ok_or(WebhookError::MalformedBody("timestamp is missing"))?;
     // smallcase does not document the format: unix seconds or milliseconds, or RFC 3339, are taken.
-    let t = crate::ports::clock::epoch_seconds(&timestamp)
+    let t = crate::time_text::epoch_seconds(&timestamp)
         .ok_or(WebhookError::MalformedBody("timestamp is neither unix time nor RFC 3339"))?;
     // What the checksum covers depends on the intent: an MF holdings import has no broker account and is signed over
     // its transaction (as public integrations verify it); every other postback over the smallcaseAuthId.

@@ -27,7 +27,7 @@ pub struct StoredEvent {
 impl StoredEvent {
     /// The item, keyed by receipt time then delivery id (fixed-width time text sorts as the time does).
     pub fn to_item(&self) -> Item {
-        let received = crate::ports::clock::rfc3339_sortable(i128::from(self.received_at) * 1_000_000_000)
+        let received = crate::time_text::rfc3339_sortable(i128::from(self.received_at) * 1_000_000_000)
             .unwrap_or_else(|| self.received_at.to_string());
         let headers: Attrs = self.headers.iter().map(|(k, v)| (k.clone(), Value::str(v))).collect();
         Item::new(keys::webhook_event(&self.source, &self.delivery_id, &format!("{received}#{}", self.delivery_id)))
