@@ -9,6 +9,7 @@
 pub mod aws_calls;
 pub mod browser;
 pub mod capacity;
+pub mod clock;
 pub mod event_schemas;
 pub mod events;
 pub mod faults;

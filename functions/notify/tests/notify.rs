@@ -33,25 +33,12 @@ struct Stack {
     changes: Arc<Mutex<Vec<Change>>>,
     sber: FakeSberApi,
     alice: String,
+    /// `notify`'s time: the readings' clock, moved on by the test.
+    notify_time: testkit::clock::TestTime,
 }
 
 fn now() -> i64 {
     shared::ports::clock::now_epoch()
-}
-
-thread_local! {
-    /// Seconds `notify`'s clock is ahead of the readings' (each test runs on its own thread).
-    static AHEAD: std::cell::Cell<i64> = const { std::cell::Cell::new(0) };
-}
-
-/// `notify`'s clock: the readings' clock, moved on by [`later`].
-fn notify_clock() -> i64 {
-    now() + AHEAD.with(std::cell::Cell::get)
-}
-
-/// `notify`'s clock at `seconds` after the readings' clock.
-fn later(seconds: i64) {
-    AHEAD.with(|ahead| ahead.set(seconds));
 }
 
 async fn stack(backend: Backend) -> Stack {
@@ -75,14 +62,15 @@ async fn stack(backend: Backend) -> Stack {
     let vars = Vars::from_pairs([("SBER_API_URL", sber.url.as_str()), ("SBER_TIMEOUT_MS", "1000")]);
     let fast = RetryPolicy { attempts: 3, first_backoff: Duration::from_millis(5), budget: Duration::from_secs(3) };
     let metrics = testkit::telemetry::CollectedMetrics::new();
-    let notify = NotifyFunction::new(notify_deps.with_clock(notify_clock), &vars)
+    let notify_time = testkit::clock::TestTime::new();
+    let notify = NotifyFunction::new(notify_deps.with_clock(notify_time.clock()), &vars)
         .unwrap()
         .with_retry(fast)
         .with_sink(metrics.clone());
     testkit::leaks::fixture_secrets([API_KEY, REALTIME.1, "alice-password-1"]);
     let alice = Users::new(admin.as_ref()).add("alice", "alice-password-1", now()).await.unwrap().id;
     let ingest = switchyard_ingest::IngestFunction::new(ingest_deps, &Vars::default()).unwrap();
-    let stack = Stack { notify, metrics, ingest, admin, changes, sber, alice };
+    let stack = Stack { notify, metrics, ingest, admin, changes, sber, alice, notify_time };
     stack.take();
     stack
 }
@@ -331,18 +319,18 @@ async fn a_silent_meter_goes_offline_at_sber_without_a_reading(backend: Backend)
     let newest = 15 * 60;
     assert_eq!(stack.post(&values, 2 * newest).await, 200);
     stack.deliver().await;
-    later(-newest);
+    stack.notify_time.set_ahead(-newest);
     assert_eq!(stack.post(&values, newest).await, 200);
     stack.deliver().await;
     stack.deliver().await;
     assert_eq!(stack.pushes().last().and_then(online_in), Some(true), "{:?}", stack.sber.calls());
     let pushed = stack.pushes().len();
     // Minute 14 after its newest reading: online still, nothing to push.
-    later(14 * 60 - newest);
+    stack.notify_time.set_ahead(14 * 60 - newest);
     assert_eq!(stack.scheduled().await, json!({}));
     assert_eq!(stack.pushes().len(), pushed, "online at minute 14");
     // Past its window (31 minutes) and the next check: pushed offline, once.
-    later(31 * 60 + 5 * 60 - newest);
+    stack.notify_time.set_ahead(31 * 60 + 5 * 60 - newest);
     stack.scheduled().await;
     let pushes = stack.pushes();
     assert_eq!(pushes.len(), pushed + 1, "{pushes:?}");

@@ -28,9 +28,15 @@ async fn no_family_is_left_with_two_valid_refresh_tokens() {
         ("OAUTH_HASH_BURST", "64"),
         ("OAUTH_REFRESH_GRACE_S", "0"),
     ]);
-    let function = TokenFunction::new(faulty.deps.clone().with_clock(now), &vars).unwrap();
-    let stack =
-        Stack { function, deps: faulty.deps.clone(), admin: faulty.direct.clone(), user_id: user.id.clone(), gateway };
+    let function = TokenFunction::new(faulty.deps.clone(), &vars).unwrap();
+    let stack = Stack {
+        function,
+        deps: faulty.deps.clone(),
+        admin: faulty.direct.clone(),
+        user_id: user.id.clone(),
+        gateway,
+        time: Default::default(),
+    };
 
     // Linked without faults; then every refresh runs through 20% faults.
     let mut latest: Vec<String> = Vec::new();
@@ -140,8 +146,15 @@ async fn a_code_stored_behind_a_lost_answer_still_signs_in() {
         ("OAUTH_HASH_BURST", "64"),
         ("OAUTH_REFRESH_GRACE_S", "0"),
     ]);
-    let function = TokenFunction::new(faulty.deps.clone().with_clock(now), &vars).unwrap();
-    let stack = Stack { function, deps: faulty.deps.clone(), admin: faulty.direct.clone(), user_id: user.id, gateway };
+    let function = TokenFunction::new(faulty.deps.clone(), &vars).unwrap();
+    let stack = Stack {
+        function,
+        deps: faulty.deps.clone(),
+        admin: faulty.direct.clone(),
+        user_id: user.id,
+        gateway,
+        time: Default::default(),
+    };
     let page = stack.login_page("sber", SBER_REDIRECT, None).await;
     // The code's write is applied, then its answer is lost; the SDK's retry gets an answer.
     faulty.proxy.set_operations(&["PutItem"]);

@@ -96,14 +96,14 @@ async fn linking_flow_as_a_client_drives_it(backend: Backend) {
 /// that revokes the linking, as with strict rotation.
 async fn a_refresh_retried_within_the_grace_period_keeps_the_linking(backend: Backend) {
     let mut stack = stack(backend).await;
-    freeze();
+    stack.time.freeze();
     stack.function = function_with(&stack.deps, &stack.gateway, &[("OAUTH_REFRESH_GRACE_S", "60")]);
     let refresh = |token: &str| form(&[("grant_type", "refresh_token"), ("refresh_token", token)]);
     let linked = stack.link("sber", "smarthome").await;
     let first = linked["refresh_token"].as_str().unwrap().to_owned();
     let (status, lost, _) = stack.token(&refresh(&first), Some(SBER)).await;
     assert_eq!(status, 200, "{lost}");
-    advance(5);
+    stack.time.advance(5);
     let (status, retried, _) = stack.token(&refresh(&first), Some(SBER)).await;
     assert_eq!(status, 200, "a retry within the grace period: {retried}");
     let newest = retried["refresh_token"].as_str().unwrap().to_owned();
@@ -123,7 +123,7 @@ async fn a_refresh_retried_within_the_grace_period_keeps_the_linking(backend: Ba
     assert_eq!((status, foreign["error"].as_str()), (400, Some("invalid_grant")), "{foreign}");
     assert_eq!(stack.verify(&access, "sber").await, Ok(stack.user_id.clone()));
     // After the grace period the first token is a reuse: the whole linking is revoked.
-    advance(60);
+    stack.time.advance(60);
     let (status, reused, _) = stack.token(&refresh(&first), Some(SBER)).await;
     assert_eq!((status, reused["error"].as_str()), (400, Some("invalid_grant")), "{reused}");
     assert!(reused["error_description"].as_str().unwrap().contains("already used"));
@@ -236,7 +236,7 @@ async fn codes_expire_and_belong_to_their_client(backend: Backend) {
     let exchange = form(&[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", SBER_REDIRECT)]);
     let (status, answer, _) = stack.token(&exchange, Some(OTHER_SBER)).await;
     assert_eq!((status, answer["error"].as_str()), (400, Some("invalid_grant")), "another client's code");
-    advance(61);
+    stack.time.advance(61);
     let (status, answer, _) = stack.token(&exchange, Some(SBER)).await;
     assert_eq!((status, answer["error"].as_str()), (400, Some("invalid_grant")), "expired after 60 s");
     assert!(!stack.is_linked("sber").await);
@@ -269,9 +269,9 @@ async fn refresh_tokens_outlive_access_tokens(backend: Backend) {
     let stack = stack(backend).await;
     let tokens = stack.link("sber", "smarthome").await;
     let access = tokens["access_token"].as_str().unwrap();
-    advance(3600);
+    stack.time.advance(3600);
     assert_eq!(stack.verify(access, "sber").await, Err(TokenError::Expired));
-    advance(4 * 3600 - 10);
+    stack.time.advance(4 * 3600 - 10);
     let (status, refreshed, _) = stack
         .token(
             &form(&[("grant_type", "refresh_token"), ("refresh_token", tokens["refresh_token"].as_str().unwrap())]),
@@ -305,7 +305,7 @@ async fn access_token_verification_failures(backend: Backend) {
     forged_family["jti"] = json!("nofamily.x");
     assert_eq!(stack.verify(&sign_hs256("k2", K2, &forged_family), "sber").await, Err(TokenError::Revoked));
     assert_eq!(stack.verify("garbage", "sber").await, Err(TokenError::Malformed));
-    advance(3600);
+    stack.time.advance(3600);
     assert_eq!(stack.verify(access, "sber").await, Err(TokenError::Expired));
 }
 
@@ -374,7 +374,7 @@ async fn wrong_credentials_rerender_and_failures_are_throttled(backend: Backend)
     assert!(body_text(response).contains("Too many failed sign-ins"));
     // Other logins are not affected; the count clears once two windows have passed (no window-length span ever
     // holds more than five attempts).
-    advance(2 * 900);
+    stack.time.advance(2 * 900);
     let page = stack.login_page("sber", SBER_REDIRECT, None).await;
     let response = stack.call(page.submit(LOGIN, PASSWORD)).await;
     assert_eq!(response.status(), 302);
@@ -400,18 +400,18 @@ async fn concurrent_attempts_cannot_overtake_the_throttle(backend: Backend) {
 /// the limit.
 async fn a_window_boundary_does_not_double_the_allowance(backend: Backend) {
     let stack = stack(backend).await;
-    let to_boundary = 900 - now().rem_euclid(900) - 2;
-    advance(to_boundary);
+    let to_boundary = 900 - stack.time.now().rem_euclid(900) - 2;
+    stack.time.advance(to_boundary);
     let page = stack.login_page("sber", SBER_REDIRECT, None).await;
     for _ in 0..5 {
         assert_eq!(stack.call(page.submit(LOGIN, "wrong-password")).await.status(), 200);
     }
-    advance(4);
+    stack.time.advance(4);
     assert_eq!(stack.call(page.submit(LOGIN, PASSWORD)).await.status(), 429, "just after the boundary");
-    advance(600);
+    stack.time.advance(600);
     let page = stack.login_page("sber", SBER_REDIRECT, None).await;
     assert_eq!(stack.call(page.submit(LOGIN, PASSWORD)).await.status(), 429, "10 minutes later, still refused");
-    advance(300);
+    stack.time.advance(300);
     let page = stack.login_page("sber", SBER_REDIRECT, None).await;
     assert_eq!(stack.call(page.submit(LOGIN, PASSWORD)).await.status(), 302, "the five failures are a window old");
     // A successful sign-in gives its reservation back: five more failures are allowed after it.
@@ -426,12 +426,12 @@ async fn a_window_boundary_does_not_double_the_allowance(backend: Backend) {
 /// flaky run of `concurrent_attempts_cannot_overtake_the_throttle` at 16:30:00 was this).
 async fn a_late_attempt_from_before_the_boundary_still_counts(backend: Backend) {
     let stack = stack(backend).await;
-    advance(900 - now().rem_euclid(900) + 1);
+    stack.time.advance(900 - stack.time.now().rem_euclid(900) + 1);
     let page = stack.login_page("sber", SBER_REDIRECT, None).await;
     for _ in 0..5 {
         assert_eq!(stack.call(page.submit(LOGIN, "wrong-password")).await.status(), 200);
     }
-    advance(-3);
+    stack.time.advance(-3);
     assert_eq!(stack.call(page.submit(LOGIN, PASSWORD)).await.status(), 429, "two seconds before the boundary");
 }
 
@@ -485,7 +485,10 @@ async fn a_sandbox_hashes_within_its_budget(backend: Backend) {
 /// call.
 async fn a_burst_of_wrong_sign_ins_makes_no_5xx(backend: Backend) {
     let stack = stack(backend).await;
-    shared::identity::users::Users::new(stack.admin.as_ref()).add("bob", "bob's own password", now()).await.unwrap();
+    shared::identity::users::Users::new(stack.admin.as_ref())
+        .add("bob", "bob's own password", stack.time.now())
+        .await
+        .unwrap();
     testkit::leaks::fixture_secrets(["bob's own password"]);
     let function =
         function_with(&stack.deps, &stack.gateway, &[("OAUTH_HASHES_PER_MINUTE", "1"), ("OAUTH_HASH_BURST", "6")]);
@@ -526,7 +529,7 @@ async fn the_form_needs_its_csrf_pair(backend: Backend) {
         assert_eq!(response.status(), 403);
         assert!(body_text(response).contains("expired"));
     }
-    advance(601);
+    stack.time.advance(601);
     let response = stack.call(page.submit(LOGIN, PASSWORD)).await;
     assert_eq!(response.status(), 403, "forms expire");
 }

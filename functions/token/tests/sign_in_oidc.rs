@@ -55,7 +55,8 @@ async fn oidc_with(backend: Backend, clock: fn() -> i64, devices: &[&str], vars:
     for (name, value) in vars {
         all = all.with(name, value);
     }
-    stack.function = TokenFunction::new(stack.deps.clone().with_clock(clock), &all).unwrap();
+    stack.function =
+        TokenFunction::new(stack.deps.clone().with_clock(shared::ports::clock::Clock::reading(clock)), &all).unwrap();
     Oidc { stack, tamper, provider }
 }
 
@@ -194,7 +195,7 @@ async fn a_discovery_document_naming_another_issuer_is_refused() {
         ("SIGN_IN", "oidc"),
         ("OIDC_ISSUER", oidc.provider.address.as_str()),
     ]);
-    let function = TokenFunction::new(oidc.stack.deps.clone().with_clock(now), &vars).unwrap();
+    let function = TokenFunction::new(oidc.stack.deps.clone(), &vars).unwrap();
     let query = authorize_query(SBER.0, SBER_REDIRECT, "smarthome", "s", None);
     let response = shared::edge::http::Handler::handle(&function, get(&format!("/oauth/authorize?{query}"))).await;
     assert_eq!(response.status(), 503);

@@ -41,7 +41,7 @@ async fn upstream(backend: Backend) -> Upstream {
         ("SMARTME_OAUTH_URL", smartme.url.as_str()),
         ("SMARTME_API_URL", smartme.url.as_str()),
     ]);
-    stack.function = TokenFunction::new(stack.deps.clone().with_clock(now), &vars).unwrap();
+    stack.function = TokenFunction::new(stack.deps.clone(), &vars).unwrap();
     Upstream { stack, smartme }
 }
 
@@ -115,7 +115,7 @@ async fn callbacks_that_match_nothing_get_a_page(backend: Backend) {
     // Too late: ten minutes is all a sign-in gets.
     let late = depart(function, &sber_query("s3")).await;
     let back = smartme.sign_in(&late.location, PERSON.0, PERSON.1, true);
-    advance(601);
+    stack.time.advance(601);
     page(arrive(function, &back, Some(&late.cookie)).await, 400, "expired").await;
 }
 

@@ -10,7 +10,6 @@ use shared::edge::http::Handler;
 use shared::env::Vars;
 use shared::identity::users::Users;
 use shared::partners::smartme::proto::DeviceData;
-use std::cell::Cell;
 use testkit::smartme_api::{FakeSmartMe, SWITCH_OBIS};
 use testkit::stack::Backend;
 use uuid::Uuid;
@@ -24,14 +23,6 @@ const SWITCHABLE: &str = "3bd0fce9-9f8e-4183-b3d1-0c1622a22ca1";
 const PLAIN: &str = "0c1622a2-2ca1-4183-9f8e-3bd0fce9b3d1";
 const FOREIGN: &str = "11111111-2222-4333-8444-555555555555";
 
-thread_local! {
-    static OFFSET: Cell<i64> = const { Cell::new(0) };
-}
-
-fn clock() -> i64 {
-    shared::ports::clock::now_epoch() + OFFSET.with(Cell::get)
-}
-
 struct Stack {
     admin: std::sync::Arc<dyn shared::ports::store::Store>,
     alice: String,
@@ -39,6 +30,8 @@ struct Stack {
     ingest: switchyard_ingest::IngestFunction,
     user: switchyard_user::UserFunction,
     smartme: FakeSmartMe,
+    /// The functions' time, moved by the test.
+    time: testkit::clock::TestTime,
 }
 
 async fn stack(backend: Backend) -> Stack {
@@ -57,10 +50,11 @@ async fn stack_with(backend: Backend, overrides: &[(&str, &str)]) -> Stack {
     });
     let smartme = json!({"username": REALTIME.0, "password": REALTIME.1, "api_key": API_KEY});
     let ports = testkit::stack::ports(backend, &[("oauth", oauth), ("smartme", smartme)]).await;
+    let time = testkit::clock::TestTime::new();
     let users = Users::new(ports.admin.as_ref());
-    let alice = users.add("alice", "alice-password-1", clock()).await.unwrap();
-    users.link_device(&alice.id, SWITCHABLE, "Kitchen", clock()).await.unwrap();
-    users.link_device(&alice.id, PLAIN, "Garage", clock()).await.unwrap();
+    let alice = users.add("alice", "alice-password-1", time.now()).await.unwrap();
+    users.link_device(&alice.id, SWITCHABLE, "Kitchen", time.now()).await.unwrap();
+    users.link_device(&alice.id, PLAIN, "Garage", time.now()).await.unwrap();
     let fake = FakeSmartMe::start(&format!("ApiKey {API_KEY}"), &[SWITCHABLE]).await;
     let base = [
         ("SWITCHYARD_PUBLIC_URL", "https://api.switchyard.test"),
@@ -74,10 +68,12 @@ async fn stack_with(backend: Backend, overrides: &[(&str, &str)]) -> Stack {
     Stack {
         admin: ports.admin.clone(),
         alice: alice.id.clone(),
-        token: switchyard_token::TokenFunction::new(ports.as_function("token").await.with_clock(clock), &vars).unwrap(),
+        token: switchyard_token::TokenFunction::new(ports.as_function("token").await.with_clock(time.clock()), &vars)
+            .unwrap(),
         ingest: switchyard_ingest::IngestFunction::new(ports.as_function("ingest").await, &vars).unwrap(),
-        user: switchyard_user::UserFunction::new(ports.deps.with_clock(clock), &vars).unwrap(),
+        user: switchyard_user::UserFunction::new(ports.deps.with_clock(time.clock()), &vars).unwrap(),
         smartme: fake,
+        time,
     }
 }
 
@@ -98,6 +94,12 @@ fn answer(response: Response<Body>) -> (u16, Value) {
 }
 
 impl Stack {
+    /// A reading of `device` taken `seconds_ago` by the functions' time.
+    fn reading(&self, device: &str, seconds_ago: i64, values: &[([u8; 6], f64)]) -> DeviceData {
+        let at_ms = (self.time.now() - seconds_ago) * 1000;
+        shared::partners::smartme::post::reading(Uuid::parse_str(device).unwrap(), at_ms, values)
+    }
+
     async fn sber(&self, method: Method, route: &str, token: Option<&str>, body: Option<Value>) -> (u16, Value) {
         answer(self.user.handle(request(method, &format!("/sber/v1/{route}"), token, body.as_ref())).await)
     }
@@ -170,10 +172,6 @@ impl Stack {
     }
 }
 
-fn reading(device: &str, seconds_ago: i64, values: &[([u8; 6], f64)]) -> DeviceData {
-    shared::partners::smartme::post::reading(Uuid::parse_str(device).unwrap(), (clock() - seconds_ago) * 1000, values)
-}
-
 fn state<'a>(states: &'a Value, key: &str) -> &'a Value {
     states.as_array().unwrap().iter().find(|s| s["key"] == key).map(|s| &s["value"]).unwrap_or(&Value::Null)
 }
@@ -237,7 +235,7 @@ async fn sber_end_to_end(backend: Backend) {
     let switch: [u8; 6] = [99, 0, 12, 0, 0, 0];
     stack
         .ingest(vec![
-            reading(
+            stack.reading(
                 SWITCHABLE,
                 5,
                 &[
@@ -249,7 +247,7 @@ async fn sber_end_to_end(backend: Backend) {
                     (switch, 1.0),
                 ],
             ),
-            reading(PLAIN, 3600, &[([1, 0, 1, 7, 0, 255], 80_000.0)]),
+            stack.reading(PLAIN, 3600, &[([1, 0, 1, 7, 0, 255], 80_000.0)]),
         ])
         .await;
 
@@ -285,10 +283,10 @@ async fn sber_end_to_end(backend: Backend) {
     check_against_spec(&devices, &query);
 
     // Time passes without a new reading: the same meter goes offline after the 5-minute window.
-    OFFSET.with(|o| o.set(300));
+    stack.time.set_ahead(300);
     let (_, later) = stack.sber(Method::POST, "query", Some(&token), Some(json!({"devices": [SWITCHABLE]}))).await;
     assert_eq!(state(&later["devices"][SWITCHABLE]["states"], "online")["bool_value"], false);
-    OFFSET.with(|o| o.set(0));
+    stack.time.set_ahead(0);
 
     // Commands: the switchable meter goes through smart-me; the other gets a per-device error.
     let command = json!({"devices": {
@@ -359,7 +357,7 @@ async fn tokens_for_other_apis_are_refused(backend: Backend) {
     let mut forged = token.clone();
     forged.insert(forged.len() - 5, 'x');
     assert_eq!(stack.sber(Method::GET, "user", Some(&forged), None).await.0, 401);
-    OFFSET.with(|o| o.set(3600));
+    stack.time.set_ahead(3600);
     assert_eq!(stack.sber(Method::GET, "user", Some(&token), None).await.0, 401, "expired");
 }
 
@@ -381,10 +379,10 @@ async fn a_revoked_token_cannot_unlink_a_linked_user(backend: Backend) {
 async fn an_expired_token_still_unlinks(backend: Backend) {
     let stack = stack(backend).await;
     let token = stack.link().await;
-    OFFSET.with(|o| o.set(7200));
+    stack.time.set_ahead(7200);
     assert_eq!(stack.sber(Method::GET, "user", Some(&token), None).await.0, 401, "expired for everything else");
     assert_eq!(stack.sber(Method::POST, "unlink", Some(&token), None).await.0, 200);
-    OFFSET.with(|o| o.set(0));
+    stack.time.set_ahead(0);
     assert_eq!(stack.sber(Method::GET, "user", Some(&token), None).await.0, 403, "the link is gone");
     let mut forged = token.clone();
     forged.insert(forged.len() - 5, 'x');
@@ -400,16 +398,16 @@ async fn every_meter_is_a_valid_device_in_every_state(backend: Backend) {
     let (_, never_read) = stack.sber(Method::POST, "query", Some(&token), Some(ids.clone())).await;
     check_against_spec(&devices, &never_read);
     assert_eq!(state(&never_read["devices"][PLAIN]["states"], "online")["bool_value"], false);
-    stack.ingest(vec![reading(PLAIN, 5, &[([1, 0, 1, 7, 0, 255], 10.0)])]).await;
+    stack.ingest(vec![stack.reading(PLAIN, 5, &[([1, 0, 1, 7, 0, 255], 10.0)])]).await;
     let (_, read) = stack.sber(Method::POST, "query", Some(&token), Some(ids.clone())).await;
     check_against_spec(&devices, &read);
     assert_eq!(state(&read["devices"][PLAIN]["states"], "on_off")["bool_value"], true, "on while it reports");
     let (_, devices_after) = stack.sber(Method::GET, "devices", Some(&token), None).await;
     assert_eq!(devices_after["devices"], devices["devices"], "a reading does not change a model");
-    OFFSET.with(|o| o.set(3600));
+    stack.time.set_ahead(3600);
     let (_, offline) = stack.sber(Method::POST, "query", Some(&token), Some(ids)).await;
     check_against_spec(&devices, &offline);
-    OFFSET.with(|o| o.set(0));
+    stack.time.set_ahead(0);
 }
 
 /// By default Sber is offered only meters that switch: the meter smart-me lists no switch action for is neither in
@@ -439,7 +437,7 @@ async fn sber_is_offered_only_meters_that_switch(backend: Backend) {
     assert_eq!(refused["errors"][0]["message"], "no such device for this user", "{refused}");
     assert!(stack.smartme.calls().is_empty(), "nothing was switched");
     // A reading with a switch state: the meter switches after all.
-    stack.ingest(vec![reading(PLAIN, 5, &[([99, 0, 12, 0, 0, 0], 1.0)])]).await;
+    stack.ingest(vec![stack.reading(PLAIN, 5, &[([99, 0, 12, 0, 0, 0], 1.0)])]).await;
     let (_, devices) = stack.sber(Method::GET, "devices", Some(&token), None).await;
     assert_eq!(devices["devices"].as_array().unwrap().len(), 2, "{devices}");
 }
@@ -451,7 +449,7 @@ async fn a_group_command_switches_every_meter_within_the_deadline(backend: Backe
     let users = Users::new(stack.admin.as_ref());
     let meters: Vec<String> = (1..=8).map(|n| Uuid::from_u128(0x5000 + n).to_string()).collect();
     for (n, meter) in meters.iter().enumerate() {
-        users.link_device(&stack.alice, meter, &format!("Lamp {n}"), clock()).await.unwrap();
+        users.link_device(&stack.alice, meter, &format!("Lamp {n}"), stack.time.now()).await.unwrap();
         stack.smartme.add_switchable(meter);
     }
     let token = stack.link().await;
@@ -476,7 +474,7 @@ async fn a_meter_that_never_answers_is_its_own_error(backend: Backend) {
     let (_, devices) = stack.sber(Method::GET, "devices", Some(&token), None).await;
     assert_eq!(devices["devices"].as_array().unwrap().len(), 1);
     let stuck = Uuid::from_u128(0x6000).to_string();
-    Users::new(stack.admin.as_ref()).link_device(&stack.alice, &stuck, "Boiler", clock()).await.unwrap();
+    Users::new(stack.admin.as_ref()).link_device(&stack.alice, &stuck, "Boiler", stack.time.now()).await.unwrap();
     stack.smartme.add_switchable(&stuck);
     let (_, devices) = stack.sber(Method::GET, "devices", Some(&token), None).await;
     assert_eq!(devices["devices"].as_array().unwrap().len(), 2);
@@ -497,12 +495,14 @@ async fn a_meter_that_never_answers_is_its_own_error(backend: Backend) {
 /// reading, and offline once two intervals and a minute (31 minutes) have passed.
 async fn online_follows_the_meters_own_rhythm(backend: Backend) {
     let stack = stack(backend).await;
+    // Stopped: the readings' interval is exactly 15 minutes however long the test takes between them.
+    stack.time.freeze();
     let token = stack.link().await;
     let values = [([1, 0, 1, 7, 0, 255], 40.0), ([99, 0, 12, 0, 0, 0], 1.0)];
-    stack.ingest(vec![reading(SWITCHABLE, 30 * 60, &values)]).await;
-    stack.ingest(vec![reading(SWITCHABLE, 15 * 60, &values)]).await;
+    stack.ingest(vec![stack.reading(SWITCHABLE, 30 * 60, &values)]).await;
+    stack.ingest(vec![stack.reading(SWITCHABLE, 15 * 60, &values)]).await;
     let online_at = |offset: i64| {
-        OFFSET.with(|o| o.set(offset));
+        stack.time.set_ahead(offset);
         let body = json!({"devices": [SWITCHABLE]});
         async {
             let (_, answer) = stack.sber(Method::POST, "query", Some(&token), Some(body)).await;
@@ -512,7 +512,7 @@ async fn online_follows_the_meters_own_rhythm(backend: Backend) {
     assert_eq!(online_at(-60).await, Some(true), "minute 14");
     assert_eq!(online_at(15 * 60).await, Some(true), "minute 30");
     assert_eq!(online_at(16 * 60 + 1).await, Some(false), "past 31 minutes");
-    OFFSET.with(|o| o.set(0));
+    stack.time.set_ahead(0);
 }
 
 testkit::on_both_backends!(

@@ -12,7 +12,6 @@ use shared::codec::BasicCredentials;
 use shared::edge::http::Handler;
 use shared::env::Vars;
 use shared::ports::store::{Store, keys};
-use std::cell::Cell;
 use std::sync::Arc;
 use testkit::smartme_api::{Account, FakeSmartMe, Meter, OAuthClient};
 use testkit::stack::Backend;
@@ -28,24 +27,14 @@ const KITCHEN: &str = "3bd0fce9-9f8e-4183-b3d1-0c1622a22ca1";
 const GARAGE: &str = "0c1622a2-2ca1-4183-9f8e-3bd0fce9b3d1";
 const CELLAR: &str = "5a5a5a5a-1111-4222-8333-444444444444";
 
-thread_local! {
-    static OFFSET: Cell<i64> = const { Cell::new(0) };
-}
-
-fn clock() -> i64 {
-    shared::ports::clock::now_epoch() + OFFSET.with(Cell::get)
-}
-
-fn advance(seconds: i64) {
-    OFFSET.with(|o| o.set(o.get() + seconds));
-}
-
 struct Stack {
     token: switchyard_token::TokenFunction,
     ingest: switchyard_ingest::IngestFunction,
     user: switchyard_user::UserFunction,
     smartme: FakeSmartMe,
     admin: Arc<dyn Store>,
+    /// The functions' time, moved by the test.
+    time: testkit::clock::TestTime,
 }
 
 async fn stack(backend: Backend) -> Stack {
@@ -62,6 +51,7 @@ async fn stack(backend: Backend) -> Stack {
         ("sealing", json!({"keys": [{"kid": "s1", "secret": "sealing-key-for-the-linking-tests-0123456789"}]})),
     ];
     let ports = testkit::stack::ports(backend, &secrets).await;
+    let time = testkit::clock::TestTime::new();
     let smartme = FakeSmartMe::start_empty().await;
     smartme.add_client(OAuthClient {
         client_id: SMARTME_CLIENT.0.into(),
@@ -85,11 +75,13 @@ async fn stack(backend: Backend) -> Stack {
         ("OAUTH_ACCESS_TTL_S", "86400"),
     ]);
     Stack {
-        token: switchyard_token::TokenFunction::new(ports.as_function("token").await.with_clock(clock), &vars).unwrap(),
+        token: switchyard_token::TokenFunction::new(ports.as_function("token").await.with_clock(time.clock()), &vars)
+            .unwrap(),
         ingest: switchyard_ingest::IngestFunction::new(ports.as_function("ingest").await, &vars).unwrap(),
-        user: switchyard_user::UserFunction::new(ports.deps.clone().with_clock(clock), &vars).unwrap(),
+        user: switchyard_user::UserFunction::new(ports.deps.clone().with_clock(time.clock()), &vars).unwrap(),
         smartme,
         admin: ports.admin,
+        time,
     }
 }
 
@@ -162,8 +154,11 @@ impl Stack {
             registration["BasicAuthPassword"].as_str().unwrap(),
         );
         let values = [([1, 0, 1, 7, 0, 255], 0.23), ([99, 0, 12, 0, 0, 255], if switch_on { 1.0 } else { 0.0 })];
-        let item =
-            shared::partners::smartme::post::reading(Uuid::parse_str(meter).unwrap(), (clock() - 5) * 1000, &values);
+        let item = shared::partners::smartme::post::reading(
+            Uuid::parse_str(meter).unwrap(),
+            (self.time.now() - 5) * 1000,
+            &values,
+        );
         let mut post = Request::new(Body::Binary(shared::partners::smartme::post::body(vec![item])));
         *post.method_mut() = Method::POST;
         *post.uri_mut() = "/smartme/realtime".parse().unwrap();
@@ -222,7 +217,7 @@ async fn a_smartme_account_links_sees_its_meters_and_switches_them_under_its_own
 
     // The access token expired: refreshed once, then used again.
     stack.smartme.expire_access_tokens();
-    advance(3600);
+    stack.time.advance(3600);
     let requests = stack.smartme.token_requests();
     for _ in 0..2 {
         let (status, answer) = stack.sber(Method::POST, "command", access, Some(command.clone())).await;
@@ -252,7 +247,7 @@ async fn meters_follow_the_account(backend: Backend) {
     let user_id = sub_of(&access);
     stack.smartme.set_meters(4711, vec![Meter::new(KITCHEN, "Kitchen", true), Meter::new(CELLAR, "Cellar", true)]);
     assert_eq!(stack.device_ids(&access).await, [KITCHEN], "read again only after the cache's age");
-    advance(61);
+    stack.time.advance(61);
     assert_eq!(stack.device_ids(&access).await, [KITCHEN, CELLAR]);
     let owner = |meter: &str| shared::identity::users::MeterOwner::key(meter, &user_id);
     assert!(stack.admin.get(&owner(GARAGE)).await.unwrap().is_none(), "Sber hears of the removal from the owner item");
@@ -271,7 +266,7 @@ async fn a_grant_revoked_at_smartme_cuts_the_user_off_sber(backend: Backend) {
     assert_eq!(status, 200, "Sber linked the user");
     stack.smartme_posts(KITCHEN, true).await;
     stack.smartme.revoke(4711);
-    advance(3600 + 61);
+    stack.time.advance(3600 + 61);
     let command =
         json!({"devices": {KITCHEN: {"states": [{"key": "on_off", "value": {"type": "BOOL", "bool_value": false}}]}}});
     let (status, answer) = stack.sber(Method::POST, "command", &access, Some(command)).await;

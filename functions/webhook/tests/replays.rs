@@ -41,7 +41,11 @@ async fn stack(backend: Backend) -> Stack {
         })
         .collect();
     let ports = testkit::stack::ports(backend, &secrets).await;
-    let function = WebhookFunction::new(ports.deps.clone().with_clock(now), &shared::env::Vars::default()).unwrap();
+    let function = WebhookFunction::new(
+        ports.deps.clone().with_clock(shared::ports::clock::Clock::reading(now)),
+        &shared::env::Vars::default(),
+    )
+    .unwrap();
     Stack { function, store: ports.admin, deps: ports.deps }
 }
 
@@ -135,7 +139,11 @@ async fn a_github_delivery_replayed_after_a_week_is_still_a_duplicate(backend: B
     fn eight_days_later() -> i64 {
         now() + 8 * 86_400
     }
-    let later = WebhookFunction::new(stack.deps.clone().with_clock(eight_days_later), &Default::default()).unwrap();
+    let later = WebhookFunction::new(
+        stack.deps.clone().with_clock(shared::ports::clock::Clock::reading(eight_days_later)),
+        &Default::default(),
+    )
+    .unwrap();
     let replay = later.handle(post("github", &signed, body)).await;
     assert_eq!(replay.status(), 200);
     let answer: serde_json::Value = serde_json::from_slice(replay.body().as_ref()).unwrap();

@@ -25,7 +25,11 @@ async fn stack(backend: Backend) -> (WebhookFunction, Arc<dyn Store>) {
     let secrets = [("webhook/slack", json!({"scheme": Scheme::Slack, "secret": SECRET}))];
     let ports = testkit::stack::ports(backend, &secrets).await;
     testkit::leaks::fixture_secrets([SECRET]);
-    let function = WebhookFunction::new(ports.deps.with_clock(now), &shared::env::Vars::default()).unwrap();
+    let function = WebhookFunction::new(
+        ports.deps.with_clock(shared::ports::clock::Clock::reading(now)),
+        &shared::env::Vars::default(),
+    )
+    .unwrap();
     (function, ports.admin)
 }
 

@@ -40,7 +40,12 @@ async fn stack(backend: Backend) -> Stack {
         ("SMALLCASE_GATEWAY_URL", gateway.url.as_str()),
         ("SMALLCASE_TIMEOUT_MS", "500"),
     ]);
-    Stack { function: WebhookFunction::new(ports.deps.with_clock(now), &vars).unwrap(), store: ports.admin, gateway }
+    Stack {
+        function: WebhookFunction::new(ports.deps.with_clock(shared::ports::clock::Clock::reading(now)), &vars)
+            .unwrap(),
+        store: ports.admin,
+        gateway,
+    }
 }
 
 /// A transaction `user` created through us (as a guest), known to the Gateway; its id.

@@ -34,7 +34,11 @@ async fn stack(backend: Backend) -> Stack {
     ];
     let ports = testkit::stack::ports(backend, &secrets).await;
     let vars = Vars::from_pairs([("WEBHOOK_MAX_BODY_BYTES", "1024")]);
-    Stack { function: WebhookFunction::new(ports.deps.with_clock(now), &vars).unwrap(), store: ports.admin }
+    Stack {
+        function: WebhookFunction::new(ports.deps.with_clock(shared::ports::clock::Clock::reading(now)), &vars)
+            .unwrap(),
+        store: ports.admin,
+    }
 }
 
 fn post(source: &str, headers: &[(&str, String)], body: &[u8]) -> Request {

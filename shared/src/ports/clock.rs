@@ -1,23 +1,38 @@
 //! "Now": the clock use cases read it from (the `Clock` in `Deps`, so tests move it) and the system's clock the
 //! adapters read. Text forms of a time are `time_text`'s.
 
-/// The clock use cases read "now" from, injected through `Deps`: the system's in production, a moved one in tests.
-/// (The store's adapters read the wall clock themselves: DynamoDB's TTL expiry is wall-clock time.)
-#[derive(Clone, Copy)]
-pub struct Clock(fn() -> i64);
+/// The clock use cases read "now" from, injected through `Deps`: the system's in production, one a test moves in
+/// tests (every copy of a moved clock sees each move). (The store's adapters read the wall clock themselves:
+/// DynamoDB's TTL expiry is wall-clock time.)
+#[derive(Clone)]
+pub struct Clock(Reading);
+
+#[derive(Clone)]
+enum Reading {
+    Function(fn() -> i64),
+    Source(std::sync::Arc<dyn Fn() -> i64 + Send + Sync>),
+}
 
 impl Clock {
     /// The system's clock.
-    pub const SYSTEM: Clock = Clock(now_epoch);
+    pub const SYSTEM: Clock = Clock(Reading::Function(now_epoch));
 
     /// A clock reading epoch seconds from `now`.
     pub const fn reading(now: fn() -> i64) -> Self {
-        Self(now)
+        Self(Reading::Function(now))
+    }
+
+    /// A clock reading epoch seconds from `source`, which may hold state (a test's moved time).
+    pub fn from_source(source: impl Fn() -> i64 + Send + Sync + 'static) -> Self {
+        Self(Reading::Source(std::sync::Arc::new(source)))
     }
 
     /// Now, in epoch seconds.
     pub fn now(&self) -> i64 {
-        (self.0)()
+        match &self.0 {
+            Reading::Function(now) => now(),
+            Reading::Source(source) => source(),
+        }
     }
 }
 

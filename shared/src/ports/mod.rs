@@ -27,8 +27,8 @@ impl Deps {
         Self { store, secrets, clock: clock::Clock::SYSTEM }
     }
 
-    /// The same ports reading "now" from `now` (tests move time).
-    pub fn with_clock(self, now: fn() -> i64) -> Self {
-        Self { clock: clock::Clock::reading(now), ..self }
+    /// The same ports reading "now" from `clock` (tests move time).
+    pub fn with_clock(self, clock: clock::Clock) -> Self {
+        Self { clock, ..self }
     }
 }

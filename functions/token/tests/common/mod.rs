@@ -14,7 +14,6 @@ use shared::env::Vars;
 use shared::identity::oauth::{AccessVerifier, TokenError};
 use shared::identity::users::Users;
 use shared::ports::store::Store;
-use std::cell::Cell;
 use std::sync::Arc;
 use switchyard_token::TokenFunction;
 pub use testkit::smallcase::{FakeGateway, Mode};
@@ -34,29 +33,9 @@ pub const GATEWAY_NAME: &str = "switchyard-test";
 pub const SC_SECRET: &str = "smallcase-jwt-secret-for-tests";
 pub const SC_API_SECRET: &str = "smallcase-api-secret-for-tests";
 
-thread_local! {
-    /// Seconds added to the clock; each test runs on its own thread (current-thread runtime).
-    static OFFSET: Cell<i64> = const { Cell::new(0) };
-    /// The moment the clock stopped at, for tests whose outcome depends on how much time passed.
-    static FROZEN: Cell<Option<i64>> = const { Cell::new(None) };
-}
-
-fn clock() -> i64 {
-    FROZEN.with(Cell::get).unwrap_or_else(shared::ports::clock::now_epoch) + OFFSET.with(Cell::get)
-}
-
-/// Stops this test's clock: from now on only [`advance`] moves it.
-pub fn freeze() {
-    FROZEN.with(|f| f.set(Some(shared::ports::clock::now_epoch())));
-}
-
-/// Moves this test's clock forward.
-pub fn advance(seconds: i64) {
-    OFFSET.with(|o| o.set(o.get() + seconds));
-}
-
+/// The system's time (a test that moves time reads its stack's `time`).
 pub fn now() -> i64 {
-    clock()
+    shared::ports::clock::now_epoch()
 }
 
 pub fn secrets() -> Vec<(&'static str, Value)> {
@@ -97,6 +76,8 @@ pub struct Stack {
     pub admin: Arc<dyn Store>,
     pub user_id: String,
     pub gateway: FakeGateway,
+    /// The function's time (its `deps` read it), moved by the test.
+    pub time: testkit::clock::TestTime,
 }
 
 pub async fn stack(backend: Backend) -> Stack {
@@ -106,14 +87,15 @@ pub async fn stack(backend: Backend) -> Stack {
 pub async fn stack_with_secrets(backend: Backend, secrets: Vec<(&'static str, Value)>) -> Stack {
     let gateway = FakeGateway::start(GATEWAY_NAME, SC_API_SECRET, SC_SECRET, Mode::Success).await;
     let ports = testkit::stack::ports(backend, &secrets).await;
-    let (deps, admin) = (ports.deps, ports.admin);
+    let time = testkit::clock::TestTime::new();
+    let (deps, admin) = (ports.deps.with_clock(time.clock()), ports.admin);
     testkit::leaks::fixture_secrets([PASSWORD]);
-    let user = Users::new(admin.as_ref()).add(LOGIN, PASSWORD, now()).await.unwrap();
+    let user = Users::new(admin.as_ref()).add(LOGIN, PASSWORD, time.now()).await.unwrap();
     let function = function_with(&deps, &gateway, &[]);
-    Stack { function, deps, admin, user_id: user.id, gateway }
+    Stack { function, deps, admin, user_id: user.id, gateway, time }
 }
 
-/// The token function over `deps`, configured as the tests' stack is, with `overrides` on top.
+/// The token function over `deps` (and their clock), configured as the tests' stack is, with `overrides` on top.
 pub fn function_with(deps: &Deps, gateway: &FakeGateway, overrides: &[(&str, &str)]) -> TokenFunction {
     let base = [
         ("SWITCHYARD_PUBLIC_URL", "https://api.switchyard.test"),
@@ -126,7 +108,7 @@ pub fn function_with(deps: &Deps, gateway: &FakeGateway, overrides: &[(&str, &st
         ("OAUTH_REFRESH_GRACE_S", "0"),
     ];
     let vars = Vars::from_pairs(base.into_iter().chain(overrides.iter().copied()));
-    TokenFunction::new(deps.clone().with_clock(clock), &vars).unwrap()
+    TokenFunction::new(deps.clone(), &vars).unwrap()
 }
 
 pub fn get(path_and_query: &str) -> Request {
@@ -334,7 +316,7 @@ impl Stack {
     /// Full verification as a protected API does it; the user id on success.
     pub async fn verify(&self, token: &str, audience: &str) -> Result<String, TokenError> {
         let verifier = AccessVerifier::for_audiences(None, vec![audience.to_owned()]);
-        verifier.verify(&self.deps, Some(token), now()).await.map(|c| c.sub)
+        verifier.verify(&self.deps, Some(token), self.time.now()).await.map(|c| c.sub)
     }
 
     pub async fn is_linked(&self, client_id: &str) -> bool {
