@@ -7,7 +7,7 @@ use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use shared::Deps;
-use shared::codec::{ApiError, ErrorEnvelope};
+use shared::edge::error::{ApiError, ErrorEnvelope};
 use shared::edge::http::Handler;
 use shared::edge::routes::{self, ROUTES};
 use shared::env::{self, Vars};

@@ -4,7 +4,7 @@
 use lambda_http::http::{HeaderValue, StatusCode, header};
 use serde_json::json;
 use shared::Deps;
-use shared::codec::{ApiError, ErrorEnvelope};
+use shared::edge::error::{ApiError, ErrorEnvelope};
 use shared::edge::http::{self, Body, Handler, Request, Response};
 use shared::edge::routes;
 use shared::env::{ConfigError, Vars};

@@ -3,7 +3,7 @@
 
 use lambda_http::http::StatusCode;
 use shared::Deps;
-use shared::codec::{ApiError, ErrorEnvelope};
+use shared::edge::error::{ApiError, ErrorEnvelope};
 use shared::edge::http::{self, Body, Handler, Request, Response};
 use shared::edge::routes::{self, Endpoint, RetailCrmEndpoint};
 use shared::env::{ConfigError, Vars};

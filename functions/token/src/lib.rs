@@ -7,13 +7,14 @@ mod smallcase;
 mod token_endpoint;
 mod upstream;
 
-use lambda_http::http::{HeaderValue, StatusCode, header};
+use lambda_http::http::{HeaderValue, header};
 use shared::Deps;
-use shared::codec::ApiError;
 use shared::edge::cors::Cors;
+use shared::edge::error::ApiError;
 use shared::edge::http::{self, Body, Handler, Request, Response};
 use shared::edge::routes::{self, Endpoint, OAuthEndpoint};
 use shared::env::{ConfigError, Vars};
+use shared::identity::oauth::error::OAuthError;
 use shared::identity::oauth::grants::Lifetimes;
 use shared::identity::oauth::sign_in::SignInPolicy;
 use shared::identity::oauth::{AccessVerifier, OAuthSettings};
@@ -75,11 +76,7 @@ impl TokenFunction {
     async fn oauth_settings(&self) -> Result<OAuthSettings, ApiError> {
         OAuthSettings::load(self.deps.secrets.as_ref(), self.public_url.as_deref()).await.map_err(|error| {
             tracing::error!(%error, "oauth secret unavailable");
-            ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "temporarily_unavailable",
-                "the authorization server is unavailable; try again",
-            )
+            OAuthError::unavailable().into()
         })
     }
 }

@@ -4,7 +4,7 @@
 use crate::{TokenFunction, content_type_is, no_store};
 use lambda_http::http::{HeaderValue, StatusCode, header};
 use serde_json::json;
-use shared::codec::{ApiError, ErrorEnvelope};
+use shared::edge::error::{ApiError, ErrorEnvelope};
 use shared::edge::http::{self, Body, Request, Response};
 use shared::edge::routes::SmallcaseEndpoint;
 use shared::identity::oauth::access_token::bearer;

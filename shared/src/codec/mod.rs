@@ -3,11 +3,9 @@
 
 pub mod basic_auth;
 pub mod cookie;
-pub mod envelope;
 pub mod form;
 pub mod html;
 pub mod json;
 
 pub use basic_auth::BasicCredentials;
-pub use envelope::{ApiError, ErrorEnvelope};
 pub use form::{Form, FormError};

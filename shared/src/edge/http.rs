@@ -1,6 +1,6 @@
 //! The HTTP edge every function shares: the handler contract, response builders and body limits.
 
-use crate::codec::{ApiError, ErrorEnvelope};
+use crate::edge::error::{ApiError, ErrorEnvelope};
 use crate::telemetry::Reason;
 use http::{HeaderValue, StatusCode, header};
 pub use lambda_http::{Body, Request, Response};

@@ -5,6 +5,7 @@
 #[cfg(feature = "aws")]
 pub mod compose;
 pub mod cors;
+pub mod error;
 pub mod http;
 pub mod lambda;
 pub mod observed;

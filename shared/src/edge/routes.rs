@@ -1,7 +1,7 @@
 //! The API's route table: which function serves which method and path. The local runner serves exactly these,
 //! and a test checks `template.yaml` declares the same set.
 
-use crate::codec::{ApiError, ErrorEnvelope};
+use crate::edge::error::{ApiError, ErrorEnvelope};
 use crate::edge::http::{self, Body, Request, Response};
 use ::http::{HeaderValue, header};
 

@@ -1,20 +1,11 @@
 //! Client authentication at the token endpoint (RFC 6749 section 2.3.1): HTTP Basic with form-encoded id and
 //! secret, or `client_id` and `client_secret` in the body; exactly one method; public clients send `client_id` only.
 
+use super::error::OAuthError;
 use super::settings::{Client, OAuthSettings};
-use crate::codec::ApiError;
 use crate::codec::basic_auth::BasicCredentials;
 use crate::codec::form::Form;
 use crate::crypto::constant_time_eq;
-use http::StatusCode;
-
-fn invalid_client(message: &str) -> ApiError {
-    ApiError::new(StatusCode::UNAUTHORIZED, "invalid_client", message)
-}
-
-fn invalid_request(message: &str) -> ApiError {
-    ApiError::new(StatusCode::BAD_REQUEST, "invalid_request", message)
-}
 
 /// Basic credentials are form-urlencoded before base64 (RFC 6749 section 2.3.1).
 fn form_decode(text: &str) -> Option<String> {
@@ -27,38 +18,41 @@ pub fn authenticate<'s>(
     settings: &'s OAuthSettings,
     authorization: Option<&str>,
     form: &Form,
-) -> Result<&'s Client, ApiError> {
-    let body_id = form.get("client_id").map_err(|e| invalid_request(&e.to_string()))?;
-    let body_secret = form.get("client_secret").map_err(|e| invalid_request(&e.to_string()))?;
+) -> Result<&'s Client, OAuthError> {
+    let body_id = form.get("client_id").map_err(|e| OAuthError::invalid_request(e.to_string()))?;
+    let body_secret = form.get("client_secret").map_err(|e| OAuthError::invalid_request(e.to_string()))?;
     let (client_id, secret) = match authorization {
         Some(header) => {
             let credentials = BasicCredentials::parse(header)
-                .ok_or_else(|| invalid_client("the Authorization header is not valid HTTP Basic"))?;
+                .ok_or_else(|| OAuthError::invalid_client("the Authorization header is not valid HTTP Basic"))?;
             let (Some(id), Some(secret)) = (form_decode(&credentials.username), form_decode(&credentials.password))
             else {
-                return Err(invalid_client("the Basic credentials are not valid form-encoded UTF-8"));
+                return Err(OAuthError::invalid_client("the Basic credentials are not valid form-encoded UTF-8"));
             };
             if body_secret.is_some() {
-                return Err(invalid_request("use one client authentication method, not both Basic and client_secret"));
+                return Err(OAuthError::invalid_request(
+                    "use one client authentication method, not both Basic and client_secret",
+                ));
             }
             if body_id.is_some_and(|b| b != id) {
-                return Err(invalid_request("client_id in the body differs from the Basic credentials"));
+                return Err(OAuthError::invalid_request("client_id in the body differs from the Basic credentials"));
             }
             (id, Some(secret))
         }
         None => match body_id {
             Some(id) if !id.is_empty() => (id.to_owned(), body_secret.map(str::to_owned)),
-            _ => return Err(invalid_client("client authentication is required")),
+            _ => return Err(OAuthError::invalid_client("client authentication is required")),
         },
     };
-    let client = settings.client(&client_id).ok_or_else(|| invalid_client("unknown client or wrong secret"))?;
+    let client =
+        settings.client(&client_id).ok_or_else(|| OAuthError::invalid_client("unknown client or wrong secret"))?;
     let authenticated = match (&client.client_secret, &secret) {
         (Some(expected), Some(given)) => constant_time_eq(expected.as_bytes(), given.as_bytes()),
         (None, None) => true,
         // A public client with a secret, or a confidential one without: both are misconfigured callers.
         _ => false,
     };
-    if authenticated { Ok(client) } else { Err(invalid_client("unknown client or wrong secret")) }
+    if authenticated { Ok(client) } else { Err(OAuthError::invalid_client("unknown client or wrong secret")) }
 }
 
 #[cfg(test)]
@@ -70,11 +64,11 @@ mod tests {
         with_clients(vec![client("web:1", Some("s3cret+/="), &[], &[]), client("app", None, &[], &[])])
     }
 
-    fn auth(header: Option<&str>, body: &str) -> Result<String, (StatusCode, &'static str)> {
+    fn auth(header: Option<&str>, body: &str) -> Result<String, &'static str> {
         let settings = settings();
         authenticate(&settings, header, &Form::parse(body.as_bytes()).unwrap())
             .map(|c| c.client_id.clone())
-            .map_err(|e| (e.status, e.code))
+            .map_err(|e| e.code.as_str())
     }
 
     #[test]
@@ -86,7 +80,7 @@ mod tests {
         assert_eq!(auth(None, "client_id=web%3A1&client_secret=s3cret%2B%2F%3D"), Ok("web:1".into()));
         assert_eq!(auth(None, "client_id=app"), Ok("app".into()));
 
-        let unauthorized = Err((StatusCode::UNAUTHORIZED, "invalid_client"));
+        let unauthorized = Err("invalid_client");
         assert_eq!(auth(None, "client_id=web%3A1&client_secret=wrong"), unauthorized);
         assert_eq!(auth(None, "client_id=web%3A1"), unauthorized, "confidential client without secret");
         assert_eq!(auth(None, "client_id=app&client_secret=x"), unauthorized, "public client with a secret");
@@ -95,7 +89,7 @@ mod tests {
         assert_eq!(auth(Some("Bearer abc"), ""), unauthorized);
         assert_eq!(auth(Some(&BasicCredentials::header_value("web%3A1", "nope")), ""), unauthorized);
 
-        let bad_request = Err((StatusCode::BAD_REQUEST, "invalid_request"));
+        let bad_request = Err("invalid_request");
         assert_eq!(auth(Some(&basic), "client_secret=s3cret%2B%2F%3D"), bad_request, "two methods");
         assert_eq!(auth(Some(&basic), "client_id=app"), bad_request, "two different ids");
         assert_eq!(auth(None, "client_id=app&client_id=app"), bad_request, "repeated parameter");

@@ -10,11 +10,9 @@ use super::access_token::{self, AccessClaims};
 use super::authorize::{AuthorizeRequest, redirect_with};
 use super::pkce;
 use super::settings::{Client, OAuthSettings};
-use crate::codec::ApiError;
 use crate::crypto::{random_token, sha256, to_hex};
 use crate::env::{ConfigError, Vars};
 use crate::ports::store::{Condition, Item, Query, SortRange, Store, StoreError, Update, Value, Write, keys};
-use http::StatusCode;
 use serde_json::{Value as Json, json};
 
 /// How long each credential lives, in seconds.
@@ -113,18 +111,6 @@ impl From<StoreError> for GrantError {
     fn from(error: StoreError) -> Self {
         tracing::error!(%error, "oauth store call failed");
         Self::Unavailable
-    }
-}
-
-impl From<GrantError> for ApiError {
-    fn from(error: GrantError) -> Self {
-        match error {
-            GrantError::InvalidGrant(message) => ApiError::new(StatusCode::BAD_REQUEST, "invalid_grant", message),
-            GrantError::InvalidScope => ApiError::new(StatusCode::BAD_REQUEST, "invalid_scope", error.to_string()),
-            GrantError::Unavailable => {
-                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable", error.to_string())
-            }
-        }
     }
 }
 

@@ -5,12 +5,14 @@ pub mod access_token;
 pub mod authorize;
 pub mod client_auth;
 pub mod csrf;
+pub mod error;
 pub mod grants;
 pub mod login_page;
 pub mod pkce;
 pub mod settings;
 pub mod sign_in;
 pub mod throttle;
+pub mod token_request;
 
 pub use access_token::{AccessClaims, TokenError};
 pub use settings::OAuthSettings;

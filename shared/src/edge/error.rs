@@ -1,4 +1,5 @@
-//! The JSON error bodies each partner documents, built from one error type.
+//! The edge's one error type: an HTTP status, a stable code and a message, rendered in the error body each
+//! partner documents. Use cases report neutral errors; their conversions into this one live here.
 
 use http::StatusCode;
 use serde_json::{Value, json};
@@ -75,6 +76,20 @@ impl ErrorEnvelope {
             Self::OAuth => json!({"error": error.code, "error_description": error.message}),
             Self::Plain => json!({"error": error.code, "message": error.message}),
         }
+    }
+}
+
+/// An OAuth error answered as RFC 6749 section 5.2 says: 401 for a client that failed to authenticate, 503 while
+/// the server cannot answer, 400 otherwise.
+impl From<crate::identity::oauth::error::OAuthError> for ApiError {
+    fn from(error: crate::identity::oauth::error::OAuthError) -> Self {
+        use crate::identity::oauth::error::OAuthErrorCode;
+        let status = match error.code {
+            OAuthErrorCode::InvalidClient => StatusCode::UNAUTHORIZED,
+            OAuthErrorCode::TemporarilyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            _ => StatusCode::BAD_REQUEST,
+        };
+        Self::new(status, error.code.as_str(), error.description)
     }
 }
 
