@@ -1,7 +1,7 @@
 //! `GET /oauth/authorize` renders the sign-in form; `POST /oauth/authorize` checks the credentials and sends the
 //! browser back to the client with a one-time code (RFC 6749 section 4.1).
 
-use crate::{MAX_FORM_BODY, TokenFunction, content_type_is};
+use crate::{MAX_FORM_BODY, TokenFunction};
 use lambda_http::http::{HeaderValue, StatusCode, header};
 use shared::codec::form::Form;
 use shared::edge::http::{self, Body, Request, Response};
@@ -64,7 +64,7 @@ pub async fn show(function: &TokenFunction, request: &Request) -> Response<Body>
 }
 
 pub async fn submit(function: &TokenFunction, request: &Request) -> Response<Body> {
-    if !content_type_is(request, "application/x-www-form-urlencoded") {
+    if !http::content_type_is(request, "application/x-www-form-urlencoded") {
         return error_page(StatusCode::UNSUPPORTED_MEDIA_TYPE, "The sign-in form was not sent as a form.");
     }
     let Ok(body) = http::body_within(request, MAX_FORM_BODY) else {

@@ -7,11 +7,10 @@ mod smallcase;
 mod token_endpoint;
 mod upstream;
 
-use lambda_http::http::{HeaderValue, header};
 use shared::Deps;
 use shared::edge::cors::Cors;
 use shared::edge::error::ApiError;
-use shared::edge::http::{self, Body, Handler, Request, Response};
+use shared::edge::http::{Body, Handler, Request, Response};
 use shared::edge::routes::{self, Endpoint, OAuthEndpoint};
 use shared::env::{ConfigError, Vars};
 use shared::identity::oauth::error::OAuthError;
@@ -107,19 +106,4 @@ impl Handler for TokenFunction {
             _ => routes::misrouted(&route),
         }
     }
-}
-
-/// Token responses and anything carrying credentials must not be cached (RFC 6749 section 5.1).
-fn no_store(mut response: Response<Body>) -> Response<Body> {
-    let headers = response.headers_mut();
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
-    response
-}
-
-/// Whether the request's content type is `expected` (parameters such as `charset` allowed).
-fn content_type_is(request: &Request, expected: &str) -> bool {
-    http::header_str(request, "content-type")
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|v| v.trim().eq_ignore_ascii_case(expected))
 }

@@ -1,7 +1,7 @@
 //! `POST /oauth/token`: the form read, `identity::oauth::token_request` asked, its outcome answered as RFC 6749
 //! section 5.1 and 5.2 say (no caching; a 401 names the authentication scheme).
 
-use crate::{MAX_FORM_BODY, TokenFunction, content_type_is, no_store};
+use crate::{MAX_FORM_BODY, TokenFunction};
 use lambda_http::http::{HeaderValue, StatusCode, header};
 use shared::codec::form::Form;
 use shared::edge::error::{ApiError, ErrorEnvelope};
@@ -24,11 +24,11 @@ pub async fn handle(function: &TokenFunction, request: &Request) -> Response<Bod
             response
         }
     };
-    no_store(response)
+    http::no_store(response)
 }
 
 async fn exchange(function: &TokenFunction, request: &Request) -> Result<serde_json::Value, ApiError> {
-    if !content_type_is(request, "application/x-www-form-urlencoded") {
+    if !http::content_type_is(request, "application/x-www-form-urlencoded") {
         return Err(OAuthError::invalid_request("the body must be application/x-www-form-urlencoded").into());
     }
     let body = http::body_within(request, MAX_FORM_BODY)?;

@@ -93,6 +93,19 @@ impl From<crate::identity::oauth::error::OAuthError> for ApiError {
     }
 }
 
+/// A smallcase Gateway call made for a user, refused or failed, as that user's app is answered.
+impl From<crate::partners::smallcase::for_user::UserCallError> for ApiError {
+    fn from(error: crate::partners::smallcase::for_user::UserCallError) -> Self {
+        use crate::partners::smallcase::for_user::UserCallError;
+        match error {
+            UserCallError::Unavailable(_) => Self::unavailable(error.to_string()),
+            UserCallError::Malformed(message) => Self::bad_request(message),
+            UserCallError::NotFound => Self::not_found(error.to_string()),
+            UserCallError::Gateway(message) => Self::new(StatusCode::BAD_GATEWAY, "gateway_error", message),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

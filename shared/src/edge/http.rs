@@ -88,6 +88,21 @@ pub fn header_str<'r>(request: &'r Request, name: &str) -> Option<&'r str> {
     request.headers().get(name).and_then(|v| v.to_str().ok())
 }
 
+/// Whether the request's content type is `expected` (parameters such as `charset` allowed).
+pub fn content_type_is(request: &Request, expected: &str) -> bool {
+    header_str(request, "content-type")
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case(expected))
+}
+
+/// `response`, marked never to be cached: token responses and anything carrying credentials (RFC 6749 section 5.1).
+pub fn no_store(mut response: Response<Body>) -> Response<Body> {
+    let headers = response.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    response
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

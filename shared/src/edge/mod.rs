@@ -2,6 +2,7 @@
 //! partner's answer (the handler contract, the route table and admission, Lambda and the local runner's plumbing,
 //! CORS, HTML pages).
 
+pub mod bearer;
 #[cfg(feature = "aws")]
 pub mod compose;
 pub mod cors;

@@ -1,0 +1,46 @@
+//! RFC 6750 at the edge: a protected route's caller authenticated by the access token in its `Authorization`
+//! header, or answered as section 3.1 says (401 `invalid_token` with its challenge, 403 `insufficient_scope`
+//! naming the scope, 503 when tokens cannot be checked).
+
+use crate::edge::error::{ApiError, ErrorEnvelope};
+use crate::edge::http::{self, Body, Request, Response};
+use crate::identity::oauth::access_token::bearer;
+use crate::identity::oauth::{AccessClaims, AccessVerifier, TokenError};
+use crate::ports::Deps;
+use ::http::{HeaderValue, StatusCode, header};
+
+/// The caller's verified claims, or the answer (in `envelope`) for a caller without a valid token.
+pub async fn authenticate(
+    verifier: &AccessVerifier,
+    deps: &Deps,
+    request: &Request,
+    envelope: ErrorEnvelope,
+) -> Result<AccessClaims, Response<Body>> {
+    let token = http::header_str(request, "authorization").and_then(bearer);
+    let verified = verifier.verify(deps, token, deps.clock.now()).await;
+    verified.map_err(|error| refusal(&error, verifier.required_scope.as_deref(), envelope))
+}
+
+/// The answer to a token refused with `error`, where `required_scope` is what the route asks for.
+pub fn refusal(error: &TokenError, required_scope: Option<&str>, envelope: ErrorEnvelope) -> Response<Body> {
+    if *error == TokenError::Unavailable {
+        return http::error(envelope, &ApiError::unavailable("token verification is unavailable; try again"));
+    }
+    tracing::info!(%error, "call without a valid token");
+    let (status, code) = match error {
+        TokenError::InsufficientScope => (StatusCode::FORBIDDEN, "insufficient_scope"),
+        _ => (StatusCode::UNAUTHORIZED, "invalid_token"),
+    };
+    let mut response = http::error(envelope, &ApiError::new(status, code, error.to_string()));
+    let challenge = match (error, required_scope) {
+        (TokenError::Missing, _) => "Bearer realm=\"switchyard\"".to_owned(),
+        (TokenError::InsufficientScope, Some(scope)) => {
+            format!("Bearer realm=\"switchyard\", error=\"insufficient_scope\", scope=\"{scope}\"")
+        }
+        _ => "Bearer realm=\"switchyard\", error=\"invalid_token\"".to_owned(),
+    };
+    if let Ok(challenge) = HeaderValue::from_str(&challenge) {
+        response.headers_mut().insert(header::WWW_AUTHENTICATE, challenge);
+    }
+    response
+}
