@@ -301,7 +301,7 @@ async fn asked_switch(store: &StoreArgs, device: &str) -> Option<Option<String>>
             .await
             .map_err(|e| e.to_string())?;
         let auth = secret.rest_auth().ok_or("the smartme secret holds no REST API credentials")?.header();
-        let rest = shared::partners::smartme::rest::SmartMeRest::from_vars(&vars).map_err(|e| e.to_string())?;
+        let rest = shared::partners::smartme::client::SmartMeClient::from_vars(&vars).map_err(|e| e.to_string())?;
         let actions = rest.actions(&auth, device).await.map_err(|e| e.to_string())?;
         Ok::<_, String>(shared::partners::smartme::control::main_switch(&actions))
     };

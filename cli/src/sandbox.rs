@@ -11,9 +11,9 @@
 //!
 //! The runner writes where each partner is to `<data>/sandbox.json`, for `switchyard try`.
 
-use sandbox::retailcrm::FakeCrm;
-use sandbox::sber::FakeSberApi;
-use sandbox::smallcase::FakeGateway;
+use sandbox::retailcrm::FakeRetailCrm;
+use sandbox::sber::FakeSber;
+use sandbox::smallcase::FakeSmallcase;
 use sandbox::smartme::{Account, FakeSmartMe, Meter, OAuthClient, SWITCH_OBIS};
 use shared::env::Vars;
 use shared::identity::users::{MeterOwner, MeterUnits, Users};
@@ -93,9 +93,9 @@ impl Tour {
 /// What runs for the partners, kept alive while the runner serves.
 pub struct Sandbox {
     _smartme: Option<FakeSmartMe>,
-    _sber: Option<FakeSberApi>,
-    _crm: FakeCrm,
-    _gateway: Option<FakeGateway>,
+    _sber: Option<FakeSber>,
+    _crm: FakeRetailCrm,
+    _gateway: Option<FakeSmallcase>,
     /// One line per partner for the start banner.
     pub banner: Vec<String>,
     pub tour: Tour,
@@ -120,7 +120,7 @@ pub async fn start(vars: Vars, secrets: &dyn Secrets, base: &str) -> Result<(Var
     };
 
     let smartme = if vars.get("SMARTME_OAUTH_URL").is_some() || vars.get("SMARTME_API_URL").is_some() {
-        let api = vars.get_or("SMARTME_API_URL", shared::partners::smartme::rest::DEFAULT_URL).to_owned();
+        let api = vars.get_or("SMARTME_API_URL", shared::partners::smartme::client::DEFAULT_URL).to_owned();
         real(&mut partners, &mut banner, "smart-me", &api, "SMARTME_API_URL or SMARTME_OAUTH_URL");
         None
     } else {
@@ -141,11 +141,11 @@ pub async fn start(vars: Vars, secrets: &dyn Secrets, base: &str) -> Result<(Var
             None
         }
         None => {
-            let api = shared::partners::sber::partner_api::SberApi::from_vars(&vars).map_err(|e| e.to_string())?;
+            let api = shared::partners::sber::client::SberClient::from_vars(&vars).map_err(|e| e.to_string())?;
             // The fake takes exactly the key notify sends; without a `sber` secret it takes nothing (and the
             // runner's own logs say why pushes fail).
             let expected = api.authorization(secrets).await.unwrap_or_default();
-            let fake = FakeSberApi::start(&expected).await;
+            let fake = FakeSber::start(&expected).await;
             vars = vars.with("SBER_API_URL", &fake.url);
             banner.push(format!("  Sber       played at {} (what it receives: switchyard try sber)", fake.url));
             partners.insert("sber".into(), PartnerAt { url: fake.url.clone(), played: true });
@@ -154,7 +154,7 @@ pub async fn start(vars: Vars, secrets: &dyn Secrets, base: &str) -> Result<(Var
     };
 
     // RetailCRM has no one address: each CRM names itself. The played CRM's origin joins the allow-list.
-    let crm = FakeCrm::start(sandbox::retailcrm::Mode::Success).await;
+    let crm = FakeRetailCrm::start(sandbox::retailcrm::Mode::Success).await;
     let allowed =
         vars.get_or("RETAILCRM_ALLOWED_HOSTS", shared::partners::retailcrm::system_url::DEFAULT_ALLOWED_HOSTS);
     let allowed = format!("{allowed},{}", crm.url);
@@ -170,7 +170,7 @@ pub async fn start(vars: Vars, secrets: &dyn Secrets, base: &str) -> Result<(Var
         None => match shared::partners::smallcase::SmallcaseSecret::load(secrets).await {
             Ok(secret) => {
                 let mode = sandbox::smallcase::Mode::Success;
-                let fake = FakeGateway::start(&secret.gateway_name, &secret.api_secret, &secret.secret, mode).await;
+                let fake = FakeSmallcase::start(&secret.gateway_name, &secret.api_secret, &secret.secret, mode).await;
                 vars = vars.with("SMALLCASE_GATEWAY_URL", &fake.url);
                 banner.push(format!("  smallcase  Gateway played at {} (gateway {})", fake.url, secret.gateway_name));
                 partners.insert("smallcase".into(), PartnerAt { url: fake.url.clone(), played: true });

@@ -1,14 +1,14 @@
 //! `switchyard serve`: one HTTP server on loopback in front of all six functions' handlers.
 
 use crate::local_stream::LocalStream;
-use crate::{apigw, stack};
+use crate::{apigw, local_functions};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use shared::Deps;
 use shared::edge::error::{ApiError, ErrorEnvelope};
-use shared::edge::http::Handler;
+use shared::edge::handler::Handler;
 use shared::edge::routes::{self, ROUTES};
 use shared::env::{self, Vars};
 use shared::ports::store::embedded::EmbeddedStore;
@@ -66,7 +66,7 @@ pub async fn run(listen: SocketAddr, data: &Path, secrets_path: &Path, table: Op
     // The operator CLI reaches this store through the runner while it runs (its file is the runner's).
     crate::store_socket::lend(data, store.clone())?;
     let deps = Deps::new(store, secrets);
-    let handlers: Handlers = Arc::new(stack::handlers(&vars, &deps)?);
+    let handlers: Handlers = Arc::new(local_functions::handlers(&vars, &deps)?);
     sandbox.tour.write(data)?;
     // The first line is machine-readable: tests (and scripts) read the bound address from it.
     println!("listening on http://{bound}");

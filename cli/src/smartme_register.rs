@@ -1,7 +1,7 @@
 //! `switchyard smartme register`: registers our realtime receiver with smart-me.
 
+use shared::partners::smartme::client::SmartMeClient;
 use shared::partners::smartme::registration::{self, Scope};
-use shared::partners::smartme::rest::SmartMeRest;
 use shared::partners::smartme::secret::SmartMeSecret;
 use std::time::Duration;
 
@@ -50,7 +50,7 @@ pub async fn run(args: &RegisterArgs) -> Result<(), String> {
         (None, None) => Scope::User,
     };
     let body = registration::body(&api_url, username, password, &scope);
-    let rest = SmartMeRest::new(&args.smartme_api, Duration::from_secs(10));
+    let rest = SmartMeClient::new(&args.smartme_api, Duration::from_secs(10));
     let answer = rest.register_realtime(&auth.header(), &body).await.map_err(|e| e.to_string())?;
     let id = answer.get("Id").and_then(|v| v.as_str()).unwrap_or("(no id in the answer)");
     println!("registered {api_url} for {scope:?}: {id}");

@@ -8,7 +8,7 @@
 use serde_json::{Value, json};
 use std::path::Path;
 use testkit::browser::Browser;
-use testkit::http::Runner;
+use testkit::http_client::Runner;
 
 /// A page on a loopback origin of its own (any path answers the same small HTML page).
 async fn page_origin() -> String {
@@ -115,7 +115,7 @@ async fn assert_clean_console(browser: &Browser, page: &str) {
 
 /// A secrets file like `local/secrets.json` with a public OAuth client whose redirect URI is `redirect`.
 fn secrets_with_client(redirect: &str) -> std::path::PathBuf {
-    let local = testkit::stack::local_secrets();
+    let local = testkit::harness::local_secrets();
     let mut secrets = local.clone();
     let client =
         json!({"client_id": "browser", "redirect_uris": [redirect], "scopes": ["smallcase"], "audience": "smallcase"});
@@ -185,7 +185,7 @@ async fn linking_by_signing_in_with_smartme_works_in_a_browser() {
     let client_app = page_origin().await;
     let redirect = format!("{client_app}/callback");
     // Sber's client, with the test's page as one more redirect URI (Sber's own are real hosts).
-    let mut secrets = testkit::stack::local_secrets();
+    let mut secrets = testkit::harness::local_secrets();
     let clients = secrets["oauth"]["clients"].as_array_mut().unwrap();
     let sber = clients.iter_mut().find(|c| c["client_id"] == "sber").unwrap();
     sber["redirect_uris"].as_array_mut().unwrap().push(json!(redirect));
@@ -224,29 +224,30 @@ async fn linking_by_signing_in_with_smartme_works_in_a_browser() {
     ]);
     let basic = shared::codec::BasicCredentials::header_value("sber", &client_secret);
     let headers = [("content-type", "application/x-www-form-urlencoded"), ("authorization", basic.as_str())];
-    let tokens = testkit::http::send(&runner.base, "POST", "/oauth/token", &headers, form).await.json();
+    let tokens = testkit::http_client::send(&runner.base, "POST", "/oauth/token", &headers, form).await.json();
     let access = tokens["access_token"].as_str().expect("an access token");
     testkit::leaks::fixture_secrets([access, tokens["refresh_token"].as_str().unwrap()]);
     // The demo account's meters are the user's; Sber is offered the one that switches (the garage's has no relay).
     let bearer = format!("Bearer {access}");
-    let devices = testkit::http::send(&runner.base, "GET", "/sber/v1/devices", &[("authorization", &bearer)], "").await;
+    let devices =
+        testkit::http_client::send(&runner.base, "GET", "/sber/v1/devices", &[("authorization", &bearer)], "").await;
     let names: Vec<Value> = devices.json()["devices"].as_array().unwrap().iter().map(|d| d["name"].clone()).collect();
     assert_eq!(names, [json!("Kitchen")], "{}", devices.text());
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_retailcrm_account_page_shows_the_installation() {
-    let crm = testkit::retailcrm::FakeCrm::start(testkit::retailcrm::Mode::Success).await;
+    let crm = testkit::retailcrm::FakeRetailCrm::start(testkit::retailcrm::Mode::Success).await;
     let crm_page = page_origin().await;
     let data = std::env::temp_dir().join(testkit::unique_name("runner"));
     let secrets_path = testkit::workspace_root().join("local/secrets.json");
     let runner =
         Runner::start(env!("CARGO_BIN_EXE_switchyard"), &data, &secrets_path, &[("RETAILCRM_ALLOWED_HOSTS", &crm.url)])
             .await;
-    let module_secret = testkit::stack::local_secrets()["retailcrm"]["secret"].as_str().unwrap().to_owned();
+    let module_secret = testkit::harness::local_secrets()["retailcrm"]["secret"].as_str().unwrap().to_owned();
     let headers = [("content-type", "application/x-www-form-urlencoded")];
     let body = crm.register_json_body(&module_secret, "crm-api-key-for-the-browser");
-    let answer = testkit::http::send(&runner.base, "POST", "/retailcrm/register", &headers, body).await.json();
+    let answer = testkit::http_client::send(&runner.base, "POST", "/retailcrm/register", &headers, body).await.json();
     assert_eq!(answer["success"], true, "{answer}");
     let client_id = crm.calls()[0].module["clientId"].as_str().unwrap().to_owned();
     let browser = Browser::start().await;

@@ -4,7 +4,7 @@
 //! each valid against its schema.
 
 use serde_json::{Value, json};
-use testkit::http::{Runner, send};
+use testkit::http_client::{Runner, send};
 
 const METER: &str = "3bd0fce9-9f8e-4183-b3d1-0c1622a22ca1";
 
@@ -59,14 +59,14 @@ async fn every_kind_of_event_comes_out_of_the_runner() {
     let secrets_path = testkit::workspace_root().join("local/secrets.json");
     let secrets: Value = serde_json::from_str(&std::fs::read_to_string(&secrets_path).unwrap()).unwrap();
     let sc = &secrets["smallcase"];
-    let gateway = testkit::smallcase::FakeGateway::start(
+    let gateway = testkit::smallcase::FakeSmallcase::start(
         sc["gateway_name"].as_str().unwrap(),
         sc["api_secret"].as_str().unwrap(),
         sc["secret"].as_str().unwrap(),
         testkit::smallcase::Mode::Success,
     )
     .await;
-    let crm = testkit::retailcrm::FakeCrm::start(testkit::retailcrm::Mode::Success).await;
+    let crm = testkit::retailcrm::FakeRetailCrm::start(testkit::retailcrm::Mode::Success).await;
     switchyard(&data, &["user", "add", "dev"], "dev-password-123\n").await;
     let access = switchyard(&data, &["token", "mint", "--user", "dev", "--client", "app-dev"], "").await;
     assert!(published(&data).await.is_empty(), "adding a user publishes nothing");

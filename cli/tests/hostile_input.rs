@@ -5,7 +5,7 @@
 use lambda_http::http::{HeaderName, HeaderValue, Method};
 use lambda_http::{Body, Request, RequestExt};
 use serde_json::{Value, json};
-use shared::edge::http::Handler;
+use shared::edge::handler::Handler;
 use shared::ports::store::Store;
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -5,13 +5,13 @@ mod common;
 
 use common::switchyard;
 use shared::partners::retailcrm::account::{Account, Accounts};
-use testkit::retailcrm::{FakeCrm, Mode};
+use testkit::retailcrm::{FakeRetailCrm, Mode};
 
 #[tokio::test]
 async fn an_operator_brings_every_installation_to_the_required_scopes() {
     let data = std::env::temp_dir().join(testkit::unique_name("installations"));
     std::fs::create_dir_all(&data).unwrap();
-    let crm = FakeCrm::start(Mode::Success).await;
+    let crm = FakeRetailCrm::start(Mode::Success).await;
     let module = serde_json::json!({"clientId": "client-a", "code": "switchyard-a"});
     crm.hold_module("switchyard-a", "key-a", module);
     {

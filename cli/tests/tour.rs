@@ -6,7 +6,7 @@ mod common;
 
 use common::switchyard;
 use std::path::{Path, PathBuf};
-use testkit::http::Runner;
+use testkit::http_client::Runner;
 
 /// A runner on a fresh data directory.
 struct Served {

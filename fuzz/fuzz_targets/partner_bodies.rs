@@ -11,9 +11,9 @@ fuzz_target!(|body: &[u8]| {
         assert!(shared::partners::smallcase::transaction::INTENTS.contains(&request.intent.as_str()));
     }
     if let Ok(value) = serde_json::from_slice::<serde_json::Value>(body) {
-        if let Ok(details) = shared::partners::smallcase::gateway::parse_details(&value, "TRX_1", "fuzz-secret") {
+        if let Ok(details) = shared::partners::smallcase::client::parse_details(&value, "TRX_1", "fuzz-secret") {
             assert_eq!(details.transaction_id, "TRX_1");
-            assert!(details.smallcase_auth_id.is_none_or(|id| shared::partners::smallcase::gateway::valid_auth_id(&id)));
+            assert!(details.smallcase_auth_id.is_none_or(|id| shared::partners::smallcase::client::valid_auth_id(&id)));
         }
         if let Ok(fields) = shared::partners::smallcase::postback::fields(&value) {
             assert!(fields.transaction_id.is_none_or(|id| shared::partners::smallcase::postback::valid_transaction_id(&id)));

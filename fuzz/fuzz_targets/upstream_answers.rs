@@ -10,8 +10,8 @@ fuzz_target!(|input: (&str, &[u8], u16)| {
     if let Ok(document) = serde_json::from_slice::<serde_json::Value>(body) {
         let keys = parse_jwks(&document);
         assert!(verify_id_token(text, &keys, "https://id.example.com", "c", "n", 1_795_374_238).is_err());
-        let _ = shared::partners::smartme::rest::parse_user(&document);
-        let _ = shared::partners::smartme::rest::parse_devices(&document);
+        let _ = shared::partners::smartme::client::parse_user(&document);
+        let _ = shared::partners::smartme::client::parse_devices(&document);
     }
     if let Ok(tokens) = shared::partners::smartme::oauth::parse_token_answer(status, body) {
         assert!((200..300).contains(&status) && !tokens.access_token.is_empty());

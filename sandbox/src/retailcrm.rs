@@ -59,13 +59,13 @@ struct State {
 }
 
 /// A running fake CRM.
-pub struct FakeCrm {
+pub struct FakeRetailCrm {
     /// `http://127.0.0.1:<port>`: the CRM's systemUrl.
     pub url: String,
     state: Arc<Mutex<State>>,
 }
 
-impl FakeCrm {
+impl FakeRetailCrm {
     pub async fn start(mode: Mode) -> Self {
         Self::observed(mode, None).await
     }

@@ -51,7 +51,7 @@ struct State {
     always: Option<Failure>,
 }
 
-pub struct FakeSberApi {
+pub struct FakeSber {
     /// `http(s)://127.0.0.1:<port>`: the value for `SBER_API_URL`.
     pub url: String,
     state: Arc<Mutex<State>>,
@@ -81,7 +81,7 @@ impl hyper::service::Service<hyper::Request<Incoming>> for SberService {
     }
 }
 
-impl FakeSberApi {
+impl FakeSber {
     /// Accepts `Authorization: <expected>`, on plain HTTP.
     pub async fn start(expected: &str) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind fake Sber API");

@@ -61,7 +61,7 @@ struct State {
 }
 
 /// A running fake Gateway for gateway `gateway_name`, accepting `api_secret` and tokens signed with `secret`.
-pub struct FakeGateway {
+pub struct FakeSmallcase {
     /// `http://127.0.0.1:<port>`: the value for `SMALLCASE_GATEWAY_URL`.
     pub url: String,
     state: Arc<Mutex<State>>,
@@ -74,7 +74,7 @@ struct Expected {
     secret: String,
 }
 
-impl FakeGateway {
+impl FakeSmallcase {
     pub async fn start(gateway_name: &str, api_secret: &str, secret: &str, mode: Mode) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind fake gateway");
         let url = format!("http://{}", listener.local_addr().expect("address"));

@@ -117,7 +117,7 @@ impl Vars {
     }
 
     /// The configured public base URL of the API, without a trailing slash; `None` when unset (then each request's
-    /// own API Gateway domain is used, see [`crate::edge::http::public_base`]).
+    /// own API Gateway domain is used, see [`crate::edge::handler::public_base`]).
     pub fn public_url(&self) -> Result<Option<String>, ConfigError> {
         let Some(raw) = self.get(PUBLIC_URL) else {
             return Ok(None);

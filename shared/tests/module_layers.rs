@@ -35,7 +35,7 @@ fn sources(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-/// `edge::http`, `partners::sber`, `codec`: the unit a dependency is counted between.
+/// `edge::handler`, `partners::sber`, `codec`: the unit a dependency is counted between.
 fn node(segments: &[&str]) -> Option<String> {
     match segments {
         [group, module, ..] if GROUPS.contains(group) => Some(format!("{group}::{module}")),

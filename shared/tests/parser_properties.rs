@@ -146,9 +146,9 @@ fn smallcase_json() -> impl Strategy<Value = serde_json::Value> {
 proptest! {
     #[test]
     fn gateway_details_and_postback_fields_never_panic_and_keep_their_bounds(value in smallcase_json()) {
-        if let Ok(details) = shared::partners::smallcase::gateway::parse_details(&value, "TRX_1", "secret") {
+        if let Ok(details) = shared::partners::smallcase::client::parse_details(&value, "TRX_1", "secret") {
             prop_assert_eq!(details.transaction_id, "TRX_1");
-            prop_assert!(details.smallcase_auth_id.is_none_or(|id| shared::partners::smallcase::gateway::valid_auth_id(&id)));
+            prop_assert!(details.smallcase_auth_id.is_none_or(|id| shared::partners::smallcase::client::valid_auth_id(&id)));
         }
         if let Ok(fields) = shared::partners::smallcase::postback::fields(&value) {
             prop_assert!(fields.transaction_id.is_none_or(|id| shared::partners::smallcase::postback::valid_transaction_id(&id)));
@@ -177,8 +177,8 @@ proptest! {
         use shared::identity::upstream::oidc::{parse_jwks, verify_id_token};
         if let Ok(document) = serde_json::from_str::<serde_json::Value>(&body) {
             prop_assert!(verify_id_token(&token, &parse_jwks(&document), "https://id.example.com", "c", "n", NOW).is_err());
-            let _ = shared::partners::smartme::rest::parse_user(&document);
-            let _ = shared::partners::smartme::rest::parse_devices(&document);
+            let _ = shared::partners::smartme::client::parse_user(&document);
+            let _ = shared::partners::smartme::client::parse_devices(&document);
         }
         if let Ok(tokens) = shared::partners::smartme::oauth::parse_token_answer(status, body.as_bytes()) {
             prop_assert!((200..300).contains(&status) && !tokens.access_token.is_empty());

@@ -261,7 +261,7 @@ fn smallcase_checksum_covers_timestamp_and_auth_id() {
     // class (none given: OTHER).
     use shared::partners::webhooks::receiver::DeliveryRules;
     let vars = shared::env::Vars::default();
-    let gateway = shared::partners::smallcase::gateway::Gateway::from_vars(&vars).unwrap();
+    let gateway = shared::partners::smallcase::client::SmallcaseClient::from_vars(&vars).unwrap();
     let rules = shared::partners::smallcase::postback::PostbackRules { gateway };
     let id = rules.delivery_id(&verified.delivery_id, body.to_string().as_bytes()).unwrap();
     let (signed, rest) = id.split_once('.').unwrap();

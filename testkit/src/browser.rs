@@ -220,7 +220,7 @@ async fn call(driver: &str, method: &str, path: &str, body: Option<&Value>) -> V
 async fn call_status(driver: &str, method: &str, path: &str, body: Option<&Value>) -> (u16, Value) {
     let body = body.map(Value::to_string).unwrap_or_default();
     let headers: &[(&str, &str)] = if method == "POST" { &[("content-type", "application/json")] } else { &[] };
-    let reply = crate::http::send(driver, method, path, headers, body).await;
+    let reply = crate::http_client::send(driver, method, path, headers, body).await;
     let value = serde_json::from_slice::<Value>(&reply.body).map(|v| v["value"].clone()).unwrap_or(Value::Null);
     (reply.status, value)
 }

@@ -462,7 +462,7 @@ pub async fn deps_with_clock(
 ) -> Faulty {
     use shared::ports::store::dynamo::DynamoStore;
     crate::leaks::capture_tracing();
-    let (binding, direct) = crate::stack::create_stack(secrets).await;
+    let (binding, direct) = crate::harness::create_stack(secrets).await;
     let (table, prefix) = (binding.table.clone(), format!("{}/", binding.stack));
     let proxy = FaultProxy::start(&crate::moto::endpoint(), plan).await;
     let config = proxy.sdk_config(ATTEMPT_TIMEOUT_MS, 4 * ATTEMPT_TIMEOUT_MS).await;

@@ -11,9 +11,8 @@ pub mod browser;
 pub mod capacity;
 pub mod clock;
 pub mod event_schemas;
-pub mod events;
 pub mod faults;
-pub mod http;
+pub mod http_client;
 pub mod iam;
 pub mod lambda_logs;
 pub mod leaks;
@@ -23,12 +22,13 @@ pub mod proxy;
 pub mod retailcrm;
 pub mod roles;
 pub mod runtime;
+pub mod sample_requests;
 pub mod sber_api;
 /// smallcase's Gateway, played by the sandbox.
 pub use sandbox::smallcase;
 /// smart-me, played by the sandbox (the local runner uses the same fake).
 pub use sandbox::smartme as smartme_api;
-pub mod stack;
+pub mod harness;
 pub mod stored_webhooks;
 pub mod stream_filter;
 pub mod telemetry;
@@ -56,7 +56,7 @@ pub use sandbox::serve_http;
 #[macro_export]
 macro_rules! on_both_backends {
     ($($case:ident),* $(,)?) => {
-        mod embedded { $( #[tokio::test] async fn $case() { super::$case($crate::stack::Backend::Embedded).await } )* }
-        mod dynamodb { $( #[tokio::test] async fn $case() { super::$case($crate::stack::Backend::Aws).await } )* }
+        mod embedded { $( #[tokio::test] async fn $case() { super::$case($crate::harness::Backend::Embedded).await } )* }
+        mod dynamodb { $( #[tokio::test] async fn $case() { super::$case($crate::harness::Backend::Aws).await } )* }
     };
 }

@@ -3,7 +3,7 @@
 //! Node on a loopback port, plus what a browser does there ([`Agent`]) and a man in the middle of its token
 //! endpoint ([`Tamper`]) for the attacks a provider never makes itself.
 
-use crate::http::{Reply, send};
+use crate::http_client::{Reply, send};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use serde_json::Value;

@@ -3,20 +3,20 @@
 
 pub use sandbox::retailcrm::{EditCall, Mode, ScopesCall, register_json_body};
 
-/// The sandbox's fake CRM ([`sandbox::retailcrm::FakeCrm`]), watched by the leak check.
-pub struct FakeCrm(sandbox::retailcrm::FakeCrm);
+/// The sandbox's fake CRM ([`sandbox::retailcrm::FakeRetailCrm`]), watched by the leak check.
+pub struct FakeRetailCrm(sandbox::retailcrm::FakeRetailCrm);
 
-impl FakeCrm {
+impl FakeRetailCrm {
     pub async fn start(mode: Mode) -> Self {
         let observer: sandbox::retailcrm::ClientIdObserver = std::sync::Arc::new(|client_id: &str| {
             crate::leaks::fixture_secrets([client_id]);
         });
-        Self(sandbox::retailcrm::FakeCrm::observed(mode, Some(observer)).await)
+        Self(sandbox::retailcrm::FakeRetailCrm::observed(mode, Some(observer)).await)
     }
 }
 
-impl std::ops::Deref for FakeCrm {
-    type Target = sandbox::retailcrm::FakeCrm;
+impl std::ops::Deref for FakeRetailCrm {
+    type Target = sandbox::retailcrm::FakeRetailCrm;
 
     fn deref(&self) -> &Self::Target {
         &self.0

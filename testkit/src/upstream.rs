@@ -2,7 +2,7 @@
 //! handler: our `GET /oauth/authorize` sends it to the identity provider with a cookie, the provider sends it back
 //! to our `GET /oauth/callback`, which answers the client's redirect.
 
-use shared::edge::http::{Body, Handler, Request, Response};
+use shared::edge::handler::{Body, Handler, Request, Response};
 
 /// Where our authorize step sent the browser, and the cookie it set.
 #[derive(Debug, Clone)]

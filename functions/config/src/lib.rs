@@ -1,7 +1,7 @@
 //! `config`: answers RetailCRM's connection-configuration request (`GET /retailcrm/config`).
 
 use lambda_http::http::StatusCode;
-use shared::edge::http::{self, Body, Handler, Request, Response};
+use shared::edge::handler::{self, Body, Handler, Request, Response};
 use shared::edge::routes;
 use shared::env::{ConfigError, Vars};
 use shared::partners::retailcrm::ConnectionConfig;
@@ -23,8 +23,8 @@ impl Handler for ConfigFunction {
         if let Err(refused) = routes::admit("config", &request) {
             return *refused;
         }
-        let base = http::public_base(&request, self.config.public_url.as_deref());
-        http::json(StatusCode::OK, &self.config.response_body(&base))
+        let base = handler::public_base(&request, self.config.public_url.as_deref());
+        handler::json(StatusCode::OK, &self.config.response_body(&base))
     }
 }
 

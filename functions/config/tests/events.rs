@@ -4,7 +4,7 @@
 #[tokio::test(flavor = "multi_thread")]
 async fn every_config_event_gets_its_status() {
     let parameters = [("PublicUrl", "https://api.example.com")];
-    testkit::events::check_function("config", env!("CARGO_BIN_EXE_config"), &[], &parameters).await;
+    testkit::sample_requests::check_function("config", env!("CARGO_BIN_EXE_config"), &[], &parameters).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]

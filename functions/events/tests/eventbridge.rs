@@ -77,7 +77,7 @@ async fn a_stream_batch_reaches_the_vendors_bus_in_every_environment_that_has_on
         }
         environments += 1;
         let label = translated.environment.clone();
-        let deployment = testkit::stack::Deployment::create(&translated, "events", &[], &[]).await;
+        let deployment = testkit::harness::Deployment::create(&translated, "events", &[], &[]).await;
         let bus = deployment.spec.environment["EVENT_BUS_NAME"].clone();
         assert_eq!(bus, deployment.binding.bus(), "[{label}] the template names the stack's bus");
         let queue = bus_with_queue(&bus).await;

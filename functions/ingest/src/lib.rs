@@ -5,7 +5,7 @@ use lambda_http::http::{HeaderValue, StatusCode, header};
 use serde_json::json;
 use shared::Deps;
 use shared::edge::error::{ApiError, ErrorEnvelope};
-use shared::edge::http::{self, Body, Handler, Request, Response};
+use shared::edge::handler::{self, Body, Handler, Request, Response};
 use shared::edge::routes;
 use shared::env::{ConfigError, Vars};
 use shared::partners::smartme::realtime::{Realtime, RealtimeError};
@@ -38,7 +38,7 @@ fn refusal(error: &RealtimeError) -> Response<Body> {
             ApiError::unavailable(message)
         }
     };
-    let mut response = http::error(ErrorEnvelope::Plain, &api_error);
+    let mut response = handler::error(ErrorEnvelope::Plain, &api_error);
     if matches!(error, RealtimeError::Unauthorized) {
         let challenge = HeaderValue::from_static("Basic realm=\"smart-me\", charset=\"UTF-8\"");
         response.headers_mut().insert(header::WWW_AUTHENTICATE, challenge);
@@ -52,11 +52,11 @@ impl Handler for IngestFunction {
         if let Err(refused) = routes::admit("ingest", &request) {
             return *refused;
         }
-        let body = match http::body_within(&request, self.max_body) {
+        let body = match handler::body_within(&request, self.max_body) {
             Ok(body) => body,
-            Err(error) => return http::error(ErrorEnvelope::Plain, &error),
+            Err(error) => return handler::error(ErrorEnvelope::Plain, &error),
         };
-        match self.realtime.receive(http::header_str(&request, "authorization"), body).await {
+        match self.realtime.receive(handler::header_str(&request, "authorization"), body).await {
             Ok(stored) => {
                 tracing::info!(accepted = stored.accepted, stored = stored.stored, "realtime post stored");
                 telemetry::count(Counter::ReadingsStored, stored.stored as u64);
@@ -71,7 +71,7 @@ impl Handler for IngestFunction {
                 if stored.skipped > 0 {
                     answer["skipped"] = json!(stored.skipped);
                 }
-                http::json(StatusCode::OK, &answer)
+                handler::json(StatusCode::OK, &answer)
             }
             Err(error) => refusal(&error),
         }

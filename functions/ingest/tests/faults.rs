@@ -6,7 +6,7 @@
 use lambda_http::{Body, Request};
 use prost::Message;
 use shared::codec::BasicCredentials;
-use shared::edge::http::Handler;
+use shared::edge::handler::Handler;
 use shared::partners::smartme::UtcTicks;
 use shared::partners::smartme::bcl::uuid_to_guid;
 use shared::partners::smartme::proto::{DeviceData, DeviceDataArray, DeviceValue};

@@ -2,14 +2,14 @@
 
 use lambda_http::{Body, Request};
 use shared::codec::BasicCredentials;
-use shared::edge::http::Handler;
+use shared::edge::handler::Handler;
 use shared::env::Vars;
 use shared::partners::smartme::post::{body, reading};
 use shared::partners::smartme::proto::DeviceData;
 use shared::ports::store::{Query, SortRange, Store, keys};
 use std::sync::Arc;
 use switchyard_ingest::IngestFunction;
-use testkit::stack::Backend;
+use testkit::harness::Backend;
 use uuid::Uuid;
 
 const USER: &str = "smartme-user";
@@ -22,7 +22,7 @@ struct Stack {
 
 async fn stack(backend: Backend, extra: &[(&str, &str)]) -> Stack {
     let secret = serde_json::json!({"username": USER, "password": PASSWORD});
-    let ports = testkit::stack::ports(backend, &[("smartme", secret)]).await;
+    let ports = testkit::harness::ports(backend, &[("smartme", secret)]).await;
     let mut vars = Vars::default();
     for (k, v) in extra {
         vars = vars.with(k, v);
@@ -202,7 +202,7 @@ testkit::on_both_backends!(
 /// DynamoDB unreachable: the post is answered 503 (smart-me delivers again), and the redelivery stores it all.
 #[tokio::test]
 async fn an_unreachable_store_answers_503_and_the_redelivery_stores_everything() {
-    let (binding, admin) = testkit::stack::create_stack(&[]).await;
+    let (binding, admin) = testkit::harness::create_stack(&[]).await;
     let base = testkit::moto::sdk_config_as(&testkit::aws_calls::role_key("ingest")).await;
     let table = binding.table;
     let proxy = testkit::proxy::Proxy::start(&testkit::moto::endpoint()).await;

@@ -9,8 +9,8 @@ use shared::Deps;
 use shared::edge::lambda::StreamHandler;
 use shared::edge::stream_batch::{BatchReport, StreamObserver};
 use shared::env::{ConfigError, Vars};
+use shared::partners::sber::client::SberClient;
 use shared::partners::sber::notify::Notifier;
-use shared::partners::sber::partner_api::SberApi;
 use shared::partners::sber::settings::SberSettings;
 use shared::ports::clock::Clock;
 use shared::telemetry::{Counter, MetricSink};
@@ -29,7 +29,7 @@ impl NotifyFunction {
             notifier: Notifier {
                 store: deps.store,
                 secrets: deps.secrets,
-                sber: SberApi::from_vars(vars)?,
+                sber: SberClient::from_vars(vars)?,
                 settings: SberSettings::from_vars(vars)?,
             },
             observer: StreamObserver::new("notify", "sber", "sber_unavailable", vars),
@@ -38,7 +38,7 @@ impl NotifyFunction {
     }
 
     /// The same function with Sber's retry policy replaced (tests shorten the waits).
-    pub fn with_retry(mut self, retry: shared::partners::sber::partner_api::RetryPolicy) -> Self {
+    pub fn with_retry(mut self, retry: shared::partners::sber::client::RetryPolicy) -> Self {
         self.notifier.sber.retry = retry;
         self
     }

@@ -4,7 +4,7 @@
 
 use serde_json::json;
 use shared::ports::store::{Condition, Item, Store, Value, keys};
-use testkit::sber_api::FakeSberApi;
+use testkit::sber_api::FakeSber;
 
 const METER: &str = "3bd0fce9-9f8e-4183-b3d1-0c1622a22ca1";
 const USER: &str = "0b5f6c8e-2f7a-4d5c-9a51-6a3e1f2b9c01";
@@ -12,7 +12,7 @@ const API_KEY: &str = "sber-studio-api-key-for-the-events";
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_changed_reading_is_pushed_in_every_environment() {
-    let files: Vec<_> = std::fs::read_dir(testkit::events::events_dir().join("notify"))
+    let files: Vec<_> = std::fs::read_dir(testkit::sample_requests::events_dir().join("notify"))
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
         .collect();
@@ -20,20 +20,20 @@ async fn a_changed_reading_is_pushed_in_every_environment() {
     files.sort();
     assert_eq!(files, ["reading.json", "silence-check.json"], "every notify event is exercised here");
     let read = |name: &str| -> serde_json::Value {
-        let text = std::fs::read_to_string(testkit::events::events_dir().join("notify").join(name)).unwrap();
+        let text = std::fs::read_to_string(testkit::sample_requests::events_dir().join("notify").join(name)).unwrap();
         serde_json::from_str(&text).unwrap()
     };
     let (event, scheduled) = (read("reading.json"), read("silence-check.json"));
     testkit::leaks::fixture_secrets([API_KEY]);
 
-    for environment in testkit::events::environments() {
+    for environment in testkit::sample_requests::environments() {
         let label = &environment.label;
-        let sber = FakeSberApi::start(&format!("Bearer {API_KEY}")).await;
+        let sber = FakeSber::start(&format!("Bearer {API_KEY}")).await;
         let parameters: Vec<(&str, &str)> =
             environment.parameters.iter().copied().chain([("SberApiUrl", sber.url.as_str())]).collect();
         let secrets = [("sber", json!({"api_key": API_KEY}))];
         let deployment =
-            testkit::stack::Deployment::create(&environment.translated, "notify", &secrets, &parameters).await;
+            testkit::harness::Deployment::create(&environment.translated, "notify", &secrets, &parameters).await;
         // The meter is the user's, and Sber linked the user.
         let owner = Item::new(keys::meter_owner(METER, USER))
             .with("userId", Value::str(USER))
@@ -101,6 +101,6 @@ async fn a_changed_reading_is_pushed_in_every_environment() {
     }
 }
 
-fn metrics_on_for(deployment: &testkit::stack::Deployment) -> bool {
+fn metrics_on_for(deployment: &testkit::harness::Deployment) -> bool {
     !deployment.spec.environment.get("METRICS_NAMESPACE").is_some_and(|n| n.is_empty())
 }

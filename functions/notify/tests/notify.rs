@@ -5,18 +5,18 @@
 use lambda_http::{Body, Request};
 use serde_json::{Value, json};
 use shared::codec::BasicCredentials;
-use shared::edge::http::Handler;
+use shared::edge::handler::Handler;
 use shared::env::Vars;
 use shared::identity::users::Users;
-use shared::partners::sber::partner_api::RetryPolicy;
+use shared::partners::sber::client::RetryPolicy;
 use shared::partners::smartme::post::reading;
 use shared::ports::store::changes::{Change, ChangeFeed, Delivered, deliver};
 use shared::ports::store::{Item, Store, Value as Attr, keys};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use switchyard_notify::NotifyFunction;
-use testkit::sber_api::{Failure, FakeSberApi};
-use testkit::stack::Backend;
+use testkit::harness::Backend;
+use testkit::sber_api::{Failure, FakeSber};
 use uuid::Uuid;
 
 const API_KEY: &str = "sber-studio-api-key-for-tests";
@@ -31,7 +31,7 @@ struct Stack {
     /// The operator's (and the user function's) writes, fed to the change log too.
     admin: Arc<dyn Store>,
     changes: Arc<Mutex<Vec<Change>>>,
-    sber: FakeSberApi,
+    sber: FakeSber,
     alice: String,
     /// `notify`'s time: the readings' clock, moved on by the test.
     notify_time: testkit::clock::TestTime,
@@ -44,7 +44,7 @@ fn now() -> i64 {
 async fn stack(backend: Backend) -> Stack {
     let secrets =
         [("sber", json!({"api_key": API_KEY})), ("smartme", json!({"username": REALTIME.0, "password": REALTIME.1}))];
-    let ports = testkit::stack::ports(backend, &secrets).await;
+    let ports = testkit::harness::ports(backend, &secrets).await;
     let changes: Arc<Mutex<Vec<Change>>> = Arc::default();
     let sink = {
         let changes = changes.clone();
@@ -58,7 +58,7 @@ async fn stack(backend: Backend) -> Stack {
     let ingest_deps = ports.as_function("ingest").await;
     let ingest_deps = shared::Deps { store: feed(ingest_deps.store), ..ingest_deps };
     let notify_deps = shared::Deps { store: feed(ports.deps.store.clone()), ..ports.deps.clone() };
-    let sber = FakeSberApi::start(&format!("Bearer {API_KEY}")).await;
+    let sber = FakeSber::start(&format!("Bearer {API_KEY}")).await;
     let vars = Vars::from_pairs([("SBER_API_URL", sber.url.as_str()), ("SBER_TIMEOUT_MS", "1000")]);
     let fast = RetryPolicy { attempts: 3, first_backoff: Duration::from_millis(5), budget: Duration::from_secs(3) };
     let metrics = testkit::telemetry::CollectedMetrics::new();
@@ -443,7 +443,7 @@ testkit::on_both_backends!(
 async fn sber_behind_a_root_the_platform_lacks_is_reached_only_with_its_ca() {
     let ca = testkit::tls::TestCa::new();
     let sber = testkit::sber_api::start_tls(&format!("Bearer {API_KEY}"), &ca).await;
-    let ports = testkit::stack::ports(Backend::Embedded, &[("sber", json!({"api_key": API_KEY}))]).await;
+    let ports = testkit::harness::ports(Backend::Embedded, &[("sber", json!({"api_key": API_KEY}))]).await;
     let changes: Arc<Mutex<Vec<Change>>> = Arc::default();
     let sink = {
         let changes = changes.clone();

@@ -4,7 +4,7 @@
 use lambda_http::http::StatusCode;
 use shared::Deps;
 use shared::edge::error::{ApiError, ErrorEnvelope};
-use shared::edge::http::{self, Body, Handler, Request, Response};
+use shared::edge::handler::{self, Body, Handler, Request, Response};
 use shared::edge::routes::{self, Endpoint, RetailCrmEndpoint};
 use shared::env::{ConfigError, Vars};
 use shared::partners::retailcrm::module::{Failure, Module};
@@ -34,10 +34,10 @@ impl RegisterFunction {
         let not_found =
             || shared::edge::web_page::response(StatusCode::NOT_FOUND, account_page::not_found_page(name), None);
         let from_query = request.uri().query().and_then(|q| shared::codec::Form::parse(q.as_bytes()).ok());
-        let from_body = match http::body_within(request, self.max_body) {
+        let from_body = match handler::body_within(request, self.max_body) {
             Ok(body) if !body.is_empty() => shared::codec::Form::parse(body).ok(),
             Ok(_) => None,
-            Err(error) => return http::error(ErrorEnvelope::Plain, &error),
+            Err(error) => return handler::error(ErrorEnvelope::Plain, &error),
         };
         let client_id = [from_body, from_query]
             .into_iter()
@@ -71,7 +71,7 @@ impl RegisterFunction {
             false => ("refused", Reason::caller("refused")),
         };
         let error = ApiError::new(self.error_status, code, failure.message.clone());
-        let mut response = http::error(ErrorEnvelope::RetailCrm, &error);
+        let mut response = handler::error(ErrorEnvelope::RetailCrm, &error);
         // RetailCRM errors are answered 200 by default: the status cannot tell whose fault it was.
         response.extensions_mut().insert(reason);
         response
@@ -92,13 +92,13 @@ impl Handler for RegisterFunction {
             Endpoint::RetailCrm(endpoint) => endpoint,
             _ => return routes::misrouted(&route),
         };
-        let body = match http::body_within(&request, self.max_body) {
+        let body = match handler::body_within(&request, self.max_body) {
             Ok(body) => body,
-            Err(error) => return http::error(ErrorEnvelope::RetailCrm, &error),
+            Err(error) => return handler::error(ErrorEnvelope::RetailCrm, &error),
         };
         let outcome = match endpoint {
             RetailCrmEndpoint::Register => {
-                let base = http::public_base(&request, self.module.settings().public_url.as_deref());
+                let base = handler::public_base(&request, self.module.settings().public_url.as_deref());
                 self.module.register(body, &base).await
             }
             RetailCrmEndpoint::Activity => self.module.activity(body).await,
@@ -106,7 +106,7 @@ impl Handler for RegisterFunction {
             RetailCrmEndpoint::Config | RetailCrmEndpoint::AccountPage => return routes::misrouted(&route),
         };
         match outcome {
-            Ok(answer) => http::json(StatusCode::OK, &answer),
+            Ok(answer) => handler::json(StatusCode::OK, &answer),
             Err(failure) => self.failure(&failure),
         }
     }

@@ -3,13 +3,13 @@
 //! re-sends refused registrations ends registered with its newest API key and one module.
 
 use lambda_http::{Body, Request};
-use shared::edge::http::Handler;
+use shared::edge::handler::Handler;
 use shared::partners::retailcrm::account::Accounts;
 use shared::ports::store::Store;
 use std::sync::Arc;
 use switchyard_register::RegisterFunction;
 use testkit::faults::{Fault, Faulty, Plan, Service};
-use testkit::retailcrm::{FakeCrm, Mode};
+use testkit::retailcrm::{FakeRetailCrm, Mode};
 
 const SECRET: &str = "module-secret-for-faults";
 const CRMS: usize = 12;
@@ -24,7 +24,10 @@ fn register(body: String) -> Request {
 }
 
 /// The CRM's installation is whole or absent: the index and the account exist together and agree.
-async fn whole_or_absent(store: &dyn Store, crm: &FakeCrm) -> Option<shared::partners::retailcrm::account::Account> {
+async fn whole_or_absent(
+    store: &dyn Store,
+    crm: &FakeRetailCrm,
+) -> Option<shared::partners::retailcrm::account::Account> {
     let accounts = Accounts::new(store);
     let client_id = accounts.client_id_for(&crm.url).await.unwrap()?;
     let account = accounts.by_client_id(&client_id).await.unwrap();
@@ -37,7 +40,7 @@ async fn whole_or_absent(store: &dyn Store, crm: &FakeCrm) -> Option<shared::par
 async fn register_until_accepted(
     function: &RegisterFunction,
     direct: &dyn Store,
-    crm: &FakeCrm,
+    crm: &FakeRetailCrm,
     api_key: &str,
 ) -> usize {
     for attempt in 0..40 {
@@ -65,7 +68,7 @@ async fn registrations_through_faults_store_whole_accounts_or_nothing() {
     let faulty = testkit::faults::deps(plan, &[("retailcrm", secret)], cache).await;
     let mut crms = Vec::new();
     for _ in 0..CRMS {
-        crms.push(Arc::new(FakeCrm::start(Mode::Success).await));
+        crms.push(Arc::new(FakeRetailCrm::start(Mode::Success).await));
     }
     let allowed: Vec<&str> = crms.iter().map(|c| c.url.as_str()).collect();
     let vars = faulty.vars(&[

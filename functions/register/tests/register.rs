@@ -2,21 +2,21 @@
 //! Secrets Manager (moto).
 
 use lambda_http::{Body, Request};
-use shared::edge::http::Handler;
+use shared::edge::handler::Handler;
 use shared::env::Vars;
 use shared::partners::retailcrm::account::Accounts;
 use shared::ports::store::Store;
 use std::sync::Arc;
 use switchyard_register::RegisterFunction;
-use testkit::retailcrm::{FakeCrm, Mode};
-use testkit::stack::Backend;
+use testkit::harness::Backend;
+use testkit::retailcrm::{FakeRetailCrm, Mode};
 
 const SECRET: &str = "module-secret-from-the-partner-account";
 
 struct Stack {
     function: RegisterFunction,
     store: Arc<dyn Store>,
-    crm: FakeCrm,
+    crm: FakeRetailCrm,
     deps: shared::Deps,
 }
 
@@ -28,17 +28,17 @@ async fn stack(backend: Backend, mode: Mode) -> Stack {
 }
 
 async fn stack_with(backend: Backend, mode: Mode, extra: &[(&str, &str)]) -> Stack {
-    stack_on(backend, FakeCrm::start(mode).await, extra).await
+    stack_on(backend, FakeRetailCrm::start(mode).await, extra).await
 }
 
-async fn stack_on(backend: Backend, crm: FakeCrm, extra: &[(&str, &str)]) -> Stack {
-    let ports = testkit::stack::ports(backend, &[("retailcrm", serde_json::json!({"secret": SECRET}))]).await;
+async fn stack_on(backend: Backend, crm: FakeRetailCrm, extra: &[(&str, &str)]) -> Stack {
+    let ports = testkit::harness::ports(backend, &[("retailcrm", serde_json::json!({"secret": SECRET}))]).await;
     let function = function_on(&ports.deps, &crm, extra);
     Stack { function, store: ports.admin, crm, deps: ports.deps }
 }
 
 /// The register function over `deps`, calling `crm`, configured as the tests are with `extra` on top.
-fn function_on(deps: &shared::Deps, crm: &FakeCrm, extra: &[(&str, &str)]) -> RegisterFunction {
+fn function_on(deps: &shared::Deps, crm: &FakeRetailCrm, extra: &[(&str, &str)]) -> RegisterFunction {
     let allowed = format!("{},{MOVED_CRM}", crm.url);
     let mut vars = Vars::from_pairs([
         ("SWITCHYARD_PUBLIC_URL", "https://api.example.com"),
@@ -264,7 +264,7 @@ async fn activity_and_settings_update_the_account(backend: Backend) {
 /// The reported hijack: anyone holding installation A's clientId posts an activity callback naming CRM B's address;
 /// when B registers, it must get an installation of its own, and A's account must keep A's key and address.
 async fn an_activity_callback_cannot_hand_an_installation_to_another_crm(backend: Backend) {
-    let (crm_a, crm_b) = (FakeCrm::start(Mode::Success).await, FakeCrm::start(Mode::Success).await);
+    let (crm_a, crm_b) = (FakeRetailCrm::start(Mode::Success).await, FakeRetailCrm::start(Mode::Success).await);
     let allowed = format!("{},{}", crm_a.url, crm_b.url);
     let stack = stack_on(backend, crm_a, &[("RETAILCRM_ALLOWED_HOSTS", allowed.as_str())]).await;
     call(&stack, "/retailcrm/register", stack.crm.register_json_body(SECRET, "key-a")).await;
@@ -309,8 +309,8 @@ async fn fields_the_crm_adds_are_ignored(backend: Backend) {
 /// installation follows once the new address proves to hold it (the CRM there answers our clientId to the stored
 /// key); a new address that does not hold it, or an address the setting excludes, moves nothing.
 async fn a_crm_that_moved_is_followed_once_it_proves_the_same_account(backend: Backend) {
-    let (crm_a, crm_b) = (FakeCrm::start(Mode::Success).await, FakeCrm::start(Mode::Success).await);
-    let stranger = FakeCrm::start(Mode::Success).await;
+    let (crm_a, crm_b) = (FakeRetailCrm::start(Mode::Success).await, FakeRetailCrm::start(Mode::Success).await);
+    let stranger = FakeRetailCrm::start(Mode::Success).await;
     let allowed = format!("{},{},{}", crm_a.url, crm_b.url, stranger.url);
     let extra = [("RETAILCRM_ALLOWED_HOSTS", allowed.as_str()), ("RETAILCRM_FOLLOW_MOVES", "listed")];
     let stack = stack_on(backend, crm_a, &extra).await;
@@ -342,7 +342,7 @@ async fn a_crm_that_moved_is_followed_once_it_proves_the_same_account(backend: B
 /// With the default (`cloud`), a move is followed only within RetailCRM's cloud: a box CRM or an origin is not
 /// sent the stored key to prove anything.
 async fn by_default_moves_are_followed_only_within_retailcrms_cloud(backend: Backend) {
-    let (crm_a, crm_b) = (FakeCrm::start(Mode::Success).await, FakeCrm::start(Mode::Success).await);
+    let (crm_a, crm_b) = (FakeRetailCrm::start(Mode::Success).await, FakeRetailCrm::start(Mode::Success).await);
     let allowed = format!("{},{}", crm_a.url, crm_b.url);
     let stack = stack_on(backend, crm_a, &[("RETAILCRM_ALLOWED_HOSTS", allowed.as_str())]).await;
     call(&stack, "/retailcrm/register", stack.crm.register_json_body(SECRET, "key-a")).await;

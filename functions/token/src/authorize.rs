@@ -4,7 +4,7 @@
 use crate::{MAX_FORM_BODY, TokenFunction};
 use lambda_http::http::{HeaderValue, StatusCode, header};
 use shared::codec::form::Form;
-use shared::edge::http::{self, Body, Request, Response};
+use shared::edge::handler::{self, Body, Request, Response};
 use shared::edge::web_page;
 use shared::identity::oauth::authorize::{self, AuthorizeError, AuthorizeRequest};
 use shared::identity::oauth::sign_in::SignInError;
@@ -21,7 +21,7 @@ fn refused(error: AuthorizeError) -> Response<Body> {
         AuthorizeError::Page(message) => error_page(StatusCode::BAD_REQUEST, &message),
         AuthorizeError::Redirect { location, error } => {
             tracing::info!(error, "authorization request refused");
-            http::redirect_no_store(&location)
+            handler::redirect_no_store(&location)
         }
     }
 }
@@ -39,7 +39,7 @@ fn form(
     let pair = csrf::issue(settings.signing_key().secret.as_bytes(), function.now());
     let html = login_page::login_form(authorization, &pair.form_token, username, message);
     let mut response = web_page::response(status, html, Some(&authorization.redirect_uri));
-    let secure = http::public_base(request, function.public_url.as_deref()).starts_with("https://");
+    let secure = handler::public_base(request, function.public_url.as_deref()).starts_with("https://");
     if let Ok(cookie) = HeaderValue::from_str(&csrf::set_cookie(&pair.cookie_value, secure)) {
         response.headers_mut().insert(header::SET_COOKIE, cookie);
     }
@@ -64,10 +64,10 @@ pub async fn show(function: &TokenFunction, request: &Request) -> Response<Body>
 }
 
 pub async fn submit(function: &TokenFunction, request: &Request) -> Response<Body> {
-    if !http::content_type_is(request, "application/x-www-form-urlencoded") {
+    if !handler::content_type_is(request, "application/x-www-form-urlencoded") {
         return error_page(StatusCode::UNSUPPORTED_MEDIA_TYPE, "The sign-in form was not sent as a form.");
     }
-    let Ok(body) = http::body_within(request, MAX_FORM_BODY) else {
+    let Ok(body) = handler::body_within(request, MAX_FORM_BODY) else {
         return error_page(StatusCode::PAYLOAD_TOO_LARGE, "The sign-in form is too large.");
     };
     let Ok(fields) = Form::parse(body) else {
@@ -87,8 +87,8 @@ pub async fn submit(function: &TokenFunction, request: &Request) -> Response<Bod
         form(function, request, &settings, &authorization, status, username, Some(message))
     };
     let token = fields.get("csrf_token").ok().flatten().unwrap_or_default();
-    let secure = http::public_base(request, function.public_url.as_deref()).starts_with("https://");
-    let cookie = http::header_str(request, "cookie").and_then(|header| csrf::cookie_value(header, secure));
+    let secure = handler::public_base(request, function.public_url.as_deref()).starts_with("https://");
+    let cookie = handler::header_str(request, "cookie").and_then(|header| csrf::cookie_value(header, secure));
     let keys = settings.keys.iter().map(|k| k.secret.as_bytes());
     if !csrf::verify(keys, token, cookie, now) {
         return show_again(StatusCode::FORBIDDEN, "This sign-in form has expired. Please sign in again.");
@@ -101,7 +101,7 @@ pub async fn submit(function: &TokenFunction, request: &Request) -> Response<Bod
     }
     let store = function.deps.store.as_ref();
     match function.sign_in.sign_in(store, &settings, &authorization, (login, password), now).await {
-        Ok(location) => http::redirect_no_store(&location),
+        Ok(location) => handler::redirect_no_store(&location),
         Err(SignInError::Busy) => {
             // The caller's doing (a burst of sign-ins), not an outage: 429, never a 5xx that pages the operator.
             let mut response =

@@ -10,7 +10,7 @@ mod upstream;
 use shared::Deps;
 use shared::edge::cors::Cors;
 use shared::edge::error::ApiError;
-use shared::edge::http::{Body, Handler, Request, Response};
+use shared::edge::handler::{Body, Handler, Request, Response};
 use shared::edge::routes::{self, Endpoint, OAuthEndpoint};
 use shared::env::{ConfigError, Vars};
 use shared::identity::oauth::error::OAuthError;

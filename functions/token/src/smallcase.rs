@@ -6,7 +6,7 @@ use lambda_http::http::StatusCode;
 use serde_json::json;
 use shared::edge::bearer;
 use shared::edge::error::{ApiError, ErrorEnvelope};
-use shared::edge::http::{self, Body, Request, Response};
+use shared::edge::handler::{self, Body, Request, Response};
 use shared::edge::routes::SmallcaseEndpoint;
 use shared::partners::smallcase::transaction;
 
@@ -31,7 +31,7 @@ pub async fn route(function: &TokenFunction, request: &Request, endpoint: Smallc
             Ok(body) => smallcase.create_transaction(user, body).await.map(|created| {
                 json!({"transactionId": created.transaction_id, "smallcaseAuthToken": created.token.token})
             }),
-            Err(refused) => return http::error(ErrorEnvelope::Plain, &refused),
+            Err(refused) => return handler::error(ErrorEnvelope::Plain, &refused),
         },
         SmallcaseEndpoint::ReadTransaction => {
             let id = request.uri().path().trim_start_matches("/smallcase/transaction/");
@@ -39,18 +39,18 @@ pub async fn route(function: &TokenFunction, request: &Request, endpoint: Smallc
         }
     };
     match answer {
-        Ok(body) => http::no_store(http::json(StatusCode::OK, &body)),
-        Err(error) => http::error(ErrorEnvelope::Plain, &error.into()),
+        Ok(body) => handler::no_store(handler::json(StatusCode::OK, &body)),
+        Err(error) => handler::error(ErrorEnvelope::Plain, &error.into()),
     }
 }
 
 fn transaction_body(request: &Request) -> Result<&[u8], ApiError> {
-    if !http::content_type_is(request, "application/json") {
+    if !handler::content_type_is(request, "application/json") {
         return Err(ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "unsupported_media_type",
             "the body must be application/json",
         ));
     }
-    http::body_within(request, transaction::MAX_BODY)
+    handler::body_within(request, transaction::MAX_BODY)
 }

@@ -5,17 +5,17 @@ use crate::{MAX_FORM_BODY, TokenFunction};
 use lambda_http::http::{HeaderValue, StatusCode, header};
 use shared::codec::form::Form;
 use shared::edge::error::{ApiError, ErrorEnvelope};
-use shared::edge::http::{self, Body, Request, Response};
+use shared::edge::handler::{self, Body, Request, Response};
 use shared::identity::oauth::error::OAuthError;
 use shared::identity::oauth::grants::Grants;
 use shared::identity::oauth::token_request;
 
 pub async fn handle(function: &TokenFunction, request: &Request) -> Response<Body> {
     let response = match exchange(function, request).await {
-        Ok(body) => http::json(StatusCode::OK, &body),
+        Ok(body) => handler::json(StatusCode::OK, &body),
         Err(error) => {
             tracing::info!(code = error.code, "token request refused");
-            let mut response = http::error(ErrorEnvelope::OAuth, &error);
+            let mut response = handler::error(ErrorEnvelope::OAuth, &error);
             if error.status == StatusCode::UNAUTHORIZED {
                 response
                     .headers_mut()
@@ -24,14 +24,14 @@ pub async fn handle(function: &TokenFunction, request: &Request) -> Response<Bod
             response
         }
     };
-    http::no_store(response)
+    handler::no_store(response)
 }
 
 async fn exchange(function: &TokenFunction, request: &Request) -> Result<serde_json::Value, ApiError> {
-    if !http::content_type_is(request, "application/x-www-form-urlencoded") {
+    if !handler::content_type_is(request, "application/x-www-form-urlencoded") {
         return Err(OAuthError::invalid_request("the body must be application/x-www-form-urlencoded").into());
     }
-    let body = http::body_within(request, MAX_FORM_BODY)?;
+    let body = handler::body_within(request, MAX_FORM_BODY)?;
     let form = Form::parse(body).map_err(|e| OAuthError::invalid_request(e.to_string()))?;
     let settings = function.oauth_settings().await?;
     let grants = Grants {
@@ -40,6 +40,6 @@ async fn exchange(function: &TokenFunction, request: &Request) -> Result<serde_j
         lifetimes: function.lifetimes,
         now: function.now(),
     };
-    let tokens = token_request::issue(&grants, http::header_str(request, "authorization"), &form).await?;
+    let tokens = token_request::issue(&grants, handler::header_str(request, "authorization"), &form).await?;
     Ok(tokens.to_json())
 }

@@ -6,7 +6,7 @@ use crate::TokenFunction;
 use crate::authorize::error_page;
 use lambda_http::http::{HeaderValue, StatusCode, header};
 use shared::codec::form::Form;
-use shared::edge::http::{self, Body, Request, Response};
+use shared::edge::handler::{self, Body, Request, Response};
 use shared::identity::oauth::authorize::AuthorizeRequest;
 use shared::identity::oauth::grants::Grants;
 use shared::identity::upstream::flow::{self, CallbackError};
@@ -21,11 +21,11 @@ pub async fn depart(
     request: &Request,
     authorization: &AuthorizeRequest,
 ) -> Response<Body> {
-    let base = http::public_base(request, function.public_url.as_deref());
+    let base = handler::public_base(request, function.public_url.as_deref());
     let store = function.deps.store.as_ref();
     match flow::start(upstream, store, authorization, &base, function.now()).await {
         Ok(departure) => {
-            let mut response = http::redirect_no_store(&departure.location);
+            let mut response = handler::redirect_no_store(&departure.location);
             let cookie = pending::set_cookie(&departure.cookie, base.starts_with("https://"));
             if let Ok(value) = HeaderValue::from_str(&cookie) {
                 response.headers_mut().insert(header::SET_COOKIE, value);
@@ -54,11 +54,11 @@ pub async fn callback(function: &TokenFunction, upstream: &dyn Upstream, request
     };
     let store = function.deps.store.as_ref();
     let grants = Grants { store, settings: &settings, lifetimes: function.lifetimes, now: function.now() };
-    let base = http::public_base(request, function.public_url.as_deref());
+    let base = handler::public_base(request, function.public_url.as_deref());
     let secure = base.starts_with("https://");
-    let cookie = http::header_str(request, "cookie").and_then(|header| pending::cookie_value(header, secure));
+    let cookie = handler::header_str(request, "cookie").and_then(|header| pending::cookie_value(header, secure));
     match flow::finish(upstream, &grants, &query, cookie, &base).await {
-        Ok(location) => http::redirect_no_store(&location),
+        Ok(location) => handler::redirect_no_store(&location),
         Err(CallbackError::NoMatch(message)) => error_page(StatusCode::BAD_REQUEST, &message),
         Err(CallbackError::Unavailable) => error_page(StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE),
     }

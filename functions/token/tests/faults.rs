@@ -22,7 +22,7 @@ async fn no_family_is_left_with_two_valid_refresh_tokens() {
     let cache = shared::ports::secrets::CachePolicy { ttl: std::time::Duration::from_secs(1), ..Default::default() };
     let faulty = testkit::faults::deps(plan, &secrets(), cache).await;
     let user = Users::new(faulty.direct.as_ref()).add(LOGIN, PASSWORD, now()).await.unwrap();
-    let gateway = FakeGateway::start(GATEWAY_NAME, SC_API_SECRET, SC_SECRET, Mode::Success).await;
+    let gateway = FakeSmallcase::start(GATEWAY_NAME, SC_API_SECRET, SC_SECRET, Mode::Success).await;
     let vars = faulty.vars(&[
         ("SWITCHYARD_PUBLIC_URL", "https://api.switchyard.test"),
         ("OAUTH_HASH_BURST", "64"),
@@ -140,7 +140,7 @@ async fn a_code_stored_behind_a_lost_answer_still_signs_in() {
     let plan = Plan::every_fault(0.0, &[Service::DynamoDb], 9);
     let faulty = testkit::faults::deps(plan, &secrets(), Default::default()).await;
     let user = Users::new(faulty.direct.as_ref()).add(LOGIN, PASSWORD, now()).await.unwrap();
-    let gateway = FakeGateway::start(GATEWAY_NAME, SC_API_SECRET, SC_SECRET, Mode::Success).await;
+    let gateway = FakeSmallcase::start(GATEWAY_NAME, SC_API_SECRET, SC_SECRET, Mode::Success).await;
     let vars = faulty.vars(&[
         ("SWITCHYARD_PUBLIC_URL", "https://api.switchyard.test"),
         ("OAUTH_HASH_BURST", "64"),

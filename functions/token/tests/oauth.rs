@@ -447,7 +447,7 @@ async fn known_and_unknown_logins_cost_the_same(backend: Backend) {
     let mut costs = Vec::new();
     for login in [LOGIN, "nobody-by-that-name"] {
         counting.take();
-        let response = shared::edge::http::Handler::handle(&function, page.submit(login, "wrong-password")).await;
+        let response = shared::edge::handler::Handler::handle(&function, page.submit(login, "wrong-password")).await;
         assert_eq!(response.status(), 200);
         let (reads, writes, calls) = counting.take();
         costs.push((reads, writes, calls));
@@ -470,7 +470,7 @@ async fn a_sandbox_hashes_within_its_budget(backend: Backend) {
     for n in 0..10 {
         let (function, request) = (function.clone(), page.submit(&format!("login-{n}"), "wrong-password"));
         attempts.spawn(async move {
-            let response = shared::edge::http::Handler::handle(function.as_ref(), request).await;
+            let response = shared::edge::handler::Handler::handle(function.as_ref(), request).await;
             (response.status().as_u16(), response.headers().get("retry-after").is_some())
         });
     }
@@ -496,7 +496,7 @@ async fn a_burst_of_wrong_sign_ins_makes_no_5xx(backend: Backend) {
     let send = |login: String, password: &'static str| {
         let request = page.submit(&login, password);
         let function = &function;
-        async move { shared::edge::http::Handler::handle(function, request).await.status().as_u16() }
+        async move { shared::edge::handler::Handler::handle(function, request).await.status().as_u16() }
     };
     let mut statuses = Vec::new();
     for _ in 0..5 {

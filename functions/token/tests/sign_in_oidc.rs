@@ -113,7 +113,7 @@ impl Oidc {
             ("redirect_uri", OTHER_REDIRECT),
             ("code_verifier", &verifier),
         ]);
-        let reply = testkit::http::send(
+        let reply = testkit::http_client::send(
             &self.tamper.address,
             "POST",
             "/token",
@@ -197,7 +197,7 @@ async fn a_discovery_document_naming_another_issuer_is_refused() {
     ]);
     let function = TokenFunction::new(oidc.stack.deps.clone(), &vars).unwrap();
     let query = authorize_query(SBER.0, SBER_REDIRECT, "smarthome", "s", None);
-    let response = shared::edge::http::Handler::handle(&function, get(&format!("/oauth/authorize?{query}"))).await;
+    let response = shared::edge::handler::Handler::handle(&function, get(&format!("/oauth/authorize?{query}"))).await;
     assert_eq!(response.status(), 503);
     assert!(response.headers().get("location").is_none(), "nobody is sent to an impostor");
 }

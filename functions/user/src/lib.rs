@@ -4,7 +4,7 @@ use lambda_http::http::StatusCode;
 use serde_json::json;
 use shared::Deps;
 use shared::edge::error::{ApiError, ErrorEnvelope};
-use shared::edge::http::{self, Body, Handler, Request, Response};
+use shared::edge::handler::{self, Body, Handler, Request, Response};
 use shared::edge::routes::{self, Endpoint, SberEndpoint};
 use shared::env::{ConfigError, Vars};
 use shared::identity::oauth::{AccessClaims, AccessVerifier, TokenError, access_token};
@@ -55,7 +55,7 @@ impl UserFunction {
 
     /// The access token: `Authorization: Bearer`, or the configured query parameter (Sber's "in parameters").
     fn token(&self, request: &Request) -> Option<String> {
-        if let Some(token) = http::header_str(request, "authorization").and_then(access_token::bearer) {
+        if let Some(token) = handler::header_str(request, "authorization").and_then(access_token::bearer) {
             return Some(token.to_owned());
         }
         let name = self.token_query_param.as_deref()?;
@@ -88,11 +88,11 @@ impl UserFunction {
         }
         let claims = self.authenticate(request, endpoint == SberEndpoint::Unlink).await?;
         let body = || -> Result<&[u8], ApiError> {
-            let content_type = http::header_str(request, "content-type").unwrap_or_default();
+            let content_type = handler::header_str(request, "content-type").unwrap_or_default();
             if !content_type.split(';').next().unwrap_or_default().trim().eq_ignore_ascii_case("application/json") {
                 return Err(ApiError::bad_request("the body must be application/json"));
             }
-            http::body_within(request, MAX_BODY)
+            handler::body_within(request, MAX_BODY)
         };
         let call = match endpoint {
             SberEndpoint::Ping => return Ok(ping()),
@@ -126,8 +126,8 @@ impl Handler for UserFunction {
         };
         // The request log line (with Sber's x-request-id) is written by the telemetry wrapper.
         match self.route(&request, endpoint).await {
-            Ok(answer) => http::json(StatusCode::OK, &answer),
-            Err(error) => http::error(ErrorEnvelope::Sber, &error),
+            Ok(answer) => handler::json(StatusCode::OK, &answer),
+            Err(error) => handler::error(ErrorEnvelope::Sber, &error),
         }
     }
 }

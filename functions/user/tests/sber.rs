@@ -6,12 +6,12 @@ use lambda_http::http::Method;
 use lambda_http::{Body, Request, Response};
 use serde_json::{Value, json};
 use shared::codec::BasicCredentials;
-use shared::edge::http::Handler;
+use shared::edge::handler::Handler;
 use shared::env::Vars;
 use shared::identity::users::Users;
 use shared::partners::smartme::proto::DeviceData;
+use testkit::harness::Backend;
 use testkit::smartme_api::{FakeSmartMe, SWITCH_OBIS};
-use testkit::stack::Backend;
 use uuid::Uuid;
 
 const SBER_REDIRECT: &str = "https://gateway.iot.sberdevices.ru/gateway/v1/binder/backward";
@@ -49,7 +49,7 @@ async fn stack_with(backend: Backend, overrides: &[(&str, &str)]) -> Stack {
         ]
     });
     let smartme = json!({"username": REALTIME.0, "password": REALTIME.1, "api_key": API_KEY});
-    let ports = testkit::stack::ports(backend, &[("oauth", oauth), ("smartme", smartme)]).await;
+    let ports = testkit::harness::ports(backend, &[("oauth", oauth), ("smartme", smartme)]).await;
     let time = testkit::clock::TestTime::new();
     let users = Users::new(ports.admin.as_ref());
     let alice = users.add("alice", "alice-password-1", time.now()).await.unwrap();

@@ -9,12 +9,12 @@ use lambda_http::http::Method;
 use lambda_http::{Body, Request, Response};
 use serde_json::{Value, json};
 use shared::codec::BasicCredentials;
-use shared::edge::http::Handler;
+use shared::edge::handler::Handler;
 use shared::env::Vars;
 use shared::ports::store::{Store, keys};
 use std::sync::Arc;
+use testkit::harness::Backend;
 use testkit::smartme_api::{Account, FakeSmartMe, Meter, OAuthClient};
-use testkit::stack::Backend;
 use uuid::Uuid;
 
 const BASE: &str = "https://api.switchyard.test";
@@ -50,7 +50,7 @@ async fn stack(backend: Backend) -> Stack {
         ("smartme-oauth", json!({"client_id": SMARTME_CLIENT.0, "client_secret": SMARTME_CLIENT.1})),
         ("sealing", json!({"keys": [{"kid": "s1", "secret": "sealing-key-for-the-linking-tests-0123456789"}]})),
     ];
-    let ports = testkit::stack::ports(backend, &secrets).await;
+    let ports = testkit::harness::ports(backend, &secrets).await;
     let time = testkit::clock::TestTime::new();
     let smartme = FakeSmartMe::start_empty().await;
     smartme.add_client(OAuthClient {

@@ -7,10 +7,10 @@ use lambda_http::http::StatusCode;
 use serde_json::json;
 use shared::Deps;
 use shared::edge::error::{ApiError, ErrorEnvelope};
-use shared::edge::http::{self, Body, Handler, Request, Response};
+use shared::edge::handler::{self, Body, Handler, Request, Response};
 use shared::edge::routes;
 use shared::env::{ConfigError, Vars};
-use shared::partners::smallcase::gateway::Gateway;
+use shared::partners::smallcase::client::SmallcaseClient;
 use shared::partners::smallcase::postback::PostbackRules;
 use shared::partners::webhooks::receiver::{DeliveryRules, ReceiveError, Received, Rulebook, receive};
 use shared::partners::webhooks::slack::SlackRules;
@@ -28,7 +28,7 @@ impl WebhookFunction {
         Ok(Self {
             deps,
             max_body: vars.parse_or("WEBHOOK_MAX_BODY_BYTES", 256 * 1024)?,
-            postbacks: PostbackRules { gateway: Gateway::from_vars(vars)? },
+            postbacks: PostbackRules { gateway: SmallcaseClient::from_vars(vars)? },
         })
     }
 }
@@ -54,32 +54,32 @@ impl Handler for WebhookFunction {
             .and_then(|p| p.first("source").map(str::to_owned))
             .or_else(|| request.uri().path().strip_prefix("/webhooks/").map(str::to_owned));
         let Some(source) = source else {
-            return http::error(ErrorEnvelope::Plain, &ApiError::not_found("no such path"));
+            return handler::error(ErrorEnvelope::Plain, &ApiError::not_found("no such path"));
         };
         // Size first: nothing larger than the limit is hashed.
-        let body = match http::body_within(&request, self.max_body) {
+        let body = match handler::body_within(&request, self.max_body) {
             Ok(body) => body,
-            Err(error) => return http::error(ErrorEnvelope::Plain, &error),
+            Err(error) => return handler::error(ErrorEnvelope::Plain, &error),
         };
         match receive(&self.deps, self, &source, request.headers(), body, self.deps.clock.now()).await {
             Ok(Received::Stored { id }) => {
                 tracing::info!(source, delivery_id = id, "webhook stored");
-                http::json(StatusCode::OK, &json!({"received": true, "id": id}))
+                handler::json(StatusCode::OK, &json!({"received": true, "id": id}))
             }
             Ok(Received::Duplicate { id }) => {
                 tracing::info!(source, delivery_id = id, "duplicate webhook");
                 shared::telemetry::count(shared::telemetry::Counter::Duplicates, 1);
-                http::json(StatusCode::OK, &json!({"received": true, "duplicate": true, "id": id}))
+                handler::json(StatusCode::OK, &json!({"received": true, "duplicate": true, "id": id}))
             }
             Ok(Received::Replied { body }) => {
                 tracing::info!(source, "webhook verified and answered (a question about the endpoint)");
-                http::json(StatusCode::OK, &body)
+                handler::json(StatusCode::OK, &body)
             }
             Ok(Received::Ignored { id, reason }) => {
                 tracing::info!(source, delivery_id = id, reason, "webhook verified, not kept");
-                http::json(StatusCode::OK, &json!({"received": true, "ignored": reason, "id": id}))
+                handler::json(StatusCode::OK, &json!({"received": true, "ignored": reason, "id": id}))
             }
-            Err(error) => http::error(ErrorEnvelope::Plain, &answer(error)),
+            Err(error) => handler::error(ErrorEnvelope::Plain, &answer(error)),
         }
     }
 }

@@ -4,7 +4,7 @@
 
 use lambda_http::{Body, Request, RequestExt};
 use shared::crypto::{hmac_sha256, to_hex};
-use shared::edge::http::Handler;
+use shared::edge::handler::Handler;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use switchyard_webhook::WebhookFunction;

@@ -3,14 +3,14 @@
 //! cannot be varied without the secret (401, nothing stored).
 
 use lambda_http::{Body, Request, RequestExt};
-use shared::edge::http::Handler;
+use shared::edge::handler::Handler;
 use shared::partners::webhooks::Scheme;
 use shared::partners::webhooks::signing::sign_headers;
 use shared::ports::store::{Store, keys};
 use std::collections::HashMap;
 use std::sync::Arc;
 use switchyard_webhook::WebhookFunction;
-use testkit::stack::Backend;
+use testkit::harness::Backend;
 
 const SECRET: &str = "whsec_cmVwbGF5LXRlc3Qtc2lnbmluZy1rZXk=";
 const SCHEMES: [(&str, Scheme); 5] = [
@@ -40,7 +40,7 @@ async fn stack(backend: Backend) -> Stack {
             (name.as_str(), serde_json::json!({"scheme": scheme, "secret": SECRET, "tolerance_s": 300}))
         })
         .collect();
-    let ports = testkit::stack::ports(backend, &secrets).await;
+    let ports = testkit::harness::ports(backend, &secrets).await;
     let function = WebhookFunction::new(
         ports.deps.clone().with_clock(shared::ports::clock::Clock::reading(now)),
         &shared::env::Vars::default(),

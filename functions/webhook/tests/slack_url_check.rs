@@ -4,14 +4,14 @@
 
 use lambda_http::{Body, Request, RequestExt};
 use serde_json::{Value, json};
-use shared::edge::http::Handler;
+use shared::edge::handler::Handler;
 use shared::partners::webhooks::Scheme;
 use shared::partners::webhooks::signing::sign_headers;
 use shared::ports::store::Store;
 use std::collections::HashMap;
 use std::sync::Arc;
 use switchyard_webhook::WebhookFunction;
-use testkit::stack::Backend;
+use testkit::harness::Backend;
 
 const SECRET: &str = "8f742231b10e8888abcd99yyyzzz85a5";
 // Slack's documented example of a URL check.
@@ -23,7 +23,7 @@ fn now() -> i64 {
 
 async fn stack(backend: Backend) -> (WebhookFunction, Arc<dyn Store>) {
     let secrets = [("webhook/slack", json!({"scheme": Scheme::Slack, "secret": SECRET}))];
-    let ports = testkit::stack::ports(backend, &secrets).await;
+    let ports = testkit::harness::ports(backend, &secrets).await;
     testkit::leaks::fixture_secrets([SECRET]);
     let function = WebhookFunction::new(
         ports.deps.with_clock(shared::ports::clock::Clock::reading(now)),

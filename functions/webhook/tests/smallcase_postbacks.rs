@@ -4,14 +4,14 @@
 use lambda_http::{Body, Request, RequestExt};
 use serde_json::{Value, json};
 use shared::crypto::{hmac_sha256, to_hex};
-use shared::edge::http::Handler;
+use shared::edge::handler::Handler;
 use shared::partners::smallcase::RecordedTransaction;
 use shared::ports::store::Store;
 use std::collections::HashMap;
 use std::sync::Arc;
 use switchyard_webhook::WebhookFunction;
-use testkit::smallcase::{FakeGateway, Mode};
-use testkit::stack::Backend;
+use testkit::harness::Backend;
+use testkit::smallcase::{FakeSmallcase, Mode};
 
 const GATEWAY_NAME: &str = "switchyard-test";
 const SC_SECRET: &str = "smallcase-jwt-secret";
@@ -25,17 +25,17 @@ fn now() -> i64 {
 struct Stack {
     function: WebhookFunction,
     store: Arc<dyn Store>,
-    gateway: FakeGateway,
+    gateway: FakeSmallcase,
 }
 
 async fn stack(backend: Backend) -> Stack {
-    let gateway = FakeGateway::start(GATEWAY_NAME, SC_API_SECRET, SC_SECRET, Mode::Success).await;
+    let gateway = FakeSmallcase::start(GATEWAY_NAME, SC_API_SECRET, SC_SECRET, Mode::Success).await;
     let secrets = [
         // The scheme's default tolerance: smallcase's retry horizon.
         ("webhook/smallcase", json!({"scheme": "smallcase", "secret": SC_API_SECRET})),
         ("smallcase", json!({"gateway_name": GATEWAY_NAME, "secret": SC_SECRET, "api_secret": SC_API_SECRET})),
     ];
-    let ports = testkit::stack::ports(backend, &secrets).await;
+    let ports = testkit::harness::ports(backend, &secrets).await;
     let vars = shared::env::Vars::from_pairs([
         ("SMALLCASE_GATEWAY_URL", gateway.url.as_str()),
         ("SMALLCASE_TIMEOUT_MS", "500"),
@@ -115,7 +115,7 @@ async fn a_replayed_postback_connects_no_one(backend: Backend) {
     assert_eq!(status, 200, "{answer}");
     assert_eq!(connection(&stack, "u-b").await, None, "B's transaction is not done: B is not connected");
     let b_record = shared::partners::smallcase::recorded(stack.store.as_ref(), &b_txn).await.unwrap().unwrap();
-    assert_eq!(b_record.status, Some(shared::partners::smallcase::gateway::TransactionStatus::Initialized));
+    assert_eq!(b_record.status, Some(shared::partners::smallcase::client::TransactionStatus::Initialized));
 
     // Even B completing with another broker account never hands B A's account; A keeps theirs.
     stack.gateway.set_transaction(&b_txn, "COMPLETED", Some("auth-b"));

@@ -2,13 +2,13 @@
 
 use lambda_http::{Body, Request, RequestExt};
 use shared::crypto::{hmac_sha256, to_hex};
-use shared::edge::http::Handler;
+use shared::edge::handler::Handler;
 use shared::env::Vars;
 use shared::ports::store::Store;
 use std::collections::HashMap;
 use std::sync::Arc;
 use switchyard_webhook::WebhookFunction;
-use testkit::stack::Backend;
+use testkit::harness::Backend;
 
 const NOW: i64 = 1_795_374_238;
 const CURRENT: &str = "schurter-current-secret";
@@ -32,7 +32,7 @@ async fn stack(backend: Backend) -> Stack {
         ),
         ("webhook/smallcase", serde_json::json!({"scheme": "smallcase", "secret": SMALLCASE_API_SECRET})),
     ];
-    let ports = testkit::stack::ports(backend, &secrets).await;
+    let ports = testkit::harness::ports(backend, &secrets).await;
     let vars = Vars::from_pairs([("WEBHOOK_MAX_BODY_BYTES", "1024")]);
     Stack {
         function: WebhookFunction::new(ports.deps.with_clock(shared::ports::clock::Clock::reading(now)), &vars)

@@ -3,11 +3,11 @@
 //! naming the scope, 503 when tokens cannot be checked).
 
 use crate::edge::error::{ApiError, ErrorEnvelope};
-use crate::edge::http::{self, Body, Request, Response};
+use crate::edge::handler::{self, Body, Request, Response};
 use crate::identity::oauth::access_token::bearer;
 use crate::identity::oauth::{AccessClaims, AccessVerifier, TokenError};
 use crate::ports::Deps;
-use ::http::{HeaderValue, StatusCode, header};
+use http::{HeaderValue, StatusCode, header};
 
 /// The caller's verified claims, or the answer (in `envelope`) for a caller without a valid token.
 pub async fn authenticate(
@@ -16,7 +16,7 @@ pub async fn authenticate(
     request: &Request,
     envelope: ErrorEnvelope,
 ) -> Result<AccessClaims, Response<Body>> {
-    let token = http::header_str(request, "authorization").and_then(bearer);
+    let token = handler::header_str(request, "authorization").and_then(bearer);
     let verified = verifier.verify(deps, token, deps.clock.now()).await;
     verified.map_err(|error| refusal(&error, verifier.required_scope.as_deref(), envelope))
 }
@@ -24,14 +24,14 @@ pub async fn authenticate(
 /// The answer to a token refused with `error`, where `required_scope` is what the route asks for.
 pub fn refusal(error: &TokenError, required_scope: Option<&str>, envelope: ErrorEnvelope) -> Response<Body> {
     if *error == TokenError::Unavailable {
-        return http::error(envelope, &ApiError::unavailable("token verification is unavailable; try again"));
+        return handler::error(envelope, &ApiError::unavailable("token verification is unavailable; try again"));
     }
     tracing::info!(%error, "call without a valid token");
     let (status, code) = match error {
         TokenError::InsufficientScope => (StatusCode::FORBIDDEN, "insufficient_scope"),
         _ => (StatusCode::UNAUTHORIZED, "invalid_token"),
     };
-    let mut response = http::error(envelope, &ApiError::new(status, code, error.to_string()));
+    let mut response = handler::error(envelope, &ApiError::new(status, code, error.to_string()));
     let challenge = match (error, required_scope) {
         (TokenError::Missing, _) => "Bearer realm=\"switchyard\"".to_owned(),
         (TokenError::InsufficientScope, Some(scope)) => {

@@ -3,7 +3,7 @@
 //! credentials (the routes take a bearer token, never a cookie), and no CORS header at all for any other origin,
 //! so the browser refuses to hand our answers to other pages.
 
-use crate::edge::http::{Body, Request, Response};
+use crate::edge::handler::{Body, Request, Response};
 use crate::env::ConfigError;
 use http::{HeaderValue, StatusCode, header};
 
@@ -38,13 +38,13 @@ impl Cors {
 
     /// The request's `Origin` when it is allowed.
     pub fn allowed_origin<'r>(&self, request: &'r Request) -> Option<&'r str> {
-        let origin = crate::edge::http::header_str(request, "origin")?;
+        let origin = crate::edge::handler::header_str(request, "origin")?;
         self.origins.iter().any(|o| o == origin).then_some(origin)
     }
 
     /// The answer to a preflight `OPTIONS`: 204, with the CORS headers only for an allowed origin.
     pub fn preflight(&self, request: &Request) -> Response<Body> {
-        let mut response = crate::edge::http::empty(StatusCode::NO_CONTENT);
+        let mut response = crate::edge::handler::empty(StatusCode::NO_CONTENT);
         let headers = response.headers_mut();
         headers.insert(header::VARY, HeaderValue::from_static("Origin"));
         if let Some(origin) = self.allowed_origin(request).and_then(|o| HeaderValue::from_str(o).ok()) {
@@ -104,10 +104,11 @@ mod tests {
             let refused = cors.preflight(&request(other));
             assert_eq!(refused.status(), 204);
             assert!(refused.headers().keys().all(|k| !k.as_str().starts_with("access-control-")), "{other:?}");
-            let answer = cors.decorate(&request(other), crate::edge::http::empty(StatusCode::OK));
+            let answer = cors.decorate(&request(other), crate::edge::handler::empty(StatusCode::OK));
             assert!(answer.headers().get("access-control-allow-origin").is_none());
         }
-        let answer = cors.decorate(&request(Some("https://app.example.com")), crate::edge::http::empty(StatusCode::OK));
+        let answer =
+            cors.decorate(&request(Some("https://app.example.com")), crate::edge::handler::empty(StatusCode::OK));
         assert_eq!(answer.headers()["access-control-allow-origin"], "https://app.example.com");
     }
 }

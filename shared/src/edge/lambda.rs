@@ -7,7 +7,7 @@
 //! the operator's `LogLevel` as `SWITCHYARD_LOG_LEVEL`, which filters everything here except the one line per
 //! request (target [`REQUEST_TARGET`]) and the EMF documents, printed in every environment.
 
-use crate::edge::http::Handler;
+use crate::edge::handler::Handler;
 use crate::edge::observed::{Observed, REQUEST_TARGET};
 use crate::env::{ConfigError, Vars};
 #[cfg(feature = "aws")]

@@ -7,7 +7,7 @@ pub mod bearer;
 pub mod compose;
 pub mod cors;
 pub mod error;
-pub mod http;
+pub mod handler;
 pub mod lambda;
 pub mod observed;
 pub mod routes;

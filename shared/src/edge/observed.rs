@@ -1,6 +1,6 @@
 //! The wrapper that observes every request of a function: one log line and its metrics.
 
-use crate::edge::http::{Body, Handler, Request, Response};
+use crate::edge::handler::{Body, Handler, Request, Response};
 use crate::env::Vars;
 use crate::telemetry::sink::RequestMetricsOut;
 use crate::telemetry::{Counter, MetricSink, Outcome, Reason, RequestRecord};
@@ -111,7 +111,7 @@ impl RequestIds {
             Some(RequestContext::ApiGatewayV2(ctx)) => ctx.request_id.clone(),
             _ => None,
         };
-        let partner = crate::edge::http::header_str(request, "x-request-id")
+        let partner = crate::edge::handler::header_str(request, "x-request-id")
             .filter(|id| !id.is_empty() && id.len() <= 128 && id.bytes().all(|b| b.is_ascii_graphic()))
             .map(str::to_owned);
         Self { lambda, api, partner, trace }

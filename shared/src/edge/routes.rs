@@ -2,7 +2,7 @@
 //! and a test checks `template.yaml` declares the same set.
 
 use crate::edge::error::{ApiError, ErrorEnvelope};
-use crate::edge::http::{self, Body, Request, Response};
+use crate::edge::handler::{self, Body, Request, Response};
 use ::http::{HeaderValue, header};
 
 /// One route of the HTTP API.
@@ -185,7 +185,7 @@ pub fn misrouted(route: &Route) -> Response<Body> {
         path = route.path,
         "the route table sent this function another's endpoint"
     );
-    http::error(envelope_for(route.path, false), &ApiError::internal())
+    handler::error(envelope_for(route.path, false), &ApiError::internal())
 }
 
 pub fn admit(function: &str, request: &Request) -> Result<Route, Box<Response<Body>>> {
@@ -198,9 +198,9 @@ pub fn admit(function: &str, request: &Request) -> Result<Route, Box<Response<Bo
     }
     let allowed: Vec<&str> = ROUTES.iter().filter(serves).map(|r| r.method).collect();
     if allowed.is_empty() {
-        return Err(Box::new(http::error(envelope_for(path, false), &ApiError::not_found("no such path"))));
+        return Err(Box::new(handler::error(envelope_for(path, false), &ApiError::not_found("no such path"))));
     }
-    let mut response = http::error(envelope_for(path, true), &ApiError::method_not_allowed(request.method()));
+    let mut response = handler::error(envelope_for(path, true), &ApiError::method_not_allowed(request.method()));
     if let Ok(allow) = HeaderValue::from_str(&allowed.join(", ")) {
         response.headers_mut().insert(header::ALLOW, allow);
     }

@@ -2,14 +2,14 @@
 
 use crate::codec::html::STYLE;
 use crate::crypto::{sha256, to_base64};
-use crate::edge::http::{Body, Response};
+use crate::edge::handler::{Body, Response};
 use http::{HeaderValue, StatusCode, header};
 
 /// An HTML page with the headers every page of ours carries: no caching, no framing, nothing loaded from
 /// elsewhere (the only style is the inline one, allowed by its hash, and no script at all), forms posting only to
 /// us and to `form_target`'s origin.
 pub fn response(status: StatusCode, html: String, form_target: Option<&str>) -> Response<Body> {
-    let mut response = crate::edge::http::html(status, html);
+    let mut response = crate::edge::handler::html(status, html);
     let style_hash = to_base64(&sha256(STYLE.as_bytes()));
     let target = form_target
         .and_then(|t| url::Url::parse(t).ok())

@@ -3,7 +3,7 @@
 //!
 //! Handlers and domain code add to the current request's record through [`count`] and [`partner_call`] (no-ops
 //! outside an observed request, so domain code stays usable from the CLI and tests); the reason of a rejection
-//! travels on the response as a [`Reason`] extension set by [`crate::edge::http::error`].
+//! travels on the response as a [`Reason`] extension set by [`crate::edge::handler::error`].
 
 pub mod emf;
 pub mod excerpt;

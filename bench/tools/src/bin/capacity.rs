@@ -8,7 +8,7 @@ use lambda_http::Body;
 use serde_json::{Value, json};
 use shared::Deps;
 use shared::codec::BasicCredentials;
-use shared::edge::http::Handler;
+use shared::edge::handler::Handler;
 use shared::env::Vars;
 use shared::identity::oauth::OAuthSettings;
 use shared::identity::oauth::grants::{Grants, Lifetimes};
@@ -62,7 +62,7 @@ async fn main() {
     let dir = std::env::temp_dir().join(testkit::unique_name("capacity"));
     std::fs::create_dir_all(&dir).unwrap();
     let store = Arc::new(CountingStore::new(EmbeddedStore::open(&dir.join("store.redb")).unwrap()));
-    let local = testkit::stack::local_secrets();
+    let local = testkit::harness::local_secrets();
     let deps = Deps::new(store.clone(), Arc::new(FileSecrets::from_json(local.clone()).unwrap()));
     let vars = Vars::default();
     let now = shared::ports::clock::now_epoch();
@@ -111,7 +111,7 @@ async fn main() {
     // notify: Sber linked the user; a new post changes the meter's latest state, whose stream record notify
     // turns into one state push. (The first record settles the device's model: a one-time update, left out.)
     let sber_api =
-        testkit::sber_api::FakeSberApi::start(&format!("Bearer {}", local["sber"]["api_key"].as_str().unwrap())).await;
+        testkit::sber_api::FakeSber::start(&format!("Bearer {}", local["sber"]["api_key"].as_str().unwrap())).await;
     let notify_vars = Vars::from_pairs([("SBER_API_URL", sber_api.url.as_str())]);
     let notify = switchyard_notify::NotifyFunction::new(deps.clone(), &notify_vars)
         .unwrap()

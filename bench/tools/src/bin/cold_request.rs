@@ -256,7 +256,7 @@ async fn main() {
     std::fs::create_dir_all(&work).expect("target/bench/cold");
     let aws = TlsAws::start(&work).await;
 
-    let local = testkit::stack::local_secrets();
+    let local = testkit::harness::local_secrets();
     let secrets: Vec<(&str, serde_json::Value)> =
         local.as_object().expect("secrets object").iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
     let translated = testkit::template::Translated::load("default");
@@ -274,7 +274,7 @@ async fn main() {
         if !only.is_empty() && !only.iter().any(|o| o == name) {
             continue;
         }
-        let text = std::fs::read_to_string(testkit::events::events_dir().join(event_file)).expect("event");
+        let text = std::fs::read_to_string(testkit::sample_requests::events_dir().join(event_file)).expect("event");
         let event: serde_json::Value = serde_json::from_str(&text).expect("event JSON");
         // The reference shapes stand in for ingest: same table, secrets and memory.
         let configured_as = if shape == Shape::Function { name } else { "ingest" };
@@ -284,7 +284,7 @@ async fn main() {
             // The sample smart-me event dates from 2019.
             vec![("SmartMeRetentionDays", "36500")]
         };
-        let deployment = testkit::stack::Deployment::create(&translated, configured_as, &secrets, &parameters).await;
+        let deployment = testkit::harness::Deployment::create(&translated, configured_as, &secrets, &parameters).await;
         if name == "notify" {
             seed_sber_link(&deployment.store, &event).await;
         }

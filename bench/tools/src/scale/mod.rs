@@ -21,7 +21,7 @@ pub use webhook::webhook_one_source;
 
 use lambda_http::{Body, Request, Response};
 use shared::Deps;
-use shared::edge::http::Handler;
+use shared::edge::handler::Handler;
 use shared::env::Vars;
 use shared::ports::event_bus::{EVENTS_PER_CALL, EventBus, OutboundEvent, PublishError};
 use shared::ports::secrets::FileSecrets;
@@ -153,7 +153,7 @@ impl Model {
             Arc::new(embedded),
             Arc::new(move |batch| sink.lock().expect("the changes").extend(batch)),
         );
-        let local = testkit::stack::local_secrets();
+        let local = testkit::harness::local_secrets();
         let secrets = Arc::new(FileSecrets::from_json(local.clone()).expect("the secrets"));
         Self { store, deps: Deps::new(Arc::new(feed), secrets), local, changes, handler_time: Duration::ZERO }
     }

@@ -4,7 +4,7 @@ use super::smartme::{meter, realtime_authorization};
 use super::{Heat, Model, SBER, SMARTME, unchanged};
 use crate::request;
 use lambda_http::Body;
-use shared::edge::http::Handler;
+use shared::edge::handler::Handler;
 use shared::env::Vars;
 use shared::partners::smartme::post;
 use shared::ports::store::changes::{Change, ChangeKind, to_stream_event};
@@ -119,7 +119,7 @@ pub async fn state_pushes(pushes: u64) -> Heat {
     let mut model = Model::new();
     let linked = linked_users(&mut model, pushes).await;
     let api_key = model.local["sber"]["api_key"].as_str().expect("the sber key").to_owned();
-    let sber_api = sandbox::sber::FakeSberApi::start(&format!("Bearer {api_key}")).await;
+    let sber_api = sandbox::sber::FakeSber::start(&format!("Bearer {api_key}")).await;
     let vars = Vars::from_pairs([("SBER_API_URL", sber_api.url.as_str())]);
     let notify = switchyard_notify::NotifyFunction::new(model.deps.clone(), &vars)
         .expect("the notify function")

@@ -9,15 +9,15 @@ use lambda_http::http::{HeaderMap, Method};
 use lambda_http::{Body, Request, Response};
 use serde_json::{Value, json};
 use shared::Deps;
-use shared::edge::http::Handler;
+use shared::edge::handler::Handler;
 use shared::env::Vars;
 use shared::identity::oauth::{AccessVerifier, TokenError};
 use shared::identity::users::Users;
 use shared::ports::store::Store;
 use std::sync::Arc;
 use switchyard_token::TokenFunction;
-pub use testkit::smallcase::{FakeGateway, Mode};
-pub use testkit::stack::Backend;
+pub use testkit::harness::Backend;
+pub use testkit::smallcase::{FakeSmallcase, Mode};
 
 pub const ISSUER: &str = "https://id.switchyard.test";
 pub const K1: &str = "previous-signing-key-previous-signing-key";
@@ -75,7 +75,7 @@ pub struct Stack {
     /// The test's own view of the store (seeding, inspecting), signed as the harness on moto.
     pub admin: Arc<dyn Store>,
     pub user_id: String,
-    pub gateway: FakeGateway,
+    pub gateway: FakeSmallcase,
     /// The function's time (its `deps` read it), moved by the test.
     pub time: testkit::clock::TestTime,
 }
@@ -85,8 +85,8 @@ pub async fn stack(backend: Backend) -> Stack {
 }
 
 pub async fn stack_with_secrets(backend: Backend, secrets: Vec<(&'static str, Value)>) -> Stack {
-    let gateway = FakeGateway::start(GATEWAY_NAME, SC_API_SECRET, SC_SECRET, Mode::Success).await;
-    let ports = testkit::stack::ports(backend, &secrets).await;
+    let gateway = FakeSmallcase::start(GATEWAY_NAME, SC_API_SECRET, SC_SECRET, Mode::Success).await;
+    let ports = testkit::harness::ports(backend, &secrets).await;
     let time = testkit::clock::TestTime::new();
     let (deps, admin) = (ports.deps.with_clock(time.clock()), ports.admin);
     testkit::leaks::fixture_secrets([PASSWORD]);
@@ -96,7 +96,7 @@ pub async fn stack_with_secrets(backend: Backend, secrets: Vec<(&'static str, Va
 }
 
 /// The token function over `deps` (and their clock), configured as the tests' stack is, with `overrides` on top.
-pub fn function_with(deps: &Deps, gateway: &FakeGateway, overrides: &[(&str, &str)]) -> TokenFunction {
+pub fn function_with(deps: &Deps, gateway: &FakeSmallcase, overrides: &[(&str, &str)]) -> TokenFunction {
     let base = [
         ("SWITCHYARD_PUBLIC_URL", "https://api.switchyard.test"),
         ("SMALLCASE_GATEWAY_URL", gateway.url.as_str()),

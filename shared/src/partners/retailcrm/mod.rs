@@ -2,8 +2,8 @@
 
 pub mod account;
 pub mod account_page;
+pub mod client;
 pub mod connection;
-pub mod crm_api;
 pub mod module;
 pub mod registration;
 pub mod system_url;

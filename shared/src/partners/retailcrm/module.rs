@@ -4,7 +4,7 @@
 //! CRM's envelope.
 
 use super::account::{Account, Accounts};
-use super::crm_api::{CrmApi, CrmError};
+use super::client::{CrmError, RetailCrmClient};
 use super::registration::RegisterRequest;
 use super::system_url::AllowedHosts;
 use crate::codec::Form;
@@ -129,13 +129,13 @@ pub struct Module {
     deps: Deps,
     settings: ModuleSettings,
     hosts: AllowedHosts,
-    crm: CrmApi,
+    crm: RetailCrmClient,
 }
 
 impl Module {
     pub fn new(deps: Deps, vars: &Vars) -> Result<Self, ConfigError> {
         let settings = ModuleSettings::from_vars(vars)?;
-        let crm = CrmApi::new(settings.timeout);
+        let crm = RetailCrmClient::new(settings.timeout);
         Ok(Self { deps, hosts: AllowedHosts::from_vars(vars)?, settings, crm })
     }
 

@@ -9,12 +9,12 @@
 //! Sber's codes only (400, 401, 403, 500, 503).
 
 pub mod calls;
+pub mod client;
 pub mod command;
 pub mod features;
 pub mod links;
 pub mod notify;
 pub mod online;
-pub mod partner_api;
 pub mod requests;
 pub mod settings;
 pub mod silence;

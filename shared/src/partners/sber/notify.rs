@@ -18,8 +18,8 @@
 //!
 //! [`ChangeFeed`]: crate::ports::store::changes::ChangeFeed
 
+use super::client::{PushError, SberClient};
 use super::features;
-use super::partner_api::{PushError, SberApi};
 use super::settings::SberSettings;
 use super::{device_features, model};
 use crate::identity::users::{Device, MeterOwner};
@@ -44,7 +44,7 @@ pub fn is_relevant(change: &Change) -> bool {
 pub struct Notifier {
     pub store: Arc<dyn Store>,
     pub secrets: Arc<dyn Secrets>,
-    pub sber: SberApi,
+    pub sber: SberClient,
     pub settings: SberSettings,
 }
 

@@ -7,7 +7,7 @@
 //! written in the same transaction as the connection.
 
 use super::SmallcaseSecret;
-use super::gateway::{Gateway, GatewayError, TransactionStatus};
+use super::client::{GatewayError, SmallcaseClient, TransactionStatus};
 use crate::ports::store::{Condition, Item, Store, StoreError, Update, Value, Write, keys};
 
 /// The status at which the Gateway's smallcaseAuthId connects the transaction's creator.
@@ -163,7 +163,7 @@ pub async fn disconnect(store: &dyn Store, user_id: &str) -> Result<(), StoreErr
 /// transaction's smallcaseAuthId connects the user who created it. Idempotent.
 pub async fn reconcile(
     store: &dyn Store,
-    gateway: &Gateway,
+    gateway: &SmallcaseClient,
     secret: &SmallcaseSecret,
     transaction: &RecordedTransaction,
     now: i64,

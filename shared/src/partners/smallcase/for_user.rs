@@ -3,7 +3,7 @@
 //! completed). The edge authenticates the user and renders [`UserCallError`].
 
 use super::transaction::{self, TransactionRequest};
-use super::{RecordedTransaction, SmallcaseSecret, TransactionView, auth_token, gateway::Gateway};
+use super::{RecordedTransaction, SmallcaseSecret, TransactionView, auth_token, client::SmallcaseClient};
 use crate::env::{ConfigError, Vars};
 use crate::ports::Deps;
 
@@ -40,7 +40,7 @@ pub enum UserCallError {
 /// The use case, built once per sandbox.
 pub struct ForUser {
     pub deps: Deps,
-    pub gateway: Gateway,
+    pub gateway: SmallcaseClient,
     /// How long an issued smallcaseAuthToken lives.
     pub token_ttl_s: i64,
 }
@@ -52,7 +52,7 @@ impl ForUser {
         if !(60..=30 * 86_400).contains(&token_ttl_s) {
             return Err(ConfigError::new("SMALLCASE_TOKEN_TTL_S", "must be 60 seconds to 30 days"));
         }
-        Ok(Self { deps, gateway: Gateway::from_vars(vars)?, token_ttl_s })
+        Ok(Self { deps, gateway: SmallcaseClient::from_vars(vars)?, token_ttl_s })
     }
 
     async fn secret(&self) -> Result<SmallcaseSecret, UserCallError> {

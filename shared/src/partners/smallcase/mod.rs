@@ -2,9 +2,9 @@
 //! through the Gateway API for our users.
 
 pub mod auth_token;
+pub mod client;
 pub mod connection;
 pub mod for_user;
-pub mod gateway;
 pub mod postback;
 pub mod transaction;
 

@@ -8,7 +8,7 @@
 //! keys on the signature, the transaction and a status from a fixed set, so an identical re-send is a duplicate
 //! while the next status is not, and no variation of an unsigned field makes more than a few distinct deliveries.
 
-use super::gateway::{Gateway, TransactionStatus};
+use super::client::{SmallcaseClient, TransactionStatus};
 use super::{SmallcaseSecret, reconcile, recorded};
 use crate::partners::webhooks::WebhookError;
 use crate::partners::webhooks::receiver::{Admission, DeliverAgain, DeliveryRules};
@@ -58,7 +58,7 @@ pub fn fields(body: &serde_json::Value) -> Result<PostbackFields, &'static str> 
 
 /// The rules the webhook receiver applies around storing a postback.
 pub struct PostbackRules {
-    pub gateway: Gateway,
+    pub gateway: SmallcaseClient,
 }
 
 fn transaction_of(body: &[u8]) -> Option<String> {

@@ -2,7 +2,7 @@
 //! access token, [`super::grant`]), else the vendor's REST credentials (the `smartme` secret's API key).
 
 use super::grant::{GrantError, Grants};
-use super::oauth::SmartMeOAuth;
+use super::oauth::SmartMeOAuthClient;
 use super::secret::SmartMeSecret;
 use crate::ports::secrets::Secrets;
 use crate::ports::store::Store;
@@ -20,7 +20,7 @@ pub enum AccessError {
 
 /// The credentials of one deployment.
 pub struct SmartMeAccess {
-    pub oauth: SmartMeOAuth,
+    pub oauth: SmartMeOAuthClient,
     pub store: Arc<dyn Store>,
     pub secrets: Arc<dyn Secrets>,
 }

@@ -7,12 +7,12 @@
 //! credentials): four, three after the first.
 
 use super::access::{AccessError, SmartMeAccess};
+use super::client::{RestError, SmartMeClient};
 use super::control::{ControlError, DeviceControl, SwitchCommand, main_switch};
 use super::grant::Mark;
 use super::meters::{self, MeterSync};
-use super::oauth::{OAuthError, SmartMeOAuth};
+use super::oauth::{OAuthError, SmartMeOAuthClient};
 use super::registration::{self, Scope};
-use super::rest::{RestError, SmartMeRest};
 use super::secret::SmartMeSecret;
 use crate::env::{ConfigError, Vars};
 use crate::identity::oauth::pkce;
@@ -25,7 +25,7 @@ use std::sync::Arc;
 
 /// smart-me as the accounts of one deployment.
 pub struct SmartMeAccounts {
-    pub rest: SmartMeRest,
+    pub rest: SmartMeClient,
     pub access: SmartMeAccess,
     /// How long a meter list read from smart-me is used (`SMARTME_DEVICES_TTL_S`).
     pub meters_max_age_s: i64,
@@ -46,8 +46,8 @@ impl SmartMeAccounts {
     /// `SMARTME_DEVICES_TTL_S`.
     pub fn from_vars(vars: &Vars, store: Arc<dyn Store>, secrets: Arc<dyn Secrets>) -> Result<Self, ConfigError> {
         Ok(Self {
-            rest: SmartMeRest::from_vars(vars)?,
-            access: SmartMeAccess { oauth: SmartMeOAuth::from_vars(vars)?, store, secrets },
+            rest: SmartMeClient::from_vars(vars)?,
+            access: SmartMeAccess { oauth: SmartMeOAuthClient::from_vars(vars)?, store, secrets },
             meters_max_age_s: vars.parse_or("SMARTME_DEVICES_TTL_S", meters::MAX_AGE_S)?,
         })
     }

@@ -10,7 +10,7 @@
 //! grant is gone (`invalid_grant`), the grant is marked revoked; the caller cuts the user off
 //! ([`crate::partners::offboarding::grant_revoked`]).
 
-use super::oauth::{OAuthError, SmartMeOAuth, Tokens};
+use super::oauth::{OAuthError, SmartMeOAuthClient, Tokens};
 use crate::crypto::sealing::{SealingError, SealingKeys};
 use crate::ports::secrets::Secrets;
 use crate::ports::store::{Condition, Item, Store, StoreError, Update, Value, keys};
@@ -86,7 +86,7 @@ pub struct GrantState {
 pub struct Grants<'a> {
     pub store: &'a dyn Store,
     pub secrets: &'a dyn Secrets,
-    pub oauth: &'a SmartMeOAuth,
+    pub oauth: &'a SmartMeOAuthClient,
 }
 
 #[derive(Deserialize)]

@@ -3,7 +3,7 @@
 //! with smart-me and again when a partner asks for the devices after [`MAX_AGE_S`]. The owner items these writes
 //! change tell Sber, as any link does.
 
-use super::rest::SmartMeDevice;
+use super::client::SmartMeDevice;
 use crate::identity::users::{MeterOwner, MeterUnits, UserError, Users, normalize_device_id};
 use crate::ports::store::{Condition, Store};
 

@@ -6,6 +6,7 @@ pub mod access;
 pub mod account;
 pub mod batch;
 pub mod bcl;
+pub mod client;
 pub mod control;
 pub mod grant;
 pub mod latest;
@@ -16,7 +17,6 @@ pub mod payload;
 pub mod post;
 pub mod realtime;
 pub mod registration;
-pub mod rest;
 pub mod secret;
 pub mod storage;
 

@@ -60,14 +60,14 @@ struct Client {
 }
 
 /// smart-me's authorization server as our client uses it.
-pub struct SmartMeOAuth {
+pub struct SmartMeOAuthClient {
     base: String,
     /// Space-separated.
     pub scopes: String,
     http: PartnerClient,
 }
 
-impl SmartMeOAuth {
+impl SmartMeOAuthClient {
     pub fn new(base: &str, scopes: &str, timeout: Duration) -> Self {
         Self {
             base: base.trim_end_matches('/').to_owned(),

@@ -1,5 +1,5 @@
 //! Registering our receiver with smart-me's Realtime API (`POST /api/RegisterForRealtimeApi`, sent by
-//! [`super::rest::SmartMeRest::register_realtime`]): our URL and the Basic credentials smart-me will send.
+//! [`super::client::SmartMeClient::register_realtime`]): our URL and the Basic credentials smart-me will send.
 
 use serde_json::{Value, json};
 

@@ -73,7 +73,7 @@ pub fn parse_devices(answer: &Value) -> Result<Vec<SmartMeDevice>, RestError> {
 }
 
 /// The REST API at one base URL.
-pub struct SmartMeRest {
+pub struct SmartMeClient {
     base: String,
     http: PartnerClient,
 }
@@ -95,7 +95,7 @@ fn judged(status: u16, what: &str) -> Result<(), RestError> {
     }
 }
 
-impl SmartMeRest {
+impl SmartMeClient {
     pub fn new(base: &str, timeout: Duration) -> Self {
         Self { base: base.trim_end_matches('/').to_owned(), http: PartnerClient::new("smartme", timeout) }
     }

@@ -98,12 +98,12 @@ pub struct TransactionDetails {
 
 /// A Gateway API client with a timeout on every call.
 #[derive(Clone, Debug)]
-pub struct Gateway {
+pub struct SmallcaseClient {
     http: PartnerClient,
     base: String,
 }
 
-impl Gateway {
+impl SmallcaseClient {
     pub fn new(base: &str, timeout: Duration) -> Self {
         Self { http: PartnerClient::new("smallcase", timeout), base: base.trim_end_matches('/').to_owned() }
     }

@@ -26,11 +26,11 @@ pub enum CrmError {
 
 /// A client for CRM API calls, with a timeout on every call.
 #[derive(Clone, Debug)]
-pub struct CrmApi {
+pub struct RetailCrmClient {
     http: PartnerClient,
 }
 
-impl CrmApi {
+impl RetailCrmClient {
     pub fn new(timeout: Duration) -> Self {
         Self { http: PartnerClient::new("retailcrm", timeout).public_addresses_only() }
     }

@@ -2,7 +2,7 @@
 //! their Lambda `main`s build them over DynamoDB and Secrets Manager.
 
 use shared::Deps;
-use shared::edge::http::Handler;
+use shared::edge::handler::Handler;
 use shared::edge::observed::Observed;
 use shared::env::Vars;
 use shared::telemetry::NoMetrics;

@@ -29,7 +29,7 @@ pub fn events_dir() -> PathBuf {
 pub struct Run {
     /// `default`, `prod` (the samconfig environments), `default, CustomMetrics=off`.
     pub environment: String,
-    pub deployment: crate::stack::Deployment,
+    pub deployment: crate::harness::Deployment,
     /// Everything the process printed.
     pub logs: String,
 }
@@ -70,7 +70,7 @@ pub async fn check_function(
     let mut runs = Vec::new();
     for Environment { label: environment, translated, parameters: variant } in environments() {
         let all: Vec<(&str, &str)> = parameters.iter().chain(&variant).copied().collect();
-        let deployment = crate::stack::Deployment::create(&translated, function, secrets, &all).await;
+        let deployment = crate::harness::Deployment::create(&translated, function, secrets, &all).await;
         let logs = feed_events(function, binary, &deployment.process_env())
             .await
             .unwrap_or_else(|failure| panic!("[{environment}] {failure}"));

@@ -47,7 +47,7 @@ impl Default for RetryPolicy {
 }
 
 /// The partner API client.
-pub struct SberApi {
+pub struct SberClient {
     http: PartnerClient,
     base: String,
     /// The `Authorization` scheme before the key (`Bearer` by default; empty sends the bare key).
@@ -60,7 +60,7 @@ struct ApiKey {
     api_key: String,
 }
 
-impl SberApi {
+impl SberClient {
     pub fn new(base: &str, scheme: &str, timeout: Duration) -> Self {
         Self {
             http: PartnerClient::new("sber", timeout),
