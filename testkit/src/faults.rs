@@ -20,7 +20,6 @@
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
-use hyper_util::rt::TokioIo;
 use rand::{Rng, SeedableRng, rngs::StdRng};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -237,7 +236,7 @@ impl FaultProxy {
     }
 }
 
-type Answer = Result<hyper::Response<Full<Bytes>>, std::io::Error>;
+use crate::forward::{Answer, send_to};
 
 async fn handle(state: Arc<Mutex<State>>, target: Arc<Target>, request: hyper::Request<Incoming>) -> Answer {
     // Dropped with this future when the caller hangs up: a forward still waiting for its turn is then not sent.
@@ -368,25 +367,6 @@ async fn forward(target: &Target, parts: &http::request::Parts, body: Bytes) -> 
         send_to(&address, &parts, body).await
     });
     task.await.map_err(std::io::Error::other)?
-}
-
-/// Sends one request to `target` (`host:port`) on a connection of its own and returns the whole answer.
-pub(crate) async fn send_to(target: &str, parts: &http::request::Parts, body: Bytes) -> Answer {
-    let stream = tokio::net::TcpStream::connect(target).await?;
-    let (mut sender, connection) =
-        hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.map_err(std::io::Error::other)?;
-    tokio::spawn(connection);
-    let mut request = hyper::Request::builder().method(parts.method.clone()).uri(parts.uri.clone());
-    for (name, value) in &parts.headers {
-        if name != "content-length" {
-            request = request.header(name, value);
-        }
-    }
-    let request = request.body(Full::new(body)).map_err(std::io::Error::other)?;
-    let response = sender.send_request(request).await.map_err(std::io::Error::other)?;
-    let (parts, body) = response.into_parts();
-    let body = body.collect().await.map_err(std::io::Error::other)?.to_bytes();
-    Ok(hyper::Response::from_parts(parts, Full::new(body)))
 }
 
 /// A function's dependencies with every AWS call going through a fault proxy, and the same table straight on

@@ -7,15 +7,18 @@
 //!   [`aws_calls`]: IAM's judgement of every AWS call the suite makes; [`lambda_logs`]: Lambda's log filter.
 
 pub mod aws_calls;
+pub mod aws_recorder;
 pub mod browser;
 pub mod capacity;
 pub mod clock;
 pub mod event_schemas;
 pub mod faults;
+pub mod forward;
 pub mod http_client;
 pub mod iam;
 pub mod lambda_logs;
 pub mod leaks;
+pub mod module_graph;
 pub mod moto;
 pub mod oidc;
 pub mod proxy;

@@ -71,7 +71,7 @@ impl TestCa {
             async move {
                 let (parts, body) = request.into_parts();
                 let body = body.collect().await.map_err(std::io::Error::other)?.to_bytes();
-                let mut answer = crate::faults::send_to(&upstream, &parts, body).await?;
+                let mut answer = crate::forward::send_to(&upstream, &parts, body).await?;
                 answer.headers_mut().remove(hyper::header::CONNECTION);
                 Ok::<_, std::io::Error>(answer)
             }

@@ -17,5 +17,5 @@ async fn main() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind a loopback port");
     println!("http://{}", listener.local_addr().expect("local address"));
     let roles = testkit::roles::Roles::new(testkit::template::Translated::environments());
-    testkit::aws_calls::serve_recorder(listener, upstream, file, Some(std::sync::Arc::new(roles))).await;
+    testkit::aws_recorder::serve_recorder(listener, upstream, file, Some(std::sync::Arc::new(roles))).await;
 }
