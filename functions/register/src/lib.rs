@@ -78,6 +78,13 @@ impl RegisterFunction {
     }
 }
 
+/// The CRM's calls that carry a JSON body.
+enum Callback {
+    Register,
+    Activity,
+    Settings,
+}
+
 #[async_trait::async_trait]
 impl Handler for RegisterFunction {
     async fn handle(&self, request: Request) -> Response<Body> {
@@ -85,25 +92,30 @@ impl Handler for RegisterFunction {
             Ok(route) => route,
             Err(refused) => return *refused,
         };
-        let endpoint = match route.endpoint {
+        let callback = match route.endpoint {
             Endpoint::RetailCrm(RetailCrmEndpoint::AccountPage) => return self.account_page(&request).await,
-            // The configuration is `config`'s.
-            Endpoint::RetailCrm(RetailCrmEndpoint::Config) => return routes::misrouted(&route),
-            Endpoint::RetailCrm(endpoint) => endpoint,
-            _ => return routes::misrouted(&route),
+            Endpoint::RetailCrm(RetailCrmEndpoint::Register) => Callback::Register,
+            Endpoint::RetailCrm(RetailCrmEndpoint::Activity) => Callback::Activity,
+            Endpoint::RetailCrm(RetailCrmEndpoint::Settings) => Callback::Settings,
+            // The configuration is `config`'s; the other partners' routes are other functions'.
+            Endpoint::RetailCrm(RetailCrmEndpoint::Config)
+            | Endpoint::Sber(_)
+            | Endpoint::SmartMeRealtime
+            | Endpoint::Webhook
+            | Endpoint::OAuth(_)
+            | Endpoint::Smallcase(_) => return routes::misrouted(&route),
         };
         let body = match handler::body_within(&request, self.max_body) {
             Ok(body) => body,
             Err(error) => return handler::error(ErrorEnvelope::RetailCrm, &error),
         };
-        let outcome = match endpoint {
-            RetailCrmEndpoint::Register => {
+        let outcome = match callback {
+            Callback::Register => {
                 let base = handler::public_base(&request, self.module.settings().public_url.as_deref());
                 self.module.register(body, &base).await
             }
-            RetailCrmEndpoint::Activity => self.module.activity(body).await,
-            RetailCrmEndpoint::Settings => self.module.settings_callback(body).await,
-            RetailCrmEndpoint::Config | RetailCrmEndpoint::AccountPage => return routes::misrouted(&route),
+            Callback::Activity => self.module.activity(body).await,
+            Callback::Settings => self.module.settings_callback(body).await,
         };
         match outcome {
             Ok(answer) => handler::json(StatusCode::OK, &answer),

@@ -103,7 +103,9 @@ impl Handler for TokenFunction {
             }
             (Endpoint::OAuth(OAuthEndpoint::Callback), None) => upstream::not_used(),
             (Endpoint::OAuth(OAuthEndpoint::Token), _) => token_endpoint::handle(self, &request).await,
-            _ => routes::misrouted(&route),
+            (Endpoint::RetailCrm(_) | Endpoint::Sber(_) | Endpoint::SmartMeRealtime | Endpoint::Webhook, _) => {
+                routes::misrouted(&route)
+            }
         }
     }
 }

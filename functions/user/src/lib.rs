@@ -3,13 +3,14 @@
 use lambda_http::http::StatusCode;
 use serde_json::json;
 use shared::Deps;
+use shared::edge::bearer;
 use shared::edge::error::{ApiError, ErrorEnvelope};
 use shared::edge::handler::{self, Body, Handler, Request, Response};
 use shared::edge::routes::{self, Endpoint, SberEndpoint};
 use shared::env::{ConfigError, Vars};
-use shared::identity::oauth::{AccessClaims, AccessVerifier, TokenError, access_token};
+use shared::identity::oauth::{AccessClaims, AccessVerifier, TokenError};
 use shared::partners::sber::SberHome;
-use shared::partners::sber::calls::{CallError, SberCall};
+use shared::partners::sber::calls::SberCall;
 use shared::partners::sber::settings::SberSettings;
 use shared::partners::smartme::account::SmartMeAccounts;
 use shared::partners::smartme::control::DeviceControl;
@@ -53,20 +54,10 @@ impl UserFunction {
         })
     }
 
-    /// The access token: `Authorization: Bearer`, or the configured query parameter (Sber's "in parameters").
-    fn token(&self, request: &Request) -> Option<String> {
-        if let Some(token) = handler::header_str(request, "authorization").and_then(access_token::bearer) {
-            return Some(token.to_owned());
-        }
-        let name = self.token_query_param.as_deref()?;
-        let query = shared::codec::form::Form::parse(request.uri().query().unwrap_or_default().as_bytes()).ok()?;
-        query.get(name).ok().flatten().filter(|t| !t.is_empty()).map(str::to_owned)
-    }
-
     /// The token's user: 401 for a missing or invalid token, 403 for a user no longer linked with Sber; for
     /// unlinking, see [`AccessVerifier::verify_unlinking`].
     async fn authenticate(&self, request: &Request, unlinking: bool) -> Result<AccessClaims, ApiError> {
-        let token = self.token(request);
+        let token = bearer::token_in(request, self.token_query_param.as_deref());
         let verified = if unlinking {
             self.verifier.verify_unlinking(&self.deps, token.as_deref()).await
         } else {
@@ -88,8 +79,7 @@ impl UserFunction {
         }
         let claims = self.authenticate(request, endpoint == SberEndpoint::Unlink).await?;
         let body = || -> Result<&[u8], ApiError> {
-            let content_type = handler::header_str(request, "content-type").unwrap_or_default();
-            if !content_type.split(';').next().unwrap_or_default().trim().eq_ignore_ascii_case("application/json") {
+            if !handler::content_type_is(request, "application/json") {
                 return Err(ApiError::bad_request("the body must be application/json"));
             }
             handler::body_within(request, MAX_BODY)
@@ -102,10 +92,7 @@ impl UserFunction {
             SberEndpoint::Command => SberCall::Command(body()?),
             SberEndpoint::Unlink => SberCall::Unlink { client_id: &self.client_id },
         };
-        self.home.answer(call, &claims.sub, self.deps.clock.now()).await.map_err(|error| match error {
-            CallError::Malformed(message) => ApiError::bad_request(message),
-            CallError::Unavailable => ApiError::unavailable(error.to_string()),
-        })
+        Ok(self.home.answer(call, &claims.sub, self.deps.clock.now()).await?)
     }
 }
 
@@ -121,8 +108,13 @@ impl Handler for UserFunction {
             Ok(route) => route,
             Err(refused) => return *refused,
         };
-        let Endpoint::Sber(endpoint) = route.endpoint else {
-            return routes::misrouted(&route);
+        let endpoint = match route.endpoint {
+            Endpoint::Sber(endpoint) => endpoint,
+            Endpoint::RetailCrm(_)
+            | Endpoint::SmartMeRealtime
+            | Endpoint::Webhook
+            | Endpoint::OAuth(_)
+            | Endpoint::Smallcase(_) => return routes::misrouted(&route),
         };
         // The request log line (with Sber's x-request-id) is written by the telemetry wrapper.
         match self.route(&request, endpoint).await {

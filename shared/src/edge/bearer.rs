@@ -21,6 +21,17 @@ pub async fn authenticate(
     verified.map_err(|error| refusal(&error, verifier.required_scope.as_deref(), envelope))
 }
 
+/// The access token of `request`: `Authorization: Bearer`, else the query parameter `query_param` when a partner
+/// sends it there (Sber's "in parameters").
+pub fn token_in(request: &Request, query_param: Option<&str>) -> Option<String> {
+    if let Some(token) = handler::header_str(request, "authorization").and_then(bearer) {
+        return Some(token.to_owned());
+    }
+    let name = query_param?;
+    let query = crate::codec::form::Form::parse(request.uri().query().unwrap_or_default().as_bytes()).ok()?;
+    query.get(name).ok().flatten().filter(|t| !t.is_empty()).map(str::to_owned)
+}
+
 /// The answer to a token refused with `error`, where `required_scope` is what the route asks for.
 pub fn refusal(error: &TokenError, required_scope: Option<&str>, envelope: ErrorEnvelope) -> Response<Body> {
     if *error == TokenError::Unavailable {

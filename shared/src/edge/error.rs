@@ -106,6 +106,17 @@ impl From<crate::partners::smallcase::for_user::UserCallError> for ApiError {
     }
 }
 
+/// A Sber call that could not be answered, in Sber's terms.
+impl From<crate::partners::sber::calls::CallError> for ApiError {
+    fn from(error: crate::partners::sber::calls::CallError) -> Self {
+        use crate::partners::sber::calls::CallError;
+        match error {
+            CallError::Malformed(message) => Self::bad_request(message),
+            CallError::Unavailable => Self::unavailable(error.to_string()),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
