@@ -70,11 +70,7 @@ async fn prepare(function: &str, vars: &Vars) {
         "events" => {
             async {
                 shared::edge::lambda::Logging::from_vars(vars)?;
-                let config = shared::ports::aws::sdk_config(vars).await?;
-                let bus = shared::ports::event_bus::EventBridgeBus::new(
-                    aws_sdk_eventbridge::Client::new(&config),
-                    vars.require("EVENT_BUS_NAME")?,
-                );
+                let bus = shared::edge::compose::deployed_event_bus(vars).await?;
                 switchyard_events::EventsFunction::new(std::sync::Arc::new(bus), vars);
                 Ok::<_, lambda_http::Error>(())
             }
