@@ -50,11 +50,6 @@ impl<S: Store> CountingStore<S> {
         (tally.reads, tally.writes, tally.calls)
     }
 
-    /// Request units so far by partition key, and resets every counter.
-    pub fn take_partitions(&self) -> BTreeMap<String, Units> {
-        self.take_load().partitions
-    }
-
     /// Request units so far by partition key and the number of calls made, and resets every counter.
     pub fn take_load(&self) -> Load {
         let tally = std::mem::take(&mut *self.tally.lock().unwrap());

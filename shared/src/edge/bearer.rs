@@ -16,8 +16,8 @@ pub async fn authenticate(
     request: &Request,
     envelope: ErrorEnvelope,
 ) -> Result<AccessClaims, Response<Body>> {
-    let token = handler::header_str(request, "authorization").and_then(bearer);
-    let verified = verifier.verify(deps, token, deps.clock.now()).await;
+    let token = token_in(request, None);
+    let verified = verifier.verify(deps, token.as_deref(), deps.clock.now()).await;
     verified.map_err(|error| refusal(&error, verifier.required_scope.as_deref(), envelope))
 }
 

@@ -143,23 +143,6 @@ pub async fn run<H: Handler>(prepared: Prepared<H>) -> Result<(), lambda_http::E
     .await
 }
 
-/// A stream consumer's runtime loop: `handle(request id, X-Ray trace id, event)` answers each invocation.
-pub async fn run_stream<F, Fut>(logging: Logging, handle: F) -> Result<(), lambda_runtime::Error>
-where
-    F: Fn(String, Option<String>, serde_json::Value) -> Fut,
-    Fut: Future<Output = serde_json::Value>,
-{
-    logging.init();
-    let handle = &handle;
-    lambda_runtime::run(lambda_runtime::service_fn(
-        |event: lambda_runtime::LambdaEvent<serde_json::Value>| async move {
-            let context = event.context;
-            Ok::<_, lambda_runtime::Error>(handle(context.request_id, context.xray_trace_id, event.payload).await)
-        },
-    ))
-    .await
-}
-
 /// A function fed by the table's stream: a batch of records in, the records to retry out
 /// (`{"batchItemFailures": [...]}`). Served on the runtime's one thread, so its future needs no `Send`.
 #[allow(async_fn_in_trait)]
@@ -173,12 +156,18 @@ pub trait StreamHandler: Send + Sync {
     ) -> serde_json::Value;
 }
 
-/// Runs a stream function built once per sandbox until the sandbox ends.
+/// Runs a stream function built once per sandbox until the sandbox ends: each invocation's event handed over with
+/// its request id and X-Ray trace id.
 pub async fn run_stream_handler<S: StreamHandler>(logging: Logging, function: S) -> Result<(), lambda_runtime::Error> {
+    logging.init();
     let function = &function;
-    run_stream(logging, |request_id, trace_id, event| async move {
-        function.handle_traced(&request_id, trace_id.as_deref(), &event).await
-    })
+    lambda_runtime::run(lambda_runtime::service_fn(
+        |event: lambda_runtime::LambdaEvent<serde_json::Value>| async move {
+            let context = event.context;
+            let trace_id = context.xray_trace_id.as_deref();
+            Ok::<_, lambda_runtime::Error>(function.handle_traced(&context.request_id, trace_id, &event.payload).await)
+        },
+    ))
     .await
 }
 

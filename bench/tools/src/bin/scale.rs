@@ -75,17 +75,15 @@ const INVOCATION: f64 = 0.20;
 const API_REQUEST: f64 = 1.00;
 
 /// A million of the path's requests: its units, and its sandboxes' time at their memory (the concurrency
-/// estimate's durations); a sign-in is three requests (page, form, code exchange) to `token`, at 256 MB; a stream
-/// path pays one invocation a batch of 100 and no API Gateway.
+/// estimate's durations), invocations and API requests as the path bills them.
 fn dollars_per_million(heat: &Heat) -> f64 {
     let per_request = |n: u64| n as f64 / heat.requests_per_s as f64;
     let dynamodb = per_request(heat.table.write) * WRITE_UNIT + per_request(heat.table.read) * READ_UNIT;
-    let memory_gb = if heat.path == "sign-ins" { 0.25 } else { 0.125 };
+    let memory_gb = f64::from(heat.billing.memory_mb) / 1024.0;
     let seconds_per_request = heat.concurrency() / heat.requests_per_s as f64;
-    let (invocations, api) = match heat.path {
-        "state pushes" => (0.01, 0.0),
-        "sign-ins" => (3.0, 3.0 * API_REQUEST),
-        _ => (1.0, API_REQUEST),
-    };
-    dynamodb + seconds_per_request * memory_gb * GB_SECOND * 1e6 + invocations * INVOCATION + api
+    let billing = heat.billing;
+    dynamodb
+        + seconds_per_request * memory_gb * GB_SECOND * 1e6
+        + billing.invocations * INVOCATION
+        + billing.api_requests * API_REQUEST
 }

@@ -44,13 +44,27 @@ pub const DYNAMODB_CALL_MS: f64 = 5.0;
 /// What a call to a partner's API (smart-me, Sber) adds: an assumption for a nearby HTTPS API, not measured.
 pub const PARTNER_CALL_MS: f64 = 100.0;
 
-/// The stream's batch size for the events function (the template's `BatchSize`).
-const STREAM_BATCH: usize = 100;
+/// The stream's batch size for notify and events (the template's `BatchSize`).
+pub(crate) const STREAM_BATCH: usize = 100;
 
 /// Who an outbound call goes to.
 pub const SMARTME: &str = "smart-me API";
 pub const SBER: &str = "Sber API";
 pub const EVENTBRIDGE: &str = "EventBridge PutEvents";
+
+/// What one request of a path is billed as: its sandbox's memory, and the Lambda invocations and API Gateway
+/// requests it takes.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Billing {
+    pub memory_mb: u32,
+    pub invocations: f64,
+    pub api_requests: f64,
+}
+
+impl Billing {
+    /// One API request to one function at the template's default 128 MB.
+    pub const ONE_REQUEST: Billing = Billing { memory_mb: 128, invocations: 1.0, api_requests: 1.0 };
+}
 
 /// One path's second of traffic, as the model saw it.
 #[derive(Debug, Clone)]
@@ -76,6 +90,8 @@ pub struct Heat {
     pub events_out: (u64, u64),
     /// The handlers' own time for the second in this process, on an in-memory store (measured; never asserted).
     pub handler_time: Duration,
+    /// What one request is billed as.
+    pub billing: Billing,
 }
 
 impl Heat {
@@ -165,12 +181,16 @@ impl Model {
         self.handler_time = Duration::ZERO;
     }
 
+    /// The stream records written since the last [`Model::settle`] that a stream function is handed (`relevant`:
+    /// its code's own filter, which a test holds equal to the template's event filter).
+    pub fn take_changes(&self, relevant: fn(&Change) -> bool) -> Vec<Change> {
+        let mut changes = self.changes.lock().expect("the changes");
+        std::mem::take(&mut *changes).into_iter().filter(relevant).collect()
+    }
+
     /// `handler`'s answer to `request`, its time added to the second's.
     pub async fn call(&mut self, handler: &impl Handler, request: Request) -> Response<Body> {
-        let started = Instant::now();
-        let response = handler.handle(request).await;
-        self.handler_time += started.elapsed();
-        response
+        self.timed(handler.handle(request)).await
     }
 
     /// Runs `work` as part of the second (its time counted).
@@ -200,8 +220,7 @@ impl Model {
         let table = load
             .values()
             .fold(Units::default(), |sum, u| Units { read: sum.read + u.read, write: sum.write + u.write });
-        let changes = std::mem::take(&mut *self.changes.lock().expect("the changes"));
-        let events_out = events_out(&changes).await;
+        let events_out = events_out(&self.take_changes(shared::partners::outbound_events::is_relevant)).await;
         let mut partner_calls = partner_calls;
         if events_out.1 > 0 {
             partner_calls.insert(EVENTBRIDGE, events_out.1);
@@ -218,11 +237,13 @@ impl Model {
             partner_calls,
             events_out,
             handler_time: self.handler_time,
+            billing: Billing::ONE_REQUEST,
         }
     }
 }
 
-/// The events function over `changes` in the stream's batches: the events published and PutEvents calls made.
+/// The events function over `changes` (those the stream's filter passes) in the stream's batches: the events
+/// published and PutEvents calls made.
 async fn events_out(changes: &[Change]) -> (u64, u64) {
     let bus = Arc::new(CountingBus::default());
     let events = switchyard_events::EventsFunction::new(bus.clone(), &Vars::default())

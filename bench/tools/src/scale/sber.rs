@@ -1,13 +1,13 @@
 //! The Sber paths: queries and commands from many linked users, and state pushes from the table's stream.
 
 use super::smartme::{meter, realtime_authorization};
-use super::{Heat, Model, SBER, SMARTME, unchanged};
+use super::{Billing, Heat, Model, SBER, SMARTME, STREAM_BATCH, unchanged};
 use crate::request;
 use lambda_http::Body;
 use shared::edge::handler::Handler;
 use shared::env::Vars;
 use shared::partners::smartme::post;
-use shared::ports::store::changes::{Change, ChangeKind, to_stream_event};
+use shared::ports::store::changes::{Change, to_stream_event};
 use shared::ports::store::{Condition, Item, Store, Value, keys};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -48,27 +48,22 @@ fn user_function(model: &Model, vars: &Vars) -> switchyard_user::UserFunction {
 }
 
 /// One reading of each meter with its relay's state and `watts` (a meter Sber is offered is one that switches),
-/// posted by smart-me; the changes to each meter's latest state, as the stream would carry them. Not counted.
+/// posted by smart-me; the stream records notify is handed for them. Not counted.
 async fn post_switch_readings(model: &mut Model, linked: &[(String, String)], round: i64, watts: f64) -> Vec<Change> {
     let ingest =
         switchyard_ingest::IngestFunction::new(model.deps.clone(), &Vars::default()).expect("the ingest function");
     let auth = realtime_authorization(&model.local);
     let switch: shared::partners::smartme::obis::Obis = sandbox::smartme::SWITCH_OBIS.parse().expect("OBIS");
     let at_ms = (shared::ports::clock::now_epoch() - 30 + round * 10) * 1000;
-    let mut changes = Vec::new();
-    for (n, (meter, _)) in linked.iter().enumerate() {
-        let latest = keys::meter_latest(meter);
-        let old = model.store.get(&latest).await.expect("the latest state");
+    for (meter, _) in linked {
         let values = [([1, 0, 1, 7, 0, 255], watts), (switch.0, 1.0)];
         let reading = post::body(vec![post::reading(meter.parse().expect("a meter id"), at_ms, &values)]);
         let headers = [("authorization", auth.clone())];
         let status =
             ingest.handle(request("POST", "/smartme/realtime", &headers, Body::Binary(reading))).await.status();
         assert_eq!(status, 200);
-        let new = model.store.get(&latest).await.expect("the latest state");
-        let kind = if old.is_some() { ChangeKind::Modify } else { ChangeKind::Insert };
-        changes.push(Change { sequence: format!("{round}{n:020}"), kind, key: latest, old, new, time: None });
     }
+    let changes = model.take_changes(shared::partners::sber::notify::is_relevant);
     model.settle();
     changes
 }
@@ -127,17 +122,22 @@ pub async fn state_pushes(pushes: u64) -> Heat {
     // Two readings per meter: the first settles each device's Sber model (a one-time update), the second is the
     // state change whose push is the second measured. Ingest's own part is the ingest path's, not counted here.
     let settling = post_switch_readings(&mut model, &linked, 0, 250.0).await;
-    for batch in settling.chunks(100) {
+    for batch in settling.chunks(STREAM_BATCH) {
         assert_eq!(notify.handle("model", &to_stream_event(batch)).await["batchItemFailures"], serde_json::json!([]));
     }
     let changed = post_switch_readings(&mut model, &linked, 1, 260.0).await;
     let before = sber_api.accepted().len();
-    for batch in changed.chunks(100) {
+    for batch in changed.chunks(STREAM_BATCH) {
         let answer = model.timed(notify.handle("model", &to_stream_event(batch))).await;
         assert_eq!(answer, serde_json::json!({"batchItemFailures": []}));
     }
     let pushed = sber_api.accepted()[before..].iter().filter(|c| c.path == "/v1/state").count() as u64;
     assert!(pushed > 0, "notify pushed states to Sber");
     let request = "a meter's state pushed (stream records in batches of 100)".to_owned();
-    model.heat("state pushes", (pushes, request), BTreeMap::from([(SBER, pushed)]), unchanged).await
+    let heat = model.heat("state pushes", (pushes, request), BTreeMap::from([(SBER, pushed)]), unchanged).await;
+    // A stream batch is one invocation of notify; no API Gateway.
+    Heat {
+        billing: Billing { invocations: 1.0 / STREAM_BATCH as f64, api_requests: 0.0, ..Billing::ONE_REQUEST },
+        ..heat
+    }
 }

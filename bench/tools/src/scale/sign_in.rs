@@ -1,7 +1,7 @@
 //! The sign-in path: people linking Sber with the password they have with us (the flow that reads the one shared
 //! partition, the login index).
 
-use super::{Heat, Model, unchanged};
+use super::{Billing, Heat, Model, unchanged};
 use crate::request;
 use lambda_http::Body;
 use shared::codec::BasicCredentials;
@@ -37,7 +37,7 @@ pub async fn sign_ins(sign_ins: u64) -> Heat {
     let burst = sign_ins.to_string();
     let vars = Vars::from_pairs([("SWITCHYARD_PUBLIC_URL", issuer.as_str()), ("OAUTH_HASH_BURST", burst.as_str())]);
     let token = switchyard_token::TokenFunction::new(model.deps.clone(), &vars).expect("the token function");
-    let form = [("content-type", "application/x-www-form-urlencoded".to_owned())];
+    let form = ("content-type", "application/x-www-form-urlencoded".to_owned());
     for n in 0..sign_ins {
         let query = shared::codec::form::encode([
             ("response_type", "code"),
@@ -52,7 +52,7 @@ pub async fn sign_ins(sign_ins: u64) -> Heat {
         let html = String::from_utf8(page.body().as_ref().to_vec()).expect("a page");
         let csrf = html.split("name=\"csrf_token\" value=\"").nth(1).and_then(|s| s.split('"').next()).expect("csrf");
         let body = format!("{query}&csrf_token={csrf}&username=model-{n}&password={PASSWORD}");
-        let headers = [form[0].clone(), ("cookie", cookie)];
+        let headers = [form.clone(), ("cookie", cookie)];
         let signed_in = model.call(&token, request("POST", "/oauth/authorize", &headers, Body::Text(body))).await;
         assert_eq!(signed_in.status(), 302, "sign-in {n}");
         let location = url::Url::parse(signed_in.headers()["location"].to_str().expect("a location")).expect("a URL");
@@ -62,10 +62,12 @@ pub async fn sign_ins(sign_ins: u64) -> Heat {
             ("code", &code),
             ("redirect_uri", SBER_REDIRECT),
         ]);
-        let headers = [form[0].clone(), ("authorization", BasicCredentials::header_value("sber", &secret))];
+        let headers = [form.clone(), ("authorization", BasicCredentials::header_value("sber", &secret))];
         let tokens = model.call(&token, request("POST", "/oauth/token", &headers, Body::Text(exchange))).await;
         assert_eq!(tokens.status(), 200, "tokens {n}");
     }
     let request = "a password sign-in: the authorize page, the form, the code exchanged".to_owned();
-    model.heat("sign-ins", (sign_ins, request), BTreeMap::new(), unchanged).await
+    let heat = model.heat("sign-ins", (sign_ins, request), BTreeMap::new(), unchanged).await;
+    // Three requests to `token`, which the template gives 256 MB (hashing).
+    Heat { billing: Billing { memory_mb: 256, invocations: 3.0, api_requests: 3.0 }, ..heat }
 }
