@@ -1,6 +1,8 @@
 //! `register`: RetailCRM's registration request (`POST /retailcrm/register`), the module's lifecycle callbacks
 //! (`POST /retailcrm/activity`, `/retailcrm/settings`) and its account page (`GET`/`POST /retailcrm/account`).
 
+mod account_page;
+
 use lambda_http::http::StatusCode;
 use shared::Deps;
 use shared::edge::error::{ApiError, ErrorEnvelope};
@@ -25,44 +27,6 @@ impl RegisterFunction {
             error_status: shared::partners::retailcrm::error_status(vars)?,
             max_body: vars.parse_or("RETAILCRM_MAX_BODY_BYTES", 64 * 1024)?,
         })
-    }
-
-    /// The installation's account page: `clientId` from the query or, as the CRM sends it, a form body.
-    async fn account_page(&self, request: &Request) -> Response<Body> {
-        use shared::partners::retailcrm::account_page;
-        let name = &self.module.settings().name;
-        let not_found =
-            || shared::edge::web_page::response(StatusCode::NOT_FOUND, account_page::not_found_page(name), None);
-        let from_query = request.uri().query().and_then(|q| shared::codec::Form::parse(q.as_bytes()).ok());
-        let from_body = match handler::body_within(request, self.max_body) {
-            Ok(body) if !body.is_empty() => shared::codec::Form::parse(body).ok(),
-            Ok(_) => None,
-            Err(error) => return handler::error(ErrorEnvelope::Plain, &error),
-        };
-        let client_id = [from_body, from_query]
-            .into_iter()
-            .flatten()
-            .find_map(|form| form.get("clientId").ok().flatten().map(str::to_owned));
-        let Some(client_id) = client_id else { return not_found() };
-        match self.module.installation(&client_id).await {
-            Ok(Some(account)) => {
-                shared::edge::web_page::response(StatusCode::OK, account_page::page(&account, name), None)
-            }
-            Ok(None) => not_found(),
-            Err(failure) => {
-                let error = ApiError::unavailable(failure.message);
-                let mut response = shared::edge::web_page::response(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    shared::codec::html::document(
-                        "Try again",
-                        "<h1>Try again</h1>\n<p>The page is unavailable for a moment.</p>\n",
-                    ),
-                    None,
-                );
-                response.extensions_mut().insert(Reason::ours(error.code));
-                response
-            }
-        }
     }
 
     fn failure(&self, failure: &Failure) -> Response<Body> {
@@ -93,7 +57,7 @@ impl Handler for RegisterFunction {
             Err(refused) => return *refused,
         };
         let callback = match route.endpoint {
-            Endpoint::RetailCrm(RetailCrmEndpoint::AccountPage) => return self.account_page(&request).await,
+            Endpoint::RetailCrm(RetailCrmEndpoint::AccountPage) => return account_page::show(self, &request).await,
             Endpoint::RetailCrm(RetailCrmEndpoint::Register) => Callback::Register,
             Endpoint::RetailCrm(RetailCrmEndpoint::Activity) => Callback::Activity,
             Endpoint::RetailCrm(RetailCrmEndpoint::Settings) => Callback::Settings,

@@ -9,14 +9,13 @@ mod upstream;
 
 use shared::Deps;
 use shared::edge::cors::Cors;
-use shared::edge::error::ApiError;
 use shared::edge::handler::{Body, Handler, Request, Response};
 use shared::edge::routes::{self, Endpoint, OAuthEndpoint};
 use shared::env::{ConfigError, Vars};
+use shared::identity::oauth::OAuthSettings;
 use shared::identity::oauth::error::OAuthError;
-use shared::identity::oauth::grants::Lifetimes;
+use shared::identity::oauth::grants::Grants;
 use shared::identity::oauth::sign_in::SignInPolicy;
-use shared::identity::oauth::{AccessVerifier, OAuthSettings};
 use shared::identity::upstream::oidc::Oidc;
 use shared::identity::upstream::{SignInMode, Upstream};
 use shared::partners::smallcase::for_user::ForUser;
@@ -30,10 +29,8 @@ const MAX_FORM_BODY: usize = 16 * 1024;
 pub struct TokenFunction {
     deps: Deps,
     public_url: Option<String>,
-    lifetimes: Lifetimes,
-    /// The throttle, the sandbox's hashing budget and the code lifetimes of `POST /oauth/authorize`.
+    /// The throttle, the sandbox's hashing budget and the grants' lifetimes of `POST /oauth/authorize`.
     sign_in: SignInPolicy,
-    smallcase_verifier: AccessVerifier,
     smallcase: ForUser,
     /// The web origins smallcase whitelisted for the partner (`SMALLCASE_ALLOWED_ORIGINS`).
     smallcase_cors: Cors,
@@ -53,13 +50,7 @@ impl TokenFunction {
         };
         Ok(Self {
             upstream,
-            lifetimes: sign_in.lifetimes,
             sign_in,
-            smallcase_verifier: AccessVerifier::for_audiences(
-                public_url.clone(),
-                vars.list_or("SMALLCASE_AUDIENCES", "smallcase"),
-            )
-            .requiring_scope(vars.get_or("SMALLCASE_REQUIRED_SCOPE", "smallcase")),
             smallcase: ForUser::from_vars(deps.clone(), vars)?,
             deps,
             public_url,
@@ -71,12 +62,13 @@ impl TokenFunction {
         self.deps.clock.now()
     }
 
-    /// The `oauth` secret, or the error to answer when it cannot be read.
-    async fn oauth_settings(&self) -> Result<OAuthSettings, ApiError> {
-        OAuthSettings::load(self.deps.secrets.as_ref(), self.public_url.as_deref()).await.map_err(|error| {
-            tracing::error!(%error, "oauth secret unavailable");
-            OAuthError::unavailable().into()
-        })
+    async fn oauth_settings(&self) -> Result<OAuthSettings, OAuthError> {
+        OAuthSettings::load_for_request(self.deps.secrets.as_ref(), self.public_url.as_deref()).await
+    }
+
+    /// The grants issued under `settings` now.
+    fn grants<'a>(&'a self, settings: &'a OAuthSettings) -> Grants<'a> {
+        Grants { store: self.deps.store.as_ref(), settings, lifetimes: self.sign_in.lifetimes, now: self.now() }
     }
 }
 
@@ -90,22 +82,23 @@ impl Handler for TokenFunction {
             }
             Err(refused) => return *refused,
         };
-        match (route.endpoint, &self.upstream) {
-            (Endpoint::Smallcase(endpoint), _) => {
+        let endpoint = match route.endpoint {
+            Endpoint::Smallcase(endpoint) => {
                 let response = smallcase::route(self, &request, endpoint).await;
-                self.smallcase_cors.decorate(&request, response)
+                return self.smallcase_cors.decorate(&request, response);
             }
-            (Endpoint::OAuth(OAuthEndpoint::ShowSignIn), _) => authorize::show(self, &request).await,
-            (Endpoint::OAuth(OAuthEndpoint::SubmitSignIn), None) => authorize::submit(self, &request).await,
-            (Endpoint::OAuth(OAuthEndpoint::SubmitSignIn), Some(_)) => upstream::no_passwords(),
-            (Endpoint::OAuth(OAuthEndpoint::Callback), Some(upstream)) => {
-                upstream::callback(self, upstream.as_ref(), &request).await
+            Endpoint::OAuth(endpoint) => endpoint,
+            Endpoint::RetailCrm(_) | Endpoint::Sber(_) | Endpoint::SmartMeRealtime | Endpoint::Webhook => {
+                return routes::misrouted(&route);
             }
-            (Endpoint::OAuth(OAuthEndpoint::Callback), None) => upstream::not_used(),
-            (Endpoint::OAuth(OAuthEndpoint::Token), _) => token_endpoint::handle(self, &request).await,
-            (Endpoint::RetailCrm(_) | Endpoint::Sber(_) | Endpoint::SmartMeRealtime | Endpoint::Webhook, _) => {
-                routes::misrouted(&route)
-            }
+        };
+        match (endpoint, &self.upstream) {
+            (OAuthEndpoint::ShowSignIn, _) => authorize::show(self, &request).await,
+            (OAuthEndpoint::SubmitSignIn, None) => authorize::submit(self, &request).await,
+            (OAuthEndpoint::SubmitSignIn, Some(_)) => upstream::no_passwords(),
+            (OAuthEndpoint::Callback, Some(upstream)) => upstream::callback(self, upstream.as_ref(), &request).await,
+            (OAuthEndpoint::Callback, None) => upstream::not_used(),
+            (OAuthEndpoint::Token, _) => token_endpoint::handle(self, &request).await,
         }
     }
 }

@@ -15,7 +15,7 @@ pub async fn route(function: &TokenFunction, request: &Request, endpoint: Smallc
     if endpoint == SmallcaseEndpoint::Preflight {
         return function.smallcase_cors.preflight(request);
     }
-    let verifier = &function.smallcase_verifier;
+    let verifier = &function.smallcase.verifier;
     let claims = match bearer::authenticate(verifier, &function.deps, request, ErrorEnvelope::Plain).await {
         Ok(claims) => claims,
         Err(response) => return response,
@@ -46,11 +46,7 @@ pub async fn route(function: &TokenFunction, request: &Request, endpoint: Smallc
 
 fn transaction_body(request: &Request) -> Result<&[u8], ApiError> {
     if !handler::content_type_is(request, "application/json") {
-        return Err(ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
-            "the body must be application/json",
-        ));
+        return Err(ApiError::unsupported_media_type("application/json"));
     }
     handler::body_within(request, transaction::MAX_BODY)
 }

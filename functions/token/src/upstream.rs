@@ -3,16 +3,12 @@
 //! (`shared::identity::upstream::flow`).
 
 use crate::TokenFunction;
-use crate::authorize::error_page;
 use lambda_http::http::{HeaderValue, StatusCode, header};
-use shared::codec::form::Form;
 use shared::edge::handler::{self, Body, Request, Response};
+use shared::edge::sign_in_page::{self, error_page};
 use shared::identity::oauth::authorize::AuthorizeRequest;
-use shared::identity::oauth::grants::Grants;
 use shared::identity::upstream::flow::{self, CallbackError};
 use shared::identity::upstream::{Upstream, UpstreamError, pending};
-
-const UNAVAILABLE: &str = "Sign-in is unavailable right now. Please try again later.";
 
 /// `GET /oauth/authorize` with a valid request: off to the identity provider.
 pub async fn depart(
@@ -34,42 +30,35 @@ pub async fn depart(
         }
         Err(UpstreamError::Unavailable(reason)) => {
             tracing::warn!(reason, "upstream sign-in could not start");
-            error_page(StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE)
+            sign_in_page::unavailable()
         }
         Err(UpstreamError::Refused(reason)) => {
             tracing::error!(reason, "the identity provider refused our configuration");
-            error_page(StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE)
+            sign_in_page::unavailable()
         }
     }
 }
 
 /// `GET /oauth/callback`: back from the identity provider.
 pub async fn callback(function: &TokenFunction, upstream: &dyn Upstream, request: &Request) -> Response<Body> {
-    let Ok(query) = Form::parse(request.uri().query().unwrap_or_default().as_bytes()) else {
+    let Ok(query) = handler::query_form(request) else {
         return error_page(StatusCode::BAD_REQUEST, "The sign-in came back with parameters that are not valid UTF-8.");
     };
-    let settings = match function.oauth_settings().await {
-        Ok(settings) => settings,
-        Err(_) => return error_page(StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE),
-    };
-    let store = function.deps.store.as_ref();
-    let grants = Grants { store, settings: &settings, lifetimes: function.lifetimes, now: function.now() };
+    let Ok(settings) = function.oauth_settings().await else { return sign_in_page::unavailable() };
     let base = handler::public_base(request, function.public_url.as_deref());
     let secure = base.starts_with("https://");
     let cookie = handler::header_str(request, "cookie").and_then(|header| pending::cookie_value(header, secure));
-    match flow::finish(upstream, &grants, &query, cookie, &base).await {
+    match flow::finish(upstream, &function.grants(&settings), &query, cookie, &base).await {
         Ok(location) => handler::redirect_no_store(&location),
         Err(CallbackError::NoMatch(message)) => error_page(StatusCode::BAD_REQUEST, &message),
-        Err(CallbackError::Unavailable) => error_page(StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE),
+        Err(CallbackError::Unavailable) => sign_in_page::unavailable(),
     }
 }
 
 /// `POST /oauth/authorize` while people sign in upstream: there is no password to check.
 pub fn no_passwords() -> Response<Body> {
-    error_page(
-        StatusCode::BAD_REQUEST,
-        "This service signs you in with your existing account. Start again from the application.",
-    )
+    let message = "This service signs you in with your existing account. Start again from the application.";
+    error_page(StatusCode::BAD_REQUEST, message)
 }
 
 /// `GET /oauth/callback` while people sign in with our passwords: nothing went upstream.

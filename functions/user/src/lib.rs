@@ -8,10 +8,9 @@ use shared::edge::error::{ApiError, ErrorEnvelope};
 use shared::edge::handler::{self, Body, Handler, Request, Response};
 use shared::edge::routes::{self, Endpoint, SberEndpoint};
 use shared::env::{ConfigError, Vars};
-use shared::identity::oauth::{AccessClaims, AccessVerifier, TokenError};
+use shared::identity::oauth::AccessVerifier;
 use shared::partners::sber::SberHome;
 use shared::partners::sber::calls::SberCall;
-use shared::partners::sber::settings::SberSettings;
 use shared::partners::smartme::account::SmartMeAccounts;
 use shared::partners::smartme::control::DeviceControl;
 use std::sync::Arc;
@@ -25,8 +24,6 @@ pub struct UserFunction {
     home: SberHome,
     /// Sber's OAuth client: its tokens (and only its), of users still linked with it, are accepted here.
     verifier: AccessVerifier,
-    /// The client, whose links Sber's unlink revokes.
-    client_id: String,
     token_query_param: Option<String>,
 }
 
@@ -38,37 +35,13 @@ impl UserFunction {
 
     /// The same function with another device-control port.
     pub fn with_control(deps: Deps, vars: &Vars, control: Arc<dyn DeviceControl>) -> Result<Self, ConfigError> {
-        let client_id = vars.get_or("SBER_CLIENT_ID", "sber");
+        let home = SberHome::from_vars(vars, deps.store.clone(), control)?;
         Ok(Self {
-            home: SberHome {
-                store: deps.store.clone(),
-                control,
-                settings: SberSettings::from_vars(vars)?,
-                client_id: client_id.to_owned(),
-            },
-            deps,
-            verifier: AccessVerifier::for_linked_client(vars.public_url()?, client_id)
+            verifier: AccessVerifier::for_linked_client(vars.public_url()?, &home.client_id)
                 .requiring_scope(vars.get_or("SBER_REQUIRED_SCOPE", "smarthome")),
-            client_id: client_id.to_owned(),
             token_query_param: vars.get("SBER_TOKEN_QUERY_PARAM").filter(|p| !p.is_empty()).map(str::to_owned),
-        })
-    }
-
-    /// The token's user: 401 for a missing or invalid token, 403 for a user no longer linked with Sber; for
-    /// unlinking, see [`AccessVerifier::verify_unlinking`].
-    async fn authenticate(&self, request: &Request, unlinking: bool) -> Result<AccessClaims, ApiError> {
-        let token = bearer::token_in(request, self.token_query_param.as_deref());
-        let verified = if unlinking {
-            self.verifier.verify_unlinking(&self.deps, token.as_deref()).await
-        } else {
-            self.verifier.verify(&self.deps, token.as_deref(), self.deps.clock.now()).await
-        };
-        verified.map_err(|error| match error {
-            TokenError::Unavailable => ApiError::unavailable("authorization cannot be checked right now; try again"),
-            TokenError::NotLinked | TokenError::InsufficientScope => {
-                ApiError::new(StatusCode::FORBIDDEN, "forbidden", error.to_string())
-            }
-            other => ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", other.to_string()),
+            home,
+            deps,
         })
     }
 
@@ -77,7 +50,9 @@ impl UserFunction {
         if endpoint == SberEndpoint::Ping {
             return Ok(ping());
         }
-        let claims = self.authenticate(request, endpoint == SberEndpoint::Unlink).await?;
+        let token = bearer::token_in(request, self.token_query_param.as_deref());
+        let unlinking = endpoint == SberEndpoint::Unlink;
+        let claims = bearer::authenticate_linked(&self.verifier, &self.deps, token.as_deref(), unlinking).await?;
         let body = || -> Result<&[u8], ApiError> {
             if !handler::content_type_is(request, "application/json") {
                 return Err(ApiError::bad_request("the body must be application/json"));
@@ -90,7 +65,7 @@ impl UserFunction {
             SberEndpoint::Devices => SberCall::Devices,
             SberEndpoint::Query => SberCall::Query(body()?),
             SberEndpoint::Command => SberCall::Command(body()?),
-            SberEndpoint::Unlink => SberCall::Unlink { client_id: &self.client_id },
+            SberEndpoint::Unlink => SberCall::Unlink,
         };
         Ok(self.home.answer(call, &claims.sub, self.deps.clock.now()).await?)
     }

@@ -1,6 +1,7 @@
 //! RFC 6750 at the edge: a protected route's caller authenticated by the access token in its `Authorization`
 //! header, or answered as section 3.1 says (401 `invalid_token` with its challenge, 403 `insufficient_scope`
-//! naming the scope, 503 when tokens cannot be checked).
+//! naming the scope, 503 when tokens cannot be checked); a linking partner's caller (Sber) as that partner is
+//! answered.
 
 use crate::edge::error::{ApiError, ErrorEnvelope};
 use crate::edge::handler::{self, Body, Request, Response};
@@ -21,6 +22,28 @@ pub async fn authenticate(
     verified.map_err(|error| refusal(&error, verifier.required_scope.as_deref(), envelope))
 }
 
+/// The user a linking partner calls for (Sber), by `token`: 401 for a missing or invalid token, 403 for a user no
+/// longer linked with the partner or a token without the scope, 503 when tokens cannot be checked. `unlinking`
+/// verifies as [`AccessVerifier::verify_unlinking`] does.
+pub async fn authenticate_linked(
+    verifier: &AccessVerifier,
+    deps: &Deps,
+    token: Option<&str>,
+    unlinking: bool,
+) -> Result<AccessClaims, ApiError> {
+    let verified = match unlinking {
+        true => verifier.verify_unlinking(deps, token).await,
+        false => verifier.verify(deps, token, deps.clock.now()).await,
+    };
+    verified.map_err(|error| match error {
+        TokenError::Unavailable => ApiError::unavailable("authorization cannot be checked right now; try again"),
+        TokenError::NotLinked | TokenError::InsufficientScope => {
+            ApiError::new(StatusCode::FORBIDDEN, "forbidden", error.to_string())
+        }
+        other => ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", other.to_string()),
+    })
+}
+
 /// The access token of `request`: `Authorization: Bearer`, else the query parameter `query_param` when a partner
 /// sends it there (Sber's "in parameters").
 pub fn token_in(request: &Request, query_param: Option<&str>) -> Option<String> {
@@ -28,7 +51,7 @@ pub fn token_in(request: &Request, query_param: Option<&str>) -> Option<String> 
         return Some(token.to_owned());
     }
     let name = query_param?;
-    let query = crate::codec::form::Form::parse(request.uri().query().unwrap_or_default().as_bytes()).ok()?;
+    let query = handler::query_form(request).ok()?;
     query.get(name).ok().flatten().filter(|t| !t.is_empty()).map(str::to_owned)
 }
 

@@ -1,5 +1,6 @@
 //! The HTTP edge every function shares: the handler contract, response builders and body limits.
 
+use crate::codec::form::{Form, FormError};
 use crate::edge::error::{ApiError, ErrorEnvelope};
 use crate::telemetry::Reason;
 use http::{HeaderValue, StatusCode, header};
@@ -25,6 +26,10 @@ pub fn json(status: StatusCode, value: &serde_json::Value) -> Response<Body> {
 /// An error response in the partner's envelope, carrying its code for the request's log line and metrics.
 pub fn error(envelope: ErrorEnvelope, error: &ApiError) -> Response<Body> {
     let mut response = json(error.status, &envelope.body(error));
+    if envelope == ErrorEnvelope::OAuth && error.status == StatusCode::UNAUTHORIZED {
+        // RFC 6749 section 5.2: a client that failed to authenticate is told the scheme to authenticate with.
+        response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"switchyard\""));
+    }
     let reason = if error.status.is_server_error() { Reason::ours(error.code) } else { Reason::caller(error.code) };
     response.extensions_mut().insert(reason);
     response
@@ -81,6 +86,11 @@ pub fn public_base(request: &Request, configured: Option<&str>) -> String {
     };
     let host = domain.or_else(|| header_str(request, "host").map(str::to_owned)).unwrap_or_default();
     format!("https://{host}")
+}
+
+/// The request's query string as form fields (an absent query is an empty form).
+pub fn query_form(request: &Request) -> Result<Form, FormError> {
+    Form::parse(request.uri().query().unwrap_or_default().as_bytes())
 }
 
 /// A request header's value as text; `None` when absent or not visible ASCII.

@@ -11,5 +11,6 @@ pub mod handler;
 pub mod lambda;
 pub mod observed;
 pub mod routes;
+pub mod sign_in_page;
 pub mod stream_batch;
 pub mod web_page;

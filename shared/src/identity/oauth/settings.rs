@@ -98,6 +98,18 @@ impl OAuthSettings {
         Self::parse(value.json(SECRET_NAME)?, fallback_issuer)
     }
 
+    /// [`Self::load`] for answering a request: a secret that cannot be read or used is logged (never its value)
+    /// and answered as `temporarily_unavailable`.
+    pub async fn load_for_request(
+        secrets: &dyn Secrets,
+        fallback_issuer: Option<&str>,
+    ) -> Result<Self, super::error::OAuthError> {
+        Self::load(secrets, fallback_issuer).await.map_err(|error| {
+            tracing::error!(%error, "oauth secret unavailable");
+            super::error::OAuthError::unavailable()
+        })
+    }
+
     fn parse(shape: SecretShape, fallback_issuer: Option<&str>) -> Result<Self, SecretError> {
         let malformed = |reason: &str| SecretError::Malformed { name: SECRET_NAME.into(), reason: reason.into() };
         let mut keys = shape.keys;

@@ -1,12 +1,14 @@
-//! Signing in at `POST /oauth/authorize`, once the form itself checked out (CSRF, fields): the per-login throttle
+//! Signing in at `POST /oauth/authorize`: the form's CSRF pair and fields checked, then the per-login throttle
 //! reserved first, then the sandbox's hashing budget, the password checked (a decoy hash for unknown logins, so the
 //! answer time tells nothing), then a one-time code for the client (RFC 6749 section 4.1.2). Nothing an anonymous
 //! caller sends makes a 5xx: a spent budget is a 429.
 
 use super::authorize::AuthorizeRequest;
+use super::csrf;
 use super::grants::{Grants, Lifetimes};
 use super::settings::OAuthSettings;
 use super::throttle::{HashBudget, LoginThrottle, Reservation};
+use crate::codec::form::Form;
 use crate::env::{ConfigError, Vars};
 use crate::identity::users::{Users, password};
 use crate::ports::store::Store;
@@ -26,6 +28,19 @@ pub enum SignInError {
     /// The store could not answer.
     #[error("sign-in is unavailable")]
     Unavailable,
+}
+
+/// Why the sign-in form was not accepted; the edge shows each on the form again.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SubmitError {
+    /// The form's CSRF token does not match its cookie, or is older than a form lives.
+    #[error("the sign-in form has expired")]
+    Expired,
+    /// The login or the password field is missing or empty.
+    #[error("the login and password are needed")]
+    MissingCredentials,
+    #[error(transparent)]
+    SignIn(#[from] SignInError),
 }
 
 /// The sign-in policy of one function: how failed attempts are counted and how much hashing a sandbox does.
@@ -50,6 +65,30 @@ impl SignInPolicy {
         let hash_budget =
             HashBudget::new(vars.parse_or("OAUTH_HASHES_PER_MINUTE", 120)?, vars.parse_or("OAUTH_HASH_BURST", 4)?);
         Ok(Self { throttle, hash_budget, lifetimes: Lifetimes::from_vars(vars)? })
+    }
+
+    /// The sign-in form's submission (`fields`, and the CSRF cookie the browser sent with it) for `authorization`:
+    /// the client's redirect location once the form checks out and its credentials sign in.
+    pub async fn submit(
+        &self,
+        store: &dyn Store,
+        settings: &OAuthSettings,
+        authorization: &AuthorizeRequest,
+        (fields, csrf_cookie): (&Form, Option<&str>),
+        now: i64,
+    ) -> Result<String, SubmitError> {
+        let token = fields.get("csrf_token").ok().flatten().unwrap_or_default();
+        let keys = settings.keys.iter().map(|k| k.secret.as_bytes());
+        if !csrf::verify(keys, token, csrf_cookie, now) {
+            return Err(SubmitError::Expired);
+        }
+        let (Ok(Some(login)), Ok(Some(password))) = (fields.get("username"), fields.get("password")) else {
+            return Err(SubmitError::MissingCredentials);
+        };
+        if login.is_empty() || password.is_empty() {
+            return Err(SubmitError::MissingCredentials);
+        }
+        Ok(self.sign_in(store, settings, authorization, (login, password), now).await?)
     }
 
     /// Signs `login` in for `authorization` at `now`: the client's redirect location, with a code and the state.

@@ -47,6 +47,11 @@ pub fn not_found_page(module_name: &str) -> String {
     )
 }
 
+/// The page while installations cannot be read.
+pub fn unavailable_page() -> String {
+    document("Try again", "<h1>Try again</h1>\n<p>The page is unavailable for a moment.</p>\n")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -12,10 +12,8 @@ pub enum SberCall<'a> {
     Devices,
     Query(&'a [u8]),
     Command(&'a [u8]),
-    /// Sber unlinks the user from our OAuth client `client_id`.
-    Unlink {
-        client_id: &'a str,
-    },
+    /// Sber unlinks the user from our OAuth client.
+    Unlink,
 }
 
 /// Why a call got no answer of its own.
@@ -53,9 +51,10 @@ impl SberHome {
                 let commands = requests::command(body).map_err(CallError::Malformed)?;
                 self.command(user, &commands, now).await.map_err(unavailable)
             }
-            SberCall::Unlink { client_id } => {
+            SberCall::Unlink => {
                 // Sber unlinks whatever we answer: revoke what we can, and answer 200 even if it was done before.
-                let revoked = grants::unlink(self.store.as_ref(), user, client_id, now).await.map_err(unavailable)?;
+                let revoked =
+                    grants::unlink(self.store.as_ref(), user, &self.client_id, now).await.map_err(unavailable)?;
                 self.forget_link(user).await.map_err(unavailable)?;
                 tracing::info!(user_id = user, revoked, "unlinked from Sber");
                 Ok(json!({}))

@@ -92,6 +92,16 @@ pub(crate) struct OwnedMeter {
 }
 
 impl SberHome {
+    /// From `SBER_CLIENT_ID` (`sber`) and Sber's settings ([`SberSettings::from_vars`]).
+    pub fn from_vars(
+        vars: &crate::env::Vars,
+        store: Arc<dyn Store>,
+        control: Arc<dyn DeviceControl>,
+    ) -> Result<Self, crate::env::ConfigError> {
+        let client_id = vars.get_or("SBER_CLIENT_ID", "sber").to_owned();
+        Ok(Self { store, control, settings: SberSettings::from_vars(vars)?, client_id })
+    }
+
     /// The user's meters, each with what its owner item knows (model, switch) and its latest state; a meter whose
     /// readings carry a switch state counts as switchable (`notify` records it).
     async fn owned(&self, user_id: &str) -> Result<Vec<OwnedMeter>, StoreError> {

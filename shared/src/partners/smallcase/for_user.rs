@@ -1,10 +1,11 @@
 //! What a signed-in user asks of smallcase through us: their smallcaseAuthToken (guest or connected), a transaction
 //! created through the Gateway, and a transaction's status re-read from the Gateway (connecting its creator once it
-//! completed). The edge authenticates the user and renders [`UserCallError`].
+//! completed). The edge authenticates the user with [`ForUser::verifier`] and renders [`UserCallError`].
 
 use super::transaction::{self, TransactionRequest};
 use super::{RecordedTransaction, SmallcaseSecret, TransactionView, auth_token, client::SmallcaseClient};
 use crate::env::{ConfigError, Vars};
+use crate::identity::oauth::AccessVerifier;
 use crate::ports::Deps;
 
 /// A smallcaseAuthToken for the client SDK.
@@ -43,16 +44,23 @@ pub struct ForUser {
     pub gateway: SmallcaseClient,
     /// How long an issued smallcaseAuthToken lives.
     pub token_ttl_s: i64,
+    /// The access tokens these calls are made for: audience `SMALLCASE_AUDIENCES` (`smallcase`), scope
+    /// `SMALLCASE_REQUIRED_SCOPE` (`smallcase`).
+    pub verifier: AccessVerifier,
 }
 
 impl ForUser {
-    /// From `SMALLCASE_TOKEN_TTL_S` (a day unless set; a minute to 30 days) and the Gateway's variables.
+    /// From `SMALLCASE_TOKEN_TTL_S` (a day unless set; a minute to 30 days), the tokens' audiences and scope, and
+    /// the Gateway's variables.
     pub fn from_vars(deps: Deps, vars: &Vars) -> Result<Self, ConfigError> {
         let token_ttl_s = vars.parse_or("SMALLCASE_TOKEN_TTL_S", 86_400)?;
         if !(60..=30 * 86_400).contains(&token_ttl_s) {
             return Err(ConfigError::new("SMALLCASE_TOKEN_TTL_S", "must be 60 seconds to 30 days"));
         }
-        Ok(Self { deps, gateway: SmallcaseClient::from_vars(vars)?, token_ttl_s })
+        let verifier =
+            AccessVerifier::for_audiences(vars.public_url()?, vars.list_or("SMALLCASE_AUDIENCES", "smallcase"))
+                .requiring_scope(vars.get_or("SMALLCASE_REQUIRED_SCOPE", "smallcase"));
+        Ok(Self { deps, gateway: SmallcaseClient::from_vars(vars)?, token_ttl_s, verifier })
     }
 
     async fn secret(&self) -> Result<SmallcaseSecret, UserCallError> {
