@@ -43,7 +43,7 @@ async fn switchyard(args: &[&str], stdin: &str) -> String {
 /// A user with an access token of the development web client (`app-dev`, audience smallcase) in `data`.
 async fn user_with_app_token(data: &Path, secrets: &Path) -> String {
     let (data, secrets) = (data.to_str().unwrap(), secrets.to_str().unwrap());
-    testkit::leaks::fixture_secrets(["browser-user-password"]);
+    testkit::assertions::leaks::fixture_secrets(["browser-user-password"]);
     switchyard(&["user", "add", "alice", "--data", data], "browser-user-password\n").await;
     let minted = switchyard(
         &["token", "mint", "--user", "alice", "--client", "app-dev", "--secrets", secrets, "--data", data],
@@ -51,7 +51,7 @@ async fn user_with_app_token(data: &Path, secrets: &Path) -> String {
     )
     .await;
     let token = minted.trim().to_owned();
-    testkit::leaks::fixture_secrets([&token]);
+    testkit::assertions::leaks::fixture_secrets([&token]);
     token
 }
 
@@ -83,7 +83,7 @@ async fn a_whitelisted_origin_gets_the_token_and_the_browser_refuses_others() {
     );
     assert_eq!(answer["status"], 200, "{answer}");
     let token = answer["body"]["smallcaseAuthToken"].as_str().expect("a smallcaseAuthToken");
-    testkit::leaks::fixture_secrets([token]);
+    testkit::assertions::leaks::fixture_secrets([token]);
     assert_eq!(token.split('.').count(), 3);
     browser.console().await;
 
@@ -115,7 +115,7 @@ async fn assert_clean_console(browser: &Browser, page: &str) {
 
 /// A secrets file like `local/secrets.json` with a public OAuth client whose redirect URI is `redirect`.
 fn secrets_with_client(redirect: &str) -> std::path::PathBuf {
-    let local = testkit::harness::local_secrets();
+    let local = testkit::aws::harness::local_secrets();
     let mut secrets = local.clone();
     let client =
         json!({"client_id": "browser", "redirect_uris": [redirect], "scopes": ["smallcase"], "audience": "smallcase"});
@@ -132,7 +132,7 @@ async fn the_sign_in_form_works_in_a_browser() {
     let secrets = secrets_with_client(&redirect);
     let data = std::env::temp_dir().join(testkit::unique_name("runner"));
     let (data_arg, _) = (data.to_str().unwrap(), ());
-    testkit::leaks::fixture_secrets(["browser-sign-in-password"]);
+    testkit::assertions::leaks::fixture_secrets(["browser-sign-in-password"]);
     switchyard(&["user", "add", "bob", "--data", data_arg], "browser-sign-in-password\n").await;
     let runner = Runner::start(env!("CARGO_BIN_EXE_switchyard"), &data, &secrets, &[]).await;
     let browser = Browser::start().await;
@@ -174,7 +174,7 @@ async fn the_sign_in_form_works_in_a_browser() {
     let pairs: std::collections::HashMap<_, _> = landed.query_pairs().into_owned().collect();
     assert_eq!(pairs.get("state").map(String::as_str), Some("state-from-the-client"));
     let code = pairs.get("code").expect("a code");
-    testkit::leaks::fixture_secrets([code]);
+    testkit::assertions::leaks::fixture_secrets([code]);
     assert!(code.len() >= 32);
 }
 
@@ -185,7 +185,7 @@ async fn linking_by_signing_in_with_smartme_works_in_a_browser() {
     let client_app = page_origin().await;
     let redirect = format!("{client_app}/callback");
     // Sber's client, with the test's page as one more redirect URI (Sber's own are real hosts).
-    let mut secrets = testkit::harness::local_secrets();
+    let mut secrets = testkit::aws::harness::local_secrets();
     let clients = secrets["oauth"]["clients"].as_array_mut().unwrap();
     let sber = clients.iter_mut().find(|c| c["client_id"] == "sber").unwrap();
     sber["redirect_uris"].as_array_mut().unwrap().push(json!(redirect));
@@ -216,7 +216,7 @@ async fn linking_by_signing_in_with_smartme_works_in_a_browser() {
     assert_eq!(pairs.get("state").map(String::as_str), Some("state-of-the-sber-app"));
     assert_clean_console(&browser, "back at the client").await;
     let code = pairs.get("code").expect("our code");
-    testkit::leaks::fixture_secrets([code]);
+    testkit::assertions::leaks::fixture_secrets([code]);
     let form = shared::codec::form::encode([
         ("grant_type", "authorization_code"),
         ("code", code),
@@ -226,7 +226,7 @@ async fn linking_by_signing_in_with_smartme_works_in_a_browser() {
     let headers = [("content-type", "application/x-www-form-urlencoded"), ("authorization", basic.as_str())];
     let tokens = testkit::http_client::send(&runner.base, "POST", "/oauth/token", &headers, form).await.json();
     let access = tokens["access_token"].as_str().expect("an access token");
-    testkit::leaks::fixture_secrets([access, tokens["refresh_token"].as_str().unwrap()]);
+    testkit::assertions::leaks::fixture_secrets([access, tokens["refresh_token"].as_str().unwrap()]);
     // The demo account's meters are the user's; Sber is offered the one that switches (the garage's has no relay).
     let bearer = format!("Bearer {access}");
     let devices =
@@ -237,14 +237,14 @@ async fn linking_by_signing_in_with_smartme_works_in_a_browser() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_retailcrm_account_page_shows_the_installation() {
-    let crm = testkit::retailcrm::FakeRetailCrm::start(testkit::retailcrm::Mode::Success).await;
+    let crm = testkit::partners::retailcrm::FakeRetailCrm::start(testkit::partners::retailcrm::Mode::Success).await;
     let crm_page = page_origin().await;
     let data = std::env::temp_dir().join(testkit::unique_name("runner"));
     let secrets_path = testkit::workspace_root().join("local/secrets.json");
     let runner =
         Runner::start(env!("CARGO_BIN_EXE_switchyard"), &data, &secrets_path, &[("RETAILCRM_ALLOWED_HOSTS", &crm.url)])
             .await;
-    let module_secret = testkit::harness::local_secrets()["retailcrm"]["secret"].as_str().unwrap().to_owned();
+    let module_secret = testkit::aws::harness::local_secrets()["retailcrm"]["secret"].as_str().unwrap().to_owned();
     let headers = [("content-type", "application/x-www-form-urlencoded")];
     let body = crm.register_json_body(&module_secret, "crm-api-key-for-the-browser");
     let answer = testkit::http_client::send(&runner.base, "POST", "/retailcrm/register", &headers, body).await.json();

@@ -123,9 +123,9 @@ async fn manages_users_and_devices_on_the_embedded_store() {
 
 #[tokio::test]
 async fn manages_users_and_devices_on_a_dynamodb_table() {
-    let (store, _) = testkit::moto::fresh_store().await;
+    let (store, _) = testkit::aws::moto::fresh_store().await;
     let table = store.table().to_owned();
-    session(&["--table", &table], &testkit::moto::aws_env()).await;
+    session(&["--table", &table], &testkit::aws::moto::aws_env()).await;
     let store: &DynamoStore = &store;
     let (user, hash) = Users::new(store).credentials("ALICE").await.unwrap().unwrap();
     assert!(
@@ -143,14 +143,14 @@ async fn a_linked_meter_is_asked_what_switches_it() {
     const PLAIN: &str = "0c1622a2-2ca1-4183-9f8e-3bd0fce9b3d1";
     const STATED: &str = "5a5a5a5a-1111-4222-8333-444444444444";
     let api_key = "vendor-smartme-api-key-for-the-cli";
-    let smartme = testkit::smartme_api::FakeSmartMe::start(&format!("ApiKey {api_key}"), &[RELAY]).await;
+    let smartme = testkit::partners::smartme_api::FakeSmartMe::start(&format!("ApiKey {api_key}"), &[RELAY]).await;
     let data = std::env::temp_dir().join(testkit::unique_name("directory-switch"));
     std::fs::create_dir_all(&data).unwrap();
     let secrets = data.join("secrets.json");
     let document =
         serde_json::json!({"smartme": {"username": "u", "password": "realtime-password", "api_key": api_key}});
     std::fs::write(&secrets, document.to_string()).unwrap();
-    testkit::leaks::fixture_secrets([api_key]);
+    testkit::assertions::leaks::fixture_secrets([api_key]);
     let place = ["--data", data.to_str().unwrap(), "--secrets", secrets.to_str().unwrap()];
     let asking = vec![("SMARTME_API_URL".to_owned(), smartme.url.clone())];
     let add: Vec<String> = ["user", "add", "alice"].iter().chain(place.iter()).map(|s| s.to_string()).collect();

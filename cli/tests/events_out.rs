@@ -59,14 +59,14 @@ async fn every_kind_of_event_comes_out_of_the_runner() {
     let secrets_path = testkit::workspace_root().join("local/secrets.json");
     let secrets: Value = serde_json::from_str(&std::fs::read_to_string(&secrets_path).unwrap()).unwrap();
     let sc = &secrets["smallcase"];
-    let gateway = testkit::smallcase::FakeSmallcase::start(
+    let gateway = testkit::partners::smallcase::FakeSmallcase::start(
         sc["gateway_name"].as_str().unwrap(),
         sc["api_secret"].as_str().unwrap(),
         sc["secret"].as_str().unwrap(),
-        testkit::smallcase::Mode::Success,
+        testkit::partners::smallcase::Mode::Success,
     )
     .await;
-    let crm = testkit::retailcrm::FakeRetailCrm::start(testkit::retailcrm::Mode::Success).await;
+    let crm = testkit::partners::retailcrm::FakeRetailCrm::start(testkit::partners::retailcrm::Mode::Success).await;
     switchyard(&data, &["user", "add", "dev"], "dev-password-123\n").await;
     let access = switchyard(&data, &["token", "mint", "--user", "dev", "--client", "app-dev"], "").await;
     assert!(published(&data).await.is_empty(), "adding a user publishes nothing");
@@ -157,7 +157,7 @@ async fn every_kind_of_event_comes_out_of_the_runner() {
     expected.sort();
     assert_eq!(got, expected, "{events:#?}");
     for event in &events {
-        testkit::event_schemas::validate(event).unwrap();
+        testkit::assertions::event_schemas::validate(event).unwrap();
     }
     let readings = events.iter().find(|e| e["source"] == "switchyard.smartme").unwrap();
     assert_eq!((&readings["detail"]["deviceId"], &readings["detail"]["count"]), (&json!(METER), &json!(2)));

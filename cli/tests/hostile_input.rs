@@ -9,7 +9,7 @@ use shared::edge::handler::Handler;
 use shared::ports::store::Store;
 use std::collections::HashMap;
 use std::sync::Arc;
-use testkit::capacity::CountingStore;
+use testkit::aws::capacity::CountingStore;
 
 const SBER_METER: &str = "3bd0fce9-9f8e-4183-b3d1-0c1622a22ca1";
 
@@ -184,7 +184,7 @@ fn cases(credentials: &Credentials) -> Vec<Case> {
 async fn every_endpoint_refuses_every_class_of_bad_input_without_writing() {
     let dir = std::env::temp_dir().join(testkit::unique_name("hostile"));
     std::fs::create_dir_all(&dir).unwrap();
-    testkit::leaks::capture_tracing();
+    testkit::assertions::leaks::capture_tracing();
     let credentials = seed(&dir).await;
     let inner = shared::ports::store::embedded::EmbeddedStore::open(&dir.join("store.redb")).unwrap();
     let store = Arc::new(CountingStore::new(inner));
@@ -206,7 +206,7 @@ async fn every_endpoint_refuses_every_class_of_bad_input_without_writing() {
         ("token", Arc::new(switchyard_token::TokenFunction::new(deps.clone(), &vars).unwrap())),
     ]);
     store.take();
-    let secret_values = testkit::leaks::dev_secret_values();
+    let secret_values = testkit::assertions::leaks::dev_secret_values();
     let mut failures = Vec::new();
     let mut checked = 0;
     for case in cases(&credentials) {
@@ -282,7 +282,7 @@ async fn seed(dir: &std::path::Path) -> Credentials {
     let sber_token = run(&["token", "mint", "--user", "hostile", "--client", "sber", "--secrets", secrets], "").await;
     let smallcase_token =
         run(&["token", "mint", "--user", "hostile", "--client", "app-dev", "--secrets", secrets], "").await;
-    testkit::leaks::fixture_secrets([&sber_token, &smallcase_token, &"hostile-password".to_owned()]);
+    testkit::assertions::leaks::fixture_secrets([&sber_token, &smallcase_token, &"hostile-password".to_owned()]);
     Credentials { sber_token, smallcase_token }
 }
 
@@ -359,7 +359,7 @@ async fn oversized_fields_make_bounded_log_lines() {
         ),
     ];
     for (name, handler, request) in cases {
-        let (response, lines) = testkit::telemetry::logged(handler.handle(request)).await;
+        let (response, lines) = testkit::assertions::telemetry::logged(handler.handle(request)).await;
         assert!(response.status().as_u16() < 500, "{name}: {}", response.status());
         assert!(!lines.is_empty(), "{name}: the request line at least");
         let longest = lines.iter().map(|l| l.to_string().len()).max().unwrap();

@@ -5,7 +5,7 @@ mod common;
 
 use common::switchyard;
 use shared::partners::retailcrm::account::{Account, Accounts};
-use testkit::retailcrm::{FakeRetailCrm, Mode};
+use testkit::partners::retailcrm::{FakeRetailCrm, Mode};
 
 #[tokio::test]
 async fn an_operator_brings_every_installation_to_the_required_scopes() {
@@ -34,7 +34,7 @@ async fn an_operator_brings_every_installation_to_the_required_scopes() {
             Accounts::new(&store).save(&account).await.unwrap();
         }
     }
-    testkit::leaks::fixture_secrets(["key-after-scopes-1"]);
+    testkit::assertions::leaks::fixture_secrets(["key-after-scopes-1"]);
     let env = [
         ("RETAILCRM_SCOPES".to_owned(), "integration_read,integration_write,order_read".to_owned()),
         ("RETAILCRM_ALLOWED_HOSTS".to_owned(), crm.url.clone()),

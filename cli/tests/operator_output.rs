@@ -26,12 +26,12 @@ impl JsonOutput for Run {
 }
 
 async fn switchyard(args: &[&str], stdin: &str) -> Run {
-    common::switchyard(args, stdin, &testkit::moto::aws_env()).await
+    common::switchyard(args, stdin, &testkit::aws::moto::aws_env()).await
 }
 
 /// A stack on moto's CloudFormation whose outputs name `outputs` (as a deployed Switchyard stack's do).
 async fn cloudformation_stack(outputs: &[(&str, &str)]) -> String {
-    let config = testkit::moto::sdk_config().await;
+    let config = testkit::aws::moto::sdk_config().await;
     let name = testkit::unique_name("cfn");
     let outputs: serde_json::Map<String, Value> =
         outputs.iter().map(|(k, v)| (k.to_string(), json!({"Value": v}))).collect();
@@ -46,12 +46,12 @@ async fn cloudformation_stack(outputs: &[(&str, &str)]) -> String {
 
 #[tokio::test]
 async fn lists_and_shows_as_json_on_a_stack_found_by_name() {
-    let (store, config) = testkit::moto::fresh_store().await;
+    let (store, config) = testkit::aws::moto::fresh_store().await;
     let prefix = format!("{}/", testkit::unique_name("prefix"));
     let local: Value =
         serde_json::from_str(&std::fs::read_to_string(testkit::workspace_root().join("local/secrets.json")).unwrap())
             .unwrap();
-    testkit::moto::put_secret(&config, &format!("{prefix}oauth"), &local["oauth"].to_string()).await;
+    testkit::aws::moto::put_secret(&config, &format!("{prefix}oauth"), &local["oauth"].to_string()).await;
     let stack = cloudformation_stack(&[
         ("TableName", store.table()),
         ("SecretPrefix", &prefix),

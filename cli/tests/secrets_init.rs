@@ -45,10 +45,10 @@ async fn prints_a_complete_secrets_file_with_fresh_values() {
 
 #[tokio::test]
 async fn creates_missing_secrets_in_secrets_manager_and_keeps_existing_ones() {
-    let config = testkit::moto::sdk_config().await;
+    let config = testkit::aws::moto::sdk_config().await;
     let prefix = format!("{}/", testkit::unique_name("init"));
-    testkit::moto::put_secret(&config, &format!("{prefix}retailcrm"), r#"{"secret": "kept-value"}"#).await;
-    let env = testkit::moto::aws_env();
+    testkit::aws::moto::put_secret(&config, &format!("{prefix}retailcrm"), r#"{"secret": "kept-value"}"#).await;
+    let env = testkit::aws::moto::aws_env();
     let (ok, stdout, stderr) = init(&["--create", "--prefix", &prefix], &env).await;
     assert!(ok, "{stderr}");
     assert!(stdout.contains(&format!("kept {prefix}retailcrm")), "{stdout}");
@@ -63,16 +63,16 @@ async fn creates_missing_secrets_in_secrets_manager_and_keeps_existing_ones() {
 
 #[tokio::test]
 async fn sign_reads_a_deployed_sources_secret_from_secrets_manager() {
-    let config = testkit::moto::sdk_config().await;
+    let config = testkit::aws::moto::sdk_config().await;
     let prefix = format!("{}/", testkit::unique_name("sign"));
     let secret = r#"{"scheme": "schurter", "secret": "deployed-schurter-key"}"#;
-    testkit::moto::put_secret(&config, &format!("{prefix}webhook/schurter"), secret).await;
+    testkit::aws::moto::put_secret(&config, &format!("{prefix}webhook/schurter"), secret).await;
     let body_path = std::env::temp_dir().join(testkit::unique_name("body"));
     std::fs::write(&body_path, b"{\"event\":\"test\"}").unwrap();
     let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_switchyard"))
         .args(["sign", "--source", "schurter", "--secret-prefix", &prefix, "--timestamp", "1700000000", "--body"])
         .arg(&body_path)
-        .envs(testkit::moto::aws_env())
+        .envs(testkit::aws::moto::aws_env())
         .output()
         .await
         .unwrap();

@@ -48,7 +48,7 @@ async fn a_missing_secrets_file_stops_the_runner_with_a_clear_error() {
 
 #[tokio::test]
 async fn the_crm_connects_the_module_through_the_runner() {
-    let crm = testkit::retailcrm::FakeRetailCrm::start(testkit::retailcrm::Mode::Success).await;
+    let crm = testkit::partners::retailcrm::FakeRetailCrm::start(testkit::partners::retailcrm::Mode::Success).await;
     let data = std::env::temp_dir().join(testkit::unique_name("runner"));
     let secrets_path = testkit::workspace_root().join("local/secrets.json");
     let runner = Runner::start(
@@ -220,7 +220,7 @@ async fn sber_hears_of_readings_through_the_runner_and_of_devices_through_the_cl
         serde_json::from_str(&std::fs::read_to_string(testkit::workspace_root().join("local/secrets.json")).unwrap())
             .unwrap();
     let api_key = secrets["sber"]["api_key"].as_str().unwrap();
-    let sber = testkit::sber_api::FakeSber::start(&format!("Bearer {api_key}")).await;
+    let sber = testkit::partners::sber_api::FakeSber::start(&format!("Bearer {api_key}")).await;
     let env = [("SBER_API_URL", sber.url.as_str())];
     let data = std::env::temp_dir().join(testkit::unique_name("runner"));
     let meter = "3bd0fce9-9f8e-4183-b3d1-0c1622a22ca1";

@@ -1,6 +1,6 @@
 //! `switchyard smartme register` against a fake smart-me REST API on loopback.
 
-use testkit::smartme_api::FakeSmartMe;
+use testkit::partners::smartme_api::FakeSmartMe;
 
 async fn register(args: &[&str], secrets: &std::path::Path) -> (bool, String, String) {
     let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_switchyard"))

@@ -33,7 +33,7 @@ async fn try_partner(served: &Served, partner: &str) -> common::Run {
     let args = ["try", partner, "--data", served.data.to_str().unwrap(), "--secrets", secrets.to_str().unwrap()];
     let run = switchyard(&args, "", &[]).await;
     let document = serde_json::from_str(&std::fs::read_to_string(repository_secrets()).unwrap()).unwrap();
-    for value in testkit::leaks::secret_values(&document) {
+    for value in testkit::assertions::leaks::secret_values(&document) {
         assert!(!run.stdout.contains(&value) && !run.stderr.contains(&value), "try {partner} printed a secret");
     }
     run
@@ -116,9 +116,9 @@ async fn sber_links_through_the_played_smart_me() {
 /// the keys a deployed stack writes (a webhook event in its source's shard, the demo user's login index).
 #[tokio::test]
 async fn the_runner_serves_on_a_dynamodb_table() {
-    let (store, _) = testkit::moto::fresh_store().await;
+    let (store, _) = testkit::aws::moto::fresh_store().await;
     let table = store.table().to_owned();
-    let env: Vec<(String, String)> = testkit::moto::aws_env();
+    let env: Vec<(String, String)> = testkit::aws::moto::aws_env();
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let served = start_with(&repository_secrets(), &env, &["--table", &table]).await;
     assert!(served.runner.banner.contains(&format!("store: DynamoDB table {table}")), "{}", served.runner.banner);
@@ -131,7 +131,7 @@ async fn the_runner_serves_on_a_dynamodb_table() {
     let send = ["webhook", "send", "--source", "schurter", "--body", body.to_str().unwrap(), "--data", data];
     let sent = switchyard(&[&send[..], &["--secrets", secrets.to_str().unwrap()]].concat(), "", &[]).await;
     assert!(sent.ok, "{}{}", sent.stdout, sent.stderr);
-    let stored = testkit::stored_webhooks::items(&store, "schurter").await;
+    let stored = testkit::aws::stored_webhooks::items(&store, "schurter").await;
     assert_eq!(stored.len(), 1);
     assert!(stored[0].key.pk.starts_with("WHEVT#schurter#"), "a shard of the source: {}", stored[0].key.pk);
     let demo = shared::identity::users::Users::new(&store).by_login("demo").await;

@@ -35,14 +35,14 @@ fn node(segments: &[&str]) -> Option<String> {
 }
 
 fn dependencies() -> BTreeMap<String, BTreeSet<String>> {
-    testkit::module_graph::dependencies(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src"), node)
+    testkit::assertions::module_graph::dependencies(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src"), node)
 }
 
 #[test]
 fn no_module_needs_one_that_needs_it() {
     let graph = dependencies();
     assert!(graph.len() > 15, "the source was not read: {graph:?}");
-    let cycles = testkit::module_graph::on_cycles(&graph);
+    let cycles = testkit::assertions::module_graph::on_cycles(&graph);
     assert!(cycles.is_empty(), "modules on a dependency cycle: {cycles:?}\n{graph:#?}");
 }
 

@@ -35,7 +35,7 @@ impl TestClock {
 }
 
 async fn config_via(endpoint: &str) -> aws_config::SdkConfig {
-    let base = testkit::moto::sdk_config().await;
+    let base = testkit::aws::moto::sdk_config().await;
     // One attempt and short timeouts: an unreachable Secrets Manager must fail fast in the test.
     base.into_builder()
         .endpoint_url(endpoint)
@@ -46,9 +46,9 @@ async fn config_via(endpoint: &str) -> aws_config::SdkConfig {
 
 #[tokio::test]
 async fn reads_string_secrets_under_the_prefix() {
-    let config = testkit::moto::sdk_config().await;
+    let config = testkit::aws::moto::sdk_config().await;
     let prefix = format!("{}/", testkit::unique_name("stack"));
-    testkit::moto::put_secret(&config, &format!("{prefix}retailcrm"), r#"{"secret":"s1"}"#).await;
+    testkit::aws::moto::put_secret(&config, &format!("{prefix}retailcrm"), r#"{"secret":"s1"}"#).await;
     let secrets = SecretsManager::new(aws_sdk_secretsmanager::Client::new(&config), &prefix, POLICY);
     let value = secrets.get("retailcrm").await.unwrap();
     assert_eq!(value.expose(), r#"{"secret":"s1"}"#);
@@ -57,15 +57,15 @@ async fn reads_string_secrets_under_the_prefix() {
 
 #[tokio::test]
 async fn caches_for_the_ttl_then_picks_up_rotation() {
-    let config = testkit::moto::sdk_config().await;
+    let config = testkit::aws::moto::sdk_config().await;
     let prefix = format!("{}/", testkit::unique_name("stack"));
     let id = format!("{prefix}webhook/schurter");
-    testkit::moto::put_secret(&config, &id, "v1").await;
+    testkit::aws::moto::put_secret(&config, &id, "v1").await;
     let clock = TestClock::new();
     let secrets =
         SecretsManager::new(aws_sdk_secretsmanager::Client::new(&config), &prefix, POLICY).with_clock(clock.clock());
     assert_eq!(secrets.get("webhook/schurter").await.unwrap().expose(), "v1");
-    testkit::moto::put_secret(&config, &id, "v2").await;
+    testkit::aws::moto::put_secret(&config, &id, "v2").await;
     clock.advance(299);
     assert_eq!(secrets.get("webhook/schurter").await.unwrap().expose(), "v1", "served from cache within the TTL");
     clock.advance(2);
@@ -74,13 +74,13 @@ async fn caches_for_the_ttl_then_picks_up_rotation() {
 
 #[tokio::test]
 async fn remembers_missing_secrets_briefly() {
-    let config = testkit::moto::sdk_config().await;
+    let config = testkit::aws::moto::sdk_config().await;
     let prefix = format!("{}/", testkit::unique_name("stack"));
     let clock = TestClock::new();
     let secrets =
         SecretsManager::new(aws_sdk_secretsmanager::Client::new(&config), &prefix, POLICY).with_clock(clock.clock());
     assert!(matches!(secrets.get("webhook/new").await, Err(SecretError::NotFound(_))));
-    testkit::moto::put_secret(&config, &format!("{prefix}webhook/new"), "fresh").await;
+    testkit::aws::moto::put_secret(&config, &format!("{prefix}webhook/new"), "fresh").await;
     clock.advance(59);
     assert!(matches!(secrets.get("webhook/new").await, Err(SecretError::NotFound(_))), "negative answer is cached");
     clock.advance(2);
@@ -89,10 +89,10 @@ async fn remembers_missing_secrets_briefly() {
 
 #[tokio::test]
 async fn serves_stale_values_while_unreachable_then_fails_closed() {
-    let base = testkit::moto::sdk_config().await;
+    let base = testkit::aws::moto::sdk_config().await;
     let prefix = format!("{}/", testkit::unique_name("stack"));
-    testkit::moto::put_secret(&base, &format!("{prefix}smartme"), "cached").await;
-    let proxy = testkit::proxy::Proxy::start(&testkit::moto::endpoint()).await;
+    testkit::aws::moto::put_secret(&base, &format!("{prefix}smartme"), "cached").await;
+    let proxy = testkit::aws::proxy::Proxy::start(&testkit::aws::moto::endpoint()).await;
     let config = config_via(&proxy.endpoint).await;
     let clock = TestClock::new();
     let secrets =

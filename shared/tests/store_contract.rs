@@ -341,14 +341,14 @@ macro_rules! contract {
             $(
                 #[tokio::test]
                 async fn $case() {
-                    let (store, _) = testkit::moto::fresh_store().await;
+                    let (store, _) = testkit::aws::moto::fresh_store().await;
                     super::$case(&store).await;
                 }
             )*
 
             #[tokio::test]
             async fn ttl_is_the_tables_ttl_attribute() {
-                let (store, config) = testkit::moto::fresh_store().await;
+                let (store, config) = testkit::aws::moto::fresh_store().await;
                 let expires_at = now_epoch() + 100;
                 store.put(item("T", "1").expiring_at(expires_at), Condition::Always).await.unwrap();
                 let client = aws_sdk_dynamodb::Client::new(&config);
@@ -366,7 +366,7 @@ macro_rules! contract {
 
             #[tokio::test]
             async fn a_missing_table_is_an_invalid_request() {
-                let config = testkit::moto::sdk_config().await;
+                let config = testkit::aws::moto::sdk_config().await;
                 let store = shared::ports::store::dynamo::DynamoStore::new(aws_sdk_dynamodb::Client::new(&config), "no-such-table");
                 assert!(matches!(store.get(&Key::new("a", "b")).await, Err(StoreError::Invalid(_))));
             }

@@ -2,7 +2,7 @@
 //! bounded line without control characters, so they can neither forge a line nor drive the terminal.
 
 use shared::telemetry::text_fields::BoundedFields;
-use testkit::telemetry::LogLines;
+use testkit::assertions::telemetry::LogLines;
 
 #[test]
 fn a_hostile_field_stays_one_bounded_line() {

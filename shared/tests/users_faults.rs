@@ -2,11 +2,12 @@
 //! condition, and the directory recognises its own write instead of calling the login taken.
 
 use shared::identity::users::{UserError, Users};
-use testkit::faults::{Fault, Plan, Service};
+use testkit::aws::faults::{Fault, Plan, Service};
 
 #[tokio::test]
 async fn a_user_added_behind_a_lost_answer_is_added_once() {
-    let faulty = testkit::faults::deps(Plan::every_fault(0.0, &[Service::DynamoDb], 1), &[], Default::default()).await;
+    let faulty =
+        testkit::aws::faults::deps(Plan::every_fault(0.0, &[Service::DynamoDb], 1), &[], Default::default()).await;
     let users = Users::new(faulty.deps.store.as_ref());
     faulty.proxy.set_operations(&["TransactWriteItems"]);
     faulty.proxy.set_faults(&[Fault::DropAfter]);

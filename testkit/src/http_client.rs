@@ -90,7 +90,7 @@ impl Runner {
             .unwrap_or_else(|e| panic!("start {binary}: {e}"));
         if let Ok(text) = std::fs::read_to_string(secrets) {
             let document = serde_json::from_str(&text).unwrap_or_default();
-            crate::leaks::fixture_secrets(crate::leaks::secret_values(&document));
+            crate::assertions::leaks::fixture_secrets(crate::assertions::leaks::secret_values(&document));
         }
         let stdout = child.stdout.take().expect("stdout");
         let mut lines = BufReader::new(stdout).lines();
@@ -109,12 +109,12 @@ impl Runner {
         let mut errors = BufReader::new(child.stderr.take().expect("stderr")).lines();
         tokio::spawn(async move {
             while let Ok(Some(line)) = lines.next_line().await {
-                crate::leaks::keep_logs("runner", &(line + "\n"));
+                crate::assertions::leaks::keep_logs("runner", &(line + "\n"));
             }
         });
         tokio::spawn(async move {
             while let Ok(Some(line)) = errors.next_line().await {
-                crate::leaks::keep_logs("runner", &(line + "\n"));
+                crate::assertions::leaks::keep_logs("runner", &(line + "\n"));
             }
         });
         Self { base, banner, child }

@@ -1,12 +1,12 @@
 //! The tables in `docs/` that restate code are written from the code, so they cannot drift: each lies between
 //! `<!-- generated: NAME -->` and `<!-- end: NAME -->`, and this test fails when a block differs from what the code
 //! says now (`SWITCHYARD_BLESS=1` rewrites the blocks instead). Tables that add guidance to each row (the alarms,
-//! the configuration variables) are written by hand and checked here, or by `cli/tests/environment_contract.rs`,
+//! the configuration variables) are written by hand and checked here, or by `testkit/tests/environment_contract.rs`,
 //! against the template.
 
 use std::collections::BTreeSet;
-use testkit::roles::Role;
-use testkit::template::{Binding, Resolver, Translated};
+use testkit::aws::roles::Role;
+use testkit::aws::template::{Binding, Resolver, Translated};
 
 fn docs(name: &str) -> std::path::PathBuf {
     testkit::workspace_root().join("docs").join(name)

@@ -10,10 +10,10 @@
 //! Run by `scripts/test` after the whole suite (`--ignored`), with `SWITCHYARD_AWS_CALLS` naming the record.
 
 use std::collections::{BTreeMap, BTreeSet};
-use testkit::aws_calls::{self, Access, RecordedCall};
-use testkit::iam::{self, Decision, Statement};
-use testkit::roles::{Role, Roles, stack_of_call};
-use testkit::template::{Binding, Resolver, Translated};
+use testkit::aws::calls::{self as aws_calls, Access, RecordedCall};
+use testkit::aws::iam::{self, Decision, Statement};
+use testkit::aws::roles::{Role, Roles, stack_of_call};
+use testkit::aws::template::{Binding, Resolver, Translated};
 
 /// Fewer recorded function calls than this means the suite did not run through the recorder.
 const MIN_FUNCTION_CALLS: usize = 1_000;

@@ -25,8 +25,9 @@ fn leaks(logs: &[(String, String)], secrets: &[String]) -> Vec<String> {
 #[test]
 #[ignore = "run by scripts/test after the whole suite"]
 fn the_suite_logged_no_fixture_secret() {
-    let dir = testkit::leaks::capture_dir().expect("SWITCHYARD_TEST_LOGS names the suite's capture directory");
-    let mut secrets = testkit::leaks::dev_secret_values();
+    let dir =
+        testkit::assertions::leaks::capture_dir().expect("SWITCHYARD_TEST_LOGS names the suite's capture directory");
+    let mut secrets = testkit::assertions::leaks::dev_secret_values();
     for file in files(&dir.join("fixtures")) {
         secrets.extend(std::fs::read_to_string(file).unwrap().lines().map(str::to_owned));
     }

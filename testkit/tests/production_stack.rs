@@ -3,7 +3,7 @@
 //! alias, retained state, X-Ray tracing, the custom domain in every URL a partner pastes, and the alarms.
 
 use serde_json::{Value, json};
-use testkit::template::{Binding, Resolver, Translated};
+use testkit::aws::template::{Binding, Resolver, Translated};
 
 fn resolve(translated: &Translated, value: &Value) -> Value {
     let binding = Binding::new("stack");

@@ -9,12 +9,12 @@ use serde_json::{Value, json};
 use shared::partners::outbound_events;
 use shared::ports::store::changes::to_stream_event;
 use std::time::Duration;
-use testkit::template::{Binding, Resolver, Translated};
+use testkit::aws::template::{Binding, Resolver, Translated};
 
 /// An SQS call in its JSON protocol (moto speaks it; the harness needs no SQS SDK for three calls).
 async fn sqs(operation: &str, body: Value) -> Value {
     let answer = reqwest::Client::new()
-        .post(testkit::moto::endpoint())
+        .post(testkit::aws::moto::endpoint())
         .header("x-amz-target", format!("AmazonSQS.{operation}"))
         .header("content-type", "application/x-amz-json-1.0")
         .header("authorization", "AWS4-HMAC-SHA256 Credential=harness/20260101/us-east-1/sqs/aws4_request")
@@ -30,7 +30,7 @@ async fn sqs(operation: &str, body: Value) -> Value {
 
 /// The bus `name` on moto with a rule sending every Switchyard event to a fresh queue; the queue's URL.
 async fn bus_with_queue(name: &str) -> String {
-    let config = testkit::moto::sdk_config().await;
+    let config = testkit::aws::moto::sdk_config().await;
     let events = aws_sdk_eventbridge::Client::new(&config);
     events.create_event_bus().name(name).send().await.unwrap();
     let queue = sqs("CreateQueue", json!({"QueueName": format!("{name}-tap")})).await;
@@ -77,13 +77,13 @@ async fn a_stream_batch_reaches_the_vendors_bus_in_every_environment_that_has_on
         }
         environments += 1;
         let label = translated.environment.clone();
-        let deployment = testkit::harness::Deployment::create(&translated, "events", &[], &[]).await;
+        let deployment = testkit::aws::harness::Deployment::create(&translated, "events", &[], &[]).await;
         let bus = deployment.spec.environment["EVENT_BUS_NAME"].clone();
         assert_eq!(bus, deployment.binding.bus(), "[{label}] the template names the stack's bus");
         let queue = bus_with_queue(&bus).await;
 
-        let runtime = testkit::runtime::RuntimeApi::start().await;
-        let process = testkit::runtime::FunctionProcess::spawn(
+        let runtime = testkit::lambda::runtime::RuntimeApi::start().await;
+        let process = testkit::lambda::runtime::FunctionProcess::spawn(
             env!("CARGO_BIN_EXE_events"),
             &runtime,
             "events",
@@ -92,7 +92,9 @@ async fn a_stream_batch_reaches_the_vendors_bus_in_every_environment_that_has_on
         runtime.first_poll(Duration::from_secs(30)).await.unwrap_or_else(|e| panic!("[{label}] {e}"));
         let outcome = runtime.invoke(to_stream_event(&changes), Duration::from_secs(30)).await.unwrap();
         let logs = process.stop().await;
-        let testkit::runtime::Outcome::Response(answer) = outcome else { panic!("[{label}] {outcome:?}\n{logs}") };
+        let testkit::lambda::runtime::Outcome::Response(answer) = outcome else {
+            panic!("[{label}] {outcome:?}\n{logs}")
+        };
         assert_eq!(answer, json!({"batchItemFailures": []}), "[{label}] {logs}");
 
         let received = drain(&queue).await;
@@ -102,12 +104,12 @@ async fn a_stream_batch_reaches_the_vendors_bus_in_every_environment_that_has_on
             .collect();
         assert_eq!(got, expected, "[{label}] what the bus forwarded");
         for event in &received {
-            testkit::event_schemas::validate(event).unwrap_or_else(|e| panic!("[{label}] {e}"));
+            testkit::assertions::event_schemas::validate(event).unwrap_or_else(|e| panic!("[{label}] {e}"));
         }
         let text = serde_json::to_string(&received).unwrap();
         assert!(!text.contains(common::API_KEY) && !text.contains(common::AUTH_ID), "[{label}] {text}");
         // What Lambda's log filter lets through still has the batch line.
-        let delivered = testkit::lambda_logs::delivered(&logs, deployment.spec.application_log_level.as_deref());
+        let delivered = testkit::lambda::log_filter::delivered(&logs, deployment.spec.application_log_level.as_deref());
         assert!(
             delivered.iter().any(|l| l.contains("\"stream batch\"") && l.contains("\"delivered\":7")),
             "[{label}] {logs}"

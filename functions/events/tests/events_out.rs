@@ -64,7 +64,7 @@ async fn each_kind_is_published_typed_and_without_secrets() {
         "one event per change that means something (settings alone and redeliveries mean nothing)"
     );
     for event in &events {
-        testkit::event_schemas::validate(event).unwrap();
+        testkit::assertions::event_schemas::validate(event).unwrap();
     }
     let text = serde_json::to_string(&events).unwrap();
     assert!(!text.contains(API_KEY) && !text.contains(AUTH_ID), "no credential leaves: {text}");
@@ -135,10 +135,14 @@ fn every_kind_has_a_schema_and_every_schema_a_kind() {
     let expected: Vec<String> = shared::partners::outbound_events::KINDS
         .iter()
         .map(|(source, detail_type)| {
-            testkit::event_schemas::schema_path(source, detail_type).file_name().unwrap().to_string_lossy().into_owned()
+            testkit::assertions::event_schemas::schema_path(source, detail_type)
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .into_owned()
         })
         .collect::<std::collections::BTreeSet<_>>()
         .into_iter()
         .collect();
-    assert_eq!(testkit::event_schemas::schema_files(), expected);
+    assert_eq!(testkit::assertions::event_schemas::schema_files(), expected);
 }

@@ -5,8 +5,8 @@
 mod common;
 
 use shared::ports::store::changes::{Change, to_stream_event};
-use testkit::stream_filter::{passes, patterns_of};
-use testkit::template::{Binding, Resolver, Translated};
+use testkit::aws::template::{Binding, Resolver, Translated};
+use testkit::lambda::stream_filter::{passes, patterns_of};
 
 #[tokio::test]
 async fn each_stream_filter_passes_exactly_what_its_function_wants() {

@@ -6,12 +6,13 @@ use shared::ports::store::Store;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn every_ingest_event_gets_its_status() {
-    let local = testkit::harness::local_secrets();
+    let local = testkit::aws::harness::local_secrets();
     let secrets = [("smartme", local["smartme"].clone())];
     // The official sample dates from 2019: keep it.
     let parameters = [("SmartMeRetentionDays", "36500")];
     let runs =
-        testkit::sample_requests::check_function("ingest", env!("CARGO_BIN_EXE_ingest"), &secrets, &parameters).await;
+        testkit::lambda::sample_requests::check_function("ingest", env!("CARGO_BIN_EXE_ingest"), &secrets, &parameters)
+            .await;
     for run in runs {
         let password = local["smartme"]["password"].as_str().unwrap();
         assert!(!run.logs.contains(password), "the password never reaches the logs");

@@ -1,7 +1,7 @@
 //! smart-me deliveries while DynamoDB throttles, fails, drops connections, answers late and leaves batches
 //! unprocessed, and through two outages: a sender that re-sends (backing off) every post not answered 200 ends
 //! with every reading stored exactly once. Nothing in it depends on the machine's speed: the outages start and end
-//! on what the senders saw, and the fault proxy's timings are its own (see `testkit::faults`).
+//! on what the senders saw, and the fault proxy's timings are its own (see `testkit::aws::faults`).
 
 use lambda_http::{Body, Request};
 use prost::Message;
@@ -14,7 +14,7 @@ use shared::ports::store::{Query, SortRange, keys};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use switchyard_ingest::IngestFunction;
-use testkit::faults::{Fault, Faulty, Plan, Service};
+use testkit::aws::faults::{Fault, Faulty, Plan, Service};
 use uuid::Uuid;
 
 const USER: &str = "smartme-user";
@@ -103,7 +103,7 @@ async fn back_off(attempt: u32) {
 async fn ten_thousand_readings_through_twenty_percent_faults_are_stored_exactly_once() {
     let plan = Plan::every_fault(0.2, &[Service::DynamoDb], 20261123);
     let secret = serde_json::json!({"username": USER, "password": PASSWORD});
-    let faulty = testkit::faults::deps(plan, &[("smartme", secret)], Default::default()).await;
+    let faulty = testkit::aws::faults::deps(plan, &[("smartme", secret)], Default::default()).await;
     let vars = faulty.vars(&[]);
     let Faulty { proxy, deps, direct, .. } = faulty;
     let proxy = Arc::new(proxy);
@@ -225,7 +225,7 @@ async fn ten_thousand_readings_through_twenty_percent_faults_are_stored_exactly_
 async fn a_latest_state_that_cannot_be_moved_does_not_refuse_a_stored_post() {
     let plan = Plan { faults: vec![Fault::ServerError], ..Plan::every_fault(0.0, &[Service::DynamoDb], 3) };
     let secret = serde_json::json!({"username": USER, "password": PASSWORD});
-    let faulty = testkit::faults::deps(plan, &[("smartme", secret)], Default::default()).await;
+    let faulty = testkit::aws::faults::deps(plan, &[("smartme", secret)], Default::default()).await;
     let function = IngestFunction::new(faulty.deps.clone(), &faulty.vars(&[])).unwrap();
     let device = Uuid::from_u128(77);
     let start_ms = shared::ports::clock::now_epoch() * 1000 - 60_000;

@@ -9,7 +9,7 @@ use shared::partners::smartme::proto::DeviceData;
 use shared::ports::store::{Query, SortRange, Store, keys};
 use std::sync::Arc;
 use switchyard_ingest::IngestFunction;
-use testkit::harness::Backend;
+use testkit::aws::harness::Backend;
 use uuid::Uuid;
 
 const USER: &str = "smartme-user";
@@ -22,7 +22,7 @@ struct Stack {
 
 async fn stack(backend: Backend, extra: &[(&str, &str)]) -> Stack {
     let secret = serde_json::json!({"username": USER, "password": PASSWORD});
-    let ports = testkit::harness::ports(backend, &[("smartme", secret)]).await;
+    let ports = testkit::aws::harness::ports(backend, &[("smartme", secret)]).await;
     let mut vars = Vars::default();
     for (k, v) in extra {
         vars = vars.with(k, v);
@@ -202,10 +202,10 @@ testkit::on_both_backends!(
 /// DynamoDB unreachable: the post is answered 503 (smart-me delivers again), and the redelivery stores it all.
 #[tokio::test]
 async fn an_unreachable_store_answers_503_and_the_redelivery_stores_everything() {
-    let (binding, admin) = testkit::harness::create_stack(&[]).await;
-    let base = testkit::moto::sdk_config_as(&testkit::aws_calls::role_key("ingest")).await;
+    let (binding, admin) = testkit::aws::harness::create_stack(&[]).await;
+    let base = testkit::aws::moto::sdk_config_as(&testkit::aws::calls::role_key("ingest")).await;
     let table = binding.table;
-    let proxy = testkit::proxy::Proxy::start(&testkit::moto::endpoint()).await;
+    let proxy = testkit::aws::proxy::Proxy::start(&testkit::aws::moto::endpoint()).await;
     let config = base
         .into_builder()
         .endpoint_url(&proxy.endpoint)
@@ -246,7 +246,7 @@ async fn an_unreachable_store_answers_503_and_the_redelivery_stores_everything()
 async fn readings_and_duplicates_are_measured() {
     use shared::edge::observed::Observed;
     let stack = stack(Backend::Embedded, &[]).await;
-    let metrics = testkit::telemetry::CollectedMetrics::new();
+    let metrics = testkit::assertions::telemetry::CollectedMetrics::new();
     let observed = Observed::new("ingest", stack.function, &Vars::default()).with_sink(metrics.clone());
     let device = Uuid::from_u128(77);
     let first: Vec<_> = (0..3).map(|i| item(device, recent_ms() + i, 1.0)).collect();

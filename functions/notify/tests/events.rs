@@ -4,7 +4,7 @@
 
 use serde_json::json;
 use shared::ports::store::{Condition, Item, Store, Value, keys};
-use testkit::sber_api::FakeSber;
+use testkit::partners::sber_api::FakeSber;
 
 const METER: &str = "3bd0fce9-9f8e-4183-b3d1-0c1622a22ca1";
 const USER: &str = "0b5f6c8e-2f7a-4d5c-9a51-6a3e1f2b9c01";
@@ -12,7 +12,7 @@ const API_KEY: &str = "sber-studio-api-key-for-the-events";
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_changed_reading_is_pushed_in_every_environment() {
-    let files: Vec<_> = std::fs::read_dir(testkit::sample_requests::events_dir().join("notify"))
+    let files: Vec<_> = std::fs::read_dir(testkit::lambda::sample_requests::events_dir().join("notify"))
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
         .collect();
@@ -20,20 +20,21 @@ async fn a_changed_reading_is_pushed_in_every_environment() {
     files.sort();
     assert_eq!(files, ["reading.json", "silence-check.json"], "every notify event is exercised here");
     let read = |name: &str| -> serde_json::Value {
-        let text = std::fs::read_to_string(testkit::sample_requests::events_dir().join("notify").join(name)).unwrap();
+        let text =
+            std::fs::read_to_string(testkit::lambda::sample_requests::events_dir().join("notify").join(name)).unwrap();
         serde_json::from_str(&text).unwrap()
     };
     let (event, scheduled) = (read("reading.json"), read("silence-check.json"));
-    testkit::leaks::fixture_secrets([API_KEY]);
+    testkit::assertions::leaks::fixture_secrets([API_KEY]);
 
-    for environment in testkit::sample_requests::environments() {
+    for environment in testkit::lambda::sample_requests::environments() {
         let label = &environment.label;
         let sber = FakeSber::start(&format!("Bearer {API_KEY}")).await;
         let parameters: Vec<(&str, &str)> =
             environment.parameters.iter().copied().chain([("SberApiUrl", sber.url.as_str())]).collect();
         let secrets = [("sber", json!({"api_key": API_KEY}))];
         let deployment =
-            testkit::harness::Deployment::create(&environment.translated, "notify", &secrets, &parameters).await;
+            testkit::aws::harness::Deployment::create(&environment.translated, "notify", &secrets, &parameters).await;
         // The meter is the user's, and Sber linked the user.
         let owner = Item::new(keys::meter_owner(METER, USER))
             .with("userId", Value::str(USER))
@@ -58,8 +59,8 @@ async fn a_changed_reading_is_pushed_in_every_environment() {
         let watch = shared::partners::sber::silence::watch_key(silent, now_ms - 600_000);
         deployment.store.put(Item::new(watch.clone()), Condition::Always).await.unwrap();
 
-        let runtime = testkit::runtime::RuntimeApi::start().await;
-        let process = testkit::runtime::FunctionProcess::spawn(
+        let runtime = testkit::lambda::runtime::RuntimeApi::start().await;
+        let process = testkit::lambda::runtime::FunctionProcess::spawn(
             env!("CARGO_BIN_EXE_notify"),
             &runtime,
             "notify",
@@ -69,10 +70,14 @@ async fn a_changed_reading_is_pushed_in_every_environment() {
         let outcome = runtime.invoke(event.clone(), std::time::Duration::from_secs(30)).await.unwrap();
         let checked = runtime.invoke(scheduled.clone(), std::time::Duration::from_secs(30)).await.unwrap();
         let logs = process.stop().await;
-        let testkit::runtime::Outcome::Response(answer) = checked else { panic!("[{label}] {checked:?}\n{logs}") };
+        let testkit::lambda::runtime::Outcome::Response(answer) = checked else {
+            panic!("[{label}] {checked:?}\n{logs}")
+        };
         assert_eq!(answer, json!({}), "[{label}] {logs}");
         assert!(deployment.store.get(&watch).await.unwrap().is_none(), "[{label}] the watch is handled");
-        let testkit::runtime::Outcome::Response(answer) = outcome else { panic!("[{label}] {outcome:?}\n{logs}") };
+        let testkit::lambda::runtime::Outcome::Response(answer) = outcome else {
+            panic!("[{label}] {outcome:?}\n{logs}")
+        };
         assert_eq!(answer, json!({"batchItemFailures": []}), "[{label}] {logs}");
 
         let pushes: Vec<_> = sber.accepted().into_iter().filter(|c| c.path == "/v1/state").collect();
@@ -86,7 +91,7 @@ async fn a_changed_reading_is_pushed_in_every_environment() {
 
         // What Lambda's log filter lets through still has the batch line, and the EMF document where metrics are on.
         let level = deployment.spec.application_log_level.as_deref();
-        let delivered = testkit::lambda_logs::delivered(&logs, level).join("\n");
+        let delivered = testkit::lambda::log_filter::delivered(&logs, level).join("\n");
         let batch: serde_json::Value = delivered
             .lines()
             .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
@@ -101,6 +106,6 @@ async fn a_changed_reading_is_pushed_in_every_environment() {
     }
 }
 
-fn metrics_on_for(deployment: &testkit::harness::Deployment) -> bool {
+fn metrics_on_for(deployment: &testkit::aws::harness::Deployment) -> bool {
     !deployment.spec.environment.get("METRICS_NAMESPACE").is_some_and(|n| n.is_empty())
 }

@@ -15,8 +15,8 @@ use shared::ports::store::{Item, Store, Value as Attr, keys};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use switchyard_notify::NotifyFunction;
-use testkit::harness::Backend;
-use testkit::sber_api::{Failure, FakeSber};
+use testkit::aws::harness::Backend;
+use testkit::partners::sber_api::{Failure, FakeSber};
 use uuid::Uuid;
 
 const API_KEY: &str = "sber-studio-api-key-for-tests";
@@ -26,7 +26,7 @@ const SWITCH: [u8; 6] = [99, 0, 12, 0, 0, 0];
 
 struct Stack {
     notify: NotifyFunction,
-    metrics: Arc<testkit::telemetry::CollectedMetrics>,
+    metrics: Arc<testkit::assertions::telemetry::CollectedMetrics>,
     ingest: switchyard_ingest::IngestFunction,
     /// The operator's (and the user function's) writes, fed to the change log too.
     admin: Arc<dyn Store>,
@@ -44,7 +44,7 @@ fn now() -> i64 {
 async fn stack(backend: Backend) -> Stack {
     let secrets =
         [("sber", json!({"api_key": API_KEY})), ("smartme", json!({"username": REALTIME.0, "password": REALTIME.1}))];
-    let ports = testkit::harness::ports(backend, &secrets).await;
+    let ports = testkit::aws::harness::ports(backend, &secrets).await;
     let changes: Arc<Mutex<Vec<Change>>> = Arc::default();
     let sink = {
         let changes = changes.clone();
@@ -61,13 +61,13 @@ async fn stack(backend: Backend) -> Stack {
     let sber = FakeSber::start(&format!("Bearer {API_KEY}")).await;
     let vars = Vars::from_pairs([("SBER_API_URL", sber.url.as_str()), ("SBER_TIMEOUT_MS", "1000")]);
     let fast = RetryPolicy { attempts: 3, first_backoff: Duration::from_millis(5), budget: Duration::from_secs(3) };
-    let metrics = testkit::telemetry::CollectedMetrics::new();
+    let metrics = testkit::assertions::telemetry::CollectedMetrics::new();
     let notify_time = testkit::clock::TestTime::new();
     let notify = NotifyFunction::new(notify_deps.with_clock(notify_time.clock()), &vars)
         .unwrap()
         .with_retry(fast)
         .with_sink(metrics.clone());
-    testkit::leaks::fixture_secrets([API_KEY, REALTIME.1, "alice-password-1"]);
+    testkit::assertions::leaks::fixture_secrets([API_KEY, REALTIME.1, "alice-password-1"]);
     let alice = Users::new(admin.as_ref()).add("alice", "alice-password-1", now()).await.unwrap().id;
     let ingest = switchyard_ingest::IngestFunction::new(ingest_deps, &Vars::default()).unwrap();
     let stack = Stack { notify, metrics, ingest, admin, changes, sber, alice, notify_time };
@@ -410,7 +410,7 @@ async fn a_refused_call_is_logged_with_sbers_answer_and_counted(backend: Backend
     stack.deliver().await;
     stack.sber.fail_next(&[Failure::BadRequest]);
     assert_eq!(stack.post(&[([1, 0, 1, 7, 0, 255], 7.0), (SWITCH, 1.0)], 1).await, 200);
-    let (delivered, logs) = testkit::telemetry::logged(stack.deliver()).await;
+    let (delivered, logs) = testkit::assertions::telemetry::logged(stack.deliver()).await;
     assert!(delivered.dead_letters.is_empty());
     assert_eq!(delivered.invocations, 1, "not handed back");
     let refused: Vec<_> = stack.sber.calls().into_iter().filter(|c| c.status == 400).collect();
@@ -441,9 +441,9 @@ testkit::on_both_backends!(
 /// operator's `SBER_CA_PEM` nothing reaches it and the change is kept for a retry; with it, the call goes through.
 #[tokio::test]
 async fn sber_behind_a_root_the_platform_lacks_is_reached_only_with_its_ca() {
-    let ca = testkit::tls::TestCa::new();
-    let sber = testkit::sber_api::start_tls(&format!("Bearer {API_KEY}"), &ca).await;
-    let ports = testkit::harness::ports(Backend::Embedded, &[("sber", json!({"api_key": API_KEY}))]).await;
+    let ca = testkit::partners::tls::TestCa::new();
+    let sber = testkit::partners::sber_api::start_tls(&format!("Bearer {API_KEY}"), &ca).await;
+    let ports = testkit::aws::harness::ports(Backend::Embedded, &[("sber", json!({"api_key": API_KEY}))]).await;
     let changes: Arc<Mutex<Vec<Change>>> = Arc::default();
     let sink = {
         let changes = changes.clone();

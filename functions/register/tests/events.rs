@@ -4,10 +4,11 @@
 #[tokio::test(flavor = "multi_thread")]
 async fn every_register_event_gets_its_status() {
     // The events are signed with the development secret, as `sam local invoke` with local values would be.
-    let local = testkit::harness::local_secrets();
+    let local = testkit::aws::harness::local_secrets();
     let secrets = [("retailcrm", local["retailcrm"].clone())];
     let runs =
-        testkit::sample_requests::check_function("register", env!("CARGO_BIN_EXE_register"), &secrets, &[]).await;
+        testkit::lambda::sample_requests::check_function("register", env!("CARGO_BIN_EXE_register"), &secrets, &[])
+            .await;
     for run in runs {
         assert!(!run.logs.contains("crm-generated-key"), "API keys never reach the logs");
         let secret = local["retailcrm"]["secret"].as_str().unwrap();

@@ -8,8 +8,8 @@ use shared::partners::retailcrm::account::Accounts;
 use shared::ports::store::Store;
 use std::sync::Arc;
 use switchyard_register::RegisterFunction;
-use testkit::faults::{Fault, Faulty, Plan, Service};
-use testkit::retailcrm::{FakeRetailCrm, Mode};
+use testkit::aws::faults::{Fault, Faulty, Plan, Service};
+use testkit::partners::retailcrm::{FakeRetailCrm, Mode};
 
 const SECRET: &str = "module-secret-for-faults";
 const CRMS: usize = 12;
@@ -65,7 +65,7 @@ async fn registrations_through_faults_store_whole_accounts_or_nothing() {
     let plan = Plan::every_fault(0.2, &[Service::DynamoDb, Service::SecretsManager], 11);
     let cache = shared::ports::secrets::CachePolicy { ttl: std::time::Duration::from_secs(1), ..Default::default() };
     let secret = serde_json::json!({"secret": SECRET});
-    let faulty = testkit::faults::deps(plan, &[("retailcrm", secret)], cache).await;
+    let faulty = testkit::aws::faults::deps(plan, &[("retailcrm", secret)], cache).await;
     let mut crms = Vec::new();
     for _ in 0..CRMS {
         crms.push(Arc::new(FakeRetailCrm::start(Mode::Success).await));

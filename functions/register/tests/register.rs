@@ -8,8 +8,8 @@ use shared::partners::retailcrm::account::Accounts;
 use shared::ports::store::Store;
 use std::sync::Arc;
 use switchyard_register::RegisterFunction;
-use testkit::harness::Backend;
-use testkit::retailcrm::{FakeRetailCrm, Mode};
+use testkit::aws::harness::Backend;
+use testkit::partners::retailcrm::{FakeRetailCrm, Mode};
 
 const SECRET: &str = "module-secret-from-the-partner-account";
 
@@ -32,7 +32,7 @@ async fn stack_with(backend: Backend, mode: Mode, extra: &[(&str, &str)]) -> Sta
 }
 
 async fn stack_on(backend: Backend, crm: FakeRetailCrm, extra: &[(&str, &str)]) -> Stack {
-    let ports = testkit::harness::ports(backend, &[("retailcrm", serde_json::json!({"secret": SECRET}))]).await;
+    let ports = testkit::aws::harness::ports(backend, &[("retailcrm", serde_json::json!({"secret": SECRET}))]).await;
     let function = function_on(&ports.deps, &crm, extra);
     Stack { function, store: ports.admin, crm, deps: ports.deps }
 }
@@ -482,7 +482,7 @@ testkit::on_both_backends!(
 async fn partner_calls_and_outcomes_are_measured() {
     use shared::edge::observed::Observed;
     let stack = stack(Backend::Embedded, Mode::Success).await;
-    let metrics = testkit::telemetry::CollectedMetrics::new();
+    let metrics = testkit::assertions::telemetry::CollectedMetrics::new();
     let observed = Observed::new("register", stack.function, &Vars::default()).with_sink(metrics.clone());
     let body = stack.crm.register_json_body(SECRET, "key-1");
     assert_eq!(observed.handle(post("/retailcrm/register", body.clone())).await.status(), 200);

@@ -7,7 +7,7 @@ use common::*;
 use shared::identity::users::Users;
 use shared::ports::store::{Query, SortRange, keys};
 use switchyard_token::TokenFunction;
-use testkit::faults::{Fault, Faulty, Plan, Service};
+use testkit::aws::faults::{Fault, Faulty, Plan, Service};
 
 const FAMILIES: usize = 6;
 const REFRESHES: usize = 25;
@@ -20,7 +20,7 @@ fn refresh_form(token: &str) -> String {
 async fn no_family_is_left_with_two_valid_refresh_tokens() {
     let plan = Plan::every_fault(0.0, &[Service::DynamoDb, Service::SecretsManager], 5);
     let cache = shared::ports::secrets::CachePolicy { ttl: std::time::Duration::from_secs(1), ..Default::default() };
-    let faulty = testkit::faults::deps(plan, &secrets(), cache).await;
+    let faulty = testkit::aws::faults::deps(plan, &secrets(), cache).await;
     let user = Users::new(faulty.direct.as_ref()).add(LOGIN, PASSWORD, now()).await.unwrap();
     let gateway = FakeSmallcase::start(GATEWAY_NAME, SC_API_SECRET, SC_SECRET, Mode::Success).await;
     let vars = faulty.vars(&[
@@ -138,7 +138,7 @@ async fn check_families(faulty: &Faulty, user_id: &str) {
 #[tokio::test]
 async fn a_code_stored_behind_a_lost_answer_still_signs_in() {
     let plan = Plan::every_fault(0.0, &[Service::DynamoDb], 9);
-    let faulty = testkit::faults::deps(plan, &secrets(), Default::default()).await;
+    let faulty = testkit::aws::faults::deps(plan, &secrets(), Default::default()).await;
     let user = Users::new(faulty.direct.as_ref()).add(LOGIN, PASSWORD, now()).await.unwrap();
     let gateway = FakeSmallcase::start(GATEWAY_NAME, SC_API_SECRET, SC_SECRET, Mode::Success).await;
     let vars = faulty.vars(&[

@@ -439,7 +439,7 @@ async fn a_late_attempt_from_before_the_boundary_still_counts(backend: Backend) 
 /// logins exist).
 async fn known_and_unknown_logins_cost_the_same(backend: Backend) {
     let stack = stack(backend).await;
-    let counting = std::sync::Arc::new(testkit::capacity::CountingStore::new(stack.deps.store.clone()));
+    let counting = std::sync::Arc::new(testkit::aws::capacity::CountingStore::new(stack.deps.store.clone()));
     let deps = shared::Deps { store: counting.clone(), ..stack.deps.clone() };
     let vars = shared::env::Vars::from_pairs([("SWITCHYARD_PUBLIC_URL", "https://api.switchyard.test")]);
     let function = switchyard_token::TokenFunction::new(deps, &vars).unwrap();
@@ -489,7 +489,7 @@ async fn a_burst_of_wrong_sign_ins_makes_no_5xx(backend: Backend) {
         .add("bob", "bob's own password", stack.time.now())
         .await
         .unwrap();
-    testkit::leaks::fixture_secrets(["bob's own password"]);
+    testkit::assertions::leaks::fixture_secrets(["bob's own password"]);
     let function =
         function_with(&stack.deps, &stack.gateway, &[("OAUTH_HASHES_PER_MINUTE", "1"), ("OAUTH_HASH_BURST", "6")]);
     let page = stack.login_page("sber", SBER_REDIRECT, None).await;

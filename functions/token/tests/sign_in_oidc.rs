@@ -1,8 +1,8 @@
 //! Signing in with any OpenID Connect provider (`SIGN_IN=oidc`), against a real, OpenID Certified one: npm's
-//! `oidc-provider` on loopback (`testkit::oidc`). Discovery, the code flow with PKCE and a nonce, the ID token
+//! `oidc-provider` on loopback (`testkit::partners::oidc`). Discovery, the code flow with PKCE and a nonce, the ID token
 //! verified by the provider's JWKS, a key the provider rotated, and the ID tokens a provider never sends for this
 //! sign-in (issued to another client, replayed from an earlier sign-in, expired) refused. A man in the middle of
-//! the token endpoint (`testkit::oidc::Tamper`) makes those; the provider signs them all.
+//! the token endpoint (`testkit::partners::oidc::Tamper`) makes those; the provider signs them all.
 
 mod common;
 
@@ -11,8 +11,8 @@ use serde_json::{Value, json};
 use shared::ports::store::keys;
 use std::collections::BTreeMap;
 use switchyard_token::TokenFunction;
-use testkit::oidc::{Agent, OidcProvider, Tamper};
-use testkit::upstream::{arrive, depart, redirect_query};
+use testkit::partners::oidc::{Agent, OidcProvider, Tamper};
+use testkit::partners::upstream::{arrive, depart, redirect_query};
 
 const BASE: &str = "https://api.switchyard.test";
 const OURS: (&str, &str) = ("switchyard", "oidc-client-secret-for-the-tests");
@@ -75,7 +75,7 @@ impl Oidc {
             url::Url::parse(&back).unwrap().query_pairs().find(|(k, _)| k == "code").map(|(_, v)| v.into_owned());
         let arrived = arrive(&self.stack.function, &back, Some(&departure.cookie)).await;
         // The provider's code and ID tokens must never reach a log line.
-        testkit::leaks::fixture_secrets(code.into_iter().chain(self.tamper.issued()));
+        testkit::assertions::leaks::fixture_secrets(code.into_iter().chain(self.tamper.issued()));
         redirect_query(&arrived, SBER_REDIRECT)
     }
 

@@ -9,8 +9,8 @@ use common::*;
 use serde_json::json;
 use std::collections::BTreeMap;
 use switchyard_token::TokenFunction;
-use testkit::smartme_api::{Account, FakeSmartMe, Meter, OAuthClient};
-use testkit::upstream::{arrive, depart, redirect_query, with_smartme};
+use testkit::partners::smartme_api::{Account, FakeSmartMe, Meter, OAuthClient};
+use testkit::partners::upstream::{arrive, depart, redirect_query, with_smartme};
 
 const BASE: &str = "https://api.switchyard.test";
 const SMARTME_CLIENT: (&str, &str) = ("switchyard-vendor", "smartme-oauth-secret-for-token-tests");

@@ -186,7 +186,7 @@ async fn connect_through_the_status_route(backend: Backend) {
     assert_eq!(token["guest"], true, "re-read with the token the transaction was created with");
 
     // Another user of ours, and ids that are not ours: not found, and the Gateway is not asked.
-    testkit::leaks::fixture_secrets(["bob-password-123"]);
+    testkit::assertions::leaks::fixture_secrets(["bob-password-123"]);
     shared::identity::users::Users::new(stack.admin.as_ref()).add("bob", "bob-password-123", now()).await.unwrap();
     let bob = stack.link_app_as("bob", "bob-password-123").await["access_token"].as_str().unwrap().to_owned();
     let asked = stack.gateway.detail_calls().len();

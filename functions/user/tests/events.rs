@@ -4,9 +4,10 @@
 
 #[tokio::test(flavor = "multi_thread")]
 async fn every_user_event_gets_its_status() {
-    let local = testkit::harness::local_secrets();
+    let local = testkit::aws::harness::local_secrets();
     let secrets = [("oauth", local["oauth"].clone()), ("smartme", local["smartme"].clone())];
-    let runs = testkit::sample_requests::check_function("user", env!("CARGO_BIN_EXE_user"), &secrets, &[]).await;
+    let runs =
+        testkit::lambda::sample_requests::check_function("user", env!("CARGO_BIN_EXE_user"), &secrets, &[]).await;
     for run in runs {
         let key = local["oauth"]["keys"][0]["secret"].as_str().unwrap();
         assert!(!run.logs.contains(key), "secrets never reach the logs");

@@ -10,8 +10,8 @@ use shared::edge::handler::Handler;
 use shared::env::Vars;
 use shared::identity::users::Users;
 use shared::partners::smartme::proto::DeviceData;
-use testkit::harness::Backend;
-use testkit::smartme_api::{FakeSmartMe, SWITCH_OBIS};
+use testkit::aws::harness::Backend;
+use testkit::partners::smartme_api::{FakeSmartMe, SWITCH_OBIS};
 use uuid::Uuid;
 
 const SBER_REDIRECT: &str = "https://gateway.iot.sberdevices.ru/gateway/v1/binder/backward";
@@ -49,7 +49,7 @@ async fn stack_with(backend: Backend, overrides: &[(&str, &str)]) -> Stack {
         ]
     });
     let smartme = json!({"username": REALTIME.0, "password": REALTIME.1, "api_key": API_KEY});
-    let ports = testkit::harness::ports(backend, &[("oauth", oauth), ("smartme", smartme)]).await;
+    let ports = testkit::aws::harness::ports(backend, &[("oauth", oauth), ("smartme", smartme)]).await;
     let time = testkit::clock::TestTime::new();
     let users = Users::new(ports.admin.as_ref());
     let alice = users.add("alice", "alice-password-1", time.now()).await.unwrap();

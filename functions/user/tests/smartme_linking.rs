@@ -13,8 +13,8 @@ use shared::edge::handler::Handler;
 use shared::env::Vars;
 use shared::ports::store::{Store, keys};
 use std::sync::Arc;
-use testkit::harness::Backend;
-use testkit::smartme_api::{Account, FakeSmartMe, Meter, OAuthClient};
+use testkit::aws::harness::Backend;
+use testkit::partners::smartme_api::{Account, FakeSmartMe, Meter, OAuthClient};
 use uuid::Uuid;
 
 const BASE: &str = "https://api.switchyard.test";
@@ -50,7 +50,7 @@ async fn stack(backend: Backend) -> Stack {
         ("smartme-oauth", json!({"client_id": SMARTME_CLIENT.0, "client_secret": SMARTME_CLIENT.1})),
         ("sealing", json!({"keys": [{"kid": "s1", "secret": "sealing-key-for-the-linking-tests-0123456789"}]})),
     ];
-    let ports = testkit::harness::ports(backend, &secrets).await;
+    let ports = testkit::aws::harness::ports(backend, &secrets).await;
     let time = testkit::clock::TestTime::new();
     let smartme = FakeSmartMe::start_empty().await;
     smartme.add_client(OAuthClient {
@@ -110,8 +110,8 @@ impl Stack {
             ("scope", "smarthome"),
             ("state", "sber-state"),
         ]);
-        let back = testkit::upstream::with_smartme(&self.token, &self.smartme, &query, person, true).await;
-        let pairs = testkit::upstream::redirect_query(&back, SBER_REDIRECT);
+        let back = testkit::partners::upstream::with_smartme(&self.token, &self.smartme, &query, person, true).await;
+        let pairs = testkit::partners::upstream::redirect_query(&back, SBER_REDIRECT);
         assert_eq!(pairs["state"], "sber-state", "Sber's own state comes back");
         let exchange = shared::codec::form::encode([
             ("grant_type", "authorization_code"),
@@ -120,7 +120,7 @@ impl Stack {
         ]);
         let (status, tokens) = answer(self.token.handle(form_post("/oauth/token", exchange, Some(CLIENT))).await);
         assert_eq!(status, 200, "{tokens}");
-        testkit::leaks::fixture_secrets([
+        testkit::assertions::leaks::fixture_secrets([
             tokens["access_token"].as_str().unwrap(),
             tokens["refresh_token"].as_str().unwrap(),
         ]);
@@ -234,7 +234,7 @@ async fn a_smartme_account_links_sees_its_meters_and_switches_them_under_its_own
         assert!(!format!("{grant:?}").contains(&valid), "an access token in clear");
     }
 
-    testkit::leaks::fixture_secrets(stack.smartme.issued_secrets());
+    testkit::assertions::leaks::fixture_secrets(stack.smartme.issued_secrets());
     // The same account signing in again is the same user, and is not subscribed twice.
     let again = stack.link(ANNA).await;
     assert_eq!(sub_of(again["access_token"].as_str().unwrap()), user_id);

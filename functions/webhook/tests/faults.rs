@@ -8,7 +8,7 @@ use shared::edge::handler::Handler;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use switchyard_webhook::WebhookFunction;
-use testkit::faults::{Fault, Faulty, Plan, Service};
+use testkit::aws::faults::{Fault, Faulty, Plan, Service};
 
 const SECRET: &str = "schurter-secret-for-faults";
 const DELIVERIES: usize = 300;
@@ -16,7 +16,7 @@ const DELIVERIES: usize = 300;
 fn delivery(n: usize, t: i64) -> Request {
     let body = format!(r#"{{"event":"device.alarm","deviceId":"d-{n}","sequence":{n}}}"#).into_bytes();
     let mac = hmac_sha256(SECRET.as_bytes(), &[t.to_string().as_bytes(), b".", &body]);
-    testkit::leaks::fixture_secrets([to_hex(&mac)]);
+    testkit::assertions::leaks::fixture_secrets([to_hex(&mac)]);
     let mut request = Request::new(Body::Binary(body));
     *request.method_mut() = lambda_http::http::Method::POST;
     *request.uri_mut() = "/webhooks/schurter".parse().unwrap();
@@ -46,7 +46,7 @@ async fn deliveries_through_faults_are_stored_exactly_once() {
     let secret = serde_json::json!({"scheme": "schurter", "secret": SECRET, "tolerance_s": 300});
     // A one-second secrets cache, so Secrets Manager is asked again (and faulted) during the run.
     let cache = shared::ports::secrets::CachePolicy { ttl: std::time::Duration::from_secs(1), ..Default::default() };
-    let faulty = testkit::faults::deps(plan, &[("webhook/schurter", secret)], cache).await;
+    let faulty = testkit::aws::faults::deps(plan, &[("webhook/schurter", secret)], cache).await;
     let function = Arc::new(WebhookFunction::new(faulty.deps.clone(), &faulty.vars(&[])).unwrap());
     let Faulty { proxy, direct, .. } = faulty;
     let t = shared::ports::clock::now_epoch();
@@ -94,7 +94,7 @@ async fn deliveries_through_faults_are_stored_exactly_once() {
         assert!(injected.get(&fault).copied().unwrap_or(0) > 0, "{fault:?} was never injected: {injected:?}");
     }
 
-    let events = testkit::stored_webhooks::items(&direct, "schurter").await;
+    let events = testkit::aws::stored_webhooks::items(&direct, "schurter").await;
     let mut per_delivery: BTreeMap<String, usize> = BTreeMap::new();
     for event in &events {
         *per_delivery.entry(event.str("deliveryId").unwrap().to_owned()).or_default() += 1;
@@ -109,7 +109,7 @@ async fn deliveries_through_faults_are_stored_exactly_once() {
 fn signed_with(key: &str, n: usize, t: i64) -> Request {
     let body = format!(r#"{{"event":"rotation","n":{n}}}"#).into_bytes();
     let mac = hmac_sha256(key.as_bytes(), &[t.to_string().as_bytes(), b".", &body]);
-    testkit::leaks::fixture_secrets([to_hex(&mac)]);
+    testkit::assertions::leaks::fixture_secrets([to_hex(&mac)]);
     let mut request = Request::new(Body::Binary(body));
     *request.method_mut() = lambda_http::http::Method::POST;
     *request.uri_mut() = "/webhooks/rotating".parse().unwrap();
@@ -137,9 +137,10 @@ async fn rotation_is_picked_up_after_the_ttl_and_an_outage_fails_closed_after_th
     let secret = serde_json::json!({"scheme": "schurter", "secrets": ["key-1"]});
     // TTL 300 s, stale window 900 s.
     let policy = shared::ports::secrets::CachePolicy::default();
-    let faulty = testkit::faults::deps_with_clock(plan, &[("webhook/rotating", secret)], policy, Some(clock)).await;
+    let faulty =
+        testkit::aws::faults::deps_with_clock(plan, &[("webhook/rotating", secret)], policy, Some(clock)).await;
     let (proxy, deps, store) = (&faulty.proxy, faulty.deps.clone(), faulty.direct.clone());
-    let base = testkit::moto::sdk_config().await;
+    let base = testkit::aws::moto::sdk_config().await;
     let id = format!("{}webhook/rotating", faulty.prefix);
     let function = WebhookFunction::new(deps, &faulty.vars(&[])).unwrap();
     let t = shared::ports::clock::now_epoch();
@@ -148,10 +149,10 @@ async fn rotation_is_picked_up_after_the_ttl_and_an_outage_fails_closed_after_th
         n += 1;
         function.handle(signed_with(key, n, t)).await.status().as_u16()
     };
-    let events = async || testkit::stored_webhooks::items(store.as_ref(), "rotating").await.len();
+    let events = async || testkit::aws::stored_webhooks::items(store.as_ref(), "rotating").await.len();
 
     assert_eq!(status_with("key-1").await, 200);
-    testkit::moto::put_secret(&base, &id, r#"{"scheme": "schurter", "secrets": ["key-2", "key-1"]}"#).await;
+    testkit::aws::moto::put_secret(&base, &id, r#"{"scheme": "schurter", "secrets": ["key-2", "key-1"]}"#).await;
     advance(299);
     assert_eq!(status_with("key-2").await, 401, "the cached secret is used until the TTL ends");
     advance(2);

@@ -10,7 +10,7 @@ use shared::ports::store::{Store, keys};
 use std::collections::HashMap;
 use std::sync::Arc;
 use switchyard_webhook::WebhookFunction;
-use testkit::harness::Backend;
+use testkit::aws::harness::Backend;
 
 const SECRET: &str = "whsec_cmVwbGF5LXRlc3Qtc2lnbmluZy1rZXk=";
 const SCHEMES: [(&str, Scheme); 5] = [
@@ -40,7 +40,7 @@ async fn stack(backend: Backend) -> Stack {
             (name.as_str(), serde_json::json!({"scheme": scheme, "secret": SECRET, "tolerance_s": 300}))
         })
         .collect();
-    let ports = testkit::harness::ports(backend, &secrets).await;
+    let ports = testkit::aws::harness::ports(backend, &secrets).await;
     let function = WebhookFunction::new(
         ports.deps.clone().with_clock(shared::ports::clock::Clock::reading(now)),
         &shared::env::Vars::default(),
@@ -65,7 +65,7 @@ async fn status(stack: &Stack, source: &str, headers: &[(String, String)], body:
 }
 
 async fn stored(stack: &Stack, source: &str) -> usize {
-    testkit::stored_webhooks::items(stack.store.as_ref(), source).await.len()
+    testkit::aws::stored_webhooks::items(stack.store.as_ref(), source).await.len()
 }
 
 fn with(headers: &[(String, String)], name: &str, value: &str) -> Vec<(String, String)> {
@@ -79,7 +79,7 @@ async fn captured_deliveries_are_stored_once_whatever_is_unsigned(backend: Backe
     for (source, scheme) in SCHEMES {
         let body = br#"{"id":"evt_42","event_id":"Ev42","type":"thing.happened"}"#;
         let signed = sign_headers(scheme, SECRET, body, now(), "msg_42").unwrap();
-        testkit::leaks::fixture_secrets(signed.iter().map(|(_, v)| v.clone()));
+        testkit::assertions::leaks::fixture_secrets(signed.iter().map(|(_, v)| v.clone()));
         assert_eq!(status(&stack, source, &signed, body).await, 200, "{source}");
         // Unsigned variations: another delivery id header, other headers.
         let variations = [

@@ -11,7 +11,7 @@ use shared::ports::store::Store;
 use std::collections::HashMap;
 use std::sync::Arc;
 use switchyard_webhook::WebhookFunction;
-use testkit::harness::Backend;
+use testkit::aws::harness::Backend;
 
 const SECRET: &str = "8f742231b10e8888abcd99yyyzzz85a5";
 // Slack's documented example of a URL check.
@@ -23,8 +23,8 @@ fn now() -> i64 {
 
 async fn stack(backend: Backend) -> (WebhookFunction, Arc<dyn Store>) {
     let secrets = [("webhook/slack", json!({"scheme": Scheme::Slack, "secret": SECRET}))];
-    let ports = testkit::harness::ports(backend, &secrets).await;
-    testkit::leaks::fixture_secrets([SECRET]);
+    let ports = testkit::aws::harness::ports(backend, &secrets).await;
+    testkit::assertions::leaks::fixture_secrets([SECRET]);
     let function = WebhookFunction::new(
         ports.deps.with_clock(shared::ports::clock::Clock::reading(now)),
         &shared::env::Vars::default(),
@@ -48,7 +48,7 @@ async fn send(function: &WebhookFunction, headers: &[(String, String)], body: &[
 }
 
 async fn stored(store: &dyn Store) -> usize {
-    testkit::stored_webhooks::items(store, "slack").await.len()
+    testkit::aws::stored_webhooks::items(store, "slack").await.len()
 }
 
 async fn slacks_url_check_gets_its_challenge_back_and_nothing_is_stored(backend: Backend) {

@@ -10,8 +10,8 @@ use shared::ports::store::Store;
 use std::collections::HashMap;
 use std::sync::Arc;
 use switchyard_webhook::WebhookFunction;
-use testkit::harness::Backend;
-use testkit::smallcase::{FakeSmallcase, Mode};
+use testkit::aws::harness::Backend;
+use testkit::partners::smallcase::{FakeSmallcase, Mode};
 
 const GATEWAY_NAME: &str = "switchyard-test";
 const SC_SECRET: &str = "smallcase-jwt-secret";
@@ -35,7 +35,7 @@ async fn stack(backend: Backend) -> Stack {
         ("webhook/smallcase", json!({"scheme": "smallcase", "secret": SC_API_SECRET})),
         ("smallcase", json!({"gateway_name": GATEWAY_NAME, "secret": SC_SECRET, "api_secret": SC_API_SECRET})),
     ];
-    let ports = testkit::harness::ports(backend, &secrets).await;
+    let ports = testkit::aws::harness::ports(backend, &secrets).await;
     let vars = shared::env::Vars::from_pairs([
         ("SMALLCASE_GATEWAY_URL", gateway.url.as_str()),
         ("SMALLCASE_TIMEOUT_MS", "500"),
@@ -67,7 +67,7 @@ async fn created(stack: &Stack, user: &str, intent: &str) -> String {
 fn postback(auth_id: &str, transaction: &str, status: &str, timestamp: i64) -> Value {
     let checksum =
         to_hex(&hmac_sha256(SC_API_SECRET.as_bytes(), &[timestamp.to_string().as_bytes(), auth_id.as_bytes()]));
-    testkit::leaks::fixture_secrets([&checksum]);
+    testkit::assertions::leaks::fixture_secrets([&checksum]);
     json!({"timestamp": timestamp.to_string(), "smallcaseAuthId": auth_id, "transactionId": transaction,
         "intent": "TRANSACTION", "status": status, "checksum": checksum, "batchId": "5ef5b2ef07158b6c4ed3a4b6"})
 }
@@ -94,7 +94,7 @@ async fn connection(stack: &Stack, user: &str) -> Option<String> {
 }
 
 async fn stored_postbacks(stack: &Stack) -> usize {
-    testkit::stored_webhooks::items(stack.store.as_ref(), "smallcase").await.len()
+    testkit::aws::stored_webhooks::items(stack.store.as_ref(), "smallcase").await.len()
 }
 
 /// The reported attack: user B re-posts user A's captured postback with B's own transaction id. It is stored
@@ -198,7 +198,7 @@ async fn an_mf_holdings_import_postback_is_signed_over_its_transaction(backend: 
         json!({"timestamp": timestamp, "transactionId": txn, "intent": "MF_HOLDINGS_IMPORT", "status": "COMPLETED",
             "checksum": checksum})
     };
-    testkit::leaks::fixture_secrets([sign(&txn), sign("")]);
+    testkit::assertions::leaks::fixture_secrets([sign(&txn), sign("")]);
     let (status, answer) = send(&stack, &body(sign(&txn))).await;
     assert_eq!(status, 200, "{answer}");
     assert_eq!(stored_postbacks(&stack).await, 1);

@@ -8,7 +8,7 @@ use shared::ports::store::Store;
 use std::collections::HashMap;
 use std::sync::Arc;
 use switchyard_webhook::WebhookFunction;
-use testkit::harness::Backend;
+use testkit::aws::harness::Backend;
 
 const NOW: i64 = 1_795_374_238;
 const CURRENT: &str = "schurter-current-secret";
@@ -32,7 +32,7 @@ async fn stack(backend: Backend) -> Stack {
         ),
         ("webhook/smallcase", serde_json::json!({"scheme": "smallcase", "secret": SMALLCASE_API_SECRET})),
     ];
-    let ports = testkit::harness::ports(backend, &secrets).await;
+    let ports = testkit::aws::harness::ports(backend, &secrets).await;
     let vars = Vars::from_pairs([("WEBHOOK_MAX_BODY_BYTES", "1024")]);
     Stack {
         function: WebhookFunction::new(ports.deps.with_clock(shared::ports::clock::Clock::reading(now)), &vars)
@@ -55,7 +55,7 @@ fn post(source: &str, headers: &[(&str, String)], body: &[u8]) -> Request {
 
 fn schurter_headers(secret: &str, t: i64, body: &[u8]) -> Vec<(&'static str, String)> {
     let mac = hmac_sha256(secret.as_bytes(), &[t.to_string().as_bytes(), b".", body]);
-    testkit::leaks::fixture_secrets([to_hex(&mac)]);
+    testkit::assertions::leaks::fixture_secrets([to_hex(&mac)]);
     vec![("x-signature", format!("v=1;t={t};sig={}", to_hex(&mac))), ("content-type", "application/json".into())]
 }
 
@@ -65,7 +65,7 @@ async fn send(stack: &Stack, request: Request) -> (u16, serde_json::Value) {
 }
 
 async fn events(stack: &Stack, source: &str) -> Vec<shared::ports::store::Item> {
-    testkit::stored_webhooks::items(stack.store.as_ref(), source).await
+    testkit::aws::stored_webhooks::items(stack.store.as_ref(), source).await
 }
 
 const BODY: &[u8] = br#"{"event":"device.alarm","deviceId":"d-1"}"#;
@@ -135,7 +135,7 @@ testkit::on_both_backends!(valid_deliveries_are_stored_once, refusals_have_their
 async fn outcomes_duplicates_and_reasons_are_measured() {
     use shared::edge::observed::Observed;
     let stack = stack(Backend::Embedded).await;
-    let metrics = testkit::telemetry::CollectedMetrics::new();
+    let metrics = testkit::assertions::telemetry::CollectedMetrics::new();
     let observed = Observed::new("webhook", stack.function, &Vars::default()).with_sink(metrics.clone());
     let requests = [
         post("schurter", &schurter_headers(CURRENT, NOW, BODY), BODY),

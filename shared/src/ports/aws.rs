@@ -132,7 +132,7 @@ mod tests {
     use super::*;
 
     fn test_root() -> String {
-        testkit::tls::TestCa::new().root_pem
+        testkit::partners::tls::TestCa::new().root_pem
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! `aws-recorder UPSTREAM OUT`: a recording proxy on a free loopback port in front of moto_server (`UPSTREAM`,
-//! `http://host:port`), appending every AWS call to `OUT` as IAM sees it (see `testkit::aws_calls`), and
+//! `http://host:port`), appending every AWS call to `OUT` as IAM sees it (see `testkit::aws::calls`), and
 //! refusing, as AWS would, each function's call that its role in the translated template denies. Prints
 //! `http://127.0.0.1:<port>` once it listens; serves until killed.
 
@@ -16,6 +16,6 @@ async fn main() {
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind a loopback port");
     println!("http://{}", listener.local_addr().expect("local address"));
-    let roles = testkit::roles::Roles::new(testkit::template::Translated::environments());
-    testkit::aws_recorder::serve_recorder(listener, upstream, file, Some(std::sync::Arc::new(roles))).await;
+    let roles = testkit::aws::roles::Roles::new(testkit::aws::template::Translated::environments());
+    testkit::aws::recorder::serve_recorder(listener, upstream, file, Some(std::sync::Arc::new(roles))).await;
 }

@@ -1,5 +1,5 @@
 //! The cost model's inputs, measured: DynamoDB read and write request units per request of each kind, counted by
-//! [`testkit::capacity::CountingStore`] around the embedded store while the real handlers run.
+//! [`testkit::aws::capacity::CountingStore`] around the embedded store while the real handlers run.
 //!
 //! Usage: `capacity [COLDSTART_JSON]`: with the cold-start results, Lambda GB-seconds use each function's warm
 //! (5th) invocation median; prints a Markdown table per one million requests.
@@ -19,7 +19,7 @@ use shared::ports::store::changes::{Change, ChangeKind, to_stream_event};
 use shared::ports::store::embedded::EmbeddedStore;
 use std::sync::Arc;
 use switchyard_bench::request;
-use testkit::capacity::CountingStore;
+use testkit::aws::capacity::CountingStore;
 
 const METER: &str = "3bd0fce9-9f8e-4183-b3d1-0c1622a22ca1";
 
@@ -62,7 +62,7 @@ async fn main() {
     let dir = std::env::temp_dir().join(testkit::unique_name("capacity"));
     std::fs::create_dir_all(&dir).unwrap();
     let store = Arc::new(CountingStore::new(EmbeddedStore::open(&dir.join("store.redb")).unwrap()));
-    let local = testkit::harness::local_secrets();
+    let local = testkit::aws::harness::local_secrets();
     let deps = Deps::new(store.clone(), Arc::new(FileSecrets::from_json(local.clone()).unwrap()));
     let vars = Vars::default();
     let now = shared::ports::clock::now_epoch();
@@ -111,7 +111,8 @@ async fn main() {
     // notify: Sber linked the user; a new post changes the meter's latest state, whose stream record notify
     // turns into one state push. (The first record settles the device's model: a one-time update, left out.)
     let sber_api =
-        testkit::sber_api::FakeSber::start(&format!("Bearer {}", local["sber"]["api_key"].as_str().unwrap())).await;
+        testkit::partners::sber_api::FakeSber::start(&format!("Bearer {}", local["sber"]["api_key"].as_str().unwrap()))
+            .await;
     let notify_vars = Vars::from_pairs([("SBER_API_URL", sber_api.url.as_str())]);
     let notify = switchyard_notify::NotifyFunction::new(deps.clone(), &notify_vars)
         .unwrap()

@@ -22,7 +22,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use switchyard_bench::{peak_rss_kb, quantile, seed_sber_link};
-use testkit::runtime::{FunctionProcess, RuntimeApi};
+use testkit::lambda::runtime::{FunctionProcess, RuntimeApi};
 
 /// Lambda's memory for one full vCPU.
 const MB_PER_VCPU: f64 = 1769.0;
@@ -145,8 +145,8 @@ struct TlsAws {
 
 impl TlsAws {
     async fn start(work: &Path) -> Self {
-        let moto = testkit::moto::endpoint().trim_start_matches("http://").trim_end_matches('/').to_owned();
-        let ca = testkit::tls::TestCa::aws_shaped();
+        let moto = testkit::aws::moto::endpoint().trim_start_matches("http://").trim_end_matches('/').to_owned();
+        let ca = testkit::partners::tls::TestCa::aws_shaped();
         let endpoint = async || {
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
             let url = format!("https://127.0.0.1:{}", listener.local_addr().expect("address").port());
@@ -201,8 +201,8 @@ async fn run_once(
         (Err(e), _) | (_, Err(e)) => panic!("{name}: {e}; its output:\n{}", process.stop().await),
     };
     let answered_ok = match &answer {
-        testkit::runtime::Outcome::Response(_) => answer.status().is_none_or(|status| status < 500),
-        testkit::runtime::Outcome::Error(_) => false,
+        testkit::lambda::runtime::Outcome::Response(_) => answer.status().is_none_or(|status| status < 500),
+        testkit::lambda::runtime::Outcome::Error(_) => false,
     };
     assert!(answered_ok, "{name} answered {answer:?}");
     let cold_cpu = share.used();
@@ -256,14 +256,14 @@ async fn main() {
     std::fs::create_dir_all(&work).expect("target/bench/cold");
     let aws = TlsAws::start(&work).await;
 
-    let local = testkit::harness::local_secrets();
+    let local = testkit::aws::harness::local_secrets();
     let secrets: Vec<(&str, serde_json::Value)> =
         local.as_object().expect("secrets object").iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
-    let translated = testkit::template::Translated::load("default");
+    let translated = testkit::aws::template::Translated::load("default");
     let api_key = local["sber"]["api_key"].as_str().expect("sber api_key").to_owned();
     // Sber's partner API over TLS too, on a chain of its own that the function trusts through `SberCaPem`.
-    let sber_ca = testkit::tls::TestCa::aws_shaped();
-    let sber = testkit::sber_api::start_tls(&format!("Bearer {api_key}"), &sber_ca).await;
+    let sber_ca = testkit::partners::tls::TestCa::aws_shaped();
+    let sber = testkit::partners::sber_api::start_tls(&format!("Bearer {api_key}"), &sber_ca).await;
     let sber_root = sber_ca.root_pem.replace('\n', " ");
     let python = root.join(".venv/bin/python3").display().to_string();
     // COLD_REQUEST_WRAP (e.g. `perf record -g -o FILE --`) runs each start under a profiler, in the share.
@@ -274,7 +274,8 @@ async fn main() {
         if !only.is_empty() && !only.iter().any(|o| o == name) {
             continue;
         }
-        let text = std::fs::read_to_string(testkit::sample_requests::events_dir().join(event_file)).expect("event");
+        let text =
+            std::fs::read_to_string(testkit::lambda::sample_requests::events_dir().join(event_file)).expect("event");
         let event: serde_json::Value = serde_json::from_str(&text).expect("event JSON");
         // The reference shapes stand in for ingest: same table, secrets and memory.
         let configured_as = if shape == Shape::Function { name } else { "ingest" };
@@ -284,7 +285,8 @@ async fn main() {
             // The sample smart-me event dates from 2019.
             vec![("SmartMeRetentionDays", "36500")]
         };
-        let deployment = testkit::harness::Deployment::create(&translated, configured_as, &secrets, &parameters).await;
+        let deployment =
+            testkit::aws::harness::Deployment::create(&translated, configured_as, &secrets, &parameters).await;
         if name == "notify" {
             seed_sber_link(&deployment.store, &event).await;
         }

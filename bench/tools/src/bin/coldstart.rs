@@ -11,7 +11,7 @@
 
 use std::time::{Duration, Instant};
 use switchyard_bench::{peak_rss_kb, quantile, seed_sber_link};
-use testkit::runtime::{FunctionProcess, RuntimeApi};
+use testkit::lambda::runtime::{FunctionProcess, RuntimeApi};
 
 /// Each function with the event it is invoked with (a representative, answered request).
 const CASES: [(&str, &str); 8] = [
@@ -54,13 +54,13 @@ async fn main() {
     let mut args = std::env::args().skip(1);
     let bin_dir = args.next().unwrap_or_else(|| "target/release".into());
     let runs: usize = args.next().and_then(|r| r.parse().ok()).unwrap_or(20);
-    let local = testkit::harness::local_secrets();
+    let local = testkit::aws::harness::local_secrets();
     let secrets: Vec<(&str, serde_json::Value)> =
         local.as_object().expect("secrets object").iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
     // Each function as the default environment's translated template configures it, on a stack of its own.
-    let translated = testkit::template::Translated::load("default");
+    let translated = testkit::aws::template::Translated::load("default");
     let api_key = local["sber"]["api_key"].as_str().expect("sber api_key").to_owned();
-    let sber = testkit::sber_api::FakeSber::start(&format!("Bearer {api_key}")).await;
+    let sber = testkit::partners::sber_api::FakeSber::start(&format!("Bearer {api_key}")).await;
     let mut rows = Vec::new();
     let mut baseline = 0.0;
     println!(
@@ -69,19 +69,20 @@ async fn main() {
     println!("|---|---|---|---|---|---|---|");
     for (name, event_file) in CASES {
         let binary = format!("{bin_dir}/{name}");
-        let text = std::fs::read_to_string(testkit::sample_requests::events_dir().join(event_file)).expect("event");
+        let text =
+            std::fs::read_to_string(testkit::lambda::sample_requests::events_dir().join(event_file)).expect("event");
         let event: serde_json::Value = serde_json::from_str(&text).expect("event JSON");
         let env = if name == "hello" {
-            testkit::moto::aws_env()
+            testkit::aws::moto::aws_env()
         } else if name == "notify" {
             let parameters = [("SberApiUrl", sber.url.as_str())];
-            let deployment = testkit::harness::Deployment::create(&translated, name, &secrets, &parameters).await;
+            let deployment = testkit::aws::harness::Deployment::create(&translated, name, &secrets, &parameters).await;
             seed_sber_link(&deployment.store, &event).await;
             deployment.process_env()
         } else {
             // The sample smart-me event dates from 2019.
             let parameters = [("SmartMeRetentionDays", "36500")];
-            testkit::harness::Deployment::create(&translated, name, &secrets, &parameters).await.process_env()
+            testkit::aws::harness::Deployment::create(&translated, name, &secrets, &parameters).await.process_env()
         };
         let mut results = Vec::new();
         for _ in 0..runs {

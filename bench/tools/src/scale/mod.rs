@@ -1,5 +1,5 @@
 //! The partition-heat model: the real handlers driven with one second of traffic at a path's target rate, on a
-//! store that counts DynamoDB's request units per partition key ([`testkit::capacity::CountingStore`] over an
+//! store that counts DynamoDB's request units per partition key ([`testkit::aws::capacity::CountingStore`] over an
 //! in-memory embedded store). What it answers per path: the hottest partition's write and read units in that
 //! second against DynamoDB's per-partition limits (1,000 write, 3,000 read units a second), the table's total, the
 //! same second as the keys were laid out before (a layout change folds its partitions back), the calls made to
@@ -31,7 +31,7 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use testkit::capacity::{CountingStore, Load, Units};
+use testkit::aws::capacity::{CountingStore, Load, Units};
 
 /// DynamoDB's limits per partition, per second.
 pub const PARTITION_WRITE_UNITS: u64 = 1_000;
@@ -169,7 +169,7 @@ impl Model {
             Arc::new(embedded),
             Arc::new(move |batch| sink.lock().expect("the changes").extend(batch)),
         );
-        let local = testkit::harness::local_secrets();
+        let local = testkit::aws::harness::local_secrets();
         let secrets = Arc::new(FileSecrets::from_json(local.clone()).expect("the secrets"));
         Self { store, deps: Deps::new(Arc::new(feed), secrets), local, changes, handler_time: Duration::ZERO }
     }

@@ -16,8 +16,8 @@ use shared::identity::users::Users;
 use shared::ports::store::Store;
 use std::sync::Arc;
 use switchyard_token::TokenFunction;
-pub use testkit::harness::Backend;
-pub use testkit::smallcase::{FakeSmallcase, Mode};
+pub use testkit::aws::harness::Backend;
+pub use testkit::partners::smallcase::{FakeSmallcase, Mode};
 
 pub const ISSUER: &str = "https://id.switchyard.test";
 pub const K1: &str = "previous-signing-key-previous-signing-key";
@@ -86,10 +86,10 @@ pub async fn stack(backend: Backend) -> Stack {
 
 pub async fn stack_with_secrets(backend: Backend, secrets: Vec<(&'static str, Value)>) -> Stack {
     let gateway = FakeSmallcase::start(GATEWAY_NAME, SC_API_SECRET, SC_SECRET, Mode::Success).await;
-    let ports = testkit::harness::ports(backend, &secrets).await;
+    let ports = testkit::aws::harness::ports(backend, &secrets).await;
     let time = testkit::clock::TestTime::new();
     let (deps, admin) = (ports.deps.with_clock(time.clock()), ports.admin);
-    testkit::leaks::fixture_secrets([PASSWORD]);
+    testkit::assertions::leaks::fixture_secrets([PASSWORD]);
     let user = Users::new(admin.as_ref()).add(LOGIN, PASSWORD, time.now()).await.unwrap();
     let function = function_with(&deps, &gateway, &[]);
     Stack { function, deps, admin, user_id: user.id, gateway, time }
@@ -168,7 +168,7 @@ pub fn code_from(response: &Response<Body>, redirect: &str, state: &str) -> Stri
     let url = url::Url::parse(location).unwrap();
     let pairs: std::collections::HashMap<String, String> = url.query_pairs().into_owned().collect();
     assert_eq!(pairs.get("state").map(String::as_str), Some(state));
-    testkit::leaks::fixture_secrets([&pairs["code"]]);
+    testkit::assertions::leaks::fixture_secrets([&pairs["code"]]);
     pairs["code"].clone()
 }
 
@@ -244,7 +244,7 @@ impl Stack {
         let (status, headers) = (response.status().as_u16(), response.headers().clone());
         let answer = json_of(response);
         let tokens = ["access_token", "refresh_token"].map(|name| answer[name].as_str().unwrap_or_default().to_owned());
-        testkit::leaks::fixture_secrets(tokens);
+        testkit::assertions::leaks::fixture_secrets(tokens);
         (status, answer, headers)
     }
 

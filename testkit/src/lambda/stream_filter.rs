@@ -5,7 +5,7 @@
 //! The pattern syntax modelled is what the template uses: nested objects, and at the leaves a list of accepted
 //! values, each an exact string or `{"prefix": "..."}` (Lambda's filter rule syntax, "Equals" and "Begins with").
 
-use crate::template::Translated;
+use crate::aws::template::Translated;
 use serde_json::Value;
 
 /// Whether `record` (one element of a stream event's `Records`) matches `pattern`.

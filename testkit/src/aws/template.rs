@@ -216,7 +216,7 @@ impl<'a> Resolver<'a> {
         match name {
             "AWS::StackName" => Some(b.stack.clone()),
             "AWS::Region" => Some(b.region.clone()),
-            "AWS::AccountId" => Some(crate::aws_calls::ACCOUNT.to_owned()),
+            "AWS::AccountId" => Some(crate::aws::calls::ACCOUNT.to_owned()),
             "AWS::Partition" => Some(PARTITION.to_owned()),
             "AWS::URLSuffix" => Some(URL_SUFFIX.to_owned()),
             // Each test stack has its own bus where the environment names one (see `Binding::bus`).
@@ -242,7 +242,7 @@ impl<'a> Resolver<'a> {
                 Ok(format!(
                     "arn:{PARTITION}:secretsmanager:{}:{}:secret:{secret_name}-??????",
                     b.region,
-                    crate::aws_calls::ACCOUNT
+                    crate::aws::calls::ACCOUNT
                 ))
             }
             "AWS::Logs::LogGroup" => self.string(&resource["Properties"]["LogGroupName"]),
@@ -255,7 +255,7 @@ impl<'a> Resolver<'a> {
 
     fn attribute(&self, name: &str, attribute: &str) -> Result<String, String> {
         let resource = self.translated.resources().get(name).ok_or_else(|| format!("GetAtt of unknown {name}"))?;
-        let (b, account) = (self.binding, crate::aws_calls::ACCOUNT);
+        let (b, account) = (self.binding, crate::aws::calls::ACCOUNT);
         match (resource["Type"].as_str().unwrap_or_default(), attribute) {
             ("AWS::DynamoDB::Table", "Arn") => {
                 Ok(format!("arn:{PARTITION}:dynamodb:{}:{account}:table/{}", b.region, b.table))

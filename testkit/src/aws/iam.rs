@@ -8,7 +8,7 @@
 //! moto's own IAM enforcement is not used: it checks the operation name (wrong for transactions, which have no
 //! action) and ignores `Resource`.
 
-use crate::aws_calls::Access;
+use crate::aws::calls::Access;
 use serde_json::Value;
 
 /// A statement of a policy document.

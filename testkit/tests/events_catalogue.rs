@@ -20,18 +20,18 @@ fn files(dir: &std::path::Path, root: &std::path::Path, out: &mut BTreeSet<Strin
 
 #[test]
 fn manifest_and_files_agree() {
-    let root = testkit::sample_requests::events_dir();
+    let root = testkit::lambda::sample_requests::events_dir();
     let mut on_disk = BTreeSet::new();
     files(&root, &root, &mut on_disk);
-    let manifest = testkit::sample_requests::manifest();
+    let manifest = testkit::lambda::sample_requests::manifest();
     let listed: BTreeSet<String> = manifest.keys().cloned().collect();
     assert_eq!(on_disk, listed);
 }
 
 #[test]
 fn every_event_parses_as_an_http_api_request_of_its_function() {
-    for (file, expected) in testkit::sample_requests::manifest() {
-        let text = std::fs::read_to_string(testkit::sample_requests::events_dir().join(&file)).unwrap();
+    for (file, expected) in testkit::lambda::sample_requests::manifest() {
+        let text = std::fs::read_to_string(testkit::lambda::sample_requests::events_dir().join(&file)).unwrap();
         let request = lambda_http::request::from_str(&text).unwrap_or_else(|e| panic!("{file}: {e}"));
         let event: serde_json::Value = serde_json::from_str(&text).unwrap();
         assert_eq!(event["version"], "2.0", "{file}");
@@ -52,8 +52,8 @@ fn every_event_parses_as_an_http_api_request_of_its_function() {
 #[test]
 fn every_route_has_an_event() {
     let mut covered = BTreeSet::new();
-    for file in testkit::sample_requests::manifest().keys() {
-        let text = std::fs::read_to_string(testkit::sample_requests::events_dir().join(file)).unwrap();
+    for file in testkit::lambda::sample_requests::manifest().keys() {
+        let text = std::fs::read_to_string(testkit::lambda::sample_requests::events_dir().join(file)).unwrap();
         let request = lambda_http::request::from_str(&text).unwrap();
         if let Some((route, _)) = shared::edge::routes::find(request.method().as_str(), request.uri().path()) {
             covered.insert((route.method, route.path));

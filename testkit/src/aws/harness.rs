@@ -1,11 +1,11 @@
 //! The ports a function is built on in tests: the embedded store with a secrets file, or a test stack on moto
 //! (a DynamoDB table and Secrets Manager secrets under `<stack>/`, as `template.yaml` lays them out).
 //!
-//! On moto the function's clients sign as the function's role (see [`crate::aws_calls`]), and the test's own
+//! On moto the function's clients sign as the function's role (see [`crate::aws::calls`]), and the test's own
 //! reads and writes (seeding, inspecting) go through [`Ports::admin`], signed as the harness: only what the
 //! function itself does is judged against its IAM policy.
 
-use crate::template::{Binding, FunctionSpec, Resolver, Translated};
+use crate::aws::template::{Binding, FunctionSpec, Resolver, Translated};
 use shared::Deps;
 use shared::ports::secrets::{CachePolicy, FileSecrets, SecretsManager};
 use shared::ports::store::Store;
@@ -44,7 +44,7 @@ impl Ports {
 
 /// The ports of `function` on the moto stack `binding`, its clients signing as the function's role.
 async fn function_deps(binding: &Binding, function: &str) -> Deps {
-    let config = crate::moto::sdk_config_as(&crate::aws_calls::role_key(function)).await;
+    let config = crate::aws::moto::sdk_config_as(&crate::aws::calls::role_key(function)).await;
     let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&config), binding.table.clone());
     let client = aws_sdk_secretsmanager::Client::new(&config);
     let secrets = SecretsManager::new(client, format!("{}/", binding.stack), CachePolicy::default());
@@ -53,7 +53,7 @@ async fn function_deps(binding: &Binding, function: &str) -> Deps {
 
 fn keep_fixture_secrets(secrets: &[(&str, serde_json::Value)]) {
     for (_, value) in secrets {
-        crate::leaks::fixture_secrets(crate::leaks::secret_values(value));
+        crate::assertions::leaks::fixture_secrets(crate::assertions::leaks::secret_values(value));
     }
 }
 
@@ -61,17 +61,17 @@ fn keep_fixture_secrets(secrets: &[(&str, serde_json::Value)]) {
 pub async fn create_stack(secrets: &[(&str, serde_json::Value)]) -> (Binding, DynamoStore) {
     keep_fixture_secrets(secrets);
     let binding = Binding::new(&crate::unique_name("stack"));
-    let config = crate::moto::sdk_config().await;
-    crate::moto::create_table(&config, &binding.table).await;
+    let config = crate::aws::moto::sdk_config().await;
+    crate::aws::moto::create_table(&config, &binding.table).await;
     for (name, value) in secrets {
-        crate::moto::put_secret(&config, &format!("{}/{name}", binding.stack), &value.to_string()).await;
+        crate::aws::moto::put_secret(&config, &format!("{}/{name}", binding.stack), &value.to_string()).await;
     }
     (binding.clone(), DynamoStore::new(aws_sdk_dynamodb::Client::new(&config), binding.table))
 }
 
 /// Fresh ports holding `secrets`, for the function whose crate's tests are running.
 pub async fn ports(backend: Backend, secrets: &[(&str, serde_json::Value)]) -> Ports {
-    crate::leaks::capture_tracing();
+    crate::assertions::leaks::capture_tracing();
     match backend {
         Backend::Embedded => {
             keep_fixture_secrets(secrets);
@@ -85,7 +85,7 @@ pub async fn ports(backend: Backend, secrets: &[(&str, serde_json::Value)]) -> P
         }
         Backend::Aws => {
             let (binding, admin) = create_stack(secrets).await;
-            let deps = function_deps(&binding, &crate::moto::function_under_test()).await;
+            let deps = function_deps(&binding, &crate::aws::moto::function_under_test()).await;
             Ports { deps, admin: Arc::new(admin), binding: Some(binding) }
         }
     }
@@ -128,7 +128,7 @@ impl Deployment {
             env.push(("AWS_LAMBDA_LOG_LEVEL".to_owned(), level.clone()));
         }
         env.extend(self.spec.env_pairs());
-        env.extend(crate::moto::aws_env_as(&crate::aws_calls::role_key(&self.spec.binary)));
+        env.extend(crate::aws::moto::aws_env_as(&crate::aws::calls::role_key(&self.spec.binary)));
         env
     }
 }

@@ -1,9 +1,9 @@
 //! The IAM roles of the translated template's functions, resolved for the test stack a call belongs to: what
 //! `aws-recorder` enforces on every call of the suite and what the IAM contract test judges afterwards.
 
-use crate::aws_calls::{Access, RecordedCall};
-use crate::iam::{self, Decision, Statement};
-use crate::template::{Binding, FunctionSpec, Resolver, Translated};
+use crate::aws::calls::{Access, RecordedCall};
+use crate::aws::iam::{self, Decision, Statement};
+use crate::aws::template::{Binding, FunctionSpec, Resolver, Translated};
 use std::collections::HashMap;
 use std::sync::Mutex;
 

@@ -3,7 +3,7 @@
 //! of the function that made it.
 //!
 //! Who made a call is read from its SigV4 credential: each function's clients sign with the access key id
-//! [`role_key`] of its function (see [`crate::moto`]), the test harness with [`HARNESS_KEY`]. What IAM authorises
+//! [`role_key`] of its function (see [`crate::aws::moto`]), the test harness with [`HARNESS_KEY`]. What IAM authorises
 //! is derived from the request the way DynamoDB and Secrets Manager document it: one action per call, except
 //! transactions, which have no action of their own and are authorised item by item (`PutItem`, `UpdateItem`,
 //! `DeleteItem`, `ConditionCheckItem`, `GetItem`), and batches, authorised once per table. Each access carries the

@@ -2,7 +2,7 @@
 //!
 //! `events/manifest.json` maps each event file (relative to `events/`) to `{"function", "status"}`.
 
-use crate::runtime::{FunctionProcess, RuntimeApi};
+use crate::lambda::runtime::{FunctionProcess, RuntimeApi};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -29,7 +29,7 @@ pub fn events_dir() -> PathBuf {
 pub struct Run {
     /// `default`, `prod` (the samconfig environments), `default, CustomMetrics=off`.
     pub environment: String,
-    pub deployment: crate::harness::Deployment,
+    pub deployment: crate::aws::harness::Deployment,
     /// Everything the process printed.
     pub logs: String,
 }
@@ -37,20 +37,20 @@ pub struct Run {
 /// A deployment environment: its label, its translated template and the parameters it overrides.
 pub struct Environment {
     pub label: String,
-    pub translated: crate::template::Translated,
+    pub translated: crate::aws::template::Translated,
     pub parameters: Vec<(&'static str, &'static str)>,
 }
 
 /// The environments every function's events run in: each `samconfig.toml` environment as translated, and the
 /// default one with custom metrics off.
 pub fn environments() -> Vec<Environment> {
-    let mut out: Vec<_> = crate::template::Translated::environments()
+    let mut out: Vec<_> = crate::aws::template::Translated::environments()
         .into_iter()
         .map(|t| Environment { label: t.environment.clone(), translated: t, parameters: Vec::new() })
         .collect();
     out.push(Environment {
         label: "default, CustomMetrics=off".to_owned(),
-        translated: crate::template::Translated::load("default"),
+        translated: crate::aws::template::Translated::load("default"),
         parameters: vec![("CustomMetrics", "off")],
     });
     out
@@ -70,12 +70,12 @@ pub async fn check_function(
     let mut runs = Vec::new();
     for Environment { label: environment, translated, parameters: variant } in environments() {
         let all: Vec<(&str, &str)> = parameters.iter().chain(&variant).copied().collect();
-        let deployment = crate::harness::Deployment::create(&translated, function, secrets, &all).await;
+        let deployment = crate::aws::harness::Deployment::create(&translated, function, secrets, &all).await;
         let logs = feed_events(function, binary, &deployment.process_env())
             .await
             .unwrap_or_else(|failure| panic!("[{environment}] {failure}"));
         let statuses = logs.1;
-        let delivered = crate::lambda_logs::delivered(&logs.0, deployment.spec.application_log_level.as_deref());
+        let delivered = crate::lambda::log_filter::delivered(&logs.0, deployment.spec.application_log_level.as_deref());
         let metrics_on = !deployment.spec.environment.get("METRICS_NAMESPACE").is_some_and(|n| n.is_empty());
         if !metrics_on {
             assert!(
@@ -121,9 +121,9 @@ async fn feed_events(function: &str, binary: &str, env: &[(String, String)]) -> 
 }
 
 /// The status an answer counts as: RetailCRM answers errors with 200 and `"success": false`, which count as 400.
-fn effective_status(outcome: &crate::runtime::Outcome) -> u16 {
+fn effective_status(outcome: &crate::lambda::runtime::Outcome) -> u16 {
     let status = outcome.status().unwrap_or(0);
-    let crate::runtime::Outcome::Response(response) = outcome else { return status };
+    let crate::lambda::runtime::Outcome::Response(response) = outcome else { return status };
     let body: Option<serde_json::Value> = response["body"].as_str().and_then(|b| serde_json::from_str(b).ok());
     match body {
         Some(body) if status == 200 && body["success"] == false => 400,

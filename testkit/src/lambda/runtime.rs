@@ -254,7 +254,7 @@ impl FunctionProcess {
         for drain in self.drains.drain(..) {
             logs.push_str(&String::from_utf8_lossy(&drain.await.unwrap_or_default()));
         }
-        crate::leaks::keep_logs(&format!("function-{}", self.function_name), &logs);
+        crate::assertions::leaks::keep_logs(&format!("function-{}", self.function_name), &logs);
         logs
     }
 

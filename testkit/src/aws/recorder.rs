@@ -1,8 +1,8 @@
 //! The recording proxy (`aws-recorder`) between the SDKs and moto_server: each AWS call appended to the calls
-//! file as [`crate::aws_calls`] reads it, and, with the template's roles, a call a role denies answered as AWS
+//! file as [`crate::aws::calls`] reads it, and, with the template's roles, a call a role denies answered as AWS
 //! answers it.
 
-use crate::aws_calls::{ACCOUNT, RecordedCall, accesses, credential, function_of, operation};
+use crate::aws::calls::{ACCOUNT, RecordedCall, accesses, credential, function_of, operation};
 use crate::forward::send_to;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -19,7 +19,7 @@ pub async fn serve_recorder(
     listener: tokio::net::TcpListener,
     upstream: String,
     out: std::fs::File,
-    roles: Option<Arc<crate::roles::Roles>>,
+    roles: Option<Arc<crate::aws::roles::Roles>>,
 ) {
     let upstream = Arc::new(upstream.trim_start_matches("http://").trim_end_matches('/').to_owned());
     let out = Arc::new(Mutex::new(out));
@@ -35,7 +35,7 @@ pub async fn serve_recorder(
 async fn record_one(
     upstream: &str,
     out: &Mutex<std::fs::File>,
-    roles: Option<&crate::roles::Roles>,
+    roles: Option<&crate::aws::roles::Roles>,
     items: &tokio::sync::RwLock<()>,
     request: hyper::Request<Incoming>,
 ) -> Result<hyper::Response<Full<Bytes>>, std::io::Error> {
@@ -112,7 +112,10 @@ async fn record_one(
 const WRITES: &[&str] = &["PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"];
 
 /// AWS's answer to a call IAM denies, in the JSON protocols of DynamoDB and Secrets Manager.
-fn access_denied(caller: &str, denial: &crate::roles::Denial) -> Result<hyper::Response<Full<Bytes>>, std::io::Error> {
+fn access_denied(
+    caller: &str,
+    denial: &crate::aws::roles::Denial,
+) -> Result<hyper::Response<Full<Bytes>>, std::io::Error> {
     let message = format!(
         "User: arn:aws:sts::{ACCOUNT}:assumed-role/{caller}/test is not authorized to perform: {} on resource: {} \
          because no identity-based policy allows the {} action ([{}] {})",

@@ -65,6 +65,6 @@ pub async fn with_smartme(
     let back = smartme.sign_in(&departure.location, username, password, allow);
     let arrived = arrive(token, &back, Some(&departure.cookie)).await;
     // What smart-me issued must never reach a log line.
-    crate::leaks::fixture_secrets(smartme.issued_secrets());
+    crate::assertions::leaks::fixture_secrets(smartme.issued_secrets());
     arrived
 }

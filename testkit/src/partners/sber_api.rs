@@ -4,7 +4,7 @@
 pub use sandbox::sber::{Failure, FakeSber, SberCall};
 
 /// The fake accepting `Authorization: <expected>`, over HTTPS with a certificate of `ca`.
-pub async fn start_tls(expected: &str, ca: &crate::tls::TestCa) -> FakeSber {
+pub async fn start_tls(expected: &str, ca: &crate::partners::tls::TestCa) -> FakeSber {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind fake Sber API");
     let url = format!("https://{}", listener.local_addr().expect("address"));
     let (fake, service) = FakeSber::unstarted(url, expected);

@@ -9,7 +9,7 @@ pub struct FakeRetailCrm(sandbox::retailcrm::FakeRetailCrm);
 impl FakeRetailCrm {
     pub async fn start(mode: Mode) -> Self {
         let observer: sandbox::retailcrm::ClientIdObserver = std::sync::Arc::new(|client_id: &str| {
-            crate::leaks::fixture_secrets([client_id]);
+            crate::assertions::leaks::fixture_secrets([client_id]);
         });
         Self(sandbox::retailcrm::FakeRetailCrm::observed(mode, Some(observer)).await)
     }

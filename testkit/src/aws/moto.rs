@@ -30,18 +30,18 @@ pub fn function_under_test() -> String {
 pub fn caller_key() -> String {
     let package = std::env::var("CARGO_PKG_NAME").unwrap_or_default();
     if package.starts_with("switchyard-") && package != "switchyard-fuzz" {
-        crate::aws_calls::role_key(&function_under_test())
+        crate::aws::calls::role_key(&function_under_test())
     } else {
-        crate::aws_calls::HARNESS_KEY.to_owned()
+        crate::aws::calls::HARNESS_KEY.to_owned()
     }
 }
 
 /// The environment a process needs to talk to moto as the harness (an operator's CLI, set-up).
 pub fn aws_env() -> Vec<(String, String)> {
-    aws_env_as(crate::aws_calls::HARNESS_KEY)
+    aws_env_as(crate::aws::calls::HARNESS_KEY)
 }
 
-/// The environment a process needs to talk to moto, signing with access key id `key` (see [`crate::aws_calls`]).
+/// The environment a process needs to talk to moto, signing with access key id `key` (see [`crate::aws::calls`]).
 pub fn aws_env_as(key: &str) -> Vec<(String, String)> {
     let endpoint = endpoint();
     [
@@ -58,7 +58,7 @@ pub fn aws_env_as(key: &str) -> Vec<(String, String)> {
 
 /// SDK configuration pointing at moto as the harness, with the same timeouts the functions use.
 pub async fn sdk_config() -> SdkConfig {
-    sdk_config_as(crate::aws_calls::HARNESS_KEY).await
+    sdk_config_as(crate::aws::calls::HARNESS_KEY).await
 }
 
 /// SDK configuration pointing at moto, signing with access key id `key`.
@@ -106,7 +106,7 @@ pub async fn create_table(config: &SdkConfig, name: &str) {
 /// A store on a fresh table of its own (a test stack's `<stack>-Table`), as the harness.
 pub async fn fresh_store() -> (DynamoStore, SdkConfig) {
     let config = sdk_config().await;
-    let table = crate::template::Binding::new(&crate::unique_name("stack")).table;
+    let table = crate::aws::template::Binding::new(&crate::unique_name("stack")).table;
     create_table(&config, &table).await;
     (DynamoStore::new(aws_sdk_dynamodb::Client::new(&config), table), config)
 }

@@ -7,7 +7,7 @@
 
 use shared::env::Vars;
 use std::collections::BTreeSet;
-use testkit::template::{Binding, Resolver, Translated};
+use testkit::aws::template::{Binding, Resolver, Translated};
 
 /// What Lambda itself sets in a function's environment ("Defined runtime environment variables", plus
 /// `AWS_LAMBDA_LOG_FORMAT` and `AWS_LAMBDA_LOG_LEVEL` from advanced logging controls).

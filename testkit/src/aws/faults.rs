@@ -178,11 +178,11 @@ impl FaultProxy {
     }
 
     /// The SDK configuration the functions build (`shared::ports::aws::sdk_config`: timeouts, the standard retry mode
-    /// with its 3 attempts, HTTP client), aimed at this proxy with the test's credentials ([`crate::moto::caller_key`]:
+    /// with its 3 attempts, HTTP client), aimed at this proxy with the test's credentials ([`crate::aws::moto::caller_key`]:
     /// the role of the function under test). Only the retry backoff is shortened (10 ms initial instead of 1 s) so a test of thousands of
     /// faults runs in seconds.
     pub async fn sdk_config(&self, attempt_ms: u64, operation_ms: u64) -> aws_config::SdkConfig {
-        let role = crate::moto::caller_key();
+        let role = crate::aws::moto::caller_key();
         let vars = shared::env::Vars::from_pairs([
             ("SWITCHYARD_AWS_ATTEMPT_TIMEOUT_MS", attempt_ms.to_string().as_str()),
             ("SWITCHYARD_AWS_OPERATION_TIMEOUT_MS", operation_ms.to_string().as_str()),
@@ -378,16 +378,16 @@ pub struct Faulty {
     pub table: String,
     /// The Secrets Manager prefix the secrets live under (`<prefix><name>` on moto).
     pub prefix: String,
-    pub binding: crate::template::Binding,
+    pub binding: crate::aws::template::Binding,
 }
 
 impl Faulty {
     /// The variables the default environment's translated template sets for the function under test on this
     /// stack, with `overrides` (what a test tunes: budgets, its fake partners' URLs).
     pub fn vars(&self, overrides: &[(&str, &str)]) -> shared::env::Vars {
-        let translated = crate::template::Translated::load("default");
-        let resolver = crate::template::Resolver::new(&translated, &self.binding);
-        let spec = resolver.function_named(&crate::moto::function_under_test());
+        let translated = crate::aws::template::Translated::load("default");
+        let resolver = crate::aws::template::Resolver::new(&translated, &self.binding);
+        let spec = resolver.function_named(&crate::aws::moto::function_under_test());
         let mut vars = shared::env::Vars::default();
         for (name, value) in
             spec.environment.iter().map(|(k, v)| (k.as_str(), v.as_str())).chain(overrides.iter().copied())
@@ -401,7 +401,7 @@ impl Faulty {
     /// booleans; other attribute types are null): for checks across partitions, which the store port never needs.
     pub async fn scan(&self, prefix: &str) -> Vec<serde_json::Value> {
         use aws_sdk_dynamodb::types::AttributeValue;
-        let client = aws_sdk_dynamodb::Client::new(&crate::moto::sdk_config().await);
+        let client = aws_sdk_dynamodb::Client::new(&crate::aws::moto::sdk_config().await);
         let pages = client
             .scan()
             .table_name(&self.table)
@@ -441,10 +441,10 @@ pub async fn deps_with_clock(
     clock: Option<shared::ports::secrets::manager::Clock>,
 ) -> Faulty {
     use shared::ports::store::dynamo::DynamoStore;
-    crate::leaks::capture_tracing();
-    let (binding, direct) = crate::harness::create_stack(secrets).await;
+    crate::assertions::leaks::capture_tracing();
+    let (binding, direct) = crate::aws::harness::create_stack(secrets).await;
     let (table, prefix) = (binding.table.clone(), format!("{}/", binding.stack));
-    let proxy = FaultProxy::start(&crate::moto::endpoint(), plan).await;
+    let proxy = FaultProxy::start(&crate::aws::moto::endpoint(), plan).await;
     let config = proxy.sdk_config(ATTEMPT_TIMEOUT_MS, 4 * ATTEMPT_TIMEOUT_MS).await;
     let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&config), table.clone());
     let mut secrets = shared::ports::secrets::SecretsManager::new(
