@@ -3,7 +3,7 @@
 //! (`shared::identity::upstream::flow`).
 
 use crate::TokenFunction;
-use lambda_http::http::{HeaderValue, StatusCode, header};
+use lambda_http::http::StatusCode;
 use shared::edge::handler::{self, Body, Request, Response};
 use shared::edge::sign_in_page::{self, error_page};
 use shared::identity::oauth::authorize::AuthorizeRequest;
@@ -21,12 +21,8 @@ pub async fn depart(
     let store = function.deps.store.as_ref();
     match flow::start(upstream, store, authorization, &base, function.now()).await {
         Ok(departure) => {
-            let mut response = handler::redirect_no_store(&departure.location);
             let cookie = pending::set_cookie(&departure.cookie, base.starts_with("https://"));
-            if let Ok(value) = HeaderValue::from_str(&cookie) {
-                response.headers_mut().insert(header::SET_COOKIE, value);
-            }
-            response
+            handler::with_cookie(handler::redirect_no_store(&departure.location), &cookie)
         }
         Err(UpstreamError::Unavailable(reason)) => {
             tracing::warn!(reason, "upstream sign-in could not start");

@@ -88,6 +88,14 @@ pub fn public_base(request: &Request, configured: Option<&str>) -> String {
     format!("https://{host}")
 }
 
+/// `response` setting the cookie `set_cookie` (a `Set-Cookie` value; one that is not a valid header is left out).
+pub fn with_cookie(mut response: Response<Body>, set_cookie: &str) -> Response<Body> {
+    if let Ok(value) = HeaderValue::from_str(set_cookie) {
+        response.headers_mut().insert(header::SET_COOKIE, value);
+    }
+    response
+}
+
 /// The request's query string as form fields (an absent query is an empty form).
 pub fn query_form(request: &Request) -> Result<Form, FormError> {
     Form::parse(request.uri().query().unwrap_or_default().as_bytes())

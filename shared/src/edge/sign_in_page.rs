@@ -60,11 +60,8 @@ impl SignInForm<'_> {
     pub fn show(&self, status: StatusCode, username: &str, message: Option<&str>) -> Response<Body> {
         let pair = csrf::issue(self.settings.signing_key().secret.as_bytes(), self.now);
         let html = login_page::login_form(self.authorization, &pair.form_token, username, message);
-        let mut response = web_page::response(status, html, Some(&self.authorization.redirect_uri));
-        if let Ok(cookie) = HeaderValue::from_str(&csrf::set_cookie(&pair.cookie_value, self.secure)) {
-            response.headers_mut().insert(header::SET_COOKIE, cookie);
-        }
-        response
+        let page = web_page::response(status, html, Some(&self.authorization.redirect_uri));
+        handler::with_cookie(page, &csrf::set_cookie(&pair.cookie_value, self.secure))
     }
 
     /// The CSRF cookie `request` carries back to this form.
