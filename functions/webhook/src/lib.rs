@@ -12,9 +12,9 @@ use shared::edge::routes;
 use shared::env::{ConfigError, Vars};
 use shared::partners::smallcase::client::SmallcaseClient;
 use shared::partners::smallcase::postback::PostbackRules;
-use shared::partners::webhooks::receiver::{DeliveryRules, ReceiveError, Received, Rulebook, receive};
+use shared::partners::webhooks::receiver::{DeliveryRules, Received, Rulebook, receive};
 use shared::partners::webhooks::slack::SlackRules;
-use shared::partners::webhooks::{Scheme, WebhookError};
+use shared::partners::webhooks::Scheme;
 
 /// The function's state, built once per sandbox.
 pub struct WebhookFunction {
@@ -38,7 +38,8 @@ impl Rulebook for WebhookFunction {
         match scheme {
             Scheme::Smallcase => Some(&self.postbacks),
             Scheme::Slack => Some(&SlackRules),
-            _ => None,
+            // Their deliveries are stored as verified; nothing of theirs is answered or re-read.
+            Scheme::Schurter | Scheme::StandardWebhooks | Scheme::Stripe | Scheme::Github => None,
         }
     }
 }
@@ -79,24 +80,7 @@ impl Handler for WebhookFunction {
                 tracing::info!(source, delivery_id = id, reason, "webhook verified, not kept");
                 handler::json(StatusCode::OK, &json!({"received": true, "ignored": reason, "id": id}))
             }
-            Err(error) => handler::error(ErrorEnvelope::Plain, &answer(error)),
+            Err(error) => handler::error(ErrorEnvelope::Plain, &error.into()),
         }
-    }
-}
-
-/// A delivery not received, as the sender is answered: 404, 400 or 401 (not worth delivering again), or 503.
-fn answer(error: ReceiveError) -> ApiError {
-    match error {
-        ReceiveError::UnknownSource => ApiError::not_found("unknown webhook source"),
-        ReceiveError::Refused(refused) => {
-            let status = if refused.is_malformed() { StatusCode::BAD_REQUEST } else { StatusCode::UNAUTHORIZED };
-            let code = match refused {
-                WebhookError::TimestampOutsideTolerance => "stale",
-                WebhookError::NoMatchingSignature => "invalid_signature",
-                _ => "malformed",
-            };
-            ApiError::new(status, code, refused.to_string())
-        }
-        ReceiveError::Unavailable(message) => ApiError::unavailable(message),
     }
 }

@@ -122,6 +122,27 @@ impl From<crate::partners::sber::calls::CallError> for ApiError {
     }
 }
 
+/// A webhook delivery not received, as the sender is answered: 404, 400 or 401 (not worth delivering again), or 503.
+impl From<crate::partners::webhooks::receiver::ReceiveError> for ApiError {
+    fn from(error: crate::partners::webhooks::receiver::ReceiveError) -> Self {
+        use crate::partners::webhooks::WebhookError;
+        use crate::partners::webhooks::receiver::ReceiveError;
+        match error {
+            ReceiveError::UnknownSource => Self::not_found("unknown webhook source"),
+            ReceiveError::Refused(refused) => {
+                let status = if refused.is_malformed() { StatusCode::BAD_REQUEST } else { StatusCode::UNAUTHORIZED };
+                let code = match refused {
+                    WebhookError::TimestampOutsideTolerance => "stale",
+                    WebhookError::NoMatchingSignature => "invalid_signature",
+                    _ => "malformed",
+                };
+                Self::new(status, code, refused.to_string())
+            }
+            ReceiveError::Unavailable(message) => Self::unavailable(message),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
