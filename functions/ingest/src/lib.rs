@@ -28,17 +28,7 @@ impl IngestFunction {
 
 /// A post not stored, as smart-me is answered (our plain format; 401 asks for Basic credentials).
 fn refusal(error: &RealtimeError) -> Response<Body> {
-    let message = error.to_string();
-    let api_error = match error {
-        RealtimeError::Unauthorized => ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", message),
-        RealtimeError::Invalid(_) | RealtimeError::NoValidItem { .. } => {
-            ApiError::new(StatusCode::BAD_REQUEST, "invalid_payload", message)
-        }
-        RealtimeError::CredentialsUnavailable | RealtimeError::Unconfigured | RealtimeError::NotStored => {
-            ApiError::unavailable(message)
-        }
-    };
-    let mut response = handler::error(ErrorEnvelope::Plain, &api_error);
+    let mut response = handler::error(ErrorEnvelope::Plain, &ApiError::from(error));
     if matches!(error, RealtimeError::Unauthorized) {
         let challenge = HeaderValue::from_static("Basic realm=\"smart-me\", charset=\"UTF-8\"");
         response.headers_mut().insert(header::WWW_AUTHENTICATE, challenge);

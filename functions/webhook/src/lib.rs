@@ -12,9 +12,9 @@ use shared::edge::routes;
 use shared::env::{ConfigError, Vars};
 use shared::partners::smallcase::client::SmallcaseClient;
 use shared::partners::smallcase::postback::PostbackRules;
+use shared::partners::webhooks::Scheme;
 use shared::partners::webhooks::receiver::{DeliveryRules, Received, Rulebook, receive};
 use shared::partners::webhooks::slack::SlackRules;
-use shared::partners::webhooks::Scheme;
 
 /// The function's state, built once per sandbox.
 pub struct WebhookFunction {

@@ -143,6 +143,24 @@ impl From<crate::partners::webhooks::receiver::ReceiveError> for ApiError {
     }
 }
 
+/// A smart-me post not stored, as smart-me is answered: 401 for its credentials, 400 for a post with nothing valid
+/// in it, 503 when it cannot be checked or stored.
+impl From<&crate::partners::smartme::realtime::RealtimeError> for ApiError {
+    fn from(error: &crate::partners::smartme::realtime::RealtimeError) -> Self {
+        use crate::partners::smartme::realtime::RealtimeError;
+        let message = error.to_string();
+        match error {
+            RealtimeError::Unauthorized => Self::new(StatusCode::UNAUTHORIZED, "unauthorized", message),
+            RealtimeError::Invalid(_) | RealtimeError::NoValidItem { .. } => {
+                Self::new(StatusCode::BAD_REQUEST, "invalid_payload", message)
+            }
+            RealtimeError::CredentialsUnavailable | RealtimeError::Unconfigured | RealtimeError::NotStored => {
+                Self::unavailable(message)
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
