@@ -25,14 +25,13 @@ pub async fn depart(token: &dyn Handler, query: &str) -> Departure {
     let response = token.handle(get(&format!("/oauth/authorize?{query}"), None)).await;
     assert_eq!(response.status(), 302, "{}", String::from_utf8_lossy(response.body().as_ref()));
     let location = response.headers()["location"].to_str().unwrap().to_owned();
-    let cookie = response
-        .headers()
-        .get("set-cookie")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .unwrap_or_default()
-        .to_owned();
-    Departure { location, cookie }
+    Departure { location, cookie: cookie_set_by(&response) }
+}
+
+/// The `name=value` of the cookie `response` sets (empty when it sets none), as the browser sends it back.
+pub fn cookie_set_by(response: &Response<Body>) -> String {
+    let set_cookie = response.headers().get("set-cookie").and_then(|v| v.to_str().ok());
+    set_cookie.and_then(|v| v.split(';').next()).unwrap_or_default().to_owned()
 }
 
 /// The browser arriving at our callback URL `url` (absolute, as the provider redirects) with `cookie`.

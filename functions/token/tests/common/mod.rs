@@ -181,13 +181,7 @@ pub struct LoginPage {
 
 impl LoginPage {
     pub fn read(response: Response<Body>) -> Self {
-        let cookie = response
-            .headers()
-            .get("set-cookie")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(';').next())
-            .unwrap_or_default()
-            .to_owned();
+        let cookie = testkit::partners::upstream::cookie_set_by(&response);
         Self { html: body_text(response), cookie }
     }
 
