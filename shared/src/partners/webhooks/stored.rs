@@ -60,14 +60,23 @@ impl StoredEvent {
     /// The `limit` newest deliveries of `source`, newest first: the newest `limit` of each partition the source's
     /// events may be in, merged by receipt time (the sort keys, fixed-width time then delivery id).
     pub async fn newest(store: &dyn Store, source: &str, limit: usize) -> Result<Vec<Self>, StoreError> {
-        use futures_util::stream::{StreamExt, TryStreamExt};
-        let queries = keys::webhook_event_partitions(source)
-            .into_iter()
-            .map(|pk| async move { store.query(&Query::partition(pk).descending().limit(limit)).await });
-        let mut items: Vec<Item> =
-            futures_util::stream::iter(queries).buffer_unordered(PARALLEL_QUERIES).try_concat().await?;
+        let newest_of = |pk| Query::partition(pk).descending().limit(limit);
+        let mut items = Self::read_partitions(store, source, newest_of).await?;
         items.sort_by(|a, b| b.key.sk.cmp(&a.key.sk));
         Ok(items.iter().take(limit).filter_map(Self::from_item).collect())
+    }
+
+    /// The items `query` finds in each partition `source`'s events may be in (a few partitions read at once), in no
+    /// particular order.
+    pub async fn read_partitions(
+        store: &dyn Store,
+        source: &str,
+        query: impl Fn(String) -> Query,
+    ) -> Result<Vec<Item>, StoreError> {
+        use futures_util::stream::{StreamExt, TryStreamExt};
+        let queries = keys::webhook_event_partitions(source).into_iter().map(query);
+        let reads = queries.map(|query| async move { store.query(&query).await });
+        futures_util::stream::iter(reads).buffer_unordered(PARALLEL_QUERIES).try_concat().await
     }
 }
 
