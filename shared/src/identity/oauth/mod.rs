@@ -71,11 +71,9 @@ impl AccessVerifier {
     /// `now` is `None` when unlinking: expiry is not checked, and an unlinked user passes.
     async fn check(&self, deps: &Deps, token: Option<&str>, now: Option<i64>) -> Result<AccessClaims, TokenError> {
         let token = token.ok_or(TokenError::Missing)?;
-        let settings =
-            OAuthSettings::load(deps.secrets.as_ref(), self.fallback_issuer.as_deref()).await.map_err(|e| {
-                tracing::error!(error = %e, "oauth secret unavailable");
-                TokenError::Unavailable
-            })?;
+        let settings = OAuthSettings::load_for_request(deps.secrets.as_ref(), self.fallback_issuer.as_deref())
+            .await
+            .map_err(|_| TokenError::Unavailable)?;
         let audiences: Vec<&str> = match &self.accepts {
             Accepts::Audiences(audiences) => audiences.iter().map(String::as_str).collect(),
             Accepts::LinkedClient(client_id) => match settings.client(client_id) {
